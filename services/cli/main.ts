@@ -1,0 +1,70 @@
+// The iotbuf command line. Each subcommand loads only what it needs (a status call should not
+// pay for aedes or the AWS SDK).
+import { Command, Option } from 'commander'
+import { createRequire } from 'node:module'
+import { SETTINGS, describeConfig, loadConfigOrExit, type SinkName } from '../../shared/config.js'
+import { parseDuration } from '../../shared/units.js'
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
+
+function fatal(err: unknown): never {
+  process.stderr.write(`iotbuf: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+}
+
+export function buildProgram(): Command {
+  const program = new Command('iotbuf')
+    .description('IoT ingestion buffer: MQTT in, a Redis-compatible buffer, ordered batched drain to sinks')
+    .version(pkg.version, '-v, --version')
+    .showHelpAfterError()
+
+  program.command('store')
+    .description('run the bundled Redis-compatible store (flags as redis-server: --port 6379 --maxmemory 256mb --appendonly yes …)')
+    .argument('[args...]', 'redis.conf-style file and/or --flags')
+    .allowUnknownOption().helpOption(false)
+    .action(async (args: string[]) => { const { runStore } = await import('../store/main.js'); await runStore(args) })
+
+  program.command('broker').description('run the MQTT broker that writes readings into the buffer')
+    .action(async () => { const { runBroker } = await import('../broker/main.js'); await runBroker() })
+
+  program.command('worker').description('drain the buffer to the sinks, every interval (or once)')
+    .option('--once', 'drain until empty and exit (cron, ECS scheduled tasks, Kubernetes CronJobs)')
+    .option('--interval <duration>', 'time between passes, e.g. 5s (default IOTBUF_DRAIN_INTERVAL)')
+    .option('--sink <list>', 'comma list of sinks (default IOTBUF_SINKS)')
+    .action(async (o: { once?: boolean; interval?: string; sink?: string }) => {
+      const intervalMs = o.interval === undefined ? undefined : parseDuration(o.interval)
+      if (intervalMs === null) fatal(`--interval ${o.interval}: expected a duration such as 5s`)
+      const { runWorker } = await import('../worker/main.js')
+      await runWorker({ once: o.once, intervalMs, sinks: o.sink?.split(',').map((s) => s.trim()) as SinkName[] | undefined })
+    })
+
+  program.command('start').description('run store, broker and worker together (what `npm start` does)')
+    .action(async () => { const { runStart } = await import('./start.js'); await runStart() })
+
+  program.command('status').description('queue depth per shard, pending, lag, oldest age, memory, dead letters')
+    .option('--json', 'machine-readable output')
+    .option('--url <url>', 'store URL (default IOTBUF_STORE_URL or the bundled store)')
+    .action(async (o: { json?: boolean; url?: string }) => {
+      const { collectStatus, renderStatus } = await import('./status.js')
+      const st = await collectStatus(o).catch(fatal)
+      process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : renderStatus(st))
+    })
+
+  program.command('config').description('print the effective configuration (secrets masked)')
+    .addOption(new Option('--json', 'machine-readable output'))
+    .addHelpText('after', '\nSettings:\n' + Object.entries(SETTINGS).map(([k, s]) => `  IOTBUF_${k.padEnd(22)} ${s.doc}${s.default !== undefined ? ` (default ${s.default})` : ''}`).join('\n'))
+    .action((o: { json?: boolean }) => {
+      loadConfigOrExit()
+      const rows = describeConfig()
+      if (o.json) { process.stdout.write(JSON.stringify(Object.fromEntries(rows.map((r) => [r.variable, r.value])), null, 2) + '\n'); return }
+      const w = Math.max(...rows.map((r) => r.variable.length))
+      for (const r of rows) process.stdout.write(`${r.variable.padEnd(w)}  ${(r.value || '(unset)').padEnd(24)}  ${r.source}\n`)
+    })
+
+  program.command('version').description('print the version').action(() => { process.stdout.write(`iotbuf ${pkg.version} (node ${process.version})\n`) })
+  return program
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv)
+}

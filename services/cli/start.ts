@@ -1,0 +1,129 @@
+// `iotbuf start` (= npm start): supervises store, broker and worker as child processes — the
+// store first (unless IOTBUF_STORE_URL points elsewhere), restarts a child that dies with
+// backoff, and on Ctrl-C/SIGTERM stops the broker first (no new acks), then the worker, then
+// the store (so its AOF is flushed last).
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadConfigOrExit, type Config } from '../../shared/config.js'
+import { createLogger, type Logger } from '../../shared/log.js'
+import { createStoreClient, connectStore } from '../../shared/store-client.js'
+
+const BIN = fileURLToPath(new URL('../../../bin/iotbuf.js', import.meta.url))
+
+interface ChildSpec { name: string; args: string[]; ready?: () => Promise<void> }
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, host, () => srv.close(() => resolve(true)))
+  })
+}
+
+function storeArgs(config: Config): string[] {
+  const dir = join(config.DATA_DIR, 'store')
+  mkdirSync(dir, { recursive: true })
+  const args = ['store', '--port', String(config.STORE_PORT), '--bind', '127.0.0.1', '--maxmemory', String(config.MAXMEMORY),
+    '--maxmemory-policy', config.MAXMEMORY_POLICY, '--appendonly', config.APPENDONLY ? 'yes' : 'no', '--appendfsync', config.APPENDFSYNC, '--dir', dir]
+  if (config.STORE_PASSWORD) args.push('--requirepass', config.STORE_PASSWORD)
+  return args
+}
+
+async function waitForStore(config: Config, child: () => ChildProcess | null): Promise<void> {
+  const url = `redis://127.0.0.1:${config.STORE_PORT}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const c = createStoreClient(url, { name: 'iotbuf-start', failFast: true }, config.STORE_PASSWORD)
+    c.on('error', () => undefined)
+    try { await connectStore(c, url); await c.quit(); return } catch { /* not up yet */ }
+    if (child()?.exitCode != null || Date.now() > deadline) throw new Error(`the bundled store did not come up on ${url}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+export async function runStart(): Promise<void> {
+  const config = loadConfigOrExit()
+  const log = createLogger('start', config.LOG_LEVEL, config.LOG_FORMAT)
+  const bundled = !config.STORE_URL
+  const ports: Array<[string, string, number]> = [['MQTT', 'IOTBUF_MQTT_PORT', config.MQTT_PORT]]
+  if (bundled) ports.unshift(['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
+  if (config.BROKER_METRICS_PORT) ports.push(['broker metrics', 'IOTBUF_BROKER_METRICS_PORT', config.BROKER_METRICS_PORT])
+  if (config.WORKER_METRICS_PORT) ports.push(['worker metrics', 'IOTBUF_WORKER_METRICS_PORT', config.WORKER_METRICS_PORT])
+  for (const [what, variable, port] of ports) {
+    const host = what === 'MQTT' ? config.MQTT_HOST : '127.0.0.1'
+    if (!(await portFree(host, port))) {
+      process.stderr.write(`iotbuf start: ${what} port ${host}:${port} is already in use — stop what listens there or set ${variable} to another port\n`)
+      process.exit(1)
+    }
+  }
+
+  const specs: ChildSpec[] = []
+  let storeChild: ChildProcess | null = null
+  if (bundled) specs.push({ name: 'store', args: storeArgs(config), ready: () => waitForStore(config, () => storeChild) })
+  specs.push({ name: 'broker', args: ['broker'] }, { name: 'worker', args: ['worker'] })
+
+  const sup = supervise(log)
+  for (const spec of specs) {
+    const child = sup.start(spec)
+    if (spec.name === 'store') storeChild = child
+    if (spec.ready) await spec.ready().catch((err: Error) => { log.fatal(err.message); sup.stopAll().then(() => process.exit(1)) })
+  }
+  const where = [
+    bundled ? `store   redis://127.0.0.1:${config.STORE_PORT}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
+    `broker  mqtt://${config.MQTT_HOST}:${config.MQTT_PORT}${config.BROKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.BROKER_METRICS_PORT}/metrics` : ''}`,
+    `worker  every ${config.DRAIN_INTERVAL} ms to ${config.SINKS.join(', ')}${config.SINKS.includes('file') ? ` (${join(config.DATA_DIR, 'sink')})` : ''}${config.WORKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : ''}`,
+  ]
+  process.stdout.write(`iotbuf is running (Ctrl-C to stop)\n${where.map((w) => `  ${w}`).join('\n')}\n`)
+
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping')
+    sup.stopAll().then(() => process.exit(0))
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+/** Child processes with restart-on-death (exponential backoff, reset after a healthy minute). */
+function supervise(log: Logger) {
+  const running = new Map<string, ChildProcess>()
+  let stopping = false
+  function start(spec: ChildSpec, attempt = 0): ChildProcess {
+    const child = spawn(process.execPath, [BIN, ...spec.args], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env })
+    const startedAt = Date.now()
+    running.set(spec.name, child)
+    child.on('exit', (code, signal) => {
+      running.delete(spec.name)
+      if (stopping) return
+      const healthy = Date.now() - startedAt > 60_000
+      const next = healthy ? 0 : attempt + 1
+      const delay = Math.min(30_000, 500 * 2 ** next)
+      log.error({ child: spec.name, code, signal, restartInMs: delay }, `${spec.name} exited; restarting`)
+      setTimeout(() => { if (!stopping) start(spec, next) }, delay).unref()
+    })
+    return child
+  }
+  async function stopOne(name: string): Promise<void> {
+    const child = running.get(name)
+    if (!child || child.exitCode !== null) return
+    const exited = new Promise<void>((r) => child.once('exit', () => r()))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    await exited
+    clearTimeout(timer)
+  }
+  return {
+    start,
+    async stopAll() {
+      stopping = true
+      await stopOne('broker')
+      await stopOne('worker')
+      await stopOne('store')
+    },
+  }
+}

@@ -1,0 +1,82 @@
+import { loadConfigOrExit, type SinkName } from '../../shared/config.js'
+import { createLogger } from '../../shared/log.js'
+import { createStoreClient, connectStore, storeUrlOf, redactUrl } from '../../shared/store-client.js'
+import { createBuffer } from '../../shared/buffer/index.js'
+import { sinkGroup } from '../../shared/keys.js'
+import { createRegistry, serveMetrics } from '../../shared/metrics.js'
+import { fail, onShutdown } from '../../shared/process.js'
+import { createLeases } from './lease.js'
+import { createSinks } from './sinks/index.js'
+import { createWorker, type DrainSummary, type Worker } from './worker.js'
+
+export interface WorkerFlags {
+  once?: boolean
+  intervalMs?: number
+  sinks?: SinkName[]
+  onProgress?: (s: DrainSummary) => void
+}
+
+/** Builds a connected worker from the configuration; the caller runs and closes it. */
+export async function openWorker(flags: WorkerFlags) {
+  const config = loadConfigOrExit()
+  const log = createLogger('worker', config.LOG_LEVEL, config.LOG_FORMAT)
+  const url = storeUrlOf(config)
+  const redis = createStoreClient(url, { name: 'iotbuf-worker' }, config.STORE_PASSWORD)
+  const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease' }, config.STORE_PASSWORD)
+  for (const c of [redis, leaseRedis]) c.on('error', (err: Error) => log.debug({ err: err.message }, 'store connection error'))
+  try {
+    const sinks = createSinks(config, flags.sinks)
+    await connectStore(redis, url)
+    await connectStore(leaseRedis, url)
+    const buffer = createBuffer(redis, config)
+    await buffer.prepare(sinks.map((s) => sinkGroup(s.name)))
+    const registry = createRegistry('worker')
+    const worker = createWorker(config, { buffer, leases: createLeases(leaseRedis, config.WORKER_ID, config.LEASE_TTL), sinks, log, registry })
+    const close = async () => {
+      await Promise.all(sinks.map((s) => s.close?.()))
+      await Promise.all([redis.quit().catch(() => redis.disconnect()), leaseRedis.quit().catch(() => leaseRedis.disconnect())])
+    }
+    return { config, log, url, registry, worker, sinks, close, redis }
+  } catch (err) {
+    redis.disconnect(); leaseRedis.disconnect()
+    return fail(log, err)
+  }
+}
+
+export async function runWorker(flags: WorkerFlags): Promise<void> {
+  const { config, log, url, registry, worker, sinks, close } = await openWorker(flags)
+  const intervalMs = flags.intervalMs ?? config.DRAIN_INTERVAL
+  log.info({ store: redactUrl(url), sinks: sinks.map((s) => s.name), once: !!flags.once, intervalMs, worker: config.WORKER_ID }, 'worker started')
+  if (flags.once) {
+    const sum = await drainOrFail(worker, log, flags.onProgress)
+    await close()
+    log.info(sum, 'drained')
+    process.exitCode = sum.failedSinks.length ? 1 : 0
+    return
+  }
+  const metricsServer = await serveMetrics(registry, config.METRICS_HOST, config.WORKER_METRICS_PORT, async () => ({ ok: true })).catch((err) => fail(log, err))
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> = Promise.resolve()
+  const tick = () => {
+    running = drainOrFail(worker, log).then((s) => {
+      const n = Object.values(s.drained).reduce((a, b) => a + b, 0)
+      if (n || s.deadLettered) log.info(s, 'drain pass')
+    }, (err: Error) => log.error({ err: err.message }, 'drain pass failed; retrying next interval'))
+      .finally(() => { if (!worker.stopping) timer = setTimeout(tick, intervalMs) })
+  }
+  tick()
+  onShutdown(log, async () => {
+    worker.stop()
+    clearTimeout(timer)
+    await running
+    metricsServer?.close()
+    await close()
+  })
+}
+
+function drainOrFail(worker: Worker, log: { warn: (o: object, m: string) => void }, onProgress?: (s: DrainSummary) => void) {
+  return worker.drainUntilEmpty(onProgress).then((s) => {
+    if (s.failedSinks.length) log.warn({ failed: s.failedSinks }, 'some sinks failed this pass')
+    return s
+  })
+}

@@ -1,0 +1,22 @@
+import type { BufferedEntry } from '../../../shared/buffer/index.js'
+
+export interface SinkBatch {
+  shard: number
+  entries: BufferedEntry[]
+}
+
+/** Records the sink refused for good (validation): dead-lettered with the sink's reason; the rest count as written. */
+export interface SinkResult {
+  rejected: Array<{ index: number; reason: string }>
+}
+
+/**
+ * One interface for every destination. write() must be idempotent for the same batch — a retry
+ * after a timeout must not duplicate data (deterministic object keys, Timestream versions…).
+ * Throwing means "transient, retry the whole batch later".
+ */
+export interface Sink {
+  readonly name: string
+  write(batch: SinkBatch): Promise<SinkResult>
+  close?(): Promise<void>
+}

@@ -1,0 +1,175 @@
+// The default buffer: one Redis stream per shard, one consumer group per sink. XADD to enqueue,
+// XREADGROUP to take a batch, XACK after the sink confirmed, XTRIM MINID to the lowest position
+// that every group still needs — so the queue shrinks as it drains and nothing unacknowledged goes.
+import type { StoreClient } from '../store-client.js'
+import type { Reading } from '../reading.js'
+import { DLQ, STATS, latestKey, queueKey, SEEN, shardOf } from '../keys.js'
+import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
+import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
+
+export interface StreamBufferOptions {
+  shards: number
+  latestTtlMs: number
+}
+
+type XEntries = Array<[string, string[] | null]>
+type XReadReply = Array<[string, XEntries]> | null
+
+export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions): ReadingBuffer {
+  const { shards, latestTtlMs } = opts
+
+  function entriesOf(reply: XEntries, bad: DeadLetter[], badIds: string[]): BufferedEntry[] {
+    const out: BufferedEntry[] = []
+    for (const [id, fields] of reply) {
+      // a pending entry deleted from the stream (XDEL, retention) comes back with nil fields
+      if (!fields) { badIds.push(id); continue }
+      const raw = fields[fields.indexOf('r') + 1]
+      try {
+        out.push({ id, reading: JSON.parse(raw) as Reading, bytes: raw.length })
+      } catch {
+        bad.push({ reason: 'queue entry is not a JSON reading', stage: 'drain', payload: JSON.stringify(fields) })
+        badIds.push(id)
+      }
+    }
+    return out
+  }
+
+  async function deadLetter(items: DeadLetter[]): Promise<void> {
+    if (!items.length) return
+    const p = redis.pipeline()
+    const at = String(Date.now())
+    for (const d of items) {
+      const fields: Array<string | Buffer> = ['reason', d.reason, 'stage', d.stage, 'at', at, 'payload', d.payload]
+      if (d.deviceId) fields.push('device', d.deviceId)
+      if (d.topic) fields.push('topic', d.topic)
+      p.xadd(DLQ, '*', ...fields)
+    }
+    p.hincrby(STATS, 'dead_lettered', items.length)
+    await execOrThrow(p)
+  }
+
+  return {
+    kind: 'stream',
+    shards,
+
+    async enqueueReadings(readings) {
+      const p = redis.pipeline()
+      let newest = readings[0]
+      for (const r of readings) {
+        p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
+        if (r.ts >= newest.ts) newest = r
+      }
+      const lk = latestKey(newest.deviceId)
+      const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
+      for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
+      if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
+      p.hset(lk, ...fields)
+      p.pexpire(lk, latestTtlMs)
+      p.zadd(SEEN, newest.receivedAt, newest.deviceId)
+      p.hincrby(STATS, 'buffered', readings.length)
+      await execOrThrow(p)
+    },
+
+    async prepare(groups) {
+      const p = redis.pipeline()
+      for (let s = 0; s < shards; s++) for (const g of groups) p.xgroup('CREATE', queueKey(s), g, '0', 'MKSTREAM')
+      const res = (await p.exec()) ?? []
+      for (const [err] of res) if (err && !/BUSYGROUP/.test(err.message)) throw err
+    },
+
+    async recover(shard, group, consumer) {
+      let cursor = '0-0'
+      let claimed = 0
+      do {
+        const [next, entries, deleted] = (await redis.call('XAUTOCLAIM', queueKey(shard), group, consumer, '0', cursor, 'COUNT', '1000', 'JUSTID')) as [string, string[], string[]]
+        claimed += entries.length
+        if (deleted?.length) await redis.xack(queueKey(shard), group, ...deleted)
+        cursor = next
+      } while (cursor !== '0-0')
+      return claimed
+    },
+
+    async read(shard, group, consumer, max, maxBytes) {
+      const key = queueKey(shard)
+      const bad: DeadLetter[] = []
+      const badIds: string[] = []
+      // our own pending entries first: they are older than anything not yet delivered
+      let reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, '0')) as XReadReply
+      let entries = reply ? entriesOf(reply[0][1], bad, badIds) : []
+      if (!entries.length && !badIds.length) {
+        reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, '>')) as XReadReply
+        entries = reply ? entriesOf(reply[0][1], bad, badIds) : []
+      }
+      if (bad.length) await deadLetter(bad)
+      if (badIds.length) await redis.xack(key, group, ...badIds)
+      // keep the batch under maxBytes; what is cut stays pending and comes first next time
+      let bytes = 0
+      for (let i = 0; i < entries.length; i++) {
+        bytes += entries[i].bytes
+        if (bytes > maxBytes && i > 0) return entries.slice(0, i)
+      }
+      return entries
+    },
+
+    async ack(shard, group, _consumer, ids) {
+      if (ids.length) await redis.xack(queueKey(shard), group, ...ids)
+    },
+
+    async trim(shard) {
+      const key = queueKey(shard)
+      const groups = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as Array<Array<string | number | null>>
+      if (!groups.length) return 0
+      let minId: string | null = null
+      for (const g of groups) {
+        const info = pairs(g)
+        const name = String(info.name)
+        let needed = successorId(String(info['last-delivered-id']))
+        if (Number(info.pending) > 0) {
+          const [, lowest] = (await redis.xpending(key, name)) as [number, string, string, unknown]
+          needed = lowest
+        }
+        if (minId === null || compareStreamIds(needed, minId) < 0) minId = needed
+      }
+      return minId ? Number(await redis.xtrim(key, 'MINID', minId)) : 0
+    },
+
+    async depth() {
+      const p = redis.pipeline()
+      for (let s = 0; s < shards; s++) {
+        p.xlen(queueKey(s))
+        p.call('XINFO', 'GROUPS', queueKey(s))
+        p.xrange(queueKey(s), '-', '+', 'COUNT', 1)
+      }
+      const res = (await p.exec()) ?? []
+      const out: ShardDepth[] = []
+      for (let s = 0; s < shards; s++) {
+        const [[, len], [gErr, groups], [, first]] = res.slice(s * 3, s * 3 + 3)
+        const firstEntries = first as Array<[string, string[]]>
+        out.push({
+          shard: s,
+          depth: Number(len),
+          groups: gErr ? [] : (groups as Array<Array<string | number | null>>).map((g) => {
+            const i = pairs(g)
+            return { group: String(i.name), pending: Number(i.pending), lag: i.lag === null || i.lag === undefined ? null : Number(i.lag) }
+          }),
+          oldestMs: firstEntries.length ? msOfStreamId(firstEntries[0][0]) : null,
+        })
+      }
+      return out
+    },
+
+    deadLetter,
+  }
+}
+
+function pairs(flat: Array<string | number | null>): Record<string, string | number | null> {
+  const o: Record<string, string | number | null> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) o[String(flat[i])] = flat[i + 1]
+  return o
+}
+
+export async function execOrThrow(p: ReturnType<StoreClient['pipeline']>): Promise<void> {
+  const res = await p.exec()
+  if (!res) throw new Error('pipeline was discarded')
+  for (const [err] of res) if (err) throw err
+}

@@ -1,0 +1,44 @@
+import type { Reading } from '../reading.js'
+
+export interface BufferedEntry {
+  /** stream ID (stream mode) or the raw item (list mode) — what ack() takes back */
+  id: string
+  reading: Reading
+  /** serialized size, for IOTBUF_BATCH_BYTES */
+  bytes: number
+}
+
+export interface ShardDepth {
+  shard: number
+  /** readings held in the queue (not yet acknowledged by every sink) */
+  depth: number
+  /** per sink group: delivered but not acknowledged, and not yet delivered */
+  groups: Array<{ group: string; pending: number; lag: number | null }>
+  oldestMs: number | null
+}
+
+export interface DeadLetter {
+  reason: string
+  /** where it was rejected: ingest, drain:<sink>, … */
+  stage: string
+  deviceId?: string
+  topic?: string
+  payload: string | Buffer
+}
+
+/** The buffer API of DESIGN.md; stream and list implementations, chosen by IOTBUF_BUFFER. */
+export interface ReadingBuffer {
+  readonly kind: 'stream' | 'list'
+  readonly shards: number
+  enqueueReadings(readings: Reading[]): Promise<void>
+  /** make sure the consumer groups (stream) exist on every shard */
+  prepare(groups: string[]): Promise<void>
+  /** take over what a dead consumer left delivered-but-unacknowledged on this shard */
+  recover(shard: number, group: string, consumer: string): Promise<number>
+  read(shard: number, group: string, consumer: string, max: number, maxBytes: number): Promise<BufferedEntry[]>
+  ack(shard: number, group: string, consumer: string, ids: string[]): Promise<void>
+  /** drop what every group has acknowledged; returns how many entries went */
+  trim(shard: number): Promise<number>
+  depth(): Promise<ShardDepth[]>
+  deadLetter(items: DeadLetter[]): Promise<void>
+}

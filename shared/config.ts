@@ -1,0 +1,141 @@
+// Every IOTBUF_* setting in one schema: its default, its unit, what is allowed, whether it is a
+// secret. A wrong value stops the process with a message naming the variable, the value and
+// what is allowed — never a stack trace, never a silent fallback.
+import { existsSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { z } from 'zod'
+import { parseBytes, parseDuration } from './units.js'
+
+const duration = z.string().transform((s, ctx) => {
+  const ms = parseDuration(s)
+  if (ms === null) { ctx.addIssue({ code: 'custom', message: 'a duration such as 500ms, 5s, 10m, 24h' }); return z.NEVER }
+  return ms
+})
+const bytes = z.string().transform((s, ctx) => {
+  const n = parseBytes(s)
+  if (n === null) { ctx.addIssue({ code: 'custom', message: 'a size such as 1048576, 512kb, 256mb, 1gb' }); return z.NEVER }
+  return n
+})
+const int = (min: number, max: number) =>
+  z.string().regex(/^\d+$/, `an integer from ${min} to ${max}`).transform(Number)
+    .pipe(z.number().int().min(min, `an integer from ${min} to ${max}`).max(max, `an integer from ${min} to ${max}`))
+const port = (allowZero: boolean) => int(allowZero ? 0 : 1, 65535)
+const ratio = z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1, e.g. 0.85').transform(Number)
+const oneOf = <T extends string>(...values: [T, ...T[]]) => z.enum(values, { message: `one of ${values.join(', ')}` })
+const bool = z.enum(['true', 'false', 'yes', 'no', '1', '0'], { message: 'true or false' }).transform((v) => v === 'true' || v === 'yes' || v === '1')
+const storeUrl = z.string().regex(/^(redis|rediss|redis\+cluster):\/\/.+/, 'a URL like redis://host:6379, rediss://host:6380 or redis+cluster://h1:p1,h2:p2')
+const SINKS = ['file', 's3', 'timestream', 'influx'] as const
+const sinkList = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean)
+  const bad = list.filter((x) => !(SINKS as readonly string[]).includes(x))
+  if (list.length === 0 || bad.length) { ctx.addIssue({ code: 'custom', message: `a comma list of ${SINKS.join(', ')}` }); return z.NEVER }
+  return [...new Set(list)] as Array<(typeof SINKS)[number]>
+})
+const text = z.string()
+const topicPattern = z.string().regex(/^([^#+/]+|\+[a-z]*|#)(\/([^#+/]+|\+[a-z]*|#))*$/, 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
+  .refine((s) => s.split('/').includes('+id'), 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
+const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')
+
+interface Setting<S extends z.ZodType<unknown, string>, D extends string | undefined = string | undefined> { schema: S; default: D; secret?: boolean; doc: string }
+const setting = <S extends z.ZodType<unknown, string>, const D extends string | undefined>(schema: S, def: D, doc: string, secret = false): Setting<S, D> =>
+  ({ schema, default: def, doc, secret })
+
+/** The table. Keys are the environment variable names without the IOTBUF_ prefix. */
+export const SETTINGS = {
+  STORE_URL: setting(storeUrl, undefined, 'external Redis/Valkey/ElastiCache; unset: iotbuf start runs the bundled store', true),
+  STORE_PORT: setting(port(false), '6379', 'port of the bundled store that iotbuf start runs'),
+  STORE_PASSWORD: setting(text, undefined, 'requirepass of the bundled store (and AUTH password when STORE_URL has none)', true),
+  MQTT_HOST: setting(text, '127.0.0.1', 'broker bind address; beyond loopback device auth is required'),
+  MQTT_PORT: setting(port(false), '1883', 'broker MQTT port'),
+  BROKER_METRICS_PORT: setting(port(true), '9464', 'broker /metrics and /healthz; 0 turns off'),
+  WORKER_METRICS_PORT: setting(port(true), '9465', 'worker /metrics and /healthz; 0 turns off'),
+  METRICS_HOST: setting(text, '127.0.0.1', 'bind address of the metrics endpoints'),
+  DATA_DIR: setting(text, './data', 'store files under <dir>/store, file sink under <dir>/sink'),
+  BUFFER: setting(oneOf('stream', 'list'), 'stream', 'queue type'),
+  SHARDS: setting(int(1, 16384), '16', 'number of queue shards (crc32(deviceId) % SHARDS)'),
+  SINKS: setting(sinkList, 'file', `comma list of ${SINKS.join(', ')}`),
+  DRAIN_INTERVAL: setting(duration, '5s', 'worker schedule'),
+  BATCH_MAX: setting(int(1, 100000), '1000', 'readings per batch'),
+  BATCH_BYTES: setting(bytes, '4mb', 'bytes per batch'),
+  LEASE_TTL: setting(duration, '30s', 'shard lease time-to-live; renewed while draining'),
+  WORKER_ID: setting(text, `${hostname()}-${process.pid}`, 'consumer name of this worker'),
+  RETENTION: setting(duration, '24h', 'queue age limit; older readings are trimmed and counted'),
+  LATEST_TTL: setting(duration, '300s', 'TTL of the latest-value hash per device'),
+  MAXMEMORY: setting(bytes, '256mb', 'maxmemory that iotbuf start gives the bundled store'),
+  MAXMEMORY_POLICY: setting(oneOf('noeviction', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl'), 'allkeys-lru', 'maxmemory-policy of the bundled store'),
+  APPENDONLY: setting(bool, 'true', 'AOF persistence of the bundled store'),
+  APPENDFSYNC: setting(oneOf('always', 'everysec', 'no'), 'everysec', 'appendfsync of the bundled store'),
+  HIGH_WATER: setting(ratio, '0.85', 'used_memory/maxmemory past which IOTBUF_OVERFLOW applies'),
+  OVERFLOW: setting(oneOf('backpressure', 'reject', 'drop-oldest'), 'backpressure', 'what the broker does past the high-water mark'),
+  TOPIC: setting(topicPattern, 'devices/+id/telemetry', 'telemetry topic filter; +id marks the device id level'),
+  MAX_PAYLOAD: setting(bytes, '128kb', 'largest accepted MQTT payload'),
+  MAX_FUTURE: setting(duration, '5m', 'readings timestamped further ahead than this are rejected'),
+  LOG_LEVEL: setting(logLevel, 'info', 'pino log level'),
+  LOG_FORMAT: setting(oneOf('auto', 'json', 'pretty'), 'auto', 'log lines: auto = pretty on a TTY, JSON otherwise'),
+  S3_BUCKET: setting(text, undefined, 's3 sink bucket'),
+  S3_PREFIX: setting(text, 'iotbuf', 's3 sink key prefix'),
+  S3_ENDPOINT: setting(text, undefined, 'S3-compatible endpoint (path-style addressing)'),
+  TIMESTREAM_DATABASE: setting(text, undefined, 'timestream sink database'),
+  TIMESTREAM_TABLE: setting(text, undefined, 'timestream sink table'),
+  TIMESTREAM_ENDPOINT: setting(text, undefined, 'timestream endpoint override'),
+  INFLUX_URL: setting(text, undefined, 'InfluxDB base URL for the influx sink'),
+  INFLUX_DB: setting(text, 'iotbuf', 'InfluxDB 1.x database (or 2.x bucket)'),
+  INFLUX_TOKEN: setting(text, undefined, 'InfluxDB 2.x token', true),
+} as const
+
+type Settings = typeof SETTINGS
+type ValueOf<K extends keyof Settings> = Settings[K] extends Setting<infer S, string | undefined> ? z.output<S> : never
+export type Config = { [K in keyof Settings]: Settings[K]['default'] extends string ? ValueOf<K> : ValueOf<K> | undefined }
+export type SinkName = (typeof SINKS)[number]
+
+export interface ConfigError { variable: string; value: string; allowed: string }
+export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: ConfigError[] }
+
+export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
+  const out: Record<string, unknown> = {}
+  const errors: ConfigError[] = []
+  for (const [key, s] of Object.entries(SETTINGS) as Array<[string, Setting<z.ZodType<unknown, string>>]>) {
+    const variable = `IOTBUF_${key}`
+    const raw = env[variable]
+    const value = raw === undefined || raw === '' ? s.default : raw
+    if (value === undefined) { out[key] = undefined; continue }
+    const r = s.schema.safeParse(value)
+    if (r.success) out[key] = r.data
+    else errors.push({ variable, value, allowed: r.error.issues[0]?.message ?? 'a valid value' })
+  }
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('IOTBUF_') && !(name.slice(7) in SETTINGS)) {
+      errors.push({ variable: name, value: env[name] ?? '', allowed: 'no such setting (see `iotbuf config --help`)' })
+    }
+  }
+  return errors.length ? { ok: false, errors } : { ok: true, config: out as Config }
+}
+
+export function formatConfigErrors(errors: ConfigError[]): string {
+  return errors.map((e) => `iotbuf: invalid configuration: ${e.variable}=${JSON.stringify(e.value)} is not allowed; expected ${e.allowed}`).join('\n')
+}
+
+/** Loads ./.env (if present) under the real environment, validates, and exits 2 naming the variable on error. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  if (env === process.env && existsSync('.env')) process.loadEnvFile('.env')
+  const r = parseConfig(env)
+  if (!r.ok) {
+    process.stderr.write(formatConfigErrors(r.errors) + '\n')
+    process.exit(2)
+  }
+  return r.config
+}
+
+const mask = (v: string) => (v.length <= 4 ? '****' : `${v.slice(0, 2)}****`)
+
+/** The effective configuration as rows, secrets (and passwords inside URLs) masked. */
+export function describeConfig(env: NodeJS.ProcessEnv = process.env): Array<{ variable: string; value: string; source: string; doc: string }> {
+  return (Object.entries(SETTINGS) as Array<[keyof Settings, Setting<z.ZodType<unknown, string>>]>).map(([key, s]) => {
+    const variable = `IOTBUF_${key}`
+    const raw = env[variable]
+    let shown = raw === undefined || raw === '' ? (s.default ?? '') : raw
+    if (key === 'STORE_URL' && shown) shown = shown.replace(/\/\/([^@/]*)@/, (_m, cred: string) => `//${cred.includes(':') ? cred.split(':')[0] + ':****' : '****'}@`)
+    else if (s.secret && shown) shown = mask(shown)
+    return { variable, value: shown, source: raw === undefined || raw === '' ? 'default' : 'env', doc: s.doc }
+  })
+}

@@ -1,0 +1,24 @@
+// Process lifecycle shared by every service: graceful shutdown on SIGINT/SIGTERM (a second
+// signal forces), and one-line fatal errors instead of stack traces.
+import type { Logger } from './log.js'
+
+export function onShutdown(log: Logger, close: () => Promise<void>, graceMs = 10_000): void {
+  let closing = false
+  const handler = (signal: NodeJS.Signals) => {
+    if (closing) { log.warn({ signal }, 'second signal, exiting now'); process.exit(130) }
+    closing = true
+    log.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => { log.error('shutdown took too long, exiting'); process.exit(1) }, graceMs)
+    timer.unref()
+    close().then(() => process.exit(0), (err: Error) => { log.error({ err: err.message }, 'error during shutdown'); process.exit(1) })
+  }
+  process.on('SIGINT', handler)
+  process.on('SIGTERM', handler)
+}
+
+export function fail(log: Logger | null, err: unknown, code = 1): never {
+  const msg = err instanceof Error ? err.message : String(err)
+  if (log) log.fatal(msg)
+  process.stderr.write(`iotbuf: ${msg}\n`)
+  process.exit(code)
+}

@@ -1,0 +1,159 @@
+// Payload → canonical readings. Accepts what devices already send: a flat JSON object, the
+// {ts, measures, tags} form, a JSON array of either (one device's batch), or SenML JSON
+// (RFC 8428). Every rejection says precisely which field is wrong and why, because it ends up
+// in the dead-letter stream where an operator has to act on it.
+import { z } from 'zod'
+
+export type MeasureValue = number | string | boolean
+export interface Reading {
+  deviceId: string
+  /** ms since epoch: the device's timestamp, or receipt time when it sent none */
+  ts: number
+  receivedAt: number
+  measures: Record<string, MeasureValue>
+  tags?: Record<string, string>
+  /** optional idempotency key sent by the device */
+  id?: string
+}
+
+export interface ParseOptions {
+  now: number
+  /** readings stamped further in the future than this are rejected (clock-skewed devices) */
+  maxFutureMs: number
+  maxReadings?: number
+}
+
+export type ParseResult = { ok: true; readings: Reading[] } | { ok: false; reason: string }
+
+export const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/
+const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
+const RESERVED = new Set(['ts', 'time', 'timestamp', 'tags', 'measures', 'id', 'deviceId'])
+
+const measureValue = z.union([z.number().finite(), z.string().max(1024), z.boolean()], {
+  error: (iss) => (iss.input === null ? 'null is not a measure value (use a number, string or boolean)' : `expected a number, string or boolean, got ${Array.isArray(iss.input) ? 'array' : typeof iss.input}`),
+})
+const measures = z.record(z.string().regex(NAME, 'measure names are 1-128 of A-Z a-z 0-9 _ . : / -'), measureValue)
+const tags = z.record(z.string().regex(NAME, 'tag names are 1-128 of A-Z a-z 0-9 _ . : / -'), z.string().max(256, 'tag values are at most 256 characters'))
+const timestamp = z.union([z.number(), z.string()], { error: 'expected a number (s or ms since epoch) or an ISO 8601 string' }).optional()
+const structured = z.strictObject({
+  ts: timestamp, time: timestamp, timestamp,
+  deviceId: z.string().optional(),
+  id: z.union([z.string().min(1).max(128), z.number().int()]).optional(),
+  measures,
+  tags: tags.optional(),
+})
+
+function pathOf(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[')
+}
+
+/** Device clocks send s, ms or µs since epoch, or ISO 8601 strings; all become ms. */
+export function normalizeTimestamp(v: number | string): number | null {
+  if (typeof v === 'string') {
+    if (/^\d+(\.\d+)?$/.test(v)) return normalizeTimestamp(Number(v))
+    const ms = Date.parse(v)
+    return Number.isFinite(ms) && ms > 0 ? ms : null
+  }
+  if (!Number.isFinite(v) || v <= 0) return null
+  if (v < 1e11) return Math.round(v * 1000)
+  if (v < 1e14) return Math.round(v)
+  return Math.round(v / 1000)
+}
+
+function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseOptions): Reading | string {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return `${where || 'payload'}: expected a JSON object, got ${obj === null ? 'null' : Array.isArray(obj) ? 'array' : typeof obj}`
+  const src = obj as Record<string, unknown>
+  let candidate: Record<string, unknown> = src
+  if (!('measures' in src)) {
+    // flat form: every non-reserved field is a measure
+    const m: Record<string, unknown> = {}
+    const rest: Record<string, unknown> = {}
+    for (const k in src) (RESERVED.has(k) ? rest : m)[k] = src[k]
+    candidate = { ...rest, measures: m }
+  }
+  const r = structured.safeParse(candidate)
+  if (!r.success) {
+    const iss = r.error.issues[0]
+    const p = pathOf(iss.path)
+    const field = 'measures' in src ? p : p.replace(/^measures\./, '')
+    const msg = iss.code === 'unrecognized_keys' ? `unexpected field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.join(', ')} beside measures` : iss.message
+    return `${where ? where + '.' : ''}${field ? field + ': ' : ''}${msg}`.replace(/^\.+/, '')
+  }
+  const d = r.data
+  if (d.deviceId !== undefined && d.deviceId !== deviceId) return `${where ? where + '.' : ''}deviceId: ${JSON.stringify(d.deviceId)} does not match the topic's device ${JSON.stringify(deviceId)}`
+  if (Object.keys(d.measures).length === 0) return `${where || 'payload'}: no measures (send at least one name: value)`
+  const rawTs = d.ts ?? d.time ?? d.timestamp
+  let ts = opts.now
+  if (rawTs !== undefined) {
+    const n = normalizeTimestamp(rawTs)
+    if (n === null) return `${where ? where + '.' : ''}ts: ${JSON.stringify(rawTs)} is not a valid timestamp (s or ms since epoch, or ISO 8601)`
+    if (n > opts.now + opts.maxFutureMs) return `${where ? where + '.' : ''}ts: ${new Date(n).toISOString()} is ${Math.round((n - opts.now) / 1000)}s in the future (limit ${Math.round(opts.maxFutureMs / 1000)}s)`
+    ts = n
+  }
+  const reading: Reading = { deviceId, ts, receivedAt: opts.now, measures: d.measures }
+  if (d.tags && Object.keys(d.tags).length) reading.tags = d.tags
+  if (d.id !== undefined) reading.id = String(d.id)
+  return reading
+}
+
+const isSenml = (arr: unknown[]) => arr.length > 0 && arr.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && ('n' in r || 'bn' in r) && !('measures' in r))
+
+/** RFC 8428: resolve base name/time/value, then group records that share a time into one reading. */
+function readingsFromSenml(deviceId: string, records: Array<Record<string, unknown>>, opts: ParseOptions): Reading[] | string {
+  let bn = ''; let bt = 0; let bv = 0
+  const byTime = new Map<number, Reading>()
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]
+    if (typeof r.bn === 'string') bn = r.bn
+    if (typeof r.bt === 'number') bt = r.bt
+    if (typeof r.bv === 'number') bv = r.bv
+    const name = bn + (typeof r.n === 'string' ? r.n : '')
+    if (!NAME.test(name)) return `[${i}].n: SenML name ${JSON.stringify(name)} is empty or has characters outside A-Z a-z 0-9 _ . : / -`
+    let value: MeasureValue
+    if (typeof r.v === 'number') value = bv + r.v
+    else if (typeof r.vs === 'string') value = r.vs
+    else if (typeof r.vb === 'boolean') value = r.vb
+    else if ('s' in r || 'vd' in r) continue // sums and data values are not readings
+    else if (r.v === undefined && r.vs === undefined && r.vb === undefined && r.bn !== undefined && r.n === undefined) continue // a base-only record
+    else return `[${i}]: SenML record has no v, vs or vb value`
+    let t = bt + (typeof r.t === 'number' ? r.t : 0)
+    // RFC 8428 §4.5.3: values below 2^28 are relative to now
+    const ms = t < 2 ** 28 ? opts.now + Math.round(t * 1000) : Math.round(t * 1000)
+    if (ms > opts.now + opts.maxFutureMs) return `[${i}].t: ${new Date(ms).toISOString()} is in the future beyond the ${Math.round(opts.maxFutureMs / 1000)}s limit`
+    t = ms
+    let reading = byTime.get(t)
+    if (!reading) { reading = { deviceId, ts: t, receivedAt: opts.now, measures: {} }; byTime.set(t, reading) }
+    reading.measures[name] = value
+  }
+  if (byTime.size === 0) return 'SenML pack has no records with values'
+  return [...byTime.values()].sort((a, b) => a.ts - b.ts)
+}
+
+export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions): ParseResult {
+  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : -` }
+  const text = typeof payload === 'string' ? payload : payload.toString('utf8')
+  if (typeof payload !== 'string' && !Buffer.from(text, 'utf8').equals(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` }
+  }
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) return { ok: false, reason: 'payload is an empty array' }
+    if (opts.maxReadings && doc.length > opts.maxReadings) return { ok: false, reason: `payload has ${doc.length} readings; at most ${opts.maxReadings} per message` }
+    if (isSenml(doc)) {
+      const r = readingsFromSenml(deviceId, doc as Array<Record<string, unknown>>, opts)
+      return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: r }
+    }
+    const readings: Reading[] = []
+    for (let i = 0; i < doc.length; i++) {
+      const r = readingFrom(deviceId, doc[i], `[${i}]`, opts)
+      if (typeof r === 'string') return { ok: false, reason: r }
+      readings.push(r)
+    }
+    return { ok: true, readings }
+  }
+  const r = readingFrom(deviceId, doc, '', opts)
+  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r] }
+}

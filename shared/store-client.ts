@@ -1,0 +1,68 @@
+// One factory for every connection to the buffer, so the broker, the worker and the CLI behave
+// the same against the bundled store, Redis, Valkey and ElastiCache (cluster mode too).
+import { Redis, Cluster, type RedisOptions } from 'ioredis'
+import type { Config } from './config.js'
+
+export type StoreClient = Redis | Cluster
+
+export interface StoreClientOptions {
+  /** name shown in CLIENT LIST, e.g. iotbuf-broker */
+  name: string
+  /** ioredis auto-pipelining: commands issued in one tick share one write */
+  autoPipelining?: boolean
+  /** fail fast (CLI) instead of queueing commands while reconnecting (services) */
+  failFast?: boolean
+}
+
+/** The URL the pipeline uses: IOTBUF_STORE_URL, or the bundled store that `iotbuf start` runs. */
+export function storeUrlOf(config: Pick<Config, 'STORE_URL' | 'STORE_PORT'>): string {
+  return config.STORE_URL ?? `redis://127.0.0.1:${config.STORE_PORT}`
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//****@')
+}
+
+export function createStoreClient(url: string, opts: StoreClientOptions, password?: string): StoreClient {
+  const common: RedisOptions = {
+    connectionName: opts.name,
+    enableAutoPipelining: opts.autoPipelining ?? false,
+    lazyConnect: true,
+    ...(opts.failFast
+      ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 3000 }
+      : { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) }),
+  }
+  if (url.startsWith('redis+cluster://')) {
+    const rest = url.slice('redis+cluster://'.length)
+    const at = rest.lastIndexOf('@')
+    const cred = at >= 0 ? rest.slice(0, at) : ''
+    const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split('/')[0].split(',')
+    const [username, pass] = cred.includes(':') ? cred.split(':').map(decodeURIComponent) : [undefined, cred ? decodeURIComponent(cred) : undefined]
+    const nodes = hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 6379) } })
+    return new Cluster(nodes, {
+      lazyConnect: true,
+      enableAutoPipelining: common.enableAutoPipelining,
+      // ElastiCache cluster endpoints hand out TLS names that must not be re-resolved
+      dnsLookup: (address, cb) => cb(null, address),
+      redisOptions: { ...common, username: username || undefined, password: pass || password },
+    })
+  }
+  const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password } : {}) })
+  return client
+}
+
+/** Connects, turning ioredis' error into one line that says which URL and what to check. */
+export async function connectStore(client: StoreClient, url: string): Promise<void> {
+  try {
+    await client.connect()
+    await client.ping()
+  } catch (err) {
+    client.disconnect()
+    const e = err as NodeJS.ErrnoException
+    const what = e.code === 'ECONNREFUSED' ? 'connection refused — is the store running (iotbuf start / iotbuf store) and IOTBUF_STORE_URL right?'
+      : e.code === 'ENOTFOUND' ? 'host not found — check IOTBUF_STORE_URL'
+      : /NOAUTH|WRONGPASS|invalid password/i.test(e.message) ? 'authentication failed — check the password in IOTBUF_STORE_URL or IOTBUF_STORE_PASSWORD'
+      : e.message
+    throw new Error(`cannot connect to ${redactUrl(url)}: ${what}`)
+  }
+}
