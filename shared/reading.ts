@@ -76,7 +76,8 @@ function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseO
     const iss = r.error.issues[0]
     const p = pathOf(iss.path)
     const field = 'measures' in src ? p : p.replace(/^measures\./, '')
-    const msg = iss.code === 'unrecognized_keys' ? `unexpected field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.join(', ')} beside measures` : iss.message
+    const msg = iss.code === 'unrecognized_keys' ? `unexpected field${iss.keys.length > 1 ? 's' : ''} ${iss.keys.join(', ')} beside measures`
+      : iss.code === 'invalid_key' ? (iss.issues[0]?.message ?? iss.message) : iss.message
     return `${where ? where + '.' : ''}${field ? field + ': ' : ''}${msg}`.replace(/^\.+/, '')
   }
   const d = r.data

@@ -13,7 +13,9 @@ export function compileTopicPattern(pattern: string): TopicMatcher {
     for (let i = 0; i < levels.length; i++) {
       const l = levels[i]
       if (l === '#') break
-      if (l[0] === '+') { if (parts[i] === '') return null; continue }
+      // an empty or odd device level still matches: the reading is dead-lettered with the
+      // reason instead of passing through unbuffered
+      if (l[0] === '+') continue
       if (l !== parts[i]) return null
     }
     return parts[idAt]

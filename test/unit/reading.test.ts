@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { normalizeTimestamp, parsePayload } from '../../shared/reading.js'
+import { compileTopicPattern } from '../../services/broker/topic.js'
+import { shardOf } from '../../shared/keys.js'
+
+const now = Date.UTC(2026, 10, 23, 12, 0, 0)
+const opts = { now, maxFutureMs: 300_000 }
+const ok = (dev: string, p: string) => {
+  const r = parsePayload(dev, p, opts)
+  if (!r.ok) throw new Error(r.reason)
+  return r.readings
+}
+const reason = (dev: string, p: string | Buffer) => {
+  const r = parsePayload(dev, p, opts)
+  if (r.ok) throw new Error('expected a rejection')
+  return r.reason
+}
+
+describe('payload → readings', () => {
+  it('flat object: every non-reserved field is a measure; receipt time when no ts', () => {
+    expect(ok('d1', '{"temperature":21.5,"door":"open","on":true}')).toEqual([
+      { deviceId: 'd1', ts: now, receivedAt: now, measures: { temperature: 21.5, door: 'open', on: true } },
+    ])
+  })
+  it('structured form with tags and an ISO timestamp', () => {
+    const [r] = ok('d1', '{"ts":"2026-11-23T11:59:00Z","measures":{"t":1},"tags":{"site":"a"},"id":"m-1"}')
+    expect(r).toEqual({ deviceId: 'd1', ts: now - 60_000, receivedAt: now, measures: { t: 1 }, tags: { site: 'a' }, id: 'm-1' })
+  })
+  it('timestamps in s, ms and µs all become ms', () => {
+    expect(normalizeTimestamp(1_795_000_000)).toBe(1_795_000_000_000)
+    expect(normalizeTimestamp(1_795_000_000_123)).toBe(1_795_000_000_123)
+    expect(normalizeTimestamp(1_795_000_000_123_456)).toBe(1_795_000_000_123)
+    expect(normalizeTimestamp(-5)).toBeNull()
+  })
+  it('an array is one device batch, kept in order', () => {
+    expect(ok('d1', '[{"seq":1},{"seq":2}]').map((r) => r.measures.seq)).toEqual([1, 2])
+  })
+  it('SenML: base name and time resolved, records grouped by time', () => {
+    const t = now / 1000
+    const readings = ok('d1', JSON.stringify([{ bn: 'urn:dev:', bt: t - 10, n: 'temp', v: 20 }, { n: 'hum', v: 40 }, { n: 'temp', t: 5, v: 21 }, { n: 'label', vs: 'x' }]))
+    expect(readings).toEqual([
+      { deviceId: 'd1', ts: now - 10_000, receivedAt: now, measures: { 'urn:dev:temp': 20, 'urn:dev:hum': 40, 'urn:dev:label': 'x' } },
+      { deviceId: 'd1', ts: now - 5_000, receivedAt: now, measures: { 'urn:dev:temp': 21 } },
+    ])
+  })
+  it('precise reasons for bad payloads', () => {
+    expect(reason('d1', 'nope')).toMatch(/^payload is not JSON: /)
+    expect(reason('d1', '42')).toBe('payload: expected a JSON object, got number')
+    expect(reason('d1', '{}')).toBe('payload: no measures (send at least one name: value)')
+    expect(reason('d1', '{"t":[1]}')).toBe('t: expected a number, string or boolean, got array')
+    expect(reason('d1', '{"t":null}')).toBe('t: null is not a measure value (use a number, string or boolean)')
+    expect(reason('d1', '[{"t":1},{"t":{}}]')).toBe('[1].t: expected a number, string or boolean, got object')
+    expect(reason('d1', '{"measures":{"t":1},"extra":2}')).toBe('unexpected field extra beside measures')
+    expect(reason('d1', '{"deviceId":"d2","t":1}')).toBe('deviceId: "d2" does not match the topic\'s device "d1"')
+    expect(reason('d1', `{"ts":${now + 3_600_000},"t":1}`)).toMatch(/^ts: .* is 3600s in the future \(limit 300s\)$/)
+    expect(reason('d/1', '{"t":1}')).toMatch(/^device id "d\/1" is not/)
+    expect(reason('d1', Buffer.from([0x7b, 0xc3, 0x28, 0x7d]))).toBe('payload is not valid UTF-8')
+    expect(reason('d1', '{"measures":{"bad name!":1}}')).toMatch(/^measures\.bad name!: measure names are/)
+  })
+})
+
+describe('topics and shards', () => {
+  it('extracts the device id from the configured pattern', () => {
+    const m = compileTopicPattern('devices/+id/telemetry')
+    expect(m('devices/abc/telemetry')).toBe('abc')
+    expect(m('devices/abc/status')).toBeNull()
+    expect(m('devices/abc/telemetry/x')).toBeNull()
+    expect(m('devices//telemetry')).toBe('')
+    const fleet = compileTopicPattern('sensors/+id/#')
+    expect(fleet('sensors/s1/temp/room')).toBe('s1')
+    expect(fleet('other/s1/temp')).toBeNull()
+  })
+  it('shards by crc32, stable and in range', () => {
+    expect(shardOf('device-1', 16)).toBe(shardOf('device-1', 16))
+    const counts = new Array(16).fill(0)
+    for (let i = 0; i < 1600; i++) counts[shardOf(`d${i}`, 16)]++
+    expect(Math.min(...counts)).toBeGreaterThan(50)
+  })
+})
