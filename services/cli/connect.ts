@@ -1,0 +1,42 @@
+// Every CLI command that talks to the store goes through here: --url over IOTBUF_STORE_URL over the
+// bundled store, a fail-fast connection, and one clear line (which URL, what failed, what to
+// check) instead of a stack trace.
+import { loadConfigOrExit, type Config } from '../../shared/config.js'
+import { createStoreClient, connectStore, storeUrlOf, type StoreClient } from '../../shared/store-client.js'
+
+export interface StoreOptions { url?: string }
+
+export async function withStore<T>(opts: StoreOptions, fn: (redis: StoreClient, config: Config, url: string) => Promise<T>): Promise<T> {
+  const config = loadConfigOrExit()
+  const url = opts.url ?? storeUrlOf(config)
+  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true }, config.STORE_PASSWORD)
+  redis.on('error', () => undefined)
+  try {
+    await connectStore(redis, url)
+  } catch (err) {
+    process.stderr.write(`iotbuf: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  try {
+    return await fn(redis, config, url)
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** The fields of an INFO reply as a flat record. */
+export function parseInfo(info: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of info.split('\r\n')) {
+    const i = line.indexOf(':')
+    if (i > 0 && line[0] !== '#') out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}
+
+/** A stream entry's flat field list as an object. */
+export function fieldsOf(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]] = flat[i + 1]
+  return o
+}
