@@ -6,21 +6,29 @@ import { createStoreClient, connectStore, storeUrlOf, type StoreClient } from '.
 
 export interface StoreOptions { url?: string }
 
-export async function withStore<T>(opts: StoreOptions, fn: (redis: StoreClient, config: Config, url: string) => Promise<T>): Promise<T> {
+/** Connects or throws one line naming the URL and what to check. */
+export async function openStore(opts: StoreOptions): Promise<{ redis: StoreClient; config: Config; url: string }> {
   const config = loadConfigOrExit()
   const url = opts.url ?? storeUrlOf(config)
   const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true }, config.STORE_PASSWORD)
   redis.on('error', () => undefined)
+  await connectStore(redis, url)
+  return { redis, config, url }
+}
+
+/** Runs fn with a connected store; an unreachable store is one line on stderr and exit 1. */
+export async function withStore<T>(opts: StoreOptions, fn: (redis: StoreClient, config: Config, url: string) => Promise<T>): Promise<T> {
+  let conn: Awaited<ReturnType<typeof openStore>>
   try {
-    await connectStore(redis, url)
+    conn = await openStore(opts)
   } catch (err) {
     process.stderr.write(`iotbuf: ${(err as Error).message}\n`)
     process.exit(1)
   }
   try {
-    return await fn(redis, config, url)
+    return await fn(conn.redis, conn.config, conn.url)
   } finally {
-    redis.disconnect()
+    conn.redis.disconnect()
   }
 }
 

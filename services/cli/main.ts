@@ -5,6 +5,8 @@ import { createRequire } from 'node:module'
 import { SETTINGS, describeConfig, loadConfigOrExit, type SinkName } from '../../shared/config.js'
 import { parseDuration } from '../../shared/units.js'
 
+export interface StatusFlags { json?: boolean; watch?: boolean | string; check?: boolean; maxDepth?: string; maxAge?: string; maxMemory?: string; url?: string }
+
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string }
 
 function fatal(err: unknown): never {
@@ -43,12 +45,27 @@ export function buildProgram(): Command {
 
   program.command('status').description('queue depth per shard, pending, lag, oldest age, memory, dead letters')
     .option('--json', 'machine-readable output')
+    .option('--watch [interval]', 'refresh every interval (default 2s), with in/out rates')
+    .option('--check', 'one line and exit code 0 OK, 1 WARNING, 2 CRITICAL (Nagios-style)')
+    .option('--max-depth <warn[,crit]>', 'with --check: queue depth limits (crit defaults to 2x warn)')
+    .option('--max-age <warn[,crit]>', 'with --check: oldest reading age limits, e.g. 5m')
+    .option('--max-memory <warn[,crit]>', 'with --check: used/max memory limits in %, e.g. 80%')
     .option('--url <url>', 'store URL (default IOTBUF_STORE_URL or the bundled store)')
-    .action(async (o: { json?: boolean; url?: string }) => {
-      const { collectStatus, renderStatus } = await import('./status.js')
-      const st = await collectStatus(o).catch(fatal)
-      process.stdout.write(o.json ? JSON.stringify(st, null, 2) + '\n' : renderStatus(st))
-    })
+    .addHelpText('after', '\nExit codes: 0 ok; 1 cannot connect (or WARNING with --check); 2 CRITICAL with --check or a bad option.')
+    .action(async (o: StatusFlags) => { const { runStatus } = await import('./status-command.js'); await runStatus(o) })
+
+  const dlq = program.command('dlq').description('dead letters: what was rejected, why, and putting it back')
+  dlq.command('list').description('newest dead letters first')
+    .option('--limit <n>', 'how many', '20').option('--reason <text>', 'only reasons containing text').option('--json', 'machine-readable output').option('--url <url>', 'store URL')
+    .action(async (o) => { const { dlqList } = await import('./dlq-command.js'); await dlqList(o) })
+  dlq.command('show').description('one dead letter with its full payload').argument('<id>').option('--json', 'machine-readable output').option('--url <url>', 'store URL')
+    .action(async (id: string, o) => { const { dlqShow } = await import('./dlq-command.js'); await dlqShow(id, o) })
+  dlq.command('replay').description('validate again and put back into the buffer (oldest first)').argument('[ids...]')
+    .option('--all', 'every dead letter').option('--reason <text>', 'those whose reason contains text').option('--json', 'machine-readable output').option('--url <url>', 'store URL')
+    .action(async (ids: string[], o) => { const { dlqReplay } = await import('./dlq-command.js'); await dlqReplay(ids, o) })
+  dlq.command('purge').description('delete dead letters (all, or older than a duration)')
+    .option('--older-than <duration>', 'e.g. 7d').option('--yes', 'do not ask').option('--url <url>', 'store URL')
+    .action(async (o) => { const { dlqPurge } = await import('./dlq-command.js'); await dlqPurge(o) })
 
   program.command('config').description('print the effective configuration (secrets masked)')
     .addOption(new Option('--json', 'machine-readable output'))

@@ -1,67 +1,91 @@
 // `iotbuf status`: depth per shard, pending and lag per sink group, oldest reading age, lease
-// owner, dead letters and store memory — a table for people, --json for scripts.
-import { loadConfigOrExit } from '../../shared/config.js'
-import { createStoreClient, connectStore, storeUrlOf } from '../../shared/store-client.js'
+// owner, dead letters, active devices and store memory. It reads counters (XLEN, XINFO GROUPS,
+// the first entry's ID, INFO), never scans the queue, so it answers fast on millions of readings.
+import type { Config } from '../../shared/config.js'
+import type { StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
-import { DLQ, leaseKey } from '../../shared/keys.js'
+import { DLQ, SEEN, STATS, leaseKey } from '../../shared/keys.js'
 import { formatBytes, formatDuration } from '../../shared/units.js'
+import { parseInfo } from './connect.js'
 
-export interface StatusOptions { json?: boolean; url?: string }
+/** devices that published within this window count as active */
+export const ACTIVE_WINDOW_MS = 5 * 60_000
 
-function infoFields(info: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of info.split('\r\n')) {
-    const i = line.indexOf(':')
-    if (i > 0 && line[0] !== '#') out[line.slice(0, i)] = line.slice(i + 1)
+export type StatusSnapshot = Awaited<ReturnType<typeof collectStatus>>
+
+export async function collectStatus(redis: StoreClient, config: Config, url: string) {
+  const buffer = createBuffer(redis, config)
+  const now = Date.now()
+  const [shards, dlq, info, owners, active, buffered] = await Promise.all([
+    buffer.depth(),
+    redis.xlen(DLQ),
+    redis.info(),
+    Promise.all(Array.from({ length: config.SHARDS }, (_, s) => redis.get(leaseKey(s)))),
+    redis.zcount(SEEN, now - ACTIVE_WINDOW_MS, '+inf'),
+    redis.hget(STATS, 'buffered'),
+  ])
+  const f = parseInfo(info)
+  const totals = {
+    depth: shards.reduce((a, s) => a + s.depth, 0),
+    pending: shards.reduce((a, s) => a + s.groups.reduce((b, g) => b + g.pending, 0), 0),
+    oldestAgeMs: shards.reduce<number | null>((a, s) => (s.oldestMs === null ? a : Math.max(a ?? 0, now - s.oldestMs)), null),
+    deadLetters: dlq,
+    activeDevices: active,
   }
-  return out
-}
-
-export async function collectStatus(opts: StatusOptions) {
-  const config = loadConfigOrExit()
-  const url = opts.url ?? storeUrlOf(config)
-  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true }, config.STORE_PASSWORD)
-  redis.on('error', () => undefined)
-  await connectStore(redis, url)
-  try {
-    const buffer = createBuffer(redis, config)
-    const now = Date.now()
-    const [shards, dlq, info, owners] = await Promise.all([
-      buffer.depth(),
-      redis.xlen(DLQ),
-      redis.info(),
-      Promise.all(Array.from({ length: config.SHARDS }, (_, s) => redis.get(leaseKey(s)))),
-    ])
-    const f = infoFields(info)
-    return {
-      store: url.replace(/\/\/[^@/]*@/, '//****@'),
-      buffer: buffer.kind,
-      totals: {
-        depth: shards.reduce((a, s) => a + s.depth, 0),
-        pending: shards.reduce((a, s) => a + s.groups.reduce((b, g) => b + g.pending, 0), 0),
-        oldestAgeMs: shards.reduce<number | null>((a, s) => (s.oldestMs === null ? a : Math.max(a ?? 0, now - s.oldestMs)), null),
-        deadLetters: dlq,
-      },
-      memory: {
-        used: Number(f.used_memory ?? 0),
-        max: Number(f.maxmemory ?? 0),
-        policy: f.maxmemory_policy ?? 'unknown',
-        evictedKeys: Number(f.evicted_keys ?? 0),
-        expiredKeys: Number(f.expired_keys ?? 0),
-      },
-      shards: shards.map((s) => ({ ...s, oldestAgeMs: s.oldestMs === null ? null : now - s.oldestMs, lease: owners[s.shard] })),
-    }
-  } finally {
-    redis.disconnect()
+  return {
+    at: now,
+    store: url.replace(/\/\/[^@/]*@/, '//****@'),
+    buffer: buffer.kind,
+    totals,
+    /** lifetime counters, for rates between two snapshots */
+    counters: { buffered: Number(buffered ?? 0), removed: Number(buffered ?? 0) - totals.depth },
+    memory: {
+      used: Number(f.used_memory ?? 0),
+      max: Number(f.maxmemory ?? 0),
+      policy: f.maxmemory_policy ?? 'unknown',
+      evictedKeys: Number(f.evicted_keys ?? 0),
+      expiredKeys: Number(f.expired_keys ?? 0),
+      opsPerSec: Number(f.instantaneous_ops_per_sec ?? 0),
+    },
+    shards: shards.map((s) => ({ shard: s.shard, depth: s.depth, groups: s.groups, oldestAgeMs: s.oldestMs === null ? null : now - s.oldestMs, lease: owners[s.shard] })),
   }
 }
 
-export function renderStatus(st: Awaited<ReturnType<typeof collectStatus>>): string {
-  const lines: string[] = []
+export interface Rates { inPerSec: number; outPerSec: number }
+
+export function ratesBetween(prev: StatusSnapshot, cur: StatusSnapshot): Rates {
+  const dt = Math.max(1, cur.at - prev.at) / 1000
+  return {
+    inPerSec: Math.max(0, (cur.counters.buffered - prev.counters.buffered) / dt),
+    outPerSec: Math.max(0, (cur.counters.removed - prev.counters.removed) / dt),
+  }
+}
+
+const ANSI = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const
+export type Paint = (style: keyof typeof ANSI, s: string) => string
+export function painter(color: boolean): Paint {
+  return color ? (style, s) => `\x1b[${ANSI[style]}m${s}\x1b[0m` : (_style, s) => s
+}
+
+function memoryBar(used: number, max: number, paint: Paint, width = 20): string {
+  if (!max) return ''
+  const frac = Math.min(1, used / max)
+  const filled = Math.round(frac * width)
+  const style = frac >= 0.85 ? 'red' : frac >= 0.6 ? 'yellow' : 'green'
+  return ` [${paint(style, '#'.repeat(filled))}${'.'.repeat(width - filled)}]`
+}
+
+export function renderStatus(st: StatusSnapshot, opts: { paint: Paint; rates?: Rates }): string {
+  const { paint } = opts
   const m = st.memory
-  const pct = m.max ? ` (${((m.used / m.max) * 100).toFixed(1)}% of ${formatBytes(m.max)})` : ''
-  lines.push(`store ${st.store}  buffer ${st.buffer}  memory ${formatBytes(m.used)}${pct}  policy ${m.policy}  evicted ${m.evictedKeys}  expired ${m.expiredKeys}`)
-  lines.push(`depth ${st.totals.depth}  pending ${st.totals.pending}  oldest ${st.totals.oldestAgeMs === null ? '-' : formatDuration(st.totals.oldestAgeMs)}  dead letters ${st.totals.deadLetters}`)
+  const pct = m.max ? ` ${((m.used / m.max) * 100).toFixed(1)}% of ${formatBytes(m.max)}` : ' (no maxmemory)'
+  const t = st.totals
+  const lines = [
+    `${paint('bold', 'store')}   ${st.store}  buffer ${st.buffer}  ops/s ${m.opsPerSec}`,
+    `${paint('bold', 'memory')}  ${formatBytes(m.used)}${pct}${memoryBar(m.used, m.max, paint)}  policy ${m.policy}  evicted ${m.evictedKeys}  expired ${m.expiredKeys}`,
+    `${paint('bold', 'queue')}   depth ${t.depth}  pending ${t.pending}  oldest ${t.oldestAgeMs === null ? '-' : formatDuration(t.oldestAgeMs)}  dead letters ${t.deadLetters > 0 ? paint('yellow', String(t.deadLetters)) : '0'}  active devices ${t.activeDevices}`,
+  ]
+  if (opts.rates) lines.push(`${paint('bold', 'rates')}   in ${opts.rates.inPerSec.toFixed(1)}/s  out ${opts.rates.outPerSec.toFixed(1)}/s`)
   lines.push('')
   const rows = [['SHARD', 'DEPTH', 'PENDING', 'LAG', 'OLDEST', 'LEASE']]
   for (const s of st.shards) {
@@ -73,6 +97,34 @@ export function renderStatus(st: Awaited<ReturnType<typeof collectStatus>>): str
     ])
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  for (const r of rows) lines.push(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd())
+  rows.forEach((r, i) => {
+    const line = r.map((c, j) => c.padEnd(widths[j])).join('  ').trimEnd()
+    lines.push(i === 0 ? paint('dim', line) : line)
+  })
   return lines.join('\n') + '\n'
+}
+
+export interface CheckThresholds {
+  depth?: [number, number]
+  ageMs?: [number, number]
+  memoryPct?: [number, number]
+}
+
+/** Nagios-style: 0 OK, 1 WARNING, 2 CRITICAL, one line with perfdata after `|`. */
+export function checkStatus(st: StatusSnapshot, th: CheckThresholds): { code: 0 | 1 | 2; line: string } {
+  const problems: Array<[1 | 2, string]> = []
+  const judge = (name: string, value: number, limits: [number, number] | undefined, show: (n: number) => string) => {
+    if (!limits) return
+    if (value >= limits[1]) problems.push([2, `${name} ${show(value)} >= ${show(limits[1])}`])
+    else if (value >= limits[0]) problems.push([1, `${name} ${show(value)} >= ${show(limits[0])}`])
+  }
+  const memPct = st.memory.max ? (st.memory.used / st.memory.max) * 100 : 0
+  judge('depth', st.totals.depth, th.depth, String)
+  judge('oldest', st.totals.oldestAgeMs ?? 0, th.ageMs, formatDuration)
+  judge('memory', memPct, th.memoryPct, (n) => `${n.toFixed(1)}%`)
+  const code = problems.reduce<0 | 1 | 2>((c, [p]) => (p > c ? p : c), 0)
+  const word = ['OK', 'WARNING', 'CRITICAL'][code]
+  const summary = problems.length ? problems.map(([, s]) => s).join(', ') : `depth ${st.totals.depth}, oldest ${st.totals.oldestAgeMs === null ? '-' : formatDuration(st.totals.oldestAgeMs)}, memory ${memPct.toFixed(1)}%`
+  const perf = `depth=${st.totals.depth} oldest_ms=${st.totals.oldestAgeMs ?? 0} memory_pct=${memPct.toFixed(1)} dead_letters=${st.totals.deadLetters}`
+  return { code, line: `IOTBUF ${word}: ${summary} | ${perf}` }
 }

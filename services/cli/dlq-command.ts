@@ -1,0 +1,55 @@
+import { parseDuration } from '../../shared/units.js'
+import { withStore } from './connect.js'
+import { confirm, getDeadLetter, listDeadLetters, progressBar, purgeDeadLetters, renderDeadLetters, replayDeadLetters, selectForReplay } from './dlq.js'
+
+interface Common { json?: boolean; url?: string }
+
+function usage(msg: string): never {
+  process.stderr.write(`iotbuf dlq: ${msg}\n`)
+  process.exit(2)
+}
+
+export async function dlqList(o: Common & { limit: string; reason?: string }): Promise<void> {
+  if (!/^\d+$/.test(o.limit)) usage(`--limit ${o.limit}: expected a whole number`)
+  await withStore(o, async (redis) => {
+    const entries = await listDeadLetters(redis, Number(o.limit), o.reason)
+    process.stdout.write(o.json ? JSON.stringify(entries, null, 2) + '\n' : entries.length ? renderDeadLetters(entries) : 'no dead letters\n')
+  })
+}
+
+export async function dlqShow(id: string, o: Common): Promise<void> {
+  await withStore(o, async (redis) => {
+    const e = await getDeadLetter(redis, id)
+    if (!e) { process.stderr.write(`iotbuf dlq: no dead letter with id ${id}\n`); process.exitCode = 1; return }
+    if (o.json) { process.stdout.write(JSON.stringify(e, null, 2) + '\n'); return }
+    let payload = e.payload
+    try { payload = JSON.stringify(JSON.parse(payload), null, 2) } catch { /* shown as it came */ }
+    process.stdout.write([`id       ${e.id}`, `at       ${new Date(e.at).toISOString()}`, `stage    ${e.stage}`, `device   ${e.device ?? '-'}`, `topic    ${e.topic ?? '-'}`, `reason   ${e.reason}`, 'payload', payload, ''].join('\n'))
+  })
+}
+
+export async function dlqReplay(ids: string[], o: Common & { all?: boolean; reason?: string }): Promise<void> {
+  await withStore(o, async (redis, config) => {
+    const entries = await selectForReplay(redis, ids, o).catch((err: Error) => usage(err.message))
+    const bar = progressBar(entries.length)
+    const r = await replayDeadLetters(redis, config, entries, (n) => bar.update(n))
+    bar.stop()
+    if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n')
+    else {
+      process.stdout.write(`replayed ${r.replayed} dead letter(s) as ${r.readings} reading(s); ${r.stillBad.length} still invalid\n`)
+      for (const b of r.stillBad.slice(0, 20)) process.stdout.write(`  ${b.id}: ${b.reason}\n`)
+    }
+    if (r.stillBad.length) process.exitCode = 1
+  })
+}
+
+export async function dlqPurge(o: Common & { olderThan?: string; yes?: boolean }): Promise<void> {
+  const olderThanMs = o.olderThan === undefined ? undefined : parseDuration(o.olderThan)
+  if (olderThanMs === null) usage(`--older-than ${o.olderThan}: expected a duration such as 7d`)
+  await withStore(o, async (redis) => {
+    const what = olderThanMs === undefined ? 'all dead letters' : `dead letters older than ${o.olderThan}`
+    const ok = await confirm(`Delete ${what}?`, o.yes).catch((err: Error) => usage(err.message))
+    if (!ok) { process.stdout.write('nothing deleted\n'); return }
+    process.stdout.write(`deleted ${await purgeDeadLetters(redis, olderThanMs)} dead letter(s)\n`)
+  })
+}
