@@ -53,16 +53,22 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
 
 /** Connects, turning ioredis' error into one line that says which URL and what to check. */
 export async function connectStore(client: StoreClient, url: string): Promise<void> {
+  // ioredis rejects connect() with a generic "Connection is closed."; the cause comes as an event
+  let cause: Error | undefined
+  const remember = (err: Error) => { cause ??= err }
+  client.on('error', remember)
   try {
     await client.connect()
     await client.ping()
   } catch (err) {
     client.disconnect()
-    const e = err as NodeJS.ErrnoException
+    const e = (cause ?? err) as NodeJS.ErrnoException
     const what = e.code === 'ECONNREFUSED' ? 'connection refused — is the store running (iotbuf start / iotbuf store) and IOTBUF_STORE_URL right?'
       : e.code === 'ENOTFOUND' ? 'host not found — check IOTBUF_STORE_URL'
       : /NOAUTH|WRONGPASS|invalid password/i.test(e.message) ? 'authentication failed — check the password in IOTBUF_STORE_URL or IOTBUF_STORE_PASSWORD'
       : e.message
     throw new Error(`cannot connect to ${redactUrl(url)}: ${what}`)
+  } finally {
+    client.off('error', remember)
   }
 }
