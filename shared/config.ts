@@ -95,6 +95,7 @@ export const SETTINGS = {
   INFLUX_MEASUREMENT: setting(text, 'iot', 'InfluxDB measurement the readings are written to'),
   SINK_RETRIES: setting(int(1, 100), '5', 'attempts per batch and sink before the batch is dead-lettered (outages keep it buffered instead)'),
   TIMESTREAM_CONCURRENCY: setting(int(1, 64), '4', 'WriteRecords calls in flight per batch'),
+  TIMESTREAM_BIGINT_MEASURES: setting(text, '', 'comma list of measures written as BIGINT (JSON cannot tell 21 from 21.0, so numbers are DOUBLE otherwise)'),
   TIMESTREAM_MEMORY_RETENTION: setting(duration, '6h', 'memory-store retention of the Timestream table; older readings are dead-lettered'),
   SINK_TIMEOUT: setting(duration, '30s', 'time limit of one sink request before it counts as failed and is retried'),
 } as const
