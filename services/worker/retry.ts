@@ -18,3 +18,26 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, on
     }
   }
 }
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+const OUTAGE_NAMES = new Set(['ThrottlingException', 'InternalServerException', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'TimeoutError', 'AbortError', 'RequestTimeTooSkewed', 'TooManyRequestsException',
+  // misconfiguration (no bucket/table, no access, no credentials) says nothing about the data either
+  'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'UnrecognizedClientException', 'CredentialsProviderError', 'ResourceNotFoundException', 'InvalidEndpointException', 'SinkUnavailable'])
+
+/**
+ * True when the destination could not be reached, said "not now" (network error, timeout,
+ * throttling, 5xx) or is misconfigured (no bucket or table, no access). Such a batch stays buffered when retries run out — an outage must not move
+ * the whole backlog to the dead-letter stream. Anything else means the sink answered and refused
+ * the batch, and after the bounded retries it is dead-lettered with that answer.
+ */
+export function isOutage(err: unknown): boolean {
+  for (let e = err as { code?: string; name?: string; status?: number; $metadata?: { httpStatusCode?: number }; $retryable?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e !== 'object') return false
+    if (e.code && NETWORK_CODES.has(e.code)) return true
+    if (e.name && OUTAGE_NAMES.has(e.name)) return true
+    if (e.$retryable) return true
+    const status = e.$metadata?.httpStatusCode ?? e.status
+    if (status !== undefined && (status >= 500 || status === 429)) return true
+  }
+  return false
+}

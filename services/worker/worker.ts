@@ -1,14 +1,20 @@
 // The drain loop. Per shard: take the lease, then for every sink (in parallel, each with its own
 // consumer group) read a batch, write it, acknowledge only what the sink confirmed, repeat until
 // the shard is empty; then trim what every sink has acknowledged and release the lease.
-import { Counter, Histogram, type Registry } from 'prom-client'
+//
+// When a write keeps failing: if the sink is unreachable or throttling (an outage), the batch stays
+// buffered and the sink sits out the rest of the pass — the buffer grows and drains when the sink
+// is back. If the sink answered and refused the batch IOTBUF_SINK_RETRIES times, the batch's
+// records are dead-lettered with that answer and acknowledged, so one poisoned batch never blocks
+// a shard. Either way nothing leaves the buffer without a sink write or a dead letter.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Config } from '../../shared/config.js'
 import type { Logger } from '../../shared/log.js'
-import type { ReadingBuffer } from '../../shared/buffer/index.js'
+import type { ReadingBuffer, ShardDepth } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import type { Leases } from './lease.js'
-import type { Sink } from './sinks/types.js'
-import { withRetry, type RetryPolicy } from './retry.js'
+import type { Sink, SinkResult } from './sinks/types.js'
+import { isOutage, withRetry, type RetryPolicy } from './retry.js'
 
 export interface WorkerDeps {
   buffer: ReadingBuffer
@@ -22,7 +28,7 @@ export interface DrainSummary {
   drained: Record<string, number>
   deadLettered: number
   trimmed: number
-  /** sinks that failed for good in this pass (retries exhausted) */
+  /** sinks that failed in this pass (unreachable after every retry); their readings stay buffered */
   failedSinks: string[]
   /** shards another worker held */
   skippedShards: number
@@ -38,62 +44,80 @@ export interface Worker {
 }
 
 const SHARD_CONCURRENCY = 4
+const emptySummary = (): DrainSummary => ({ drained: {}, deadLettered: 0, trimmed: 0, failedSinks: [], skippedShards: 0 })
 
-export function createWorker(config: Config, deps: WorkerDeps, retry: RetryPolicy = { attempts: 5, baseMs: 200, maxMs: 10_000 }): Worker {
+export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: Partial<RetryPolicy>): Worker {
   const { buffer, leases, sinks, log, registry } = deps
+  const retry: RetryPolicy = { attempts: config.SINK_RETRIES, baseMs: 200, maxMs: 10_000, ...retryOverride }
   const consumer = config.WORKER_ID
   const abort = new AbortController()
-  const drainedTotal = new Counter({ name: 'iotbuf_drained_total', help: 'readings written to a sink and acknowledged', labelNames: ['sink'] as const, registers: [registry] })
-  const retries = new Counter({ name: 'iotbuf_sink_retries_total', help: 'sink writes retried', labelNames: ['sink'] as const, registers: [registry] })
-  const deadLetters = new Counter({ name: 'iotbuf_sink_dead_letters_total', help: 'records a sink rejected for good', labelNames: ['sink'] as const, registers: [registry] })
-  const sinkLatency = new Histogram({ name: 'iotbuf_sink_write_seconds', help: 'time per sink batch write', labelNames: ['sink'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] })
+  const m = createDrainMetrics(registry, buffer)
 
-  async function drainSink(shard: number, sink: Sink, summary: DrainSummary): Promise<void> {
-    const group = sinkGroup(sink.name)
-    await buffer.recover(shard, group, consumer)
-    while (!abort.signal.aborted) {
-      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES)
-      if (!entries.length) return
-      const batch = { shard, entries }
-      const end = sinkLatency.startTimer({ sink: sink.name })
-      const result = await withRetry(() => sink.write(batch), retry, (err, attempt, delayMs) => {
-        retries.inc({ sink: sink.name })
+  async function writeWithRetries(sink: Sink, shard: number, batch: Parameters<Sink['write']>[0]): Promise<SinkResult> {
+    try {
+      return await withRetry(() => sink.write(batch), retry, (err, attempt, delayMs) => {
+        m.retries.inc({ sink: sink.name })
         log.warn({ sink: sink.name, shard, attempt, delayMs: Math.round(delayMs), err: err.message }, 'sink write failed, retrying')
       }, abort.signal)
+    } catch (err) {
+      if (isOutage(err) || abort.signal.aborted) throw err
+      const reason = `${sink.name} refused the batch ${retry.attempts} times: ${(err as Error).message}`
+      log.error({ sink: sink.name, shard, readings: batch.entries.length, err: (err as Error).message }, 'retries exhausted; dead-lettering the batch')
+      return { rejected: batch.entries.map((_, index) => ({ index, reason, kind: 'retries_exhausted' })) }
+    }
+  }
+
+  async function drainSink(shard: number, sink: Sink, summary: DrainSummary, lease: { lost: boolean }): Promise<void> {
+    const group = sinkGroup(sink.name)
+    await buffer.recover(shard, group, consumer)
+    while (!abort.signal.aborted && !lease.lost) {
+      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES)
+      if (!entries.length) return
+      m.batchSize.observe({ sink: sink.name }, entries.length)
+      const end = m.sinkLatency.startTimer({ sink: sink.name })
+      const result = await writeWithRetries(sink, shard, { shard, entries })
       end()
+      if (lease.lost) {
+        // another worker owns the shard now and re-delivers this batch; acking here could race it
+        log.warn({ shard, sink: sink.name }, 'lost the shard lease mid-batch; leaving the batch to the new owner')
+        return
+      }
       if (result.rejected.length) {
         await buffer.deadLetter(result.rejected.map(({ index, reason }) => ({
           reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading.deviceId, payload: JSON.stringify(entries[index].reading),
         })))
-        deadLetters.inc({ sink: sink.name }, result.rejected.length)
+        for (const r of result.rejected) m.deadLetters.inc({ sink: sink.name, reason: r.kind ?? 'rejected' })
         summary.deadLettered += result.rejected.length
       }
       await buffer.ack(shard, group, consumer, entries.map((e) => e.id))
       const ok = entries.length - result.rejected.length
-      drainedTotal.inc({ sink: sink.name }, ok)
+      m.drained.inc({ sink: sink.name }, ok)
       summary.drained[sink.name] = (summary.drained[sink.name] ?? 0) + ok
-      if (!(await leases.renewShard(shard))) {
-        log.warn({ shard }, 'lost the shard lease mid-drain; another worker continues from the pending list')
-        return
-      }
     }
   }
 
   async function drainShard(shard: number, summary: DrainSummary): Promise<void> {
     if (!(await leases.leaseShard(shard))) { summary.skippedShards++; return }
+    // renew while sinks work, so a slow batch (retries, large uploads) never lets the lease lapse
+    const lease = { lost: false }
+    const renewEvery = Math.max(100, Math.floor(config.LEASE_TTL / 3))
+    const heartbeat = setInterval(() => {
+      leases.renewShard(shard).then((ok) => { if (!ok) lease.lost = true }, (err: Error) => log.warn({ shard, err: err.message }, 'lease renewal failed'))
+    }, renewEvery)
     try {
-      await Promise.all(sinks.map((sink) => drainSink(shard, sink, summary).catch((err: Error) => {
+      await Promise.all(sinks.map((sink) => drainSink(shard, sink, summary, lease).catch((err: Error) => {
         if (!summary.failedSinks.includes(sink.name)) summary.failedSinks.push(sink.name)
-        log.error({ sink: sink.name, shard, err: err.message }, 'sink failed; its readings stay buffered for the next pass')
+        log.error({ sink: sink.name, shard, err: err.message }, 'sink unavailable; its readings stay buffered for the next pass')
       })))
-      summary.trimmed += await buffer.trim(shard)
+      if (!lease.lost) summary.trimmed += await buffer.trim(shard)
     } finally {
-      await leases.releaseShard(shard).catch(() => undefined)
+      clearInterval(heartbeat)
+      if (!lease.lost) await leases.releaseShard(shard).catch(() => undefined)
     }
   }
 
   async function drainPass(): Promise<DrainSummary> {
-    const summary: DrainSummary = { drained: {}, deadLettered: 0, trimmed: 0, failedSinks: [], skippedShards: 0 }
+    const summary = emptySummary()
     let next = 0
     const lane = async () => { while (next < buffer.shards && !abort.signal.aborted) await drainShard(next++, summary) }
     await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, buffer.shards) }, lane))
@@ -103,7 +127,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retry: RetryPolic
   return {
     drainPass,
     async drainUntilEmpty(onProgress) {
-      const total: DrainSummary = { drained: {}, deadLettered: 0, trimmed: 0, failedSinks: [], skippedShards: 0 }
+      const total = emptySummary()
       for (let pass = 0; pass < 10_000 && !abort.signal.aborted; pass++) {
         const s = await drainPass()
         let moved = s.deadLettered
@@ -119,5 +143,37 @@ export function createWorker(config: Config, deps: WorkerDeps, retry: RetryPolic
     },
     stop() { abort.abort() },
     get stopping() { return abort.signal.aborted },
+  }
+}
+
+/** The drain metrics; queue gauges are read from the buffer at scrape time (one depth() per scrape). */
+function createDrainMetrics(registry: Registry, buffer: ReadingBuffer) {
+  const registers = [registry]
+  let cached: { at: number; depth: Promise<ShardDepth[]> } | null = null
+  const depthNow = () => {
+    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), depth: buffer.depth() }
+    return cached.depth
+  }
+  new Gauge({
+    name: 'iotbuf_queue_depth', help: 'readings held per shard (not yet acknowledged by every sink)', labelNames: ['shard'] as const, registers,
+    async collect() { this.reset(); for (const d of await depthNow()) this.set({ shard: String(d.shard) }, d.depth) },
+  })
+  new Gauge({
+    name: 'iotbuf_queue_oldest_age_seconds', help: 'age of the oldest buffered reading per shard', labelNames: ['shard'] as const, registers,
+    async collect() { this.reset(); const now = Date.now(); for (const d of await depthNow()) if (d.oldestMs !== null) this.set({ shard: String(d.shard) }, (now - d.oldestMs) / 1000) },
+  })
+  new Gauge({
+    name: 'iotbuf_sink_lag', help: 'readings per shard and sink not yet written (pending + not yet delivered)', labelNames: ['shard', 'sink'] as const, registers,
+    async collect() {
+      this.reset()
+      for (const d of await depthNow()) for (const g of d.groups) this.set({ shard: String(d.shard), sink: g.group.replace(/^sink:/, '') }, g.pending + (g.lag ?? 0))
+    },
+  })
+  return {
+    drained: new Counter({ name: 'iotbuf_drained_total', help: 'readings written to a sink and acknowledged', labelNames: ['sink'] as const, registers }),
+    retries: new Counter({ name: 'iotbuf_sink_retries_total', help: 'sink batch writes retried', labelNames: ['sink'] as const, registers }),
+    deadLetters: new Counter({ name: 'iotbuf_sink_dead_letters_total', help: 'records dead-lettered by the drain, by sink and reason class', labelNames: ['sink', 'reason'] as const, registers }),
+    batchSize: new Histogram({ name: 'iotbuf_batch_size', help: 'readings per sink batch', labelNames: ['sink'] as const, buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers }),
+    sinkLatency: new Histogram({ name: 'iotbuf_sink_write_seconds', help: 'time per sink batch write, retries included', labelNames: ['sink'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers }),
   }
 }

@@ -5,9 +5,12 @@ export interface SinkBatch {
   entries: BufferedEntry[]
 }
 
+/** A record the sink refused for good. `kind` is a short, low-cardinality class for the dead-letter metric. */
+export interface RejectedRecord { index: number; reason: string; kind?: string }
+
 /** Records the sink refused for good (validation): dead-lettered with the sink's reason; the rest count as written. */
 export interface SinkResult {
-  rejected: Array<{ index: number; reason: string }>
+  rejected: RejectedRecord[]
 }
 
 /**
