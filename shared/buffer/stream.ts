@@ -3,7 +3,8 @@
 // that every group still needs — so the queue shrinks as it drains and nothing unacknowledged goes.
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
-import { DLQ, STATS, latestKey, queueKey, SEEN, shardOf } from '../keys.js'
+import { queueKey, shardOf } from '../keys.js'
+import { deadLetterInto, execOrThrow, recordLatest } from './common.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
@@ -34,19 +35,7 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
     return out
   }
 
-  async function deadLetter(items: DeadLetter[]): Promise<void> {
-    if (!items.length) return
-    const p = redis.pipeline()
-    const at = String(Date.now())
-    for (const d of items) {
-      const fields: Array<string | Buffer> = ['reason', d.reason, 'stage', d.stage, 'at', at, 'payload', d.payload]
-      if (d.deviceId) fields.push('device', d.deviceId)
-      if (d.topic) fields.push('topic', d.topic)
-      p.xadd(DLQ, '*', ...fields)
-    }
-    p.hincrby(STATS, 'dead_lettered', items.length)
-    await execOrThrow(p)
-  }
+  const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
 
   return {
     kind: 'stream',
@@ -54,19 +43,8 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
     async enqueueReadings(readings) {
       const p = redis.pipeline()
-      let newest = readings[0]
-      for (const r of readings) {
-        p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
-        if (r.ts >= newest.ts) newest = r
-      }
-      const lk = latestKey(newest.deviceId)
-      const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
-      for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
-      if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
-      p.hset(lk, ...fields)
-      p.pexpire(lk, latestTtlMs)
-      p.zadd(SEEN, newest.receivedAt, newest.deviceId)
-      p.hincrby(STATS, 'buffered', readings.length)
+      for (const r of readings) p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
+      recordLatest(p, readings, latestTtlMs)
       await execOrThrow(p)
     },
 
@@ -168,8 +146,4 @@ function pairs(flat: Array<string | number | null>): Record<string, string | num
   return o
 }
 
-export async function execOrThrow(p: ReturnType<StoreClient['pipeline']>): Promise<void> {
-  const res = await p.exec()
-  if (!res) throw new Error('pipeline was discarded')
-  for (const [err] of res) if (err) throw err
-}
+export { execOrThrow }

@@ -1,7 +1,7 @@
 import type { Reading } from '../reading.js'
 
 export interface BufferedEntry {
-  /** stream ID (stream mode) or the raw item (list mode) — what ack() takes back */
+  /** stream ID, or in list mode the "<ms>-<n>" id minted at enqueue — what ack() takes back */
   id: string
   reading: Reading
   /** serialized size, for IOTBUF_BATCH_BYTES */

@@ -1,0 +1,43 @@
+// What both buffer types do the same way: the latest-value hash, the seen registry and the
+// counters written with every enqueue, and the dead-letter stream.
+import type { StoreClient } from '../store-client.js'
+import type { Reading } from '../reading.js'
+import { DLQ, STATS, latestKey, SEEN } from '../keys.js'
+import type { DeadLetter } from './types.js'
+
+type Pipeline = ReturnType<StoreClient['pipeline']>
+
+/** Appends the latest-value hash (with its TTL), the seen time and the buffered counter of one device's readings. */
+export function recordLatest(p: Pipeline, readings: Reading[], latestTtlMs: number): void {
+  let newest = readings[0]
+  for (const r of readings) if (r.ts >= newest.ts) newest = r
+  const lk = latestKey(newest.deviceId)
+  const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
+  for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
+  if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
+  p.hset(lk, ...fields)
+  p.pexpire(lk, latestTtlMs)
+  p.zadd(SEEN, newest.receivedAt, newest.deviceId)
+  p.hincrby(STATS, 'buffered', readings.length)
+}
+
+export async function deadLetterInto(redis: StoreClient, items: DeadLetter[]): Promise<void> {
+  if (!items.length) return
+  const p = redis.pipeline()
+  const at = String(Date.now())
+  for (const d of items) {
+    const fields: Array<string | Buffer> = ['reason', d.reason, 'stage', d.stage, 'at', at, 'payload', d.payload]
+    if (d.deviceId) fields.push('device', d.deviceId)
+    if (d.topic) fields.push('topic', d.topic)
+    p.xadd(DLQ, '*', ...fields)
+  }
+  p.hincrby(STATS, 'dead_lettered', items.length)
+  await execOrThrow(p)
+}
+
+export async function execOrThrow(p: Pipeline): Promise<unknown[]> {
+  const res = await p.exec()
+  if (!res) throw new Error('pipeline was discarded')
+  for (const [err] of res) if (err) throw err
+  return res.map(([, v]) => v)
+}
