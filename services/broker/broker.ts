@@ -1,70 +1,216 @@
-// The broker: aedes with iotbuf's hooks. authorizePublish is where a reading is buffered before
-// the device is acknowledged; everything else is aedes doing MQTT.
-import { createServer, type Server } from 'node:net'
-import { Aedes } from 'aedes'
-import { Counter, Histogram, type Registry } from 'prom-client'
+// The broker: aedes with iotbuf's hooks. authenticate/authorizeSubscribe are the device registry
+// and ACL (auth.ts); authorizePublish is where a reading is buffered before the device is
+// acknowledged — aedes sends PUBACK/PUBREC only when its callback runs, and reads no further
+// from that socket until it has, which is what makes withholding the callback backpressure.
+//
+// A telemetry publish goes: ACL → QoS 2 resend check → device rate → overflow policy → write.
+import { Aedes, type Client, type PublishPacket } from 'aedes'
+import type { Registry } from 'prom-client'
 import type { Config } from '../../shared/config.js'
 import type { Logger } from '../../shared/log.js'
 import type { ReadingBuffer } from '../../shared/buffer/index.js'
-import { listenOrExplain } from '../../shared/metrics.js'
+import type { StoreClient } from '../../shared/store-client.js'
+import { shardOf } from '../../shared/keys.js'
+import { createAuth } from './auth.js'
 import { createIngest } from './ingest.js'
+import { openListeners } from './listeners.js'
+import { createBrokerMetrics } from './metrics.js'
+import { createStoreGuard, dropOldest, type OverflowCause } from './overflow.js'
+import { createQos2Tracker, type Qos2Tracker } from './qos2.js'
+import { createRateLimiter } from './rate-limit.js'
 import { compileTopicPattern } from './topic.js'
 
 export interface BrokerDeps {
   buffer: ReadingBuffer
+  /** the buffer's store connection: device registry, memory polling, dedup keys */
+  redis: StoreClient
   log: Logger
   registry: Registry
 }
 
+export interface BrokerStats { held: number; inFlight: number; overflow: OverflowCause | null }
+
 export interface RunningBroker {
   aedes: Aedes
   port: number
-  close(): Promise<void>
+  tlsPort: number | null
+  wsPort: number | null
+  stats(): BrokerStats
+  /** stop accepting, finish in-flight writes (up to graceMs), close every connection */
+  close(graceMs?: number): Promise<void>
 }
 
+type AuthorizeCallback = (error?: Error | null) => void
+
+/** A publish that has to wait (rate limit, overflow): what is needed to resume it. */
+interface WaitingPublish { client: Client; packet: PublishPacket; deviceId: string; callback: AuthorizeCallback; started: number }
+
+const MEMORY_POLL_MS = 500
+
 export async function createBroker(config: Config, deps: BrokerDeps): Promise<RunningBroker> {
-  const { log, registry } = deps
-  const metrics = {
-    received: new Counter({ name: 'iotbuf_readings_received_total', help: 'telemetry messages received', registers: [registry] }),
-    buffered: new Counter({ name: 'iotbuf_readings_buffered_total', help: 'readings written to the buffer', registers: [registry] }),
-    deadLettered: new Counter({ name: 'iotbuf_readings_rejected_total', help: 'messages dead-lettered at ingest, by reason', labelNames: ['reason'] as const, registers: [registry] }),
-    storeErrors: new Counter({ name: 'iotbuf_store_errors_total', help: 'buffer writes that failed (device not acknowledged)', registers: [registry] }),
-    ackLatency: new Histogram({ name: 'iotbuf_puback_latency_seconds', help: 'time from PUBLISH to store confirmation', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: [registry] }),
-  }
-  const { ingestPublish } = createIngest(
-    { maxPayload: config.MAX_PAYLOAD, maxFutureMs: config.MAX_FUTURE },
-    { buffer: deps.buffer, matchTopic: compileTopicPattern(config.TOPIC), metrics, log },
+  const { buffer, redis, log } = deps
+  const metrics = createBrokerMetrics(deps.registry)
+  const matchTopic = compileTopicPattern(config.TOPIC)
+  const guard = createStoreGuard(redis, { highWater: config.HIGH_WATER, pollMs: MEMORY_POLL_MS }, { log, metrics })
+  const rate = createRateLimiter(config.DEVICE_RATE)
+  const auth = createAuth(config, { redis, log, metrics, matchTopic })
+  let stopping = false
+  let inFlight = 0
+  let idle: (() => void) | null = null
+  let held: WaitingPublish[] = []
+
+  const ingest = createIngest(
+    { maxPayload: config.MAX_PAYLOAD, maxFutureMs: config.MAX_FUTURE, shards: config.SHARDS, dedupWindowMs: config.DEDUP_WINDOW },
+    {
+      buffer, redis, metrics, log,
+      stopping: () => stopping,
+      waitBeforeRetry(attempt) {
+        if (redis.status !== 'ready') return guard.waitForStore(2000)
+        return new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)))
+      },
+    },
   )
+  const makeRoom = (deviceId: string, n: number) => dropOldest(redis, buffer, shardOf(deviceId, config.SHARDS), n).then((dropped) => {
+    metrics.droppedOldest.inc(dropped)
+    guard.count('dropped', dropped)
+  })
+
+  function finished(): void {
+    if (--inFlight === 0 && idle) idle()
+  }
+
+  function write(client: Client, packet: PublishPacket, deviceId: string, callback: AuthorizeCallback, started: number, room: boolean): void {
+    inFlight++
+    const written = room ? makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now()))
+      : ingest.ingestPublish(deviceId, packet, Date.now())
+    if (packet.qos === 2) qos2.begin(client, packet, written)
+    written.then(() => {
+      metrics.ackLatency.observe((performance.now() - started) / 1000)
+      finished()
+      callback(null)
+    }, (err: Error) => {
+      // only when shutting down: no acknowledgement, the device resends to the next broker
+      if (packet.qos === 2) qos2.abandon(client, packet)
+      finished()
+      callback(err)
+    })
+  }
+
+  /** The overflow policy, applied only while the store is unreachable or above the high-water mark. */
+  function gate(w: WaitingPublish): void {
+    const cause = guard.cause
+    if (cause === null && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, false)
+    if (config.OVERFLOW === 'reject' && cause !== null) {
+      metrics.rejected.inc({ reason: 'overflow' })
+      guard.count('rejected')
+      // QoS 0 has nothing to refuse with; QoS 1/2 are refused by closing the connection unacknowledged
+      return w.packet.qos === 0 ? w.callback(null) : w.callback(new Error(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`))
+    }
+    if (config.OVERFLOW === 'drop-oldest' && cause === 'high_water' && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, true)
+    held.push(w)
+    metrics.held.set(held.length)
+    guard.count('held')
+    // the episode ended while this one was on its way in (a rate-limit timer): keep the queue's order, release now
+    if (cause === null) releaseHeld()
+  }
+
+  function releaseHeld(): void {
+    const waiting = held
+    held = []
+    metrics.held.set(0)
+    for (const w of waiting) {
+      // a device that went away resends after reconnecting; writing it now would only duplicate
+      if (w.client.closed) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(new Error('client gone')); continue }
+      gate(w)
+    }
+  }
+  guard.onRecovered(releaseHeld)
+
+  function admit(client: Client, packet: PublishPacket, deviceId: string, callback: AuthorizeCallback, started: number): void {
+    if (rate.enabled) {
+      if (config.DEVICE_RATE_POLICY === 'reject') {
+        if (!rate.tryTake(deviceId, Date.now())) {
+          inFlight++
+          ingest.deadLetterRateLimited(deviceId, packet, config.DEVICE_RATE).then(() => { finished(); callback(null) }, (err: Error) => { finished(); callback(err) })
+          return
+        }
+      } else {
+        const wait = rate.take(deviceId, Date.now())
+        if (wait > 0) { setTimeout(gate, wait, { client, packet, deviceId, callback, started }); return }
+      }
+    }
+    if (guard.cause === null && held.length === 0) write(client, packet, deviceId, callback, started, false)
+    else gate({ client, packet, deviceId, callback, started })
+  }
+
+  function authorizePublish(client: Client | null, packet: PublishPacket, callback: AuthorizeCallback): void {
+    if (!client) return callback(null) // the broker's own $SYS publishes
+    const denied = auth.publishDenied(client, packet.topic)
+    if (denied !== null) {
+      metrics.rejected.inc({ reason: 'acl' })
+      log.info({ client: client.id, topic: packet.topic, reason: denied }, 'publish refused')
+      return callback(new Error(denied))
+    }
+    const deviceId = matchTopic(packet.topic)
+    if (deviceId === null) return callback(null) // not telemetry: routed like any broker routes it
+    if (stopping) return callback(new Error('broker is shutting down'))
+    const started = performance.now()
+    if (packet.qos === 2) {
+      const duplicate = qos2.duplicateOf(client, packet)
+      if (duplicate !== null) {
+        duplicate.then((isDuplicate) => {
+          if (!isDuplicate) return admit(client, packet, deviceId, callback, started)
+          metrics.duplicates.inc({ kind: 'qos2_resend' })
+          callback(null)
+        })
+        return
+      }
+    }
+    admit(client, packet, deviceId, callback, started)
+  }
 
   const aedes = await Aedes.createBroker({
-    authorizePublish(client, packet, callback) {
-      if (!client) return callback(null) // the broker's own $SYS publishes
-      if (packet.topic.startsWith('$')) return callback(new Error('devices may not publish to $ topics'))
-      const started = performance.now()
-      ingestPublish(packet, Date.now()).then(
-        () => { metrics.ackLatency.observe((performance.now() - started) / 1000); callback(null) },
-        (err: Error) => {
-          // no acknowledgement: the device keeps the message and resends it after reconnecting
-          metrics.storeErrors.inc()
-          log.warn({ err: err.message, client: client.id, topic: packet.topic }, 'buffer write failed; message not acknowledged')
-          callback(err)
-        },
-      )
-    },
+    authenticate: auth.authenticate,
+    authorizeSubscribe: auth.authorizeSubscribe,
+    authorizePublish,
   })
+  const qos2: Qos2Tracker = createQos2Tracker(aedes)
+  aedes.on('client', () => metrics.connected.set(aedes.connectedClients))
+  aedes.on('clientDisconnect', () => metrics.connected.set(aedes.connectedClients))
   aedes.on('clientError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'client error'))
   aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error'))
 
-  const server: Server = createServer(aedes.handle)
-  await listenOrExplain(server, config.MQTT_HOST, config.MQTT_PORT, 'MQTT')
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr ? addr.port : config.MQTT_PORT
+  let listeners
+  try {
+    listeners = await openListeners(aedes, config)
+  } catch (err) {
+    guard.stop()
+    await new Promise<void>((resolve) => aedes.close(() => resolve()))
+    throw err
+  }
+  const opened = listeners
 
   return {
     aedes,
-    port,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+    port: opened.mqttPort,
+    tlsPort: opened.tlsPort,
+    wsPort: opened.wsPort,
+    stats: () => ({ held: held.length, inFlight, overflow: guard.cause }),
+    async close(graceMs = 10_000) {
+      if (stopping) return
+      stopping = true
+      await opened.stopAccepting()
+      // what waits for the store cannot finish now: it stays unacknowledged and devices resend it
+      for (const w of held) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(new Error('broker is shutting down')) }
+      held = []
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, graceMs)
+          idle = () => { clearTimeout(timer); resolve() }
+        })
+        if (inFlight > 0) log.warn({ inFlight }, 'shutdown: writes still waiting for the store were left unacknowledged')
+      }
+      guard.stop()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
     },
   }

@@ -1,65 +1,170 @@
-// The write-before-ack path: a telemetry PUBLISH becomes readings in the buffer inside aedes'
-// authorizePublish, and the callback (which lets aedes send PUBACK/PUBREC) runs only after the
-// store confirmed. A bad payload is dead-lettered with its reason and acknowledged: it is
+// The write-before-ack path: a telemetry PUBLISH becomes readings in the buffer, and the promise
+// resolves (letting aedes send PUBACK/PUBREC) only after the store confirmed. A bad payload —
+// or the bad elements of a batch — is dead-lettered with its reason and acknowledged: it is
 // stored, just not as a reading, and it never blocks the device's good readings.
+//
+// A write that fails (connection lost mid-pipeline, OOM) is retried until it succeeds or the
+// broker shuts down: the device is simply not acknowledged meanwhile, and never disconnected
+// because the store blinked.
 import type { PublishPacket } from 'aedes'
-import type { Counter, Histogram } from 'prom-client'
 import type { Logger } from '../../shared/log.js'
-import type { ReadingBuffer } from '../../shared/buffer/index.js'
-import { parsePayload } from '../../shared/reading.js'
-import type { TopicMatcher } from './topic.js'
-
-export interface IngestMetrics {
-  received: Counter
-  buffered: Counter
-  deadLettered: Counter<'reason'>
-  storeErrors: Counter
-  ackLatency: Histogram
-}
+import type { DeadLetter, ReadingBuffer } from '../../shared/buffer/index.js'
+import type { StoreClient } from '../../shared/store-client.js'
+import { shardOf } from '../../shared/keys.js'
+import { parsePayload, type ParseOptions, type Reading } from '../../shared/reading.js'
+import { reasonCategory, type BrokerMetrics } from './metrics.js'
 
 export interface IngestOptions {
   maxPayload: number
   maxFutureMs: number
+  shards: number
+  dedupWindowMs: number
 }
 
 export interface IngestDeps {
   buffer: ReadingBuffer
-  matchTopic: TopicMatcher
-  metrics: IngestMetrics
+  redis: StoreClient
+  metrics: BrokerMetrics
   log: Logger
+  /** resolves when a failed write is worth retrying (store back, or a backoff elapsed) */
+  waitBeforeRetry(attempt: number): Promise<void>
+  /** true once shutdown began: stop retrying, leave the message unacknowledged */
+  stopping(): boolean
 }
 
 /** Largest part of a rejected payload we keep in the dead-letter stream. */
 const DLQ_PAYLOAD_KEEP = 16 * 1024
+const MAX_READINGS_PER_MESSAGE = 10_000
 
-export type IngestOutcome = 'passthrough' | 'buffered' | 'dead-lettered'
+export interface ParsedPayload {
+  readings: Reading[]
+  rejected: DeadLetter[]
+}
+
+/** Key remembering a device's reading id for the dedup window; the shard's hash tag keeps it in the queue's slot. */
+export const dedupKey = (shard: number, deviceId: string, id: string) => `iot:{${shard}}:dedup:${deviceId}:${id}`
+
+const looksLikeSenml = (doc: unknown[]) => doc.some((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && ('n' in r || 'bn' in r) && !('measures' in r))
+
+function dlq(reason: string, deviceId: string, topic: string, payload: Buffer | string): DeadLetter {
+  const kept = payload.length <= DLQ_PAYLOAD_KEEP ? payload : typeof payload === 'string' ? payload.slice(0, DLQ_PAYLOAD_KEEP) : payload.subarray(0, DLQ_PAYLOAD_KEEP)
+  return { reason, stage: 'ingest', deviceId, topic, payload: kept }
+}
+
+/**
+ * Payload → readings, keeping the valid elements of a batch. shared/reading rejects a whole
+ * array for one bad element; only then (the slow path) each element is parsed on its own.
+ * A SenML pack stays all-or-nothing: its records depend on each other through base values.
+ */
+export function parseKeepingValid(deviceId: string, topic: string, payload: Buffer, opts: ParseOptions): ParsedPayload {
+  const whole = parsePayload(deviceId, payload, opts)
+  if (whole.ok) return { readings: whole.readings, rejected: [] }
+  let doc: unknown
+  try { doc = JSON.parse(payload.toString('utf8')) } catch { doc = null }
+  if (!Array.isArray(doc) || doc.length < 2 || (opts.maxReadings && doc.length > opts.maxReadings) || looksLikeSenml(doc)) {
+    return { readings: [], rejected: [dlq(whole.reason, deviceId, topic, payload)] }
+  }
+  const readings: Reading[] = []
+  const rejected: DeadLetter[] = []
+  for (let i = 0; i < doc.length; i++) {
+    const text = JSON.stringify(doc[i])
+    const one = Array.isArray(doc[i]) ? { ok: false as const, reason: 'expected a JSON object, got array' } : parsePayload(deviceId, text, opts)
+    if (one.ok) readings.push(...one.readings)
+    else rejected.push(dlq(one.reason.startsWith('payload: ') ? `[${i}]: ${one.reason.slice(9)}` : `[${i}].${one.reason}`, deviceId, topic, text))
+  }
+  return { readings, rejected }
+}
 
 export function createIngest(opts: IngestOptions, deps: IngestDeps) {
-  const { buffer, matchTopic, metrics, log } = deps
+  const { buffer, redis, metrics, log } = deps
+  const parseOpts: ParseOptions = { now: 0, maxFutureMs: opts.maxFutureMs, maxReadings: MAX_READINGS_PER_MESSAGE }
+  // reading ids being written right now: a resend racing its original must not pass the store check
+  const idsInFlight = new Set<string>()
 
-  function rejectPayload(deviceId: string, topic: string, payload: Buffer, reason: string): Promise<IngestOutcome> {
-    metrics.deadLettered.inc({ reason: reason.split(':')[0].slice(0, 40) })
-    log.debug({ deviceId, topic, reason }, 'reading rejected')
-    const kept = payload.length > DLQ_PAYLOAD_KEEP ? payload.subarray(0, DLQ_PAYLOAD_KEEP) : payload
-    return buffer.deadLetter([{ reason, stage: 'ingest', deviceId, topic, payload: kept }]).then(() => 'dead-lettered' as const)
+  async function withRetry(what: string, write: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write()
+        return
+      } catch (err) {
+        metrics.storeErrors.inc()
+        if (deps.stopping()) throw err
+        log.debug({ err: (err as Error).message, attempt }, `${what} failed; retrying, device not acknowledged meanwhile`)
+        await deps.waitBeforeRetry(attempt)
+      }
+    }
   }
 
-  /** Resolves once the reading (or its dead letter) is in the store; rejects if the store failed. */
-  function ingestPublish(packet: PublishPacket, now: number): Promise<IngestOutcome> {
-    const deviceId = matchTopic(packet.topic)
-    if (deviceId === null) return Promise.resolve('passthrough')
+  function deadLetter(items: DeadLetter[]): Promise<void> {
+    for (const d of items) metrics.deadLettered.inc({ reason: reasonCategory(d.reason.replace(/^\[\d+\][.:]?\s*/, '')) })
+    return withRetry('dead-letter write', () => buffer.deadLetter(items))
+  }
+
+  /** Drops readings whose id the device already sent within the window; marks the rest once written. */
+  async function enqueueDeduplicated(readings: Reading[], deviceId: string): Promise<void> {
+    const shard = shardOf(deviceId, opts.shards)
+    const keys: string[] = []
+    let fresh: Reading[] = []
+    for (const r of readings) {
+      if (r.id === undefined) { fresh.push(r); continue }
+      const key = dedupKey(shard, deviceId, r.id)
+      if (idsInFlight.has(key) || keys.includes(key)) { metrics.duplicates.inc({ kind: 'reading_id' }); continue }
+      keys.push(key)
+      fresh.push(r)
+    }
+    for (const k of keys) idsInFlight.add(k)
+    try {
+      await withRetry('buffer write', async () => {
+        const seen = keys.length ? await redis.mget(...keys) : []
+        const known = new Set<string>()
+        for (let i = 0; i < keys.length; i++) if (seen[i] !== null) known.add(keys[i])
+        if (known.size) {
+          metrics.duplicates.inc({ kind: 'reading_id' }, known.size)
+          fresh = fresh.filter((r) => r.id === undefined || !known.has(dedupKey(shard, deviceId, r.id)))
+        }
+        if (!fresh.length) return
+        // issued in the same tick as the XADDs, so the markers follow them on the connection
+        const written = buffer.enqueueReadings(fresh)
+        const marks = keys.filter((k) => !known.has(k)).map((k) => redis.set(k, '1', 'PX', opts.dedupWindowMs))
+        await Promise.all([written, ...marks])
+      })
+      metrics.buffered.inc(fresh.length)
+    } finally {
+      for (const k of keys) idsInFlight.delete(k)
+    }
+  }
+
+  function enqueue(readings: Reading[], deviceId: string): Promise<void> {
+    for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return enqueueDeduplicated(readings, deviceId)
+    return withRetry('buffer write', () => buffer.enqueueReadings(readings)).then(() => { metrics.buffered.inc(readings.length) })
+  }
+
+  /**
+   * Resolves once the message's readings (and dead letters) are in the store. Rejects only when
+   * the broker is shutting down before the store confirmed: the device is then not acknowledged.
+   */
+  function ingestPublish(deviceId: string, packet: PublishPacket, now: number): Promise<void> {
     metrics.received.inc()
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (payload.length > opts.maxPayload) {
-      return rejectPayload(deviceId, packet.topic, payload, `payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`)
+      return deadLetter([dlq(`payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`, deviceId, packet.topic, payload)])
     }
-    const parsed = parsePayload(deviceId, payload, { now, maxFutureMs: opts.maxFutureMs, maxReadings: 10_000 })
-    if (!parsed.ok) return rejectPayload(deviceId, packet.topic, payload, parsed.reason)
-    return buffer.enqueueReadings(parsed.readings).then(() => {
-      metrics.buffered.inc(parsed.readings.length)
-      return 'buffered' as const
-    })
+    parseOpts.now = now
+    const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, parseOpts)
+    if (rejected.length === 0) return enqueue(readings, deviceId)
+    log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')
+    if (readings.length === 0) return deadLetter(rejected)
+    return Promise.all([enqueue(readings, deviceId), deadLetter(rejected)]).then(() => undefined)
   }
 
-  return { ingestPublish }
+  /** A publish refused by the rate limit under IOTBUF_DEVICE_RATE_POLICY=reject: kept, with the reason. */
+  function deadLetterRateLimited(deviceId: string, packet: PublishPacket, limit: number): Promise<void> {
+    metrics.received.inc()
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    return deadLetter([dlq(`rate limit: device ${deviceId} exceeded IOTBUF_DEVICE_RATE=${limit}/s`, deviceId, packet.topic, payload)])
+  }
+
+  return { ingestPublish, deadLetterRateLimited, deadLetter }
 }
+
+export type Ingest = ReturnType<typeof createIngest>

@@ -12,16 +12,22 @@ export async function runBroker(): Promise<void> {
   const url = storeUrlOf(config)
   // auto-pipelining: the writes of every connection in one event-loop turn share one round trip
   const redis = createStoreClient(url, { name: 'iotbuf-broker', autoPipelining: true }, config.STORE_PASSWORD)
-  redis.on('error', (err: Error) => log.warn({ err: err.message, store: redactUrl(url) }, 'store connection error'))
+  // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
+  redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })
   const buffer = createBuffer(redis, config)
   const registry = createRegistry('broker')
   try {
-    const broker = await createBroker(config, { buffer, log, registry })
-    const metricsServer = await serveMetrics(registry, config.METRICS_HOST, config.BROKER_METRICS_PORT, async () => ({ ok: redis.status === 'ready', detail: `store ${redis.status}` }))
-    log.info({ mqtt: `mqtt://${config.MQTT_HOST}:${broker.port}`, store: redactUrl(url), metrics: config.BROKER_METRICS_PORT || 'off' }, `broker listening on mqtt://${config.MQTT_HOST}:${broker.port}`)
+    const broker = await createBroker(config, { buffer, redis, log, registry })
+    const metricsServer = await serveMetrics(registry, config.METRICS_HOST, config.BROKER_METRICS_PORT, async () => {
+      const s = broker.stats()
+      return { ok: redis.status === 'ready' && s.overflow === null, detail: `store ${redis.status}; overflow ${s.overflow ?? 'none'}; held ${s.held}; in flight ${s.inFlight}` }
+    })
+    const extra = [broker.tlsPort ? `mqtts://${config.MQTT_HOST}:${broker.tlsPort}` : '', broker.wsPort ? `ws://${config.MQTT_HOST}:${broker.wsPort}` : ''].filter(Boolean)
+    log.info({ mqtt: `mqtt://${config.MQTT_HOST}:${broker.port}`, tls: broker.tlsPort, ws: broker.wsPort, store: redactUrl(url), metrics: config.BROKER_METRICS_PORT || 'off' },
+      `broker listening on mqtt://${config.MQTT_HOST}:${broker.port}${extra.length ? ' and ' + extra.join(', ') : ''}`)
     onShutdown(log, async () => {
-      await broker.close()
+      await broker.close(8_000)
       metricsServer?.close()
       await redis.quit().catch(() => redis.disconnect())
     })
