@@ -1,0 +1,27 @@
+/*
+ * The command table: every family's rows, merged. Adding a command means
+ * adding a row (and its handler) to the family file; nothing else changes.
+ */
+
+import type { CommandRow } from './table.js'
+import { connectionCommands } from './connection.js'
+import { serverCommands } from './server.js'
+import { keysCommands } from './keys.js'
+import { stringCommands } from './strings.js'
+import { hashCommands } from './hashes.js'
+import { streamCommands } from './streams.js'
+import { streamReadCommands } from './stream-read.js'
+import { streamGroupCommands } from './stream-groups.js'
+import { txCommands } from './tx.js'
+
+export const commandTable: CommandRow[] = [
+  ...connectionCommands,
+  ...serverCommands,
+  ...keysCommands,
+  ...stringCommands,
+  ...hashCommands,
+  ...streamCommands,
+  ...streamReadCommands,
+  ...streamGroupCommands,
+  ...txCommands,
+]

@@ -1,0 +1,308 @@
+/*
+ * Server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
+ */
+
+import type { Client } from '../networking.js'
+import type { CommandRow, Command } from './table.js'
+import { OK, SYNTAX_ERR, eqi } from './shared.js'
+import { emptyDb } from '../keyspace.js'
+import { PARAMS, findParam, formatParam, setParam } from '../config.js'
+import { stringMatch, bytesToHuman } from '../util.js'
+import { REDIS_VERSION } from './connection.js'
+
+/* ----------------------------------- INFO ---------------------------------- */
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace']
+
+function infoSection(c: Client, name: string): string | null {
+  const s = c.server
+  const ks = s.keyspace
+  const cfg = s.config
+  const now = Date.now()
+  const kv = (o: Record<string, string | number>): string =>
+    Object.entries(o)
+      .map(([k, v]) => `${k}:${v}\r\n`)
+      .join('')
+  switch (name) {
+    case 'server':
+      return '# Server\r\n' + kv({
+        redis_version: REDIS_VERSION, redis_git_sha1: '00000000', redis_git_dirty: 0, redis_build_id: 'iotbuf',
+        redis_mode: 'standalone', os: `${process.platform} ${process.arch}`, arch_bits: 64, monotonic_clock: 'POSIX clock_gettime',
+        multiplexing_api: 'epoll', atomicvar_api: 'c11-builtin', gcc_version: '0.0.0', process_id: process.pid,
+        process_supervised: 'no', run_id: s.runId, tcp_port: s.port, server_time_usec: now * 1000,
+        uptime_in_seconds: Math.floor((now - s.startTime) / 1000), uptime_in_days: Math.floor((now - s.startTime) / 86400000),
+        hz: cfg.hz, configured_hz: cfg.hz, lru_clock: ks.lruClock & 0xffffff, executable: process.argv[1] ?? '', config_file: s.configFile,
+        io_threads_active: 0,
+      })
+    case 'clients':
+      return '# Clients\r\n' + kv({
+        connected_clients: s.clients.size, cluster_connections: 0, maxclients: cfg.maxclients,
+        client_recent_max_input_buffer: 0, client_recent_max_output_buffer: 0, blocked_clients: s.blockedClients,
+        tracking_clients: 0, clients_in_timeout_table: s.blockedClients,
+      })
+    case 'memory': {
+      const used = ks.usedMemory
+      const maxmemory = Number(cfg.maxmemory)
+      return '# Memory\r\n' + kv({
+        used_memory: used, used_memory_human: bytesToHuman(used), used_memory_rss: process.memoryUsage.rss(),
+        used_memory_rss_human: bytesToHuman(process.memoryUsage.rss()), used_memory_peak: used, used_memory_peak_human: bytesToHuman(used),
+        maxmemory, maxmemory_human: bytesToHuman(maxmemory), maxmemory_policy: cfg['maxmemory-policy'],
+        mem_fragmentation_ratio: '1.00', mem_allocator: 'v8',
+      })
+    }
+    case 'persistence':
+      return '# Persistence\r\n' + kv({
+        loading: 0, async_loading: 0, current_cow_peak: 0, current_cow_size: 0, rdb_changes_since_last_save: ks.dirty,
+        rdb_bgsave_in_progress: 0, rdb_last_save_time: Math.floor(s.startTime / 1000), rdb_last_bgsave_status: 'ok',
+        aof_enabled: cfg.appendonly === 'yes' ? 1 : 0, aof_rewrite_in_progress: 0, aof_rewrite_scheduled: 0,
+        aof_last_bgrewrite_status: 'ok', aof_last_write_status: 'ok',
+      })
+    case 'stats':
+      return '# Stats\r\n' + kv({
+        total_connections_received: s.numConnections, total_commands_processed: s.numCommands,
+        instantaneous_ops_per_sec: s.instantaneousOps, rejected_connections: s.rejectedConnections,
+        expired_keys: ks.expiredKeys, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
+        pubsub_channels: 0, pubsub_patterns: 0, total_blocking_keys: ks.dbs.reduce((n, db) => n + db.blockingKeys.size, 0),
+      })
+    case 'replication':
+      return '# Replication\r\n' + kv({ role: 'master', connected_slaves: 0, master_replid: s.runId, master_repl_offset: 0 })
+    case 'cpu': {
+      const u = process.cpuUsage()
+      return '# CPU\r\n' + kv({ used_cpu_sys: (u.system / 1e6).toFixed(6), used_cpu_user: (u.user / 1e6).toFixed(6) })
+    }
+    case 'keyspace': {
+      let out = '# Keyspace\r\n'
+      for (const db of ks.dbs) {
+        if (db.dict.size === 0) continue
+        out += `db${db.id}:keys=${db.dict.size},expires=${db.expires.size},avg_ttl=${db.avgTtl}\r\n`
+      }
+      return out
+    }
+    default:
+      return null
+  }
+}
+
+function infoCommand(c: Client): void {
+  let sections = DEFAULT_SECTIONS
+  if (c.argv.length > 1) {
+    const asked = c.argv.slice(1).map((a) => a.toLowerCase())
+    if (asked.some((a) => a === 'all' || a === 'everything')) sections = DEFAULT_SECTIONS
+    else if (!asked.includes('default')) sections = DEFAULT_SECTIONS.filter((s) => asked.includes(s))
+  }
+  const parts: string[] = []
+  for (const name of sections) {
+    const text = infoSection(c, name)
+    if (text !== null) parts.push(text)
+  }
+  c.addReplyVerbatim(parts.join('\r\n'), 'txt')
+}
+
+/* ---------------------------------- CONFIG --------------------------------- */
+
+function configGetCommand(c: Client): void {
+  const found = new Map<string, string>()
+  for (const pattern of c.argv.slice(2)) {
+    const lower = pattern.toLowerCase()
+    for (const p of PARAMS) {
+      if (found.has(p.name)) continue
+      if (p.name === lower || stringMatch(lower, p.name, true)) found.set(p.name, formatParam(c.server.config, p))
+    }
+  }
+  c.addReplyMapLen(found.size)
+  for (const [k, v] of found) {
+    c.addReplyBulk(k)
+    c.addReplyBulk(v)
+  }
+}
+
+function configSetCommand(c: Client): void {
+  const argv = c.argv
+  if ((argv.length - 2) % 2 !== 0) {
+    c.addReplyError(`wrong number of arguments for 'config|set' command`)
+    return
+  }
+  const cfg = c.server.config
+  const saved = { ...cfg }
+  const seen = new Set<string>()
+  for (let i = 2; i < argv.length; i += 2) {
+    const p = findParam(argv[i])
+    if (!p || p.immutable) {
+      Object.assign(cfg, saved)
+      c.addReplyError(p ? `CONFIG SET failed (possibly related to argument '${argv[i]}') - can't set immutable config` : `Unknown option or number of arguments for CONFIG SET - '${argv[i]}'`)
+      return
+    }
+    if (seen.has(p.name)) {
+      Object.assign(cfg, saved)
+      c.addReplyError(`CONFIG SET failed (possibly related to argument '${argv[i]}') - duplicate parameter`)
+      return
+    }
+    seen.add(p.name)
+    const err = setParam(cfg, p, argv[i + 1])
+    if (err) {
+      Object.assign(cfg, saved)
+      c.addReplyError(`CONFIG SET failed (possibly related to argument '${argv[i]}') - ${err}`)
+      return
+    }
+  }
+  c.addReplyRaw(OK)
+}
+
+function configResetstatCommand(c: Client): void {
+  const s = c.server
+  s.numCommands = 0
+  s.numConnections = 0
+  s.keyspace.expiredKeys = 0
+  s.keyspace.evictedKeys = 0
+  s.keyspace.keyspaceHits = 0
+  s.keyspace.keyspaceMisses = 0
+  c.addReplyRaw(OK)
+}
+
+/* ------------------------------ keyspace-wide ------------------------------ */
+
+function dbsizeCommand(c: Client): void {
+  c.addReplyLongLong(c.db.dict.size)
+}
+
+/* FLUSHDB/FLUSHALL [ASYNC|SYNC]: flushing is synchronous here either way. */
+function flushFlagsOk(c: Client): boolean {
+  if (c.argv.length === 1) return true
+  if (c.argv.length === 2 && (eqi(c.argv[1], 'async') || eqi(c.argv[1], 'sync'))) return true
+  c.addReplyError(SYNTAX_ERR)
+  return false
+}
+
+function flushdbCommand(c: Client): void {
+  if (!flushFlagsOk(c)) return
+  c.server.keyspace.dirty += emptyDb(c.db)
+  c.addReplyRaw(OK)
+}
+
+function flushallCommand(c: Client): void {
+  if (!flushFlagsOk(c)) return
+  for (const db of c.server.keyspace.dbs) c.server.keyspace.dirty += emptyDb(db)
+  c.addReplyRaw(OK)
+}
+
+function timeCommand(c: Client): void {
+  const us = BigInt(Date.now()) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n
+  c.addReplyArrayLen(2)
+  c.addReplyBulk(String(us / 1000000n))
+  c.addReplyBulk(String(us % 1000000n))
+}
+
+/* ---------------------------------- COMMAND -------------------------------- */
+
+function replyCommandInfo(c: Client, cmd: Command): void {
+  const r = cmd.row
+  c.addReplyArrayLen(10)
+  c.addReplyBulk(cmd.fullname)
+  c.addReplyLongLong(r.arity)
+  c.addReplySetLen(r.flags.length)
+  for (const f of r.flags) c.addReplyStatus(f)
+  c.addReplyLongLong(r.firstKey)
+  c.addReplyLongLong(r.lastKey)
+  c.addReplyLongLong(r.step)
+  c.addReplySetLen(1)
+  c.addReplyStatus(`@${r.group}`)
+  c.addReplyArrayLen(0) /* tips */
+  c.addReplyArrayLen(0) /* key specs: derived from first/last/step by clients */
+  const subs = cmd.subcommands ? [...cmd.subcommands.values()] : []
+  c.addReplyArrayLen(subs.length)
+  for (const s of subs) replyCommandInfo(c, s)
+}
+
+function commandCommand(c: Client): void {
+  const all = [...c.server.commands.values()]
+  c.addReplyArrayLen(all.length)
+  for (const cmd of all) replyCommandInfo(c, cmd)
+}
+
+function commandCountCommand(c: Client): void {
+  c.addReplyLongLong(c.server.commands.size)
+}
+
+function commandListCommand(c: Client): void {
+  let names = [...c.server.commands.keys()]
+  if (c.argv.length === 5 && eqi(c.argv[2], 'filterby') && eqi(c.argv[3], 'pattern')) {
+    names = names.filter((n) => stringMatch(c.argv[4], n, true))
+  } else if (c.argv.length !== 2) {
+    c.addReplyError(SYNTAX_ERR)
+    return
+  }
+  c.addReplyBulkArray(names)
+}
+
+function commandInfoCommand(c: Client): void {
+  const names = c.argv.length === 2 ? [...c.server.commands.keys()] : c.argv.slice(2)
+  c.addReplyArrayLen(names.length)
+  for (const n of names) {
+    const cmd = c.server.commands.get(n.toLowerCase())
+    if (cmd) replyCommandInfo(c, cmd)
+    else c.addReplyNullArray()
+  }
+}
+
+function commandDocsCommand(c: Client): void {
+  const names = c.argv.length === 2 ? [...c.server.commands.keys()] : c.argv.slice(2).map((n) => n.toLowerCase())
+  const found = names.map((n) => c.server.commands.get(n)).filter((x): x is Command => x !== undefined)
+  c.addReplyMapLen(found.length)
+  for (const cmd of found) {
+    c.addReplyBulk(cmd.name)
+    c.addReplyMapLen(3)
+    c.addReplyBulk('summary')
+    c.addReplyBulk(cmd.row.summary)
+    c.addReplyBulk('since')
+    c.addReplyBulk(cmd.row.since)
+    c.addReplyBulk('group')
+    c.addReplyBulk(cmd.row.group)
+  }
+}
+
+function commandGetkeysCommand(c: Client): void {
+  const argv = c.argv.slice(2)
+  const cmd = c.server.commands.get(argv[0].toLowerCase())
+  if (!cmd) {
+    c.addReplyError('Invalid command specified')
+    return
+  }
+  const target = cmd.subcommands && argv.length > 1 ? cmd.subcommands.get(argv[1].toLowerCase()) ?? cmd : cmd
+  const arity = target.arity
+  if ((arity > 0 && arity !== argv.length) || argv.length < -arity) {
+    c.addReplyError('Invalid number of arguments specified for command')
+    return
+  }
+  const keys = target.getKeys(argv)
+  if (keys.length === 0) {
+    c.addReplyError('The command has no key arguments')
+    return
+  }
+  c.addReplyBulkArray(keys)
+}
+
+const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string, subcommands?: CommandRow[]): CommandRow => ({
+  name, arity, flags, firstKey: 0, lastKey: 0, step: 0, handler, group: 'server', summary, since, subcommands,
+})
+
+function noop(): void {}
+
+export const serverCommands: CommandRow[] = [
+  row('info', -1, ['loading', 'stale'], infoCommand, 'Returns information and statistics about the server.', '1.0.0'),
+  row('dbsize', 1, ['readonly', 'fast'], dbsizeCommand, 'Returns the number of keys in the database.', '1.0.0'),
+  row('flushdb', -1, ['write'], flushdbCommand, 'Remove all keys from the current database.', '1.0.0'),
+  row('flushall', -1, ['write'], flushallCommand, 'Removes all keys from all databases.', '1.0.0'),
+  row('time', 1, ['loading', 'stale', 'fast'], timeCommand, 'Returns the server time.', '2.6.0'),
+  row('config', -2, [], noop, 'A container for server configuration commands.', '2.0.0', [
+    row('get', -3, ['admin', 'noscript', 'loading', 'stale'], configGetCommand, 'Returns the effective values of configuration parameters.', '2.0.0'),
+    row('set', -4, ['admin', 'noscript', 'loading', 'stale'], configSetCommand, 'Sets configuration parameters in-flight.', '2.0.0'),
+    row('resetstat', 2, ['admin', 'noscript', 'loading', 'stale'], configResetstatCommand, 'Resets the server\'s statistics.', '2.0.0'),
+  ]),
+  row('command', -1, ['loading', 'stale'], commandCommand, 'Returns detailed information about all commands.', '2.8.13', [
+    row('count', 2, ['loading', 'stale'], commandCountCommand, 'Returns a count of commands.', '2.8.13'),
+    row('list', -2, ['loading', 'stale'], commandListCommand, 'Returns a list of command names.', '7.0.0'),
+    row('info', -2, ['loading', 'stale'], commandInfoCommand, 'Returns information about one, multiple or all commands.', '2.8.13'),
+    row('docs', -2, ['loading', 'stale'], commandDocsCommand, 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
+    row('getkeys', -3, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
+  ]),
+]

@@ -1,0 +1,611 @@
+/*
+ * Consumer group commands (t_stream.c): XGROUP XACK XPENDING XCLAIM
+ * XAUTOCLAIM XINFO. What the worker uses to take over a crashed worker's
+ * pending entries, so replies follow Redis 7.0 field by field.
+ */
+
+import type { Client } from '../networking.js'
+import type { CommandRow } from './table.js'
+import { OK, NOT_INTEGER_ERR, SYNTAX_ERR } from './shared.js'
+import { OBJ_STREAM, WRONGTYPE_ERR, dbAdd, lookupKeyRead, lookupKeyWrite, signalModifiedKey, type RObj } from '../keyspace.js'
+import { signalKeyAsReady } from '../blocked.js'
+import {
+  SCG_INVALID_ENTRIES_READ, Stream, streamCGLag, streamCompareID, streamCreateCG, streamCreateConsumer, streamDecrID,
+  streamDelConsumer, streamIncrID, streamLookup, streamLookupCG, streamLookupConsumer, streamParseID, streamRange, MAX_ID,
+  type StreamCG, type StreamConsumer, type StreamID, type StreamNACK,
+} from '../types/stream.js'
+import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
+import { parseLong } from '../util.js'
+
+function subcommandSyntaxError(c: Client): void {
+  c.addReplyError(`unknown subcommand or wrong number of arguments for '${c.argv[1].slice(0, 128)}'. Try ${c.argv[0].toUpperCase()} HELP.`)
+}
+
+function getStreamOrNull(c: Client, key: string, write: boolean): RObj | null | false {
+  const o = write ? lookupKeyWrite(c.db, key) : lookupKeyRead(c.db, key)
+  if (o !== null && o.type !== OBJ_STREAM) {
+    c.addReplyError(WRONGTYPE_ERR)
+    return false
+  }
+  return o
+}
+
+/* ---------------------------------- XGROUP --------------------------------- */
+
+/**
+ * The part of xgroupCommand() all subcommands share: the key must exist
+ * (unless MKSTREAM) and, for all but CREATE/DESTROY, so must the group.
+ */
+function xgroupPrologue(c: Client, mkstream: boolean, needGroup: boolean): { s: Stream | null; cg: StreamCG | null } | null {
+  const o = getStreamOrNull(c, c.argv[2], true)
+  if (o === false) return null
+  const s = o === null ? null : (o.ptr as Stream)
+  if (!mkstream && s === null) {
+    c.addReplyError('The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.')
+    return null
+  }
+  const cg = s === null ? null : streamLookupCG(s, c.argv[3])
+  if (needGroup && cg === null) {
+    c.addReplyError(`-NOGROUP No such consumer group '${c.argv[3]}' for key name '${c.argv[2]}'`)
+    return null
+  }
+  return { s, cg }
+}
+
+function parseEntriesRead(c: Client, s: string): number | null {
+  const v = parseLong(s)
+  if (v === null) {
+    c.addReplyError(NOT_INTEGER_ERR)
+    return null
+  }
+  if (v < 0 && v !== SCG_INVALID_ENTRIES_READ) {
+    c.addReplyError('value for ENTRIESREAD must be positive or -1')
+    return null
+  }
+  return v
+}
+
+function xgroupCreateCommand(c: Client): void {
+  const argv = c.argv
+  let mkstream = false
+  let entriesRead = SCG_INVALID_ENTRIES_READ
+  for (let i = 5; i < argv.length; ) {
+    const opt = argv[i].toLowerCase()
+    if (opt === 'mkstream') {
+      mkstream = true
+      i++
+    } else if (opt === 'entriesread' && i + 1 < argv.length) {
+      const v = parseEntriesRead(c, argv[i + 1])
+      if (v === null) return
+      entriesRead = v
+      i += 2
+    } else {
+      subcommandSyntaxError(c)
+      return
+    }
+  }
+  const p = xgroupPrologue(c, mkstream, false)
+  if (p === null) return
+  let s = p.s
+  let id: StreamID
+  if (argv[4] === '$') {
+    id = s ? s.lastId : { ms: 0n, seq: 0n }
+  } else {
+    const parsed = parseIDOrReply(c, argv[4], 0n, true)
+    if (parsed === null) return
+    id = { ms: parsed.ms, seq: parsed.seq }
+  }
+  if (s === null) {
+    s = new Stream()
+    dbAdd(c.db, argv[2], OBJ_STREAM, s, 64)
+    signalModifiedKey(c.db, argv[2])
+  }
+  if (streamCreateCG(s, argv[3], id, entriesRead) === null) {
+    c.addReplyError('-BUSYGROUP Consumer Group name already exists')
+    return
+  }
+  c.db.ks.dirty++
+  c.addReplyRaw(OK)
+}
+
+function xgroupSetidCommand(c: Client): void {
+  const argv = c.argv
+  if (argv.length !== 5 && argv.length !== 7) {
+    subcommandSyntaxError(c)
+    return
+  }
+  const p = xgroupPrologue(c, false, true)
+  if (p === null) return
+  let id: StreamID
+  if (argv[4] === '$') {
+    id = p.s!.lastId
+  } else {
+    const parsed = parseIDOrReply(c, argv[4], 0n, false)
+    if (parsed === null) return
+    id = { ms: parsed.ms, seq: parsed.seq }
+  }
+  let entriesRead = SCG_INVALID_ENTRIES_READ
+  if (argv.length === 7) {
+    if (argv[5].toLowerCase() !== 'entriesread' || parseLong(argv[6]) === null) {
+      subcommandSyntaxError(c)
+      return
+    }
+    const v = parseEntriesRead(c, argv[6])
+    if (v === null) return
+    entriesRead = v
+  }
+  p.cg!.lastId = id
+  p.cg!.entriesRead = entriesRead
+  c.db.ks.dirty++
+  c.addReplyRaw(OK)
+}
+
+function xgroupDestroyCommand(c: Client): void {
+  const p = xgroupPrologue(c, false, false)
+  if (p === null) return
+  if (p.cg === null) {
+    c.addReplyLongLong(0)
+    return
+  }
+  p.s!.cgroups!.delete(p.cg.name)
+  c.db.ks.dirty++
+  c.addReplyLongLong(1)
+  /* Clients blocked in XREADGROUP on this group get -NOGROUP. */
+  signalKeyAsReady(c.db, c.argv[2], OBJ_STREAM)
+}
+
+function xgroupCreateconsumerCommand(c: Client): void {
+  const p = xgroupPrologue(c, false, true)
+  if (p === null) return
+  const created = streamCreateConsumer(p.cg!, c.argv[4], Date.now())
+  if (created) c.db.ks.dirty++
+  c.addReplyLongLong(created ? 1 : 0)
+}
+
+function xgroupDelconsumerCommand(c: Client): void {
+  const p = xgroupPrologue(c, false, true)
+  if (p === null) return
+  const consumer = streamLookupConsumer(p.cg!, c.argv[4])
+  let pending = 0
+  if (consumer !== null) {
+    pending = streamDelConsumer(p.cg!, consumer)
+    c.db.ks.dirty++
+  }
+  c.addReplyLongLong(pending)
+}
+
+/* ---------------------------------- XACK ----------------------------------- */
+
+function xackCommand(c: Client): void {
+  const o = getStreamOrNull(c, c.argv[1], false)
+  if (o === false) return
+  const group = o === null ? null : streamLookupCG(o.ptr as Stream, c.argv[2])
+  if (group === null) {
+    c.addReplyLongLong(0)
+    return
+  }
+  /* All or nothing: parse every ID before acknowledging any. */
+  const ids: StreamID[] = []
+  for (let j = 3; j < c.argv.length; j++) {
+    const id = parseIDOrReply(c, c.argv[j], 0n, true)
+    if (id === null) return
+    ids.push(id)
+  }
+  let acked = 0
+  for (const id of ids) {
+    const nack = group.pel.remove(id)
+    if (nack !== null) {
+      nack.consumer.pel.remove(id)
+      acked++
+    }
+  }
+  c.db.ks.dirty += acked
+  c.addReplyLongLong(acked)
+}
+
+/* -------------------------------- XPENDING --------------------------------- */
+
+function parseRangeStart(c: Client, s: string): StreamID | null {
+  const ex = s.length > 1 && s[0] === '('
+  const id = parseIDOrReply(c, ex ? s.slice(1) : s, 0n, ex)
+  if (id === null) return null
+  if (!ex) return id
+  const r = streamIncrID(id)
+  if (r === null) c.addReplyError('invalid start ID for the interval')
+  return r
+}
+
+function parseRangeEnd(c: Client, s: string): StreamID | null {
+  const ex = s.length > 1 && s[0] === '('
+  const id = parseIDOrReply(c, ex ? s.slice(1) : s, 18446744073709551615n, ex)
+  if (id === null) return null
+  if (!ex) return id
+  const r = streamDecrID(id)
+  if (r === null) c.addReplyError('invalid end ID for the interval')
+  return r
+}
+
+function xpendingCommand(c: Client): void {
+  const argv = c.argv
+  const justinfo = argv.length === 3
+  if (argv.length !== 3 && (argv.length < 6 || argv.length > 9)) {
+    c.addReplyError(SYNTAX_ERR)
+    return
+  }
+  let minidle = 0
+  let count = 0
+  let start: StreamID | null = null
+  let end: StreamID | null = null
+  let consumername: string | null = null
+  if (argv.length >= 6) {
+    let startidx = 3
+    if (argv[3].toLowerCase() === 'idle') {
+      const v = parseLong(argv[4])
+      if (v === null) {
+        c.addReplyError(NOT_INTEGER_ERR)
+        return
+      }
+      minidle = v
+      if (argv.length < 8) {
+        c.addReplyError(SYNTAX_ERR)
+        return
+      }
+      startidx += 2
+    }
+    const cnt = parseLong(argv[startidx + 2])
+    if (cnt === null) {
+      c.addReplyError(NOT_INTEGER_ERR)
+      return
+    }
+    count = cnt < 0 ? 0 : cnt
+    if ((start = parseRangeStart(c, argv[startidx])) === null) return
+    if ((end = parseRangeEnd(c, argv[startidx + 1])) === null) return
+    if (startidx + 3 < argv.length) consumername = argv[startidx + 3]
+  }
+  const o = getStreamOrNull(c, argv[1], false)
+  if (o === false) return
+  const group = o === null ? null : streamLookupCG(o.ptr as Stream, argv[2])
+  if (group === null) {
+    c.addReplyError(`-NOGROUP No such key '${argv[1]}' or consumer group '${argv[2]}'`)
+    return
+  }
+  if (justinfo) {
+    c.addReplyArrayLen(4)
+    c.addReplyLongLong(group.pel.size)
+    if (group.pel.size === 0) {
+      c.addReplyNull()
+      c.addReplyNull()
+      c.addReplyNullArray()
+      return
+    }
+    addReplyStreamID(c, group.pel.at(0))
+    addReplyStreamID(c, group.pel.at(group.pel.size - 1))
+    const withPending = [...group.consumers.values()].filter((x) => x.pel.size > 0).sort(byName)
+    c.addReplyArrayLen(withPending.length)
+    for (const consumer of withPending) {
+      c.addReplyArrayLen(2)
+      c.addReplyBulk(consumer.name)
+      c.addReplyBulk(String(consumer.pel.size))
+    }
+    return
+  }
+  let pel = group.pel
+  if (consumername !== null) {
+    const consumer = streamLookupConsumer(group, consumername)
+    if (consumer === null) {
+      c.addReplyArrayLen(0)
+      return
+    }
+    pel = consumer.pel
+  }
+  const now = Date.now()
+  const out: StreamNACK[] = []
+  for (let i = pel.seek(start!); count && i < pel.size; i++) {
+    const nack = pel.at(i)
+    if (streamCompareID(nack, end!) > 0) break
+    if (minidle && now - nack.deliveryTime < minidle) continue
+    out.push(nack)
+    count--
+  }
+  c.addReplyArrayLen(out.length)
+  for (const nack of out) {
+    c.addReplyArrayLen(4)
+    addReplyStreamID(c, nack)
+    c.addReplyBulk(nack.consumer.name)
+    c.addReplyLongLong(Math.max(0, now - nack.deliveryTime))
+    c.addReplyLongLong(nack.deliveryCount)
+  }
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+}
+
+/* ----------------------------- XCLAIM/XAUTOCLAIM --------------------------- */
+
+/** Moves a NACK to `consumer`, stamping the delivery. */
+function claimNack(group: StreamCG, nack: StreamNACK, consumer: StreamConsumer, time: number, count: number | null): void {
+  if (nack.consumer !== consumer) {
+    if (nack.consumer) nack.consumer.pel.remove(nack)
+    consumer.pel.insert(nack)
+    nack.consumer = consumer
+  }
+  nack.deliveryTime = time
+  if (count !== null) nack.deliveryCount = count
+  void group
+}
+
+function replyClaimed(c: Client, s: Stream, id: StreamID, justid: boolean): void {
+  if (justid) {
+    addReplyStreamID(c, id)
+    return
+  }
+  const e = streamLookup(s, id)
+  if (e === null) c.addReplyNull()
+  else addReplyStreamEntry(c, e)
+}
+
+function noGroupError(c: Client): void {
+  c.addReplyError(`-NOGROUP No such key '${c.argv[1]}' or consumer group '${c.argv[2]}'`)
+}
+
+function xclaimCommand(c: Client): void {
+  const argv = c.argv
+  const o = getStreamOrNull(c, argv[1], false)
+  if (o === false) return
+  const s = o === null ? null : (o.ptr as Stream)
+  const group = s === null ? null : streamLookupCG(s, argv[2])
+  if (group === null) return noGroupError(c)
+  const mi = parseLong(argv[4])
+  if (mi === null) return c.addReplyError('Invalid min-idle-time argument for XCLAIM')
+  const minidle = Math.max(0, mi)
+  let j = 5
+  const ids: StreamID[] = []
+  for (; j < argv.length; j++) {
+    const id = streamParseID(argv[j], 0n, true)
+    if (id === null) break
+    ids.push(id)
+  }
+  const now = Date.now()
+  let force = false
+  let justid = false
+  let deliverytime = -1
+  let retrycount = -1
+  let lastId: StreamID = { ms: 0n, seq: 0n }
+  for (; j < argv.length; j++) {
+    const moreargs = argv.length - 1 - j
+    const opt = argv[j].toLowerCase()
+    if (opt === 'force') force = true
+    else if (opt === 'justid') justid = true
+    else if ((opt === 'idle' || opt === 'time' || opt === 'retrycount') && moreargs) {
+      const v = parseLong(argv[++j])
+      if (v === null) return c.addReplyError(`Invalid ${opt.toUpperCase()} option argument for XCLAIM`)
+      if (opt === 'idle') deliverytime = now - v
+      else if (opt === 'time') deliverytime = v
+      else retrycount = v
+    } else if (opt === 'lastid' && moreargs) {
+      const id = parseIDOrReply(c, argv[++j], 0n, true)
+      if (id === null) return
+      lastId = id
+    } else {
+      return c.addReplyError(`Unrecognized XCLAIM option '${argv[j]}'`)
+    }
+  }
+  if (streamCompareID(lastId, group.lastId) > 0) group.lastId = { ms: lastId.ms, seq: lastId.seq }
+  if (deliverytime === -1 || deliverytime < 0 || deliverytime > now) deliverytime = now
+  let consumer: StreamConsumer | null = null
+  const claimed: StreamID[] = []
+  for (const id of ids) {
+    let nack = group.pel.find(id)
+    if (streamLookup(s!, id) === null) {
+      /* The entry is gone: drop it from the PEL instead of claiming it. */
+      if (nack !== null) {
+        group.pel.remove(id)
+        nack.consumer.pel.remove(id)
+      }
+      continue
+    }
+    let forced = false
+    if (force && nack === null) {
+      nack = { ms: id.ms, seq: id.seq, deliveryTime: now, deliveryCount: 1, consumer: null as unknown as StreamConsumer }
+      group.pel.insert(nack)
+      forced = true
+    }
+    if (nack === null) continue
+    if (!forced && minidle && now - nack.deliveryTime < minidle) continue
+    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
+    consumer.seenTime = now
+    claimNack(group, nack, consumer, deliverytime, retrycount >= 0 ? retrycount : justid ? nack.deliveryCount : nack.deliveryCount + 1)
+    claimed.push(id)
+  }
+  c.addReplyArrayLen(claimed.length)
+  for (const id of claimed) replyClaimed(c, s!, id, justid)
+  c.db.ks.dirty += claimed.length
+}
+
+function xautoclaimCommand(c: Client): void {
+  const argv = c.argv
+  const mi = parseLong(argv[4])
+  if (mi === null) return c.addReplyError('Invalid min-idle-time argument for XAUTOCLAIM')
+  const minidle = Math.max(0, mi)
+  const start = parseRangeStart(c, argv[5])
+  if (start === null) return
+  let count = 100
+  let justid = false
+  for (let j = 6; j < argv.length; j++) {
+    const opt = argv[j].toLowerCase()
+    if (opt === 'count' && j + 1 < argv.length) {
+      const v = parseLong(argv[++j])
+      if (v === null || v < 1 || v > Math.floor(9223372036854775807 / 16)) return c.addReplyError('COUNT must be > 0')
+      count = v
+    } else if (opt === 'justid') {
+      justid = true
+    } else {
+      return c.addReplyError(SYNTAX_ERR)
+    }
+  }
+  const o = getStreamOrNull(c, argv[1], false)
+  if (o === false) return
+  const s = o === null ? null : (o.ptr as Stream)
+  const group = s === null ? null : streamLookupCG(s, argv[2])
+  if (group === null) return noGroupError(c)
+  const now = Date.now()
+  let attempts = count * 10
+  let consumer: StreamConsumer | null = null
+  const claimed: StreamID[] = []
+  const deleted: StreamID[] = []
+  const pel = group.pel
+  let i = pel.seek(start)
+  while (attempts-- && count && i < pel.size) {
+    const nack = pel.at(i)
+    if (streamLookup(s!, nack) === null) {
+      pel.remove(nack)
+      nack.consumer.pel.remove(nack)
+      deleted.push(nack)
+      count--
+      continue
+    }
+    i++
+    if (minidle && now - nack.deliveryTime < minidle) continue
+    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
+    consumer.seenTime = now
+    claimNack(group, nack, consumer, now, justid ? null : nack.deliveryCount + 1)
+    claimed.push(nack)
+    count--
+  }
+  c.addReplyArrayLen(3)
+  addReplyStreamID(c, i < pel.size ? pel.at(i) : { ms: 0n, seq: 0n })
+  c.addReplyArrayLen(claimed.length)
+  for (const id of claimed) replyClaimed(c, s!, id, justid)
+  c.addReplyArrayLen(deleted.length)
+  for (const id of deleted) addReplyStreamID(c, id)
+  c.db.ks.dirty += claimed.length + deleted.length
+}
+
+/* ---------------------------------- XINFO ---------------------------------- */
+
+function xinfoLookup(c: Client): Stream | null {
+  const o = getStreamOrNull(c, c.argv[2], false)
+  if (o === false) return null
+  if (o === null) {
+    c.addReplyError('no such key')
+    return null
+  }
+  return o.ptr as Stream
+}
+
+function addReplyEntryOrNull(c: Client, s: Stream, rev: boolean): void {
+  const r = streamRange(s, { ms: 0n, seq: 0n }, MAX_ID, rev, 1)
+  if (r.length) addReplyStreamEntry(c, r[0])
+  else c.addReplyNull()
+}
+
+function xinfoStreamCommand(c: Client): void {
+  if (c.argv.length > 3) {
+    /* FULL is not implemented yet: say so instead of answering wrongly. */
+    c.addReplyError('XINFO STREAM FULL is not supported by this server yet')
+    return
+  }
+  const s = xinfoLookup(c)
+  if (s === null) return
+  c.addReplyMapLen(10)
+  c.addReplyBulk('length')
+  c.addReplyLongLong(s.length)
+  c.addReplyBulk('radix-tree-keys')
+  c.addReplyLongLong(s.nodes.length)
+  c.addReplyBulk('radix-tree-nodes')
+  c.addReplyLongLong(s.nodes.length + 1)
+  c.addReplyBulk('last-generated-id')
+  addReplyStreamID(c, s.lastId)
+  c.addReplyBulk('max-deleted-entry-id')
+  addReplyStreamID(c, s.maxDeletedId)
+  c.addReplyBulk('entries-added')
+  c.addReplyLongLong(s.entriesAdded)
+  c.addReplyBulk('recorded-first-entry-id')
+  addReplyStreamID(c, s.firstId)
+  c.addReplyBulk('groups')
+  c.addReplyLongLong(s.cgroups ? s.cgroups.size : 0)
+  c.addReplyBulk('first-entry')
+  addReplyEntryOrNull(c, s, false)
+  c.addReplyBulk('last-entry')
+  addReplyEntryOrNull(c, s, true)
+}
+
+function xinfoGroupsCommand(c: Client): void {
+  const s = xinfoLookup(c)
+  if (s === null) return
+  const groups = s.cgroups ? [...s.cgroups.values()].sort(byName) : []
+  c.addReplyArrayLen(groups.length)
+  for (const cg of groups) {
+    c.addReplyMapLen(6)
+    c.addReplyBulk('name')
+    c.addReplyBulk(cg.name)
+    c.addReplyBulk('consumers')
+    c.addReplyLongLong(cg.consumers.size)
+    c.addReplyBulk('pending')
+    c.addReplyLongLong(cg.pel.size)
+    c.addReplyBulk('last-delivered-id')
+    addReplyStreamID(c, cg.lastId)
+    c.addReplyBulk('entries-read')
+    if (cg.entriesRead !== SCG_INVALID_ENTRIES_READ) c.addReplyLongLong(cg.entriesRead)
+    else c.addReplyNull()
+    c.addReplyBulk('lag')
+    const lag = streamCGLag(s, cg)
+    if (lag === null) c.addReplyNull()
+    else c.addReplyLongLong(lag)
+  }
+}
+
+function xinfoConsumersCommand(c: Client): void {
+  const s = xinfoLookup(c)
+  if (s === null) return
+  const cg = streamLookupCG(s, c.argv[3])
+  if (cg === null) {
+    c.addReplyError(`-NOGROUP No such consumer group '${c.argv[3]}' for key name '${c.argv[2]}'`)
+    return
+  }
+  const consumers = [...cg.consumers.values()].sort(byName)
+  const now = Date.now()
+  c.addReplyArrayLen(consumers.length)
+  for (const consumer of consumers) {
+    c.addReplyMapLen(3)
+    c.addReplyBulk('name')
+    c.addReplyBulk(consumer.name)
+    c.addReplyBulk('pending')
+    c.addReplyLongLong(consumer.pel.size)
+    c.addReplyBulk('idle')
+    c.addReplyLongLong(Math.max(0, now - consumer.seenTime))
+  }
+}
+
+function noop(): void {}
+
+const sub = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
+  name, arity, flags, firstKey: 2, lastKey: 2, step: 1, handler, group: 'stream', summary, since,
+})
+const k1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' }
+
+export const streamGroupCommands: CommandRow[] = [
+  {
+    name: 'xgroup', arity: -2, flags: [], firstKey: 0, lastKey: 0, step: 0, group: 'stream', handler: noop, summary: 'A container for consumer groups commands.', since: '5.0.0',
+    subcommands: [
+      sub('create', -5, ['write', 'denyoom'], xgroupCreateCommand, 'Creates a consumer group.', '5.0.0'),
+      sub('setid', -5, ['write'], xgroupSetidCommand, 'Sets the last-delivered ID of a consumer group.', '5.0.0'),
+      sub('destroy', 4, ['write'], xgroupDestroyCommand, 'Destroys a consumer group.', '5.0.0'),
+      sub('createconsumer', 5, ['write', 'denyoom'], xgroupCreateconsumerCommand, 'Creates a consumer in a consumer group.', '6.2.0'),
+      sub('delconsumer', 5, ['write'], xgroupDelconsumerCommand, 'Deletes a consumer from a consumer group.', '5.0.0'),
+    ],
+  },
+  { name: 'xack', arity: -4, flags: ['write', 'fast'], ...k1, handler: xackCommand, summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', since: '5.0.0' },
+  { name: 'xpending', arity: -3, flags: ['readonly'], ...k1, handler: xpendingCommand, summary: 'Returns the information and entries from a stream consumer group\'s pending entries list.', since: '5.0.0' },
+  { name: 'xclaim', arity: -6, flags: ['write', 'fast'], ...k1, handler: xclaimCommand, summary: 'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.', since: '5.0.0' },
+  { name: 'xautoclaim', arity: -6, flags: ['write', 'fast'], ...k1, handler: xautoclaimCommand, summary: 'Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.', since: '6.2.0' },
+  {
+    name: 'xinfo', arity: -2, flags: [], firstKey: 0, lastKey: 0, step: 0, group: 'stream', handler: noop, summary: 'A container for stream introspection commands.', since: '5.0.0',
+    subcommands: [
+      sub('stream', -3, ['readonly'], xinfoStreamCommand, 'Returns information about a stream.', '5.0.0'),
+      sub('groups', 3, ['readonly'], xinfoGroupsCommand, 'Returns a list of the consumer groups of a stream.', '5.0.0'),
+      sub('consumers', 4, ['readonly'], xinfoConsumersCommand, 'Returns a list of the consumers in a consumer group.', '5.0.0'),
+    ],
+  },
+]

@@ -1,0 +1,119 @@
+/*
+ * The command table's row type and its compiled form (server.h redisCommand).
+ * The server derives arity checks, NOAUTH, OOM, MULTI queuing and the COMMAND
+ * introspection replies from these rows; handlers never repeat them.
+ */
+
+import type { Client } from '../networking.js'
+
+export type CommandFlag =
+  | 'write'
+  | 'readonly'
+  | 'denyoom'
+  | 'admin'
+  | 'pubsub'
+  | 'noscript'
+  | 'blocking'
+  | 'loading'
+  | 'stale'
+  | 'skip_monitor'
+  | 'skip_slowlog'
+  | 'fast'
+  | 'no_auth'
+  | 'may_replicate'
+  | 'no_mandatory_keys'
+  | 'no_multi'
+  | 'movablekeys'
+  | 'allow_busy'
+
+export interface CommandRow {
+  name: string
+  /** Exact argc when positive, minimum argc when negative (argv[0] included). */
+  arity: number
+  flags: CommandFlag[]
+  /** Key positions in argv; 0 = no keys, lastKey -1 = up to the last argument. */
+  firstKey: number
+  lastKey: number
+  step: number
+  handler: (c: Client) => void
+  group: string
+  summary: string
+  since: string
+  subcommands?: CommandRow[]
+}
+
+export const CMD_WRITE = 1 << 0
+export const CMD_READONLY = 1 << 1
+export const CMD_DENYOOM = 1 << 2
+export const CMD_NO_AUTH = 1 << 3
+export const CMD_NO_MULTI = 1 << 4
+export const CMD_BLOCKING = 1 << 5
+
+const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
+  write: CMD_WRITE,
+  readonly: CMD_READONLY,
+  denyoom: CMD_DENYOOM,
+  no_auth: CMD_NO_AUTH,
+  no_multi: CMD_NO_MULTI,
+  blocking: CMD_BLOCKING,
+}
+
+export class Command {
+  readonly name: string
+  /** "xgroup|create" for subcommands: what error messages name. */
+  readonly fullname: string
+  readonly flagBits: number
+  readonly subcommands: Map<string, Command> | null
+  calls = 0
+
+  constructor(
+    readonly row: CommandRow,
+    readonly parent: Command | null,
+  ) {
+    this.name = row.name
+    this.fullname = parent ? `${parent.name}|${row.name}` : row.name
+    let bits = 0
+    for (const f of row.flags) bits |= FLAG_BITS[f] ?? 0
+    this.flagBits = bits
+    this.subcommands = row.subcommands ? new Map(row.subcommands.map((s) => [s.name, new Command(s, this)])) : null
+  }
+
+  get arity(): number {
+    return this.row.arity
+  }
+
+  get handler(): (c: Client) => void {
+    return this.row.handler
+  }
+
+  /** getKeysFromCommand() for first/last/step key specs. */
+  getKeys(argv: readonly string[]): string[] {
+    const { firstKey, step } = this.row
+    let { lastKey } = this.row
+    const keys: string[] = []
+    if (firstKey === 0) return keys
+    if (lastKey < 0) lastKey = argv.length + lastKey
+    for (let i = firstKey; i <= lastKey && i < argv.length; i += step) keys.push(argv[i])
+    return keys
+  }
+}
+
+export function buildCommandTable(rows: CommandRow[]): Map<string, Command> {
+  const table = new Map<string, Command>()
+  for (const row of rows) {
+    if (table.has(row.name)) throw new Error(`command '${row.name}' is defined twice in the command table`)
+    table.set(row.name, new Command(row, null))
+  }
+  return table
+}
+
+/** lookupCommand(): the subcommand when the base command is a container. */
+export function lookupCommand(table: Map<string, Command>, argv: readonly string[]): Command | null {
+  let base = table.get(argv[0])
+  if (base === undefined) {
+    base = table.get(argv[0].toLowerCase())
+    if (base === undefined) return null
+  }
+  if (argv.length === 1 || base.subcommands === null) return base
+  return base.subcommands.get(argv[1].toLowerCase()) ?? null
+}

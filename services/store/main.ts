@@ -1,0 +1,82 @@
+/*
+ * Entry points: startStore() for in-process use (tests, `iotbuf start`), and
+ * runStore() for the `iotbuf store` command, which behaves like redis-server.
+ */
+
+import { readFileSync } from 'node:fs'
+import { StoreServer } from './server.js'
+import { defaultConfig, findParam, loadServerConfig, setParam, type Config } from './config.js'
+
+export interface StoreHandle {
+  port: number
+  close(): Promise<void>
+  /** The server object, for tests and the supervisor's introspection. */
+  server: StoreServer
+}
+
+export interface StoreOptions {
+  port: number
+  bind?: string
+  /** Any other redis.conf parameter by its name, e.g. maxmemory: '256mb'. */
+  [name: string]: unknown
+}
+
+/** Starts a store listening on opts.port (0 = any free port). */
+export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
+  const cfg: Config = defaultConfig()
+  for (const [name, value] of Object.entries(opts)) {
+    if (name === 'port' || name === 'bind' || value === undefined) continue
+    const p = findParam(name)
+    if (!p) throw new Error(`startStore: unknown option '${name}'`)
+    const err = setParam(cfg, p, String(value))
+    if (err) throw new Error(`startStore: invalid value for '${name}' ('${String(value)}'): ${err}`)
+  }
+  const bind = opts.bind ?? '127.0.0.1'
+  cfg.bind = bind
+  const server = new StoreServer(cfg)
+  const port = await server.listen(opts.port, bind)
+  return { port, server, close: () => server.close() }
+}
+
+/** `iotbuf store [/path/to/redis.conf] [--port 6379] [--bind ...] ...` */
+export async function runStore(argv: string[]): Promise<void> {
+  const cfg = defaultConfig()
+  let fileText: string | null = null
+  let args = argv
+  if (args.length > 0 && !args[0].startsWith('--')) {
+    try {
+      fileText = readFileSync(args[0], 'utf8')
+    } catch (err) {
+      fail(`Fatal error, can't open config file '${args[0]}': ${(err as Error).message}`)
+      return
+    }
+    args = args.slice(1)
+  }
+  try {
+    loadServerConfig(cfg, fileText, args)
+  } catch (err) {
+    fail(`*** FATAL CONFIG FILE ERROR *** ${(err as Error).message}`)
+    return
+  }
+  const bind = String(cfg.bind).split(/\s+/)[0]
+  const server = new StoreServer(cfg)
+  try {
+    await server.listen(Number(cfg.port), bind)
+  } catch (err) {
+    fail((err as Error).message)
+    return
+  }
+  process.stdout.write(`Ready to accept connections tcp ${bind}:${server.port}\n`)
+  const shutdown = (): void => {
+    void server.close().then(() => process.exit(0))
+  }
+  process.once('SIGTERM', shutdown)
+  process.once('SIGINT', shutdown)
+}
+
+function fail(msg: string): void {
+  process.stderr.write(`${msg}\n`)
+  process.exitCode = 1
+}
+
+export { StoreServer }

@@ -1,0 +1,142 @@
+/*
+ * networking.c: client objects, reading requests off the socket and writing
+ * the output buffer back once per read.
+ */
+
+import type { Socket } from 'node:net'
+import { ReplyBuffer } from './protocol/reply.js'
+import { RequestParser, ProtocolError } from './protocol/parser.js'
+import type { Db } from './keyspace.js'
+import type { StoreServer } from './server.js'
+import type { Command } from './commands/table.js'
+import type { MultiState } from './multi.js'
+import type { BlockState } from './blocked.js'
+
+/* client flags (server.h CLIENT_*) */
+export const CLIENT_MULTI = 1 << 3
+export const CLIENT_DIRTY_CAS = 1 << 5
+export const CLIENT_CLOSE_AFTER_REPLY = 1 << 6
+export const CLIENT_BLOCKED = 1 << 7
+export const CLIENT_DIRTY_EXEC = 1 << 12
+export const CLIENT_CLOSE_ASAP = 1 << 10
+
+export class Client extends ReplyBuffer {
+  readonly id: number
+  db: Db
+  name = ''
+  libName = ''
+  libVer = ''
+  flags = 0
+  argv: string[] = []
+  cmd: Command | null = null
+  lastCmd: Command | null = null
+  authenticated: boolean
+  readonly ctime = Date.now()
+  lastInteraction = Date.now()
+  readonly parser = new RequestParser()
+  mstate: MultiState | null = null
+  /** Keys this client WATCHes, as [db, key]. */
+  watched: { db: Db; key: string }[] = []
+  bstate: BlockState | null = null
+  readonly addr: string
+  readonly laddr: string
+  closed = false
+
+  constructor(
+    readonly server: StoreServer,
+    readonly socket: Socket,
+    id: number,
+  ) {
+    super()
+    this.id = id
+    this.db = server.keyspace.dbs[0]
+    this.authenticated = server.config.requirepass === ''
+    this.parser.authenticated = this.authenticated
+    this.parser.maxBulkLen = server.config['proto-max-bulk-len'] as number
+    this.addr = `${socket.remoteAddress}:${socket.remotePort}`
+    this.laddr = `${socket.localAddress}:${socket.localPort}`
+  }
+
+  selectDb(id: number): boolean {
+    if (id < 0 || id >= this.server.keyspace.dbs.length) return false
+    this.db = this.server.keyspace.dbs[id]
+    return true
+  }
+
+  /** readQueryFromClient(): new bytes from the socket. */
+  onData(chunk: Buffer): void {
+    this.lastInteraction = Date.now()
+    this.parser.feed(chunk)
+    this.processInputBuffer()
+    this.server.afterEvent()
+    this.flush()
+  }
+
+  /**
+   * Runs every complete request in the buffer, stopping when the client
+   * blocks (its pipeline resumes on unblock) or must be closed.
+   */
+  processInputBuffer(): void {
+    while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY)) === 0) {
+      const argv = this.parser.next()
+      if (argv === null) break
+      if (argv instanceof ProtocolError) {
+        this.addReplyError(`Protocol error: ${argv.message}`)
+        this.flags |= CLIENT_CLOSE_AFTER_REPLY
+        break
+      }
+      if (argv.length === 0) continue
+      this.argv = argv
+      this.server.processCommand(this)
+      this.server.afterCommand()
+    }
+  }
+
+  /** Writes the output buffer in one socket write (writev for several chunks). */
+  flush(): void {
+    if (this.closed) return
+    if (!this.outputEmpty) {
+      const sock = this.socket
+      if (this.outChunks.length === 0) {
+        sock.write(this.out.subarray(0, this.outPos))
+        /* A write that completed synchronously leaves nothing queued, so the
+         * chunk can be reused; otherwise the socket still references it. */
+        if (sock.writableLength > 0) this.out = Buffer.allocUnsafe(this.out.length)
+        this.outPos = 0
+      } else {
+        if (this.outPos > 0) this.outChunks.push(this.out.subarray(0, this.outPos))
+        sock.cork()
+        for (const b of this.outChunks) sock.write(b)
+        sock.uncork()
+        this.outChunks = []
+        this.outBytes = 0
+        this.out = Buffer.allocUnsafe(this.out.length)
+        this.outPos = 0
+      }
+    }
+    if (this.flags & CLIENT_CLOSE_AFTER_REPLY) this.close()
+  }
+
+  /** freeClient(): after pending replies are written, end the connection. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.socket.end()
+    this.server.unlinkClient(this)
+  }
+
+  /** One line of CLIENT LIST / CLIENT INFO. */
+  info(): string {
+    const now = Date.now()
+    const flags = (this.flags & CLIENT_MULTI ? 'x' : '') + (this.flags & CLIENT_BLOCKED ? 'b' : '') || 'N'
+    const cmd = this.lastCmd ? this.lastCmd.fullname : 'NULL'
+    return (
+      `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${(this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
+      `name=${this.name} age=${Math.floor((now - this.ctime) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)} ` +
+      `flags=${flags} db=${this.db.id} sub=0 psub=0 ssub=0 multi=${this.mstate ? this.mstate.commands.length : -1} ` +
+      `qbuf=${this.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=${this.outPos} oll=${this.outChunks.length} ` +
+      `omem=${this.outputBytes} tot-mem=${this.outputBytes + 20000} events=r cmd=${cmd} user=default redir=-1 resp=${this.resp} ` +
+      `lib-name=${this.libName} lib-ver=${this.libVer}`
+    )
+  }
+}

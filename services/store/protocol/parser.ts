@@ -1,0 +1,195 @@
+/*
+ * Request parser (the query-buffer half of networking.c).
+ *
+ * Arguments are returned as "binary strings": latin1-decoded, one char per byte,
+ * so any byte sequence round-trips exactly (Redis' sds is binary-safe the same
+ * way). A one-byte V8 string is cheaper to create, hash and store than a Buffer
+ * view, and it does not pin the socket chunk it was read from.
+ *
+ * The parser is pull-based (`next()`), not push-based: a client that blocks
+ * (XREAD BLOCK) or is inside a protocol error must stop consuming its pipeline
+ * exactly where it is, as processInputBuffer() does.
+ */
+
+import { splitArgs } from './splitargs.js'
+import './latin1.js'
+
+/* Limits from server.h; the error texts are Redis' own. */
+export const PROTO_INLINE_MAX_SIZE = 1024 * 64
+export const PROTO_MBULK_BIG_ARG = 1024 * 32
+export const PROTO_MAX_MULTIBULK_LEN = 2147483647 /* INT_MAX */
+export const PROTO_UNAUTH_MAX_MULTIBULK_LEN = 1024 * 1024
+export const PROTO_UNAUTH_MAX_BULK_LEN = 16384
+
+const CR = 13
+const LF = 10
+const REQ_UNKNOWN = 0
+const REQ_MULTIBULK = 1
+const REQ_INLINE = 2
+
+export class ProtocolError {
+  constructor(readonly message: string) {}
+}
+
+/** Returned by next() when the buffer holds no complete request yet. */
+export const NEED_MORE = null
+
+export class RequestParser {
+  /** Max size of one bulk argument (CONFIG proto-max-bulk-len). */
+  maxBulkLen = 512 * 1024 * 1024
+  /** Cleared by AUTH; unauthenticated clients get tighter limits, as in Redis. */
+  authenticated = true
+
+  private buf: Buffer = Buffer.alloc(0)
+  private pos = 0
+  private reqtype = REQ_UNKNOWN
+  private multibulklen = 0
+  private bulklen = -1
+  private argv: string[] = []
+  /* A large bulk is collected into a buffer of its exact size instead of
+   * re-concatenating the query buffer on every read (PROTO_MBULK_BIG_ARG). */
+  private big: Buffer | null = null
+  private bigLen = 0
+
+  /** Appends bytes read from the socket. */
+  feed(chunk: Buffer): void {
+    if (this.big !== null) {
+      const want = this.big.length - this.bigLen
+      const n = Math.min(want, chunk.length)
+      chunk.copy(this.big, this.bigLen, 0, n)
+      this.bigLen += n
+      if (n === chunk.length) return
+      chunk = chunk.subarray(n)
+    }
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk])
+    }
+    this.pos = 0
+  }
+
+  /** Bytes received but not yet consumed by a complete request. */
+  get pending(): number {
+    return this.buf.length - this.pos + this.bigLen
+  }
+
+  /**
+   * The next complete request: an argv (possibly empty, which the caller skips),
+   * NEED_MORE, or a ProtocolError after which the connection must be closed.
+   */
+  next(): string[] | ProtocolError | null {
+    if (this.big !== null) return this.finishBigArg()
+    if (this.pos >= this.buf.length) return NEED_MORE
+    if (this.reqtype === REQ_UNKNOWN) {
+      this.reqtype = this.buf[this.pos] === 42 /* '*' */ ? REQ_MULTIBULK : REQ_INLINE
+    }
+    return this.reqtype === REQ_MULTIBULK ? this.multibulk() : this.inline()
+  }
+
+  private reset(): string[] {
+    const argv = this.argv
+    this.argv = []
+    this.reqtype = REQ_UNKNOWN
+    this.multibulklen = 0
+    this.bulklen = -1
+    return argv
+  }
+
+  private inline(): string[] | ProtocolError | null {
+    const buf = this.buf
+    let nl = buf.indexOf(LF, this.pos)
+    if (nl === -1) {
+      if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big inline request')
+      return NEED_MORE
+    }
+    let end = nl
+    if (end > this.pos && buf[end - 1] === CR) end--
+    const line = buf.latin1Slice(this.pos, end)
+    this.pos = nl + 1
+    this.reqtype = REQ_UNKNOWN
+    const argv = splitArgs(line)
+    if (argv === null) return new ProtocolError('unbalanced quotes in request')
+    return argv
+  }
+
+  private multibulk(): string[] | ProtocolError | null {
+    const buf = this.buf
+    if (this.multibulklen === 0) {
+      const cr = buf.indexOf(CR, this.pos)
+      if (cr === -1 || cr + 1 >= buf.length) {
+        if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big mbulk count string')
+        return NEED_MORE
+      }
+      const ll = parseLength(buf, this.pos + 1, cr)
+      const max = this.authenticated ? PROTO_MAX_MULTIBULK_LEN : PROTO_UNAUTH_MAX_MULTIBULK_LEN
+      if (ll === null || ll > max) return new ProtocolError('invalid multibulk length')
+      this.pos = cr + 2
+      if (ll <= 0) return this.reset()
+      this.multibulklen = ll
+    }
+    while (this.multibulklen > 0) {
+      if (this.bulklen === -1) {
+        const cr = buf.indexOf(CR, this.pos)
+        if (cr === -1 || cr + 1 >= buf.length) {
+          if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big bulk count string')
+          return NEED_MORE
+        }
+        if (buf[this.pos] !== 36 /* '$' */) {
+          return new ProtocolError(`expected '$', got '${String.fromCharCode(buf[this.pos])}'`)
+        }
+        const ll = parseLength(buf, this.pos + 1, cr)
+        const max = this.authenticated ? this.maxBulkLen : PROTO_UNAUTH_MAX_BULK_LEN
+        if (ll === null || ll < 0 || ll > max) return new ProtocolError('invalid bulk length')
+        this.pos = cr + 2
+        this.bulklen = ll
+        if (ll >= PROTO_MBULK_BIG_ARG && buf.length - this.pos < ll + 2) {
+          this.big = Buffer.allocUnsafe(ll + 2)
+          this.bigLen = buf.copy(this.big, 0, this.pos)
+          this.pos = buf.length
+          return this.finishBigArg()
+        }
+      }
+      if (buf.length - this.pos < this.bulklen + 2) return NEED_MORE
+      /* Like Redis, the two bytes after the payload are skipped unchecked. */
+      this.argv.push(buf.latin1Slice(this.pos, this.pos + this.bulklen))
+      this.pos += this.bulklen + 2
+      this.bulklen = -1
+      this.multibulklen--
+    }
+    return this.reset()
+  }
+
+  private finishBigArg(): string[] | ProtocolError | null {
+    const big = this.big!
+    if (this.bigLen < big.length) return NEED_MORE
+    this.argv.push(big.latin1Slice(0, big.length - 2))
+    this.big = null
+    this.bigLen = 0
+    this.bulklen = -1
+    this.multibulklen--
+    if (this.multibulklen > 0) return this.multibulk()
+    return this.reset()
+  }
+}
+
+/** string2ll() over a byte range: strict decimal, no '+', no leading zeros. */
+function parseLength(buf: Buffer, start: number, end: number): number | null {
+  if (start >= end) return null
+  let i = start
+  let neg = false
+  if (buf[i] === 45 /* '-' */) {
+    neg = true
+    i++
+    if (i === end) return null
+  }
+  if (end - i > 18) return null
+  if (buf[i] === 48 /* '0' */) return end - i === 1 && !neg ? 0 : null
+  let v = 0
+  for (; i < end; i++) {
+    const d = buf[i] - 48
+    if (d < 0 || d > 9) return null
+    v = v * 10 + d
+  }
+  return neg ? -v : v
+}

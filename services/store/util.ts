@@ -1,0 +1,150 @@
+/*
+ * util.c: number parsing with Redis' exact rules, glob matching, memory units.
+ */
+
+const INT64_MAX = 9223372036854775807n
+const INT64_MIN = -9223372036854775808n
+
+/**
+ * string2ll(): strict signed 64-bit decimal (no '+', no spaces, no leading
+ * zeros). Exact as a bigint; use parseLong() when a number is enough.
+ */
+export function parseInt64(s: string): bigint | null {
+  const n = s.length
+  if (n === 0 || n > 20) return null
+  let i = 0
+  if (s.charCodeAt(0) === 45) {
+    if (n === 1) return null
+    i = 1
+  }
+  const first = s.charCodeAt(i)
+  if (first === 48) return n === 1 ? 0n : null
+  for (let j = i; j < n; j++) {
+    const c = s.charCodeAt(j)
+    if (c < 48 || c > 57) return null
+  }
+  const v = BigInt(s)
+  if (v > INT64_MAX || v < INT64_MIN) return null
+  return v
+}
+
+/**
+ * string2ll() as a JS number. Values beyond 2^53 are rounded, which is fine
+ * for counts, timeouts and indexes (anything that big is out of range anyway).
+ */
+export function parseLong(s: string): number | null {
+  const n = s.length
+  if (n === 0 || n > 20) return null
+  if (n < 16) {
+    let i = 0
+    let neg = false
+    if (s.charCodeAt(0) === 45) {
+      if (n === 1) return null
+      neg = true
+      i = 1
+    }
+    if (s.charCodeAt(i) === 48) return n === 1 ? 0 : null
+    let v = 0
+    for (; i < n; i++) {
+      const d = s.charCodeAt(i) - 48
+      if (d < 0 || d > 9) return null
+      v = v * 10 + d
+    }
+    return neg ? -v : v
+  }
+  const b = parseInt64(s)
+  return b === null ? null : Number(b)
+}
+
+/** string2ld()/strtold as used by INCRBYFLOAT and friends: no spaces, finite. */
+export function parseDouble(s: string): number | null {
+  if (s.length === 0 || s.trim() !== s) return null
+  const v = Number(s)
+  if (Number.isNaN(v)) {
+    return null
+  }
+  if (s === 'inf' || s === '+inf' || s === '-inf') return s === '-inf' ? -Infinity : Infinity
+  return v
+}
+
+/** stringmatchlen(): Redis glob-style matching over binary strings. */
+export function stringMatch(pattern: string, str: string, nocase = false): boolean {
+  return matchAt(pattern, 0, str, 0, nocase, 0)
+}
+
+function lower(c: string, nocase: boolean): string {
+  return nocase ? c.toLowerCase() : c
+}
+
+function matchAt(p: string, pi: number, s: string, si: number, nocase: boolean, depth: number): boolean {
+  /* Same guard as Redis against exponential patterns like a*a*a*a*. */
+  if (depth > 1000) return false
+  while (pi < p.length && si <= s.length) {
+    const pc = p[pi]
+    if (pc === '*') {
+      while (p[pi + 1] === '*') pi++
+      if (pi + 1 === p.length) return true
+      for (let k = si; k <= s.length; k++) {
+        if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true
+      }
+      return false
+    }
+    if (si >= s.length) return false
+    if (pc === '?') {
+      si++
+    } else if (pc === '[') {
+      pi++
+      const not = p[pi] === '^'
+      if (not) pi++
+      let match = false
+      for (;;) {
+        if (pi >= p.length) {
+          pi--
+          break
+        }
+        if (p[pi] === '\\' && pi + 2 <= p.length) {
+          pi++
+          if (p[pi] === s[si]) match = true
+        } else if (p[pi] === ']') {
+          break
+        } else if (p[pi + 1] === '-' && pi + 2 < p.length) {
+          let start = lower(p[pi], nocase)
+          let end = lower(p[pi + 2], nocase)
+          const c = lower(s[si], nocase)
+          if (start > end) [start, end] = [end, start]
+          pi += 2
+          if (c >= start && c <= end) match = true
+        } else if (lower(p[pi], nocase) === lower(s[si], nocase)) {
+          match = true
+        }
+        pi++
+      }
+      if (not) match = !match
+      if (!match) return false
+      si++
+    } else {
+      if (pc === '\\' && pi + 1 < p.length) pi++
+      if (lower(p[pi], nocase) !== lower(s[si], nocase)) return false
+      si++
+    }
+    pi++
+  }
+  while (pi < p.length && p[pi] === '*') pi++
+  return pi === p.length && si === s.length
+}
+
+/** memtoull(): "256mb", "1gb", "100" → bytes; null when malformed. */
+export function parseMemory(s: string): number | null {
+  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(s)
+  if (!m) return null
+  const mul: Record<string, number> = { b: 1, k: 1000, kb: 1024, m: 1000_000, mb: 1024 * 1024, g: 1000_000_000, gb: 1024 * 1024 * 1024 }
+  return Number(m[1]) * (m[2] ? mul[m[2].toLowerCase()] : 1)
+}
+
+/** bytesToHuman(): what used_memory_human prints. */
+export function bytesToHuman(n: number): string {
+  if (n < 1024) return `${n}B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(2)}K`
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(2)}M`
+  return `${(n / (1024 * 1024 * 1024)).toFixed(2)}G`
+}
