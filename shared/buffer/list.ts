@@ -50,8 +50,17 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
   /** shard/group → how many items recovery put back at the head: the dead worker's batch */
   const recoveredBatch = new Map<string, number>()
 
+  // the sinks of one worker drain a shard in parallel; their fan-outs must not interleave (two
+  // LRANGEs of the same head would copy it twice and LTRIM twice). Other workers are kept out by the lease.
+  const fanOutChains = new Map<number, Promise<void>>()
+  function fanOut(shard: number, want: number): Promise<void> {
+    const run = (fanOutChains.get(shard) ?? Promise.resolve()).then(() => fanOutNow(shard, want))
+    fanOutChains.set(shard, run.catch(() => undefined))
+    return run
+  }
+
   /** Moves up to `want` items from the ingest list to every registered sink list, atomically. */
-  async function fanOut(shard: number, want: number): Promise<void> {
+  async function fanOutNow(shard: number, want: number): Promise<void> {
     const groups = await redis.smembers(groupsKey(shard))
     if (!groups.length) return
     const items = await redis.lrange(queueKey(shard), 0, Math.min(want, FANOUT_CHUNK) - 1)
