@@ -40,6 +40,14 @@ export function buildProgram(): Command {
       await runWorker({ once: o.once, intervalMs, sinks: o.sink?.split(',').map((s) => s.trim()) as SinkName[] | undefined })
     })
 
+  program.command('drain').description('drain the buffer once to the sinks with a progress bar and a summary (worker --once for people)')
+    .option('--sink <list>', 'comma list of sinks (default IOTBUF_SINKS)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { sink?: string; json?: boolean }) => {
+      const { runDrain } = await import('./drain.js')
+      await runDrain({ json: o.json, sinks: o.sink?.split(',').map((s) => s.trim()) as SinkName[] | undefined })
+    })
+
   program.command('start').description('run store, broker and worker together (what `npm start` does)')
     .action(async () => { const { runStart } = await import('./start.js'); await runStart() })
 

@@ -36,7 +36,7 @@ export async function openWorker(flags: WorkerFlags) {
       await Promise.all(sinks.map((s) => s.close?.()))
       await Promise.all([redis.quit().catch(() => redis.disconnect()), leaseRedis.quit().catch(() => leaseRedis.disconnect())])
     }
-    return { config, log, url, registry, worker, sinks, close, redis }
+    return { config, log, url, registry, worker, sinks, close, redis, buffer }
   } catch (err) {
     redis.disconnect(); leaseRedis.disconnect()
     return fail(log, err)
