@@ -59,7 +59,7 @@ export function replyEnd(buf: Buffer, pos: number): number {
 
 /** A RESP connection that hands back raw reply bytes, one Buffer per reply. */
 export class RawClient {
-  private buf = Buffer.alloc(0)
+  private buf: Buffer = Buffer.alloc(0)
   private waiters: (() => void)[] = []
   closed = false
   readonly closedPromise: Promise<void>

@@ -502,6 +502,7 @@ function addReplyEntryOrNull(c: Client, s: Stream, rev: boolean): void {
 
 function xinfoStreamCommand(c: Client): void {
   if (c.argv.length > 3) {
+    if (c.argv[3].toLowerCase() !== 'full') return subcommandSyntaxError(c)
     /* FULL is not implemented yet: say so instead of answering wrongly. */
     c.addReplyError('XINFO STREAM FULL is not supported by this server yet')
     return
@@ -580,6 +581,15 @@ function xinfoConsumersCommand(c: Client): void {
 
 function noop(): void {}
 
+function helpReply(lines: string[]): (c: Client) => void {
+  return (c) => {
+    c.addReplyArrayLen(lines.length + 2)
+    c.addReplyStatus(`${c.argv[0].toUpperCase()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`)
+    for (const l of lines) c.addReplyStatus(l)
+    c.addReplyStatus('HELP')
+  }
+}
+
 const sub = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
   name, arity, flags, firstKey: 2, lastKey: 2, step: 1, handler, group: 'stream', summary, since,
 })
@@ -594,6 +604,7 @@ export const streamGroupCommands: CommandRow[] = [
       sub('destroy', 4, ['write'], xgroupDestroyCommand, 'Destroys a consumer group.', '5.0.0'),
       sub('createconsumer', 5, ['write', 'denyoom'], xgroupCreateconsumerCommand, 'Creates a consumer in a consumer group.', '6.2.0'),
       sub('delconsumer', 5, ['write'], xgroupDelconsumerCommand, 'Deletes a consumer from a consumer group.', '5.0.0'),
+      { ...sub('help', 2, ['loading', 'stale'], helpReply(['CREATE <key> <groupname> <id|$> [option]', 'DESTROY <key> <groupname>', 'CREATECONSUMER <key> <groupname> <consumer>', 'DELCONSUMER <key> <groupname> <consumername>', 'SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]']), 'Returns helpful text about the different subcommands.', '5.0.0'), firstKey: 0, lastKey: 0, step: 0 },
     ],
   },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], ...k1, handler: xackCommand, summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', since: '5.0.0' },
@@ -606,6 +617,7 @@ export const streamGroupCommands: CommandRow[] = [
       sub('stream', -3, ['readonly'], xinfoStreamCommand, 'Returns information about a stream.', '5.0.0'),
       sub('groups', 3, ['readonly'], xinfoGroupsCommand, 'Returns a list of the consumer groups of a stream.', '5.0.0'),
       sub('consumers', 4, ['readonly'], xinfoConsumersCommand, 'Returns a list of the consumers in a consumer group.', '5.0.0'),
+      { ...sub('help', 2, ['loading', 'stale'], helpReply(['CONSUMERS <key> <groupname>', 'GROUPS <key>', 'STREAM <key> [FULL [COUNT <count>]]']), 'Returns helpful text about the different subcommands.', '5.0.0'), firstKey: 0, lastKey: 0, step: 0 },
     ],
   },
 ]

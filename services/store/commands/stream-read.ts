@@ -109,7 +109,7 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
       streamsCount = argv.length - streamsArg
       if (streamsCount % 2 !== 0) {
         const symbol = xreadgroup ? '>' : '$'
-        c.addReplyError(`Unbalanced '${c.cmd!.fullname}' list of streams: for each stream key an ID or '${symbol}' must be specified.`)
+        c.addReplyError(`Unbalanced ${xreadgroup ? 'XREADGROUP' : 'XREAD'} list of streams: for each stream key an ID or '${symbol}' must be specified.`)
         return
       }
       streamsCount /= 2
@@ -222,7 +222,7 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
     if (group !== null) c.db.ks.dirty++
   }
   if (served) {
-    c.endDeferred((cc) => cc.addReplyMapLen(served))
+    c.endDeferred((cc) => (cc.resp === 2 ? cc.addReplyArrayLen(served) : cc.addReplyMapLen(served)))
     return
   }
   if (timeout !== -1) {

@@ -12,7 +12,7 @@ import {
 import { signalKeyAsReady } from '../blocked.js'
 import {
   Stream, streamAppendItem, streamCompareID, streamDecrID, streamDeleteItem, streamEntryMem, streamIDToString,
-  streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID,
+  streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID,
   type StreamEntry, type StreamID, type ParsedID,
 } from '../types/stream.js'
 import { parseLong } from '../util.js'
@@ -200,6 +200,10 @@ function xaddCommand(c: Client): void {
     c.addReplyError('The ID specified in XADD is equal or smaller than the target stream top item')
     return
   }
+  if (id === APPEND_ERANGE) {
+    c.addReplyError('Elements are too large to be stored')
+    return
+  }
   objMemAdjust(c.db, o, streamEntryMem(fv))
   addReplyStreamID(c, id)
   signalModifiedKey(c.db, key)
@@ -284,9 +288,7 @@ function xrangeGenericCommand(c: Client, rev: boolean): void {
     c.addReplyNullArray()
     return
   }
-  const entries = rev
-    ? streamRange(o.ptr as Stream, endId, startId, true, count === -1 ? 0 : count)
-    : streamRange(o.ptr as Stream, startId, endId, false, count === -1 ? 0 : count)
+  const entries = streamRange(o.ptr as Stream, startId, endId, rev, count === -1 ? 0 : count)
   addReplyStreamEntries(c, entries)
 }
 

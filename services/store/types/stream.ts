@@ -148,18 +148,27 @@ export interface AppendLimits {
 export const APPEND_OK = 0
 /** The ID is equal or smaller than the top item. */
 export const APPEND_EDOM = 1
+/** "ms-*" when the sequence for ms is exhausted (Redis 7.0 reports it as ERANGE). */
+export const APPEND_ERANGE = 2
 
 /**
  * streamAppendItem(): `useId` null means "*". With seqGiven false the sequence
  * is generated for useId.ms. Returns the new ID, or APPEND_EDOM.
  */
-export function streamAppendItem(s: Stream, fv: string[], useId: StreamID | null, seqGiven: boolean, limits: AppendLimits, now: number): StreamID | typeof APPEND_EDOM {
+export function streamAppendItem(
+  s: Stream,
+  fv: string[],
+  useId: StreamID | null,
+  seqGiven: boolean,
+  limits: AppendLimits,
+  now: number,
+): StreamID | typeof APPEND_EDOM | typeof APPEND_ERANGE {
   let id: StreamID
   if (useId !== null) {
     if (seqGiven) {
       id = useId
     } else if (s.lastId.ms === useId.ms) {
-      if (s.lastId.seq === UINT64_MAX) return APPEND_EDOM
+      if (s.lastId.seq === UINT64_MAX) return APPEND_ERANGE
       id = { ms: useId.ms, seq: s.lastId.seq + 1n }
     } else {
       id = useId
