@@ -1,0 +1,116 @@
+// Drain: N buffered readings in the shard streams, drained to the file sink by
+// `iotbuf worker --once`, readings/s beside `gzip -1` of the same NDJSON bytes (the compression
+// step alone, a C program) — and the same drain from redis-server, to separate store from worker.
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import type { BenchOptions } from './lib/options.js'
+import { lastLines, removeTempDir, runToEnd, tempDir } from './lib/procs.js'
+import type { Row } from './lib/report.js'
+import { loadReadings, ndjsonChunks } from './lib/readings.js'
+import { BIN, ROOT, client, iotbufEnv, nodeFlags, queueDepth, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
+
+interface DrainResult { seconds: number; drained: number; sinkFiles: number; sinkReadings: number; sinkBytes: number; left: number }
+
+function sinkCount(root: string): { files: number; readings: number; bytes: number } {
+  let files = 0; let readings = 0; let bytes = 0
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) { walk(p); continue }
+      if (!e.name.endsWith('.ndjson.gz')) continue
+      files++
+      bytes += statSync(p).size
+      const text = gunzipSync(readFileSync(p))
+      for (let i = text.indexOf(10); i !== -1; i = text.indexOf(10, i + 1)) readings++
+    }
+  }
+  try { walk(root) } catch { /* no sink dir: nothing drained */ }
+  return { files, readings, bytes }
+}
+
+/** Runs `iotbuf worker --once` against a store holding n readings; wall time of the whole process. */
+export async function drainOnce(srv: StoreServer, n: number): Promise<DrainResult> {
+  const dataDir = tempDir('drain')
+  try {
+    const c = client(srv.port)
+    try {
+      await c.flushall()
+      await loadReadings(c, n)
+    } finally { c.disconnect() }
+    const r = await runToEnd('iotbuf worker --once', process.execPath, [...nodeFlags.iotbuf, BIN, 'worker', '--once'], {
+      cwd: ROOT, timeoutMs: Math.max(120_000, n / 2),
+      env: iotbufEnv(srv.url, { IOTBUF_DATA_DIR: dataDir, IOTBUF_SINKS: 'file', IOTBUF_LOG_LEVEL: 'info', IOTBUF_WORKER_ID: 'bench-worker' }),
+    })
+    if (r.code !== 0) throw new Error(`worker --once exited ${r.code}: ${lastLines(r.out, 3)}`)
+    let drained = -1
+    for (const line of r.out.split('\n')) {
+      try { const o = JSON.parse(line) as { msg?: string; drained?: Record<string, number> }; if (o.msg === 'drained' && o.drained) drained = o.drained.file ?? 0 } catch { /* not JSON */ }
+    }
+    const sink = sinkCount(join(dataDir, 'sink'))
+    const c2 = client(srv.port)
+    const left = await queueDepth(c2).finally(() => c2.disconnect())
+    if (sink.readings !== n) throw new Error(`the sink holds ${sink.readings} readings after draining ${n} (worker said ${drained}; ${left} left in the queue)`)
+    return { seconds: r.ms / 1000, drained, sinkFiles: sink.files, sinkReadings: sink.readings, sinkBytes: sink.bytes, left }
+  } finally {
+    removeTempDir(dataDir)
+  }
+}
+
+async function gzipAnchor(n: number): Promise<{ seconds: number; bytes: number }> {
+  const dir = tempDir('gzip')
+  try {
+    const file = join(dir, 'readings.ndjson')
+    const ws = createWriteStream(file)
+    let bytes = 0
+    for (const chunk of ndjsonChunks(n, Date.now())) {
+      bytes += Buffer.byteLength(chunk)
+      if (!ws.write(chunk)) await new Promise<void>((r) => ws.once('drain', () => r()))
+    }
+    await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())))
+    let best = Infinity
+    for (let i = 0; i < 2; i++) {
+      const r = await runToEnd('gzip -1', 'sh', ['-c', 'gzip -1 -c "$1" > /dev/null', 'sh', file], { timeoutMs: 120_000 })
+      if (r.code !== 0) throw new Error(`gzip -1 exited ${r.code}: ${lastLines(r.out, 2)}`)
+      best = Math.min(best, r.ms / 1000)
+    }
+    return { seconds: best, bytes }
+  } finally {
+    removeTempDir(dir)
+  }
+}
+
+export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw: unknown }> {
+  const n = opts.readings
+  const res: Record<string, DrainResult | string> = {}
+  for (const [kind, start] of [['iotbuf store', () => startBundledStore()], ['redis-server', () => startRedisServer()]] as const) {
+    let srv: StoreServer | null = null
+    try {
+      srv = await start()
+      const r = await drainOnce(srv, n)
+      res[kind] = r
+      process.stderr.write(`  drain: ${kind.padEnd(12)} ${n} readings in ${r.seconds.toFixed(1)} s = ${Math.round(n / r.seconds).toLocaleString('en-US')} readings/s (${r.sinkFiles} files, ${(r.sinkBytes / 2 ** 20).toFixed(1)} MiB)\n`)
+    } catch (err) {
+      res[kind] = (err as Error).message
+      process.stderr.write(`  drain: ${kind}: ${(err as Error).message}\n`)
+    } finally {
+      await srv?.stop()
+    }
+  }
+  let gz: { seconds: number; bytes: number } | string
+  try {
+    gz = await gzipAnchor(n)
+    process.stderr.write(`  drain: gzip -1 of ${(gz.bytes / 2 ** 20).toFixed(0)} MiB NDJSON in ${gz.seconds.toFixed(2)} s = ${Math.round(n / gz.seconds).toLocaleString('en-US')} readings/s\n`)
+  } catch (err) { gz = (err as Error).message }
+
+  const rate = (r: DrainResult | string | undefined) => (typeof r === 'object' ? n / r.seconds : null)
+  const why = (r: DrainResult | string | undefined) => (typeof r === 'string' ? `n/a (${r.slice(0, 100)})` : undefined)
+  const gzRate = typeof gz === 'object' ? n / gz.seconds : null
+  const M = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`
+  const rows: Row[] = [
+    { suite: 'drain', figure: `worker --once to file sink, ${M} readings, bundled store`, unit: 'readings/s', iotbuf: rate(res['iotbuf store']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['iotbuf store']) },
+    { suite: 'drain', figure: `worker --once to file sink, ${M} readings, redis-server`, unit: 'readings/s', iotbuf: rate(res['redis-server']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['redis-server']) },
+    { suite: 'drain', figure: `XREADGROUP drain (worker --once), bundled store vs redis-server`, unit: 'readings/s', iotbuf: rate(res['iotbuf store']), anchor: rate(res['redis-server']), anchorName: 'same worker on redis-server', target: { cmp: '>=', ratio: 0.7, from: 'issue 5' }, note: why(res['iotbuf store']) },
+  ]
+  return { rows, raw: { readings: n, drain: res, gzip: gz } }
+}

@@ -1,0 +1,32 @@
+export interface BenchOptions {
+  /** redis-benchmark -n */
+  requests: number
+  /** redis-benchmark -c */
+  connections: number
+  /** readings buffered for the memory and drain figures */
+  readings: number
+  /** ingest: publishers × messages each, in-flight window each */
+  publishers: number
+  messages: number
+  window: number
+  /** e2e: target readings/s and duration */
+  rate: number
+  seconds: number
+  /** e2e: worker drain interval */
+  drainInterval: string
+  /** write .cpuprofile files of the iotbuf processes to this directory */
+  profileDir: string | null
+}
+
+export const DEFAULTS: BenchOptions = {
+  requests: 200_000,
+  connections: 50,
+  readings: 1_000_000,
+  publishers: 10,
+  messages: 20_000,
+  window: 100,
+  rate: 20_000,
+  seconds: 60,
+  drainInterval: '1s',
+  profileDir: null,
+}
