@@ -116,6 +116,10 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     }
   }
 
+  async function heldShardsHaveReadings(): Promise<boolean> {
+    return (await buffer.depth()).some((d) => d.depth > 0)
+  }
+
   async function drainPass(): Promise<DrainSummary> {
     const summary = emptySummary()
     let next = 0
@@ -128,6 +132,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     drainPass,
     async drainUntilEmpty(onProgress) {
       const total = emptySummary()
+      let idleSince = Date.now()
       for (let pass = 0; pass < 10_000 && !abort.signal.aborted; pass++) {
         const s = await drainPass()
         let moved = s.deadLettered
@@ -137,7 +142,12 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
         total.skippedShards = s.skippedShards
         for (const f of s.failedSinks) if (!total.failedSinks.includes(f)) total.failedSinks.push(f)
         onProgress?.(total)
-        if (moved === 0 || s.failedSinks.length) break
+        if (s.failedSinks.length) break
+        if (moved) { idleSince = Date.now(); continue }
+        // shards leased elsewhere: a live worker drains them, but a killed one's lease only
+        // lapses after IOTBUF_LEASE_TTL — so wait that long (twice) for them before giving up
+        if (!s.skippedShards || Date.now() - idleSince > 2 * config.LEASE_TTL || !(await heldShardsHaveReadings())) break
+        await new Promise((r) => setTimeout(r, Math.min(1000, config.LEASE_TTL / 4)))
       }
       return total
     },
