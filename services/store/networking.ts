@@ -66,6 +66,7 @@ export class Client extends ReplyBuffer {
   /** readQueryFromClient(): new bytes from the socket. */
   onData(chunk: Buffer): void {
     this.lastInteraction = Date.now()
+    this.server.netInputBytes += chunk.length
     this.parser.feed(chunk)
     this.processInputBuffer()
     this.server.afterEvent()

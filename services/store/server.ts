@@ -31,6 +31,7 @@ export class StoreServer {
   unblockedClients: Client[] = []
   readonly startTime = Date.now()
   numCommands = 0
+  netInputBytes = 0
   numConnections = 0
   rejectedConnections = 0
   /* instantaneous_ops_per_sec: samples of the command counter, as trackInstantaneousMetric() */

@@ -60,7 +60,7 @@ function infoSection(c: Client, name: string): string | null {
     case 'stats':
       return '# Stats\r\n' + kv({
         total_connections_received: s.numConnections, total_commands_processed: s.numCommands,
-        instantaneous_ops_per_sec: s.instantaneousOps, rejected_connections: s.rejectedConnections,
+        instantaneous_ops_per_sec: s.instantaneousOps, total_net_input_bytes: s.netInputBytes, rejected_connections: s.rejectedConnections,
         expired_keys: ks.expiredKeys, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0, total_blocking_keys: ks.dbs.reduce((n, db) => n + db.blockingKeys.size, 0),
       })

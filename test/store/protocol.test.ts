@@ -1,0 +1,211 @@
+/*
+ * Wire-level behaviour, compared with redis-server: pipelining, requests split
+ * across reads at every byte, inline commands, protocol errors (reply, then
+ * close), and RESP3 after HELLO 3.
+ */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RequestParser, ProtocolError } from '../../services/store/protocol/parser.js'
+import { splitArgs } from '../../services/store/protocol/splitargs.js'
+import { waitFor } from '../helpers/ports.js'
+
+let pair: Pair
+
+beforeAll(async () => {
+  pair = await startPair()
+})
+
+afterAll(async () => {
+  await pair?.stop()
+})
+
+/** Sends raw bytes on a fresh connection; returns n replies and whether the server closed. */
+async function exchange(port: number, bytes: Buffer | string, n: number): Promise<{ replies: string[]; closed: boolean }> {
+  const c = await RawClient.connect(port)
+  c.write(bytes)
+  const replies = (await c.readReplies(n)).map(show)
+  /* a PING after the payload tells "still open" from "closed" without sleeping */
+  let closed = c.closed
+  if (!closed) {
+    c.write(encodeCommand(['PING']))
+    try {
+      await c.readReply(2000)
+    } catch {
+      closed = true
+    }
+  }
+  c.close()
+  return { replies, closed }
+}
+
+async function sameExchange(bytes: Buffer | string, n: number): Promise<{ replies: string[]; closed: boolean }> {
+  const r = await exchange(pair.redis.port, bytes, n)
+  const s = await exchange(pair.store.port, bytes, n)
+  expect(s).toEqual(r)
+  return s
+}
+
+describe('pipelining', () => {
+  it('10,000 commands in one write get 10,000 replies in order', async () => {
+    const parts: Buffer[] = []
+    for (let i = 0; i < 10_000; i++) parts.push(encodeCommand(['SET', `k${i}`, `v${i}`]), encodeCommand(['GET', `k${i}`]))
+    const payload = Buffer.concat(parts)
+    for (const port of [pair.redis.port, pair.store.port]) {
+      const c = await RawClient.connect(port)
+      c.write(payload)
+      const replies = await c.readReplies(20_000)
+      for (let i = 0; i < 10_000; i++) {
+        expect(replies[2 * i].toString()).toBe('+OK\r\n')
+        expect(replies[2 * i + 1].toString()).toBe(`$${`v${i}`.length}\r\nv${i}\r\n`)
+      }
+      c.close()
+    }
+  })
+
+  it('replies of one read leave in few socket writes, not one per command', async () => {
+    const c = await RawClient.connect(pair.store.port)
+    const client = [...pair.store.server.clients.values()].at(-1)!
+    let writes = 0
+    const orig = client.socket.write.bind(client.socket)
+    client.socket.write = ((...a: Parameters<typeof orig>) => {
+      writes++
+      return orig(...a)
+    }) as typeof client.socket.write
+    const payload = Buffer.concat(Array.from({ length: 500 }, () => encodeCommand(['PING'])))
+    c.write(payload)
+    await c.readReplies(500)
+    expect(writes).toBeGreaterThan(0)
+    expect(writes).toBeLessThan(20)
+    c.close()
+  })
+})
+
+describe('partial frames', () => {
+  const sample = Buffer.concat([
+    encodeCommand(['FLUSHALL']),
+    encodeCommand(['SET', 'key', Buffer.from([0, 13, 10, 255])]),
+    encodeCommand(['GET', 'key']),
+    Buffer.from('PING\r\n'),
+    encodeCommand(['HSET', 'h', 'field', 'value']),
+    encodeCommand(['HGETALL', 'h']),
+  ])
+
+  it('a sample split at every byte boundary gives the same replies as redis-server', async () => {
+    const expected = await exchange(pair.redis.port, sample, 6)
+    for (let cut = 1; cut < sample.length; cut++) {
+      const c = await RawClient.connect(pair.store.port)
+      const before = pair.store.server.netInputBytes
+      c.write(sample.subarray(0, cut))
+      /* make sure the server read the first part before the rest is sent, so
+       * the split really happens across two reads */
+      await waitFor(() => pair.store.server.netInputBytes >= before + cut, 'first part to be read', 5000, 1)
+      c.write(sample.subarray(cut))
+      expect((await c.readReplies(6)).map(show)).toEqual(expected.replies)
+      c.close()
+    }
+  })
+
+  it('the parser returns nothing until a frame is complete, byte by byte', () => {
+    const p = new RequestParser()
+    const got: string[][] = []
+    for (let i = 0; i < sample.length; i++) {
+      p.feed(sample.subarray(i, i + 1))
+      for (;;) {
+        const r = p.next()
+        if (r === null) break
+        if (r instanceof ProtocolError) throw new Error(r.message)
+        got.push(r)
+      }
+    }
+    expect(got).toEqual([
+      ['FLUSHALL'],
+      ['SET', 'key', '\x00\r\n\xff'],
+      ['GET', 'key'],
+      ['PING'],
+      ['HSET', 'h', 'field', 'value'],
+      ['HGETALL', 'h'],
+    ])
+  })
+
+  it('a 1 MB value arriving in small chunks round-trips', async () => {
+    const big = Buffer.alloc(1024 * 1024, 'x')
+    big[12345] = 0
+    const c = await RawClient.connect(pair.store.port)
+    const req = encodeCommand(['SET', 'big', big])
+    for (let off = 0; off < req.length; off += 7000) c.write(req.subarray(off, off + 7000))
+    expect((await c.readReply()).toString()).toBe('+OK\r\n')
+    const r = await c.call('GET', 'big')
+    expect(r.subarray(r.indexOf('\r\n') + 2, r.length - 2).equals(big)).toBe(true)
+    c.close()
+  })
+})
+
+describe('inline commands', () => {
+  it('telnet-style requests and quoting', () =>
+    sameExchange('PING\r\nSET  a   "x y\\x41\\n"\r\nGET a\nECHO \'it\\\'s\'\r\n\r\nEXISTS a b\r\n', 5))
+  it('unbalanced quotes are a protocol error that closes the connection', async () => {
+    const r = await sameExchange('PING\r\nSET a "b\r\n', 2)
+    expect(r.closed).toBe(true)
+    expect(r.replies[1]).toBe('-ERR Protocol error: unbalanced quotes in request\\r\\n')
+  })
+  it('splitArgs follows sdssplitargs', () => {
+    expect(splitArgs('set k "a\\x00b"')).toEqual(['set', 'k', 'a\x00b'])
+    expect(splitArgs('"a"b')).toBeNull()
+    expect(splitArgs("'a\\'b' c")).toEqual(["a'b", 'c'])
+    expect(splitArgs('   ')).toEqual([])
+  })
+})
+
+describe('protocol errors', () => {
+  const cases: [string, string | Buffer, string][] = [
+    ['invalid multibulk length', '*abc\r\n', '-ERR Protocol error: invalid multibulk length\\r\\n'],
+    ['multibulk length over INT_MAX', '*3000000000\r\n', '-ERR Protocol error: invalid multibulk length\\r\\n'],
+    ['invalid bulk length', '*1\r\n$-5\r\n', '-ERR Protocol error: invalid bulk length\\r\\n'],
+    ['bulk longer than proto-max-bulk-len', '*1\r\n$536870913\r\n', '-ERR Protocol error: invalid bulk length\\r\\n'],
+    ["expected '$'", '*1\r\nx3\r\nfoo\r\n', "-ERR Protocol error: expected '$', got 'x'\\r\\n"],
+    ['too big inline request', 'A'.repeat(70 * 1024), '-ERR Protocol error: too big inline request\\r\\n'],
+    ['too big mbulk count string', '*' + '1'.repeat(70 * 1024), '-ERR Protocol error: too big mbulk count string\\r\\n'],
+    ['too big bulk count string', '*1\r\n$' + '1'.repeat(70 * 1024), '-ERR Protocol error: too big bulk count string\\r\\n'],
+  ]
+  for (const [name, payload, reply] of cases) {
+    it(`${name}: replies then closes, after serving what came before`, async () => {
+      const r = await sameExchange(Buffer.concat([encodeCommand(['PING']), Buffer.from(payload)]), 2)
+      expect(r.replies).toEqual(['+PONG\\r\\n', reply])
+      expect(r.closed).toBe(true)
+    })
+  }
+  it('empty and negative multibulk counts are skipped, like redis', () => sameExchange('*0\r\n*-1\r\nPING\r\n', 1))
+})
+
+describe('RESP3', () => {
+  it('HELLO 3 switches replies to RESP3 types', async () => {
+    const script = [
+      ['HELLO', '3'], ['HSET', 'h', 'a', '1'], ['HGETALL', 'h'], ['GET', 'nokey'], ['CONFIG', 'GET', 'maxmemory'], ['XADD', 's', '1-1', 'f', 'v'],
+      ['XREAD', 'STREAMS', 's', '0'], ['XREAD', 'STREAMS', 's', '1-1'], ['XGROUP', 'CREATE', 's', 'g', '0'], ['XINFO', 'GROUPS', 's'],
+      ['XPENDING', 's', 'g'], ['XRANGE', 's', '-', '+', 'COUNT', '0'], ['HELLO', '2'], ['GET', 'nokey'], ['HELLO'],
+    ]
+    const mask = (s: string): string => s.replace(/id\\r\\n:\d+/, 'id:N')
+    const run = async (port: number): Promise<string[]> => {
+      const c = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      const out: string[] = []
+      for (const cmd of script) out.push(mask(show(await c.call(...cmd))))
+      c.close()
+      return out
+    }
+    const r = await run(pair.redis.port)
+    const s = await run(pair.store.port)
+    expect(s).toEqual(r)
+    expect(s[2]).toBe('%1\\r\\n$1\\r\\na\\r\\n$1\\r\\n1\\r\\n')
+    expect(s[3]).toBe('_\\r\\n')
+  })
+  it('INFO is a verbatim string in RESP3', async () => {
+    const c = await RawClient.connect(pair.store.port)
+    await c.call('HELLO', '3')
+    const info = (await c.call('INFO', 'server')).toString()
+    expect(info.startsWith('=')).toBe(true)
+    expect(info).toContain('txt:# Server\r\nredis_version:7.0.15\r\n')
+    c.close()
+  })
+})
