@@ -19,6 +19,8 @@ export const CLIENT_CLOSE_AFTER_REPLY = 1 << 6
 export const CLIENT_BLOCKED = 1 << 7
 export const CLIENT_DIRTY_EXEC = 1 << 12
 export const CLIENT_CLOSE_ASAP = 1 << 10
+/** Set while EXEC runs: blocking commands must answer as if timed out. */
+export const CLIENT_DENY_BLOCKING = 1 << 20
 
 export class Client extends ReplyBuffer {
   readonly id: number

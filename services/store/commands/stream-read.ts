@@ -5,7 +5,7 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_MULTI } from '../networking.js'
+import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js'
 import { OBJ_STREAM, WRONGTYPE_ERR, lookupKeyRead, lookupKeyReadOfType } from '../keyspace.js'
@@ -226,8 +226,8 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
     return
   }
   if (timeout !== -1) {
-    /* Inside MULTI a blocking read cannot wait: it behaves like a timeout. */
-    if (c.flags & CLIENT_MULTI) {
+    /* Inside EXEC a blocking read cannot wait: it behaves like a timeout. */
+    if (c.flags & CLIENT_DENY_BLOCKING) {
       c.addReplyNullArray()
       return
     }

@@ -3,7 +3,7 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_MULTI, CLIENT_DIRTY_CAS, CLIENT_DIRTY_EXEC } from '../networking.js'
+import { CLIENT_MULTI, CLIENT_DIRTY_CAS, CLIENT_DIRTY_EXEC, CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { OK } from './shared.js'
 import { discardTransaction, isWatchedKeyExpired, unwatchAllKeys, watchKey } from '../multi.js'
@@ -47,11 +47,13 @@ function execCommand(c: Client): void {
   c.addReplyArrayLen(queued.length)
   const origArgv = c.argv
   const origCmd = c.cmd
+  c.flags |= CLIENT_DENY_BLOCKING
   for (const q of queued) {
     c.argv = q.argv
     c.cmd = q.cmd
     c.server.call(c, q.cmd)
   }
+  c.flags &= ~CLIENT_DENY_BLOCKING
   c.argv = origArgv
   c.cmd = origCmd
   discardTransaction(c)
