@@ -38,8 +38,31 @@ export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
   return { port, server, close: () => server.close() }
 }
 
-/** `iotbuf store [/path/to/redis.conf] [--port 6379] [--bind ...] ...` */
-export async function runStore(argv: string[]): Promise<void> {
+/** Where runStore talks to; tests pass their own instead of the process. */
+export interface StoreIO {
+  stdout: { write(s: string): unknown }
+  stderr: { write(s: string): unknown }
+  exit(code: number): void
+  signals: { once(signal: 'SIGTERM' | 'SIGINT', fn: () => void): unknown }
+}
+
+const processIO: StoreIO = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  exit: (code) => process.exit(code),
+  signals: process,
+}
+
+/**
+ * `iotbuf store [/path/to/redis.conf] [--port 6379] [--bind ...] ...`.
+ * Resolves once listening; failures print one line and set exit code 1.
+ */
+export async function runStore(argv: string[], io: StoreIO = processIO): Promise<void> {
+  const fail = (msg: string): void => {
+    io.stderr.write(`${msg}\n`)
+    process.exitCode = 1
+    io.exit(1)
+  }
   const cfg = defaultConfig()
   let fileText: string | null = null
   let args = argv
@@ -66,17 +89,12 @@ export async function runStore(argv: string[]): Promise<void> {
     fail((err as Error).message)
     return
   }
-  process.stdout.write(`Ready to accept connections tcp ${bind}:${server.port}\n`)
+  io.stdout.write(`Ready to accept connections tcp ${bind}:${server.port}\n`)
   const shutdown = (): void => {
-    void server.close().then(() => process.exit(0))
+    void server.close().then(() => io.exit(0))
   }
-  process.once('SIGTERM', shutdown)
-  process.once('SIGINT', shutdown)
-}
-
-function fail(msg: string): void {
-  process.stderr.write(`${msg}\n`)
-  process.exitCode = 1
+  io.signals.once('SIGTERM', shutdown)
+  io.signals.once('SIGINT', shutdown)
 }
 
 export { StoreServer }

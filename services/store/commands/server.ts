@@ -62,7 +62,7 @@ function infoSection(c: Client, name: string): string | null {
         total_connections_received: s.numConnections, total_commands_processed: s.numCommands,
         instantaneous_ops_per_sec: s.instantaneousOps, total_net_input_bytes: s.netInputBytes, rejected_connections: s.rejectedConnections,
         expired_keys: ks.expiredKeys, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
-        pubsub_channels: 0, pubsub_patterns: 0, total_blocking_keys: ks.dbs.reduce((n, db) => n + db.blockingKeys.size, 0),
+        pubsub_channels: 0, pubsub_patterns: 0,
       })
     case 'replication':
       return '# Replication\r\n' + kv({ role: 'master', connected_slaves: 0, master_replid: s.runId, master_repl_offset: 0 })
