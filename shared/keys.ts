@@ -10,6 +10,13 @@ export const STATS = 'iot:stats'
 export const queueKey = (shard: number) => `iot:{${shard}}:q`
 export const leaseKey = (shard: number) => `iot:{${shard}}:lease`
 export const inflightKey = (shard: number, worker: string) => `iot:{${shard}}:inflight:${worker}`
+// list mode (IOTBUF_BUFFER=list), all under the shard's hash tag so MULTI stays legal in a cluster
+/** a sink's own copy of the shard queue */
+export const sinkQueueKey = (shard: number, group: string) => `${queueKey(shard)}:${group}`
+/** the sink groups registered on a shard (what a stream keeps as its consumer groups) */
+export const groupsKey = (shard: number) => `iot:{${shard}}:groups`
+/** consumers that have held an in-flight list for the group, so recovery finds the dead ones */
+export const ownersKey = (shard: number, group: string) => `iot:{${shard}}:owners:${group}`
 export const latestKey = (deviceId: string) => `iot:dev:${deviceId}:latest`
 
 /** Consumer group of a sink: each sink progresses independently. */

@@ -14,7 +14,7 @@
 import { randomInt } from 'node:crypto'
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
-import { inflightKey, queueKey, shardOf } from '../keys.js'
+import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } from '../keys.js'
 import { msOfStreamId } from '../stream-id.js'
 import { deadLetterInto, execOrThrow, recordLatest } from './common.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
@@ -24,12 +24,6 @@ export interface ListBufferOptions {
   latestTtlMs: number
 }
 
-// Keys beyond shared/keys.ts, all under the shard's hash tag so MULTI stays legal in a cluster.
-const sinkQueueKey = (shard: number, group: string) => `${queueKey(shard)}:${group}`
-/** the sink groups registered on a shard (what a stream keeps as its consumer groups) */
-const groupsKey = (shard: number) => `iot:{${shard}}:groups`
-/** consumers that have held an in-flight list for the group, so recovery finds the dead ones */
-const ownersKey = (shard: number, group: string) => `iot:{${shard}}:owners:${group}`
 const inflightOf = (shard: number, group: string, consumer: string) => inflightKey(shard, `${group}:${consumer}`)
 
 /** items fanned out per round trip; a batch larger than this is filled over several rounds */

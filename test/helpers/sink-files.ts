@@ -11,7 +11,7 @@ export function readSinkTree(root: string): Reading[] {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name)
       if (statSync(p).isDirectory()) walk(p)
-      else files.push(p)
+      else if (!name.startsWith('.')) files.push(p) // temp files of a killed writer are not objects
     }
   }
   try { walk(root) } catch { return [] }
