@@ -12,6 +12,8 @@ import { hashCommands } from './hashes.js'
 import { streamCommands } from './streams.js'
 import { streamReadCommands } from './stream-read.js'
 import { streamGroupCommands } from './stream-groups.js'
+import { streamClaimCommands } from './stream-claim.js'
+import { streamInfoCommands } from './stream-info.js'
 import { txCommands } from './tx.js'
 
 export const commandTable: CommandRow[] = [
@@ -23,5 +25,7 @@ export const commandTable: CommandRow[] = [
   ...streamCommands,
   ...streamReadCommands,
   ...streamGroupCommands,
+  ...streamClaimCommands,
+  ...streamInfoCommands,
   ...txCommands,
 ]

@@ -1,7 +1,6 @@
 /*
- * Consumer group commands (t_stream.c): XGROUP XACK XPENDING XCLAIM
- * XAUTOCLAIM XINFO. What the worker uses to take over a crashed worker's
- * pending entries, so replies follow Redis 7.0 field by field.
+ * Consumer group commands (t_stream.c): XGROUP XACK XPENDING. XCLAIM and
+ * XAUTOCLAIM are in stream-claim.ts, XINFO in stream-info.ts.
  */
 
 import type { Client } from '../networking.js'
@@ -9,19 +8,16 @@ import type { CommandRow } from './table.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR } from './shared.js'
 import { OBJ_STREAM, WRONGTYPE_ERR, dbAdd, lookupKeyRead, lookupKeyWrite, signalModifiedKey, type RObj } from '../keyspace.js'
 import { signalKeyAsReady } from '../blocked.js'
-import {
-  SCG_INVALID_ENTRIES_READ, Stream, streamCGLag, streamCompareID, streamCreateCG, streamCreateConsumer, streamDecrID,
-  streamDelConsumer, streamIncrID, streamLookup, streamLookupCG, streamLookupConsumer, streamParseID, streamRange, MAX_ID,
-  type StreamCG, type StreamConsumer, type StreamID, type StreamNACK,
-} from '../types/stream.js'
+import { Stream, streamCompareID, streamDecrID, streamIncrID, streamLookup, streamParseID, streamRange, MAX_ID, type StreamID } from '../types/stream.js'
+import { SCG_INVALID_ENTRIES_READ, streamCGLag, streamCreateCG, streamCreateConsumer, streamDelConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
 import { parseLong } from '../util.js'
 
-function subcommandSyntaxError(c: Client): void {
+export function subcommandSyntaxError(c: Client): void {
   c.addReplyError(`unknown subcommand or wrong number of arguments for '${c.argv[1].slice(0, 128)}'. Try ${c.argv[0].toUpperCase()} HELP.`)
 }
 
-function getStreamOrNull(c: Client, key: string, write: boolean): RObj | null | false {
+export function getStreamOrNull(c: Client, key: string, write: boolean): RObj | null | false {
   const o = write ? lookupKeyWrite(c.db, key) : lookupKeyRead(c.db, key)
   if (o !== null && o.type !== OBJ_STREAM) {
     c.addReplyError(WRONGTYPE_ERR)
@@ -205,7 +201,7 @@ function xackCommand(c: Client): void {
 
 /* -------------------------------- XPENDING --------------------------------- */
 
-function parseRangeStart(c: Client, s: string): StreamID | null {
+export function parseRangeStart(c: Client, s: string): StreamID | null {
   const ex = s.length > 1 && s[0] === '('
   const id = parseIDOrReply(c, ex ? s.slice(1) : s, 0n, ex)
   if (id === null) return null
@@ -317,271 +313,13 @@ function xpendingCommand(c: Client): void {
   }
 }
 
-function byName(a: { name: string }, b: { name: string }): number {
+export function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0
-}
-
-/* ----------------------------- XCLAIM/XAUTOCLAIM --------------------------- */
-
-/** Moves a NACK to `consumer`, stamping the delivery. */
-function claimNack(group: StreamCG, nack: StreamNACK, consumer: StreamConsumer, time: number, count: number | null): void {
-  if (nack.consumer !== consumer) {
-    if (nack.consumer) nack.consumer.pel.remove(nack)
-    consumer.pel.insert(nack)
-    nack.consumer = consumer
-  }
-  nack.deliveryTime = time
-  if (count !== null) nack.deliveryCount = count
-  void group
-}
-
-function replyClaimed(c: Client, s: Stream, id: StreamID, justid: boolean): void {
-  if (justid) {
-    addReplyStreamID(c, id)
-    return
-  }
-  const e = streamLookup(s, id)
-  if (e === null) c.addReplyNull()
-  else addReplyStreamEntry(c, e)
-}
-
-function noGroupError(c: Client): void {
-  c.addReplyError(`-NOGROUP No such key '${c.argv[1]}' or consumer group '${c.argv[2]}'`)
-}
-
-function xclaimCommand(c: Client): void {
-  const argv = c.argv
-  const o = getStreamOrNull(c, argv[1], false)
-  if (o === false) return
-  const s = o === null ? null : (o.ptr as Stream)
-  const group = s === null ? null : streamLookupCG(s, argv[2])
-  if (group === null) return noGroupError(c)
-  const mi = parseLong(argv[4])
-  if (mi === null) return c.addReplyError('Invalid min-idle-time argument for XCLAIM')
-  const minidle = Math.max(0, mi)
-  let j = 5
-  const ids: StreamID[] = []
-  for (; j < argv.length; j++) {
-    const id = streamParseID(argv[j], 0n, true)
-    if (id === null) break
-    ids.push(id)
-  }
-  const now = Date.now()
-  let force = false
-  let justid = false
-  let deliverytime = -1
-  let retrycount = -1
-  let lastId: StreamID = { ms: 0n, seq: 0n }
-  for (; j < argv.length; j++) {
-    const moreargs = argv.length - 1 - j
-    const opt = argv[j].toLowerCase()
-    if (opt === 'force') force = true
-    else if (opt === 'justid') justid = true
-    else if ((opt === 'idle' || opt === 'time' || opt === 'retrycount') && moreargs) {
-      const v = parseLong(argv[++j])
-      if (v === null) return c.addReplyError(`Invalid ${opt.toUpperCase()} option argument for XCLAIM`)
-      if (opt === 'idle') deliverytime = now - v
-      else if (opt === 'time') deliverytime = v
-      else retrycount = v
-    } else if (opt === 'lastid' && moreargs) {
-      const id = parseIDOrReply(c, argv[++j], 0n, true)
-      if (id === null) return
-      lastId = id
-    } else {
-      return c.addReplyError(`Unrecognized XCLAIM option '${argv[j]}'`)
-    }
-  }
-  if (streamCompareID(lastId, group.lastId) > 0) group.lastId = { ms: lastId.ms, seq: lastId.seq }
-  if (deliverytime === -1 || deliverytime < 0 || deliverytime > now) deliverytime = now
-  let consumer: StreamConsumer | null = null
-  const claimed: StreamID[] = []
-  for (const id of ids) {
-    let nack = group.pel.find(id)
-    if (streamLookup(s!, id) === null) {
-      /* The entry is gone: drop it from the PEL instead of claiming it. */
-      if (nack !== null) {
-        group.pel.remove(id)
-        nack.consumer.pel.remove(id)
-      }
-      continue
-    }
-    let forced = false
-    if (force && nack === null) {
-      nack = { ms: id.ms, seq: id.seq, deliveryTime: now, deliveryCount: 1, consumer: null as unknown as StreamConsumer }
-      group.pel.insert(nack)
-      forced = true
-    }
-    if (nack === null) continue
-    if (!forced && minidle && now - nack.deliveryTime < minidle) continue
-    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
-    consumer.seenTime = now
-    claimNack(group, nack, consumer, deliverytime, retrycount >= 0 ? retrycount : justid ? nack.deliveryCount : nack.deliveryCount + 1)
-    claimed.push(id)
-  }
-  c.addReplyArrayLen(claimed.length)
-  for (const id of claimed) replyClaimed(c, s!, id, justid)
-  c.db.ks.dirty += claimed.length
-}
-
-function xautoclaimCommand(c: Client): void {
-  const argv = c.argv
-  const mi = parseLong(argv[4])
-  if (mi === null) return c.addReplyError('Invalid min-idle-time argument for XAUTOCLAIM')
-  const minidle = Math.max(0, mi)
-  const start = parseRangeStart(c, argv[5])
-  if (start === null) return
-  let count = 100
-  let justid = false
-  for (let j = 6; j < argv.length; j++) {
-    const opt = argv[j].toLowerCase()
-    if (opt === 'count' && j + 1 < argv.length) {
-      const v = parseLong(argv[++j])
-      if (v === null || v < 1 || v > Math.floor(9223372036854775807 / 16)) return c.addReplyError('COUNT must be > 0')
-      count = v
-    } else if (opt === 'justid') {
-      justid = true
-    } else {
-      return c.addReplyError(SYNTAX_ERR)
-    }
-  }
-  const o = getStreamOrNull(c, argv[1], false)
-  if (o === false) return
-  const s = o === null ? null : (o.ptr as Stream)
-  const group = s === null ? null : streamLookupCG(s, argv[2])
-  if (group === null) return noGroupError(c)
-  const now = Date.now()
-  let attempts = count * 10
-  let consumer: StreamConsumer | null = null
-  const claimed: StreamID[] = []
-  const deleted: StreamID[] = []
-  const pel = group.pel
-  let i = pel.seek(start)
-  while (attempts-- && count && i < pel.size) {
-    const nack = pel.at(i)
-    if (streamLookup(s!, nack) === null) {
-      pel.remove(nack)
-      nack.consumer.pel.remove(nack)
-      deleted.push(nack)
-      count--
-      continue
-    }
-    i++
-    if (minidle && now - nack.deliveryTime < minidle) continue
-    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
-    consumer.seenTime = now
-    claimNack(group, nack, consumer, now, justid ? null : nack.deliveryCount + 1)
-    claimed.push(nack)
-    count--
-  }
-  c.addReplyArrayLen(3)
-  addReplyStreamID(c, i < pel.size ? pel.at(i) : { ms: 0n, seq: 0n })
-  c.addReplyArrayLen(claimed.length)
-  for (const id of claimed) replyClaimed(c, s!, id, justid)
-  c.addReplyArrayLen(deleted.length)
-  for (const id of deleted) addReplyStreamID(c, id)
-  c.db.ks.dirty += claimed.length + deleted.length
-}
-
-/* ---------------------------------- XINFO ---------------------------------- */
-
-function xinfoLookup(c: Client): Stream | null {
-  const o = getStreamOrNull(c, c.argv[2], false)
-  if (o === false) return null
-  if (o === null) {
-    c.addReplyError('no such key')
-    return null
-  }
-  return o.ptr as Stream
-}
-
-function addReplyEntryOrNull(c: Client, s: Stream, rev: boolean): void {
-  const r = streamRange(s, { ms: 0n, seq: 0n }, MAX_ID, rev, 1)
-  if (r.length) addReplyStreamEntry(c, r[0])
-  else c.addReplyNull()
-}
-
-function xinfoStreamCommand(c: Client): void {
-  if (c.argv.length > 3) {
-    if (c.argv[3].toLowerCase() !== 'full') return subcommandSyntaxError(c)
-    /* FULL is not implemented yet: say so instead of answering wrongly. */
-    c.addReplyError('XINFO STREAM FULL is not supported by this server yet')
-    return
-  }
-  const s = xinfoLookup(c)
-  if (s === null) return
-  c.addReplyMapLen(10)
-  c.addReplyBulk('length')
-  c.addReplyLongLong(s.length)
-  c.addReplyBulk('radix-tree-keys')
-  c.addReplyLongLong(s.nodes.length)
-  c.addReplyBulk('radix-tree-nodes')
-  c.addReplyLongLong(s.nodes.length + 1)
-  c.addReplyBulk('last-generated-id')
-  addReplyStreamID(c, s.lastId)
-  c.addReplyBulk('max-deleted-entry-id')
-  addReplyStreamID(c, s.maxDeletedId)
-  c.addReplyBulk('entries-added')
-  c.addReplyLongLong(s.entriesAdded)
-  c.addReplyBulk('recorded-first-entry-id')
-  addReplyStreamID(c, s.firstId)
-  c.addReplyBulk('groups')
-  c.addReplyLongLong(s.cgroups ? s.cgroups.size : 0)
-  c.addReplyBulk('first-entry')
-  addReplyEntryOrNull(c, s, false)
-  c.addReplyBulk('last-entry')
-  addReplyEntryOrNull(c, s, true)
-}
-
-function xinfoGroupsCommand(c: Client): void {
-  const s = xinfoLookup(c)
-  if (s === null) return
-  const groups = s.cgroups ? [...s.cgroups.values()].sort(byName) : []
-  c.addReplyArrayLen(groups.length)
-  for (const cg of groups) {
-    c.addReplyMapLen(6)
-    c.addReplyBulk('name')
-    c.addReplyBulk(cg.name)
-    c.addReplyBulk('consumers')
-    c.addReplyLongLong(cg.consumers.size)
-    c.addReplyBulk('pending')
-    c.addReplyLongLong(cg.pel.size)
-    c.addReplyBulk('last-delivered-id')
-    addReplyStreamID(c, cg.lastId)
-    c.addReplyBulk('entries-read')
-    if (cg.entriesRead !== SCG_INVALID_ENTRIES_READ) c.addReplyLongLong(cg.entriesRead)
-    else c.addReplyNull()
-    c.addReplyBulk('lag')
-    const lag = streamCGLag(s, cg)
-    if (lag === null) c.addReplyNull()
-    else c.addReplyLongLong(lag)
-  }
-}
-
-function xinfoConsumersCommand(c: Client): void {
-  const s = xinfoLookup(c)
-  if (s === null) return
-  const cg = streamLookupCG(s, c.argv[3])
-  if (cg === null) {
-    c.addReplyError(`-NOGROUP No such consumer group '${c.argv[3]}' for key name '${c.argv[2]}'`)
-    return
-  }
-  const consumers = [...cg.consumers.values()].sort(byName)
-  const now = Date.now()
-  c.addReplyArrayLen(consumers.length)
-  for (const consumer of consumers) {
-    c.addReplyMapLen(3)
-    c.addReplyBulk('name')
-    c.addReplyBulk(consumer.name)
-    c.addReplyBulk('pending')
-    c.addReplyLongLong(consumer.pel.size)
-    c.addReplyBulk('idle')
-    c.addReplyLongLong(Math.max(0, now - consumer.seenTime))
-  }
 }
 
 function noop(): void {}
 
-function helpReply(lines: string[]): (c: Client) => void {
+export function helpReply(lines: string[]): (c: Client) => void {
   return (c) => {
     c.addReplyArrayLen(lines.length + 2)
     c.addReplyStatus(`${c.argv[0].toUpperCase()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`)
@@ -609,15 +347,4 @@ export const streamGroupCommands: CommandRow[] = [
   },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], ...k1, handler: xackCommand, summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', since: '5.0.0' },
   { name: 'xpending', arity: -3, flags: ['readonly'], ...k1, handler: xpendingCommand, summary: 'Returns the information and entries from a stream consumer group\'s pending entries list.', since: '5.0.0' },
-  { name: 'xclaim', arity: -6, flags: ['write', 'fast'], ...k1, handler: xclaimCommand, summary: 'Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.', since: '5.0.0' },
-  { name: 'xautoclaim', arity: -6, flags: ['write', 'fast'], ...k1, handler: xautoclaimCommand, summary: 'Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.', since: '6.2.0' },
-  {
-    name: 'xinfo', arity: -2, flags: [], firstKey: 0, lastKey: 0, step: 0, group: 'stream', handler: noop, summary: 'A container for stream introspection commands.', since: '5.0.0',
-    subcommands: [
-      sub('stream', -3, ['readonly'], xinfoStreamCommand, 'Returns information about a stream.', '5.0.0'),
-      sub('groups', 3, ['readonly'], xinfoGroupsCommand, 'Returns a list of the consumer groups of a stream.', '5.0.0'),
-      sub('consumers', 4, ['readonly'], xinfoConsumersCommand, 'Returns a list of the consumers in a consumer group.', '5.0.0'),
-      { ...sub('help', 2, ['loading', 'stale'], helpReply(['CONSUMERS <key> <groupname>', 'GROUPS <key>', 'STREAM <key> [FULL [COUNT <count>]]']), 'Returns helpful text about the different subcommands.', '5.0.0'), firstKey: 0, lastKey: 0, step: 0 },
-    ],
-  },
 ]

@@ -10,11 +10,8 @@ import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js'
 import { OBJ_STREAM, WRONGTYPE_ERR, lookupKeyRead, lookupKeyReadOfType } from '../keyspace.js'
 import { blockForKeys } from '../blocked.js'
-import {
-  IdList, MAX_ID, Stream, UINT64_MAX, streamCGAdvance, streamCompareID, streamCreateConsumer, streamIncrID,
-  streamLookup, streamLookupCG, streamLookupConsumer, streamRange,
-  type StreamCG, type StreamConsumer, type StreamID, type StreamNACK,
-} from '../types/stream.js'
+import { MAX_ID, Stream, UINT64_MAX, streamCompareID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
+import { IdList, streamCGAdvance, streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
 import { parseLong } from '../util.js'
 
