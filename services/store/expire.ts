@@ -4,13 +4,11 @@
  * reads again, like the latest-value cache of devices that went quiet.
  */
 
-import { deleteExpiredKey, type Db, type Keyspace } from './keyspace.js'
+import { deleteExpiredKey, type Keyspace } from './keyspace.js'
 
 /* Keys examined per db per cron tick (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP is 20,
  * repeated while more than a tenth of a sample was expired). */
 const KEYS_PER_TICK = 200
-
-const cursors = new WeakMap<Db, IterableIterator<[string, number]>>()
 
 export function activeExpireCycle(ks: Keyspace): void {
   const now = Date.now()
@@ -18,17 +16,17 @@ export function activeExpireCycle(ks: Keyspace): void {
     if (db.expires.size === 0) continue
     /* A Map iterator survives deletions and keeps its place, so successive
      * ticks walk the whole expires table instead of re-checking its head. */
-    let it = cursors.get(db)
-    if (it === undefined) {
+    let it = db.expireCursor
+    if (it === null) {
       it = db.expires.entries()
-      cursors.set(db, it)
+      db.expireCursor = it
     }
     let ttlSum = 0
     let ttlCount = 0
     for (let i = 0; i < KEYS_PER_TICK; i++) {
       const r = it.next()
       if (r.done) {
-        cursors.delete(db)
+        db.expireCursor = null
         break
       }
       const [key, when] = r.value

@@ -57,6 +57,8 @@ export class Db {
   /** Clients WATCHing each key (multi.ts). */
   readonly watchedKeys = new Map<string, Client[]>()
   avgTtl = 0
+  /** Where the active expire cycle resumes (expire.ts). */
+  expireCursor: IterableIterator<[string, number]> | null = null
   constructor(
     readonly id: number,
     readonly ks: Keyspace,
@@ -217,6 +219,7 @@ export function emptyDb(db: Db): number {
   for (const o of db.dict.values()) db.ks.usedMemory -= o.mem
   db.dict.clear()
   db.expires.clear()
+  db.expireCursor = null
   db.slots = []
   db.freeSlots = []
   return n

@@ -4,7 +4,7 @@
  */
 
 import type { Socket } from 'node:net'
-import { ReplyBuffer } from './protocol/reply.js'
+import { ReplyBuffer, OUT_CHUNK } from './protocol/reply.js'
 import { RequestParser, ProtocolError } from './protocol/parser.js'
 import type { Db } from './keyspace.js'
 import type { StoreServer } from './server.js'
@@ -104,7 +104,7 @@ export class Client extends ReplyBuffer {
         sock.write(this.out.subarray(0, this.outPos))
         /* A write that completed synchronously leaves nothing queued, so the
          * chunk can be reused; otherwise the socket still references it. */
-        if (sock.writableLength > 0) this.out = Buffer.allocUnsafe(this.out.length)
+        if (sock.writableLength > 0) this.out = Buffer.allocUnsafe(OUT_CHUNK)
         this.outPos = 0
       } else {
         if (this.outPos > 0) this.outChunks.push(this.out.subarray(0, this.outPos))
@@ -113,7 +113,7 @@ export class Client extends ReplyBuffer {
         sock.uncork()
         this.outChunks = []
         this.outBytes = 0
-        this.out = Buffer.allocUnsafe(this.out.length)
+        this.out = Buffer.allocUnsafe(OUT_CHUNK)
         this.outPos = 0
       }
     }

@@ -211,3 +211,17 @@ describe('transactions', () => {
     }
   })
 })
+
+describe('active expiry', () => {
+  it('removes expired keys nobody reads', async () => {
+    const { RawClient } = await import('../helpers/redis.js')
+    const { waitFor } = await import('../helpers/ports.js')
+    const cl = await RawClient.connect(pair.store.port)
+    await cl.call('FLUSHALL')
+    for (let i = 0; i < 300; i++) await cl.call('SET', `t${i}`, 'v', 'PX', '20')
+    await cl.call('SET', 'keep', 'v')
+    /* DBSIZE does not touch keys, so only the cron can bring it down */
+    await waitFor(async () => (await cl.call('DBSIZE')).toString() === ':1\r\n', 'active expiry to remove 300 keys')
+    cl.close()
+  })
+})

@@ -161,3 +161,29 @@ describe('introspection (structure, not bytes)', () => {
     c.close()
   })
 })
+
+describe('requirepass', () => {
+  it('NOAUTH until AUTH, WRONGPASS on a bad password, HELLO AUTH works too', async () => {
+    const { startBundledStore } = await import('../helpers/redis.js')
+    const store = await startBundledStore({ requirepass: 's3cret' })
+    try {
+      const c = await RawClient.connect(store.port)
+      expect((await c.call('PING')).toString()).toBe('-NOAUTH Authentication required.\r\n')
+      expect((await c.call('AUTH', 'nope')).toString()).toBe('-WRONGPASS invalid username-password pair or user is disabled.\r\n')
+      expect((await c.call('AUTH', 's3cret')).toString()).toBe('+OK\r\n')
+      expect((await c.call('PING')).toString()).toBe('+PONG\r\n')
+      const h = await RawClient.connect(store.port)
+      expect((await h.call('HELLO', '3', 'AUTH', 'default', 's3cret')).toString()).toMatch(/^%7\r\n/)
+      expect((await h.call('GET', 'x')).toString()).toBe('_\r\n')
+      /* unauthenticated clients get redis' tighter protocol limits */
+      const u = await RawClient.connect(store.port)
+      u.write('*2000000\r\n')
+      expect((await u.readReply()).toString()).toBe('-ERR Protocol error: invalid multibulk length\r\n')
+      await u.closedPromise
+      c.close()
+      h.close()
+    } finally {
+      await store.close()
+    }
+  })
+})

@@ -9,7 +9,8 @@
 
 import './latin1.js'
 
-const OUT_CHUNK = 16 * 1024
+/** Size of one output buffer chunk (PROTO_REPLY_CHUNK_BYTES). */
+export const OUT_CHUNK = 16 * 1024
 
 export class ReplyBuffer {
   /** 2 or 3, set by HELLO. */
