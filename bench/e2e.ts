@@ -10,7 +10,7 @@ import type { BenchOptions } from './lib/options.js'
 import { lastLines, rssOf, sleep, spawnTracked, tempDir, waitFor, type Proc } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import { BIN, ROOT, client, infoField, iotbufEnv, nodeFlags, queueDepth, startBundledStore, startIotbufBroker, startRedisServer, type MqttServer, type StoreServer } from './lib/servers.js'
-import { runPublishers, type PublishResult } from './ingest.js'
+import { missingWriteCommands, runPublishers, type PublishResult } from './ingest.js'
 import { parseDuration } from '../shared/units.js'
 
 interface Snapshot { usedMemory: number; storeRss: number | null; brokerRss: number | null; workerRss: number | null }
@@ -60,8 +60,12 @@ export async function benchE2e(opts: BenchOptions): Promise<{ rows: Row[]; raw: 
   let store: StoreServer
   let storeKind = 'bundled store'
   let storeNote: string | undefined
-  try { store = await startBundledStore() } catch (err) {
-    storeNote = `bundled store did not start (${(err as Error).message.slice(0, 80)}); ran on redis-server`
+  try {
+    store = await startBundledStore()
+    const missing = await missingWriteCommands(store.port)
+    if (missing.length) { await store.stop(); throw new Error(`it lacks ${missing.join(', ')}, which the broker's write path sends`) }
+  } catch (err) {
+    storeNote = `bundled store n/a: ${(err as Error).message.slice(0, 90)}; ran on redis-server`
     process.stderr.write(`  e2e: ${storeNote}\n`)
     store = await startRedisServer()
     storeKind = 'redis-server'

@@ -3,7 +3,7 @@
 // publishers run in their own process so the broker under test has a core of its own.
 import { join } from 'node:path'
 import type { BenchOptions } from './lib/options.js'
-import { lastLines, runToEnd } from './lib/procs.js'
+import { cpuSecondsOf, lastLines, runToEnd } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import {
   DIST_BENCH, client, queueDepth, startBareAedes, startBundledStore, startIotbufBroker, startMosquitto, startRedisServer,
@@ -13,6 +13,27 @@ import {
 export interface PublishResult {
   clients: number; sent: number; acked: number; errors: number; firstError?: string; behind: number
   seconds: number; rate: number; p50Ms: number | null; p99Ms: number | null; p999Ms: number | null; maxMs: number | null
+  /** CPU use of the publisher process: near 100 means the publishers, not the broker, set the pace */
+  cpuPercent: number
+  /** CPU use of the broker (and store) under test over the same run */
+  brokerCpuPercent?: number | null
+  storeCpuPercent?: number | null
+}
+
+/** Commands the broker's write-before-ack pipeline sends (shared/buffer enqueueReadings). */
+const WRITE_PATH = [['XADD', 'bench:probe:s', '*', 'r', '{}'], ['HSET', 'bench:probe:h', 'ts', '1'], ['PEXPIRE', 'bench:probe:h', '1000'], ['ZADD', 'bench:probe:z', '1', 'd'], ['HINCRBY', 'bench:probe:h', 'n', '1']]
+
+/** The write-path commands a store answers with "unknown command". */
+export async function missingWriteCommands(port: number): Promise<string[]> {
+  const c = client(port)
+  const missing: string[] = []
+  try {
+    for (const cmd of WRITE_PATH) {
+      try { await c.call(cmd[0], ...cmd.slice(1)) } catch (err) { if (/unknown command/i.test((err as Error).message)) missing.push(cmd[0]) }
+    }
+    await c.del('bench:probe:s', 'bench:probe:h', 'bench:probe:z')
+  } finally { c.disconnect() }
+  return missing
 }
 
 export async function runPublishers(port: number, args: string[], timeoutMs: number): Promise<PublishResult> {
@@ -21,6 +42,7 @@ export async function runPublishers(port: number, args: string[], timeoutMs: num
   if (!line) throw new Error(`publishers exited ${r.code} without a result (time limit ${timeoutMs / 1000} s?): ${lastLines(r.out, 3)}`)
   const res = JSON.parse(line) as PublishResult & { fatal?: string }
   if (res.fatal) throw new Error(`publishers failed: ${res.fatal}`)
+  if (r.code === 3) throw new Error(`time limit of ${timeoutMs / 1000} s reached with ${res.acked} of ${res.sent} sent messages acknowledged`)
   return res
 }
 
@@ -37,7 +59,18 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
     let servers: { mqtt: MqttServer; store?: StoreServer } | null = null
     try {
       servers = await start()
+      if (servers.store) {
+        const missing = await missingWriteCommands(servers.store.port)
+        if (missing.length) throw new Error(`${servers.store.kind} lacks ${missing.join(', ')} (unknown command), which the broker's write path sends: no PUBACK would come`)
+      }
+      const cpu0 = [await cpuSecondsOf(servers.mqtt.proc.pid), servers.store ? await cpuSecondsOf(servers.store.proc.pid) : null]
+      const t0 = performance.now()
       const r = await runPublishers(servers.mqtt.port, [...pubArgs, '--tag', target.replace(/\W+/g, '')], timeoutMs)
+      const wall = (performance.now() - t0) / 1000
+      const cpu1 = [await cpuSecondsOf(servers.mqtt.proc.pid), servers.store ? await cpuSecondsOf(servers.store.proc.pid) : null]
+      const pct = (i: number) => (cpu0[i] !== null && cpu1[i] !== null ? (100 * (cpu1[i]! - cpu0[i]!)) / wall : null)
+      r.brokerCpuPercent = pct(0)
+      r.storeCpuPercent = pct(1)
       if (servers.mqtt.proc.child.exitCode !== null) throw new Error(`${servers.mqtt.kind} exited during the run: ${lastLines(servers.mqtt.proc.output(), 3)}`)
       if (r.acked < total) throw new Error(`only ${r.acked} of ${total} PUBACKs (${r.errors} errors${r.firstError ? `: ${r.firstError}` : ''})`)
       if (servers.store) {
@@ -48,7 +81,7 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
         if (depth < r.acked) throw new Error(`${r.acked} PUBACKs but only ${depth} readings in the buffer`)
       }
       results[target] = r
-      process.stderr.write(`  ingest: ${target.padEnd(30)} ${Math.round(r.rate).toLocaleString('en-US')} msg/s, PUBACK p50 ${r.p50Ms?.toFixed(2)} ms p99 ${r.p99Ms?.toFixed(2)} ms\n`)
+      process.stderr.write(`  ingest: ${target.padEnd(30)} ${Math.round(r.rate).toLocaleString('en-US')} msg/s, PUBACK p50 ${r.p50Ms?.toFixed(2)} ms p99 ${r.p99Ms?.toFixed(2)} ms; CPU publishers ${r.cpuPercent.toFixed(0)}%, broker ${r.brokerCpuPercent?.toFixed(0)}%${r.storeCpuPercent != null ? `, store ${r.storeCpuPercent.toFixed(0)}%` : ''}\n`)
     } catch (err) {
       results[target] = (err as Error).message
       process.stderr.write(`  ingest: ${target}: ${(err as Error).message}\n`)

@@ -92,19 +92,31 @@ function paced(cs: MqttClient[]): Promise<void> {
   })
 }
 
-async function main(): Promise<void> {
-  const cs = await connectAll()
-  for (const c of cs) c.on('error', (err) => { errors++; firstError ??= err.message })
-  const t0 = performance.now()
-  if (rate > 0) await paced(cs)
-  else await burst(cs)
+let t0 = performance.now()
+const cpu0 = process.cpuUsage()
+
+function report(): void {
   const secs = (performance.now() - t0) / 1000
-  await Promise.all(cs.map((c) => c.endAsync().catch(() => undefined)))
+  const cpu = process.cpuUsage(cpu0)
   const ms = (p: number) => hist.totalCount ? hist.getValueAtPercentile(p) / 1000 : null
   process.stdout.write(JSON.stringify({
     clients, sent, acked, errors, firstError, behind, seconds: secs, rate: acked / secs,
     p50Ms: ms(50), p99Ms: ms(99), p999Ms: ms(99.9), maxMs: hist.totalCount ? hist.maxValue / 1000 : null,
+    cpuPercent: (100 * (cpu.user + cpu.system)) / 1e6 / secs,
   }) + '\n')
+}
+
+// stopped by the harness' time limit: say how far it got
+process.on('SIGTERM', () => { report(); process.exit(3) })
+
+async function main(): Promise<void> {
+  const cs = await connectAll()
+  for (const c of cs) c.on('error', (err) => { errors++; firstError ??= err.message })
+  t0 = performance.now()
+  if (rate > 0) await paced(cs)
+  else await burst(cs)
+  report()
+  await Promise.all(cs.map((c) => c.endAsync().catch(() => undefined)))
   process.exit(0)
 }
 

@@ -148,3 +148,14 @@ export async function rssOf(pid: number): Promise<number | null> {
     return m ? Number(m[1]) * 1024 : null
   } catch { return null }
 }
+
+/** CPU seconds (user + system) a pid has used so far (Linux /proc), or null. */
+export async function cpuSecondsOf(pid: number): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises')
+  try {
+    const s = await readFile(`/proc/${pid}/stat`, 'utf8')
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch { return null }
+}
