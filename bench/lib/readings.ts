@@ -8,18 +8,24 @@ import type { Reading } from '../../shared/reading.js'
 export const SHARDS = 16
 export const DEVICES = 1000
 
-/** The canonical reading as the broker stores it; about 150 bytes of JSON. */
+/** A deterministic scramble of i (so values vary like sensor noise and compress like real data). */
+function noise(i: number, salt: number): number {
+  let x = Math.imul(i ^ salt, 0x9e3779b1)
+  x = Math.imul(x ^ (x >>> 15), 0x85ebca6b)
+  return ((x ^ (x >>> 13)) >>> 0) / 2 ** 32
+}
+
+/** The canonical reading as the broker stores it; about 160 bytes of JSON. */
 export function reading(i: number, now: number): Reading {
   const dev = i % DEVICES
   return {
     deviceId: `sensor-${String(dev).padStart(5, '0')}`,
-    ts: now - 1000 + (i % 1000),
-    receivedAt: now,
+    ts: now - 60_000 + Math.floor(i / 20),
+    receivedAt: now - 60_000 + Math.floor(i / 20) + Math.floor(noise(i, 5) * 40),
     measures: {
-      temperature: 18 + ((i * 7) % 1000) / 100,
-      humidity: 30 + ((i * 13) % 4000) / 100,
-      pressure: 1000 + ((i * 3) % 300) / 10,
-      battery: 3 + ((i * 11) % 100) / 100,
+      temperature: Math.round(1800 + noise(i, 1) * 1500) / 100,
+      humidity: Math.round(3000 + noise(i, 2) * 4000) / 100,
+      pressure: Math.round(10000 + noise(i, 3) * 300) / 10,
     },
     tags: { site: `plant-${dev % 7}` },
   }
