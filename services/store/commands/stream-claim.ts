@@ -16,7 +16,7 @@ import { parseLong } from '../util.js'
 /* ----------------------------- XCLAIM/XAUTOCLAIM --------------------------- */
 
 /** Moves a NACK to `consumer`, stamping the delivery. */
-function claimNack(group: StreamCG, nack: StreamNACK, consumer: StreamConsumer, time: number, count: number | null): void {
+function claimNack(nack: StreamNACK, consumer: StreamConsumer, time: number, count: number | null): void {
   if (nack.consumer !== consumer) {
     if (nack.consumer) nack.consumer.pel.remove(nack)
     consumer.pel.insert(nack)
@@ -24,7 +24,6 @@ function claimNack(group: StreamCG, nack: StreamNACK, consumer: StreamConsumer, 
   }
   nack.deliveryTime = time
   if (count !== null) nack.deliveryCount = count
-  void group
 }
 
 function replyClaimed(c: Client, s: Stream, id: StreamID, justid: boolean): void {
@@ -107,7 +106,7 @@ function xclaimCommand(c: Client): void {
     if (!forced && minidle && now - nack.deliveryTime < minidle) continue
     consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
     consumer.seenTime = now
-    claimNack(group, nack, consumer, deliverytime, retrycount >= 0 ? retrycount : justid ? nack.deliveryCount : nack.deliveryCount + 1)
+    claimNack(nack, consumer, deliverytime, retrycount >= 0 ? retrycount : justid ? nack.deliveryCount : nack.deliveryCount + 1)
     claimed.push(id)
   }
   c.addReplyArrayLen(claimed.length)
@@ -161,7 +160,7 @@ function xautoclaimCommand(c: Client): void {
     if (minidle && now - nack.deliveryTime < minidle) continue
     consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
     consumer.seenTime = now
-    claimNack(group, nack, consumer, now, justid ? null : nack.deliveryCount + 1)
+    claimNack(nack, consumer, now, justid ? null : nack.deliveryCount + 1)
     claimed.push(nack)
     count--
   }

@@ -10,7 +10,7 @@ import {
   OBJ_STREAM, dbAdd, lookupKeyReadOfType, lookupKeyWriteOfType, objMemAdjust, signalModifiedKey, type Db, type RObj,
 } from '../keyspace.js'
 import { signalKeyAsReady } from '../blocked.js'
-import { Stream, streamAppendItem, streamCompareID, streamDecrID, streamDeleteItem, streamEntryMem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
+import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamEntryMem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
 import { parseLong } from '../util.js'
 
 export const INVALID_ID_ERR = 'Invalid stream ID specified as stream command argument'
@@ -312,8 +312,6 @@ function xdelCommand(c: Client): void {
   }
   c.addReplyLongLong(deleted)
 }
-
-void streamCompareID
 
 const k1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' }
 

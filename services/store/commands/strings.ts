@@ -8,7 +8,7 @@ import type { CommandRow } from './table.js'
 import { OK, SYNTAX_ERR, NOT_INTEGER_ERR } from './shared.js'
 import {
   OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, lookupKeyWrite, lookupKeyWriteOfType, lookupKeyReadOfType,
-  setKey, setExpire, getExpire, dbDelete, signalModifiedKey,
+  setKey, setExpire, dbDelete, signalModifiedKey,
 } from '../keyspace.js'
 import { parseInt64, parseLong } from '../util.js'
 
@@ -208,9 +208,6 @@ function getdelCommand(c: Client): void {
   signalModifiedKey(c.db, c.argv[1])
   c.db.ks.dirty++
 }
-
-/* Keeps getExpire referenced for GETEX later; SETEX/PSETEX use the generic path. */
-void getExpire
 
 const k1 = { firstKey: 1, lastKey: 1, step: 1, group: 'string' }
 
