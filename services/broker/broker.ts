@@ -64,15 +64,23 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     {
       buffer, redis, metrics, log,
       stopping: () => stopping,
-      waitBeforeRetry(attempt) {
+      waitBeforeRetry(attempt, err) {
+        // an OOM reply means the store is full whatever the last memory poll said: hold new publishes too
+        if (err.message.startsWith('OOM')) guard.reportOutOfMemory()
         if (redis.status !== 'ready') return guard.waitForStore(2000)
         return new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 2000)))
       },
     },
   )
+  // trimming the oldest entry is a stream operation; list queues fall back to withholding acks
+  const dropOldestWorks = config.OVERFLOW === 'drop-oldest' && buffer.kind === 'stream'
+  if (config.OVERFLOW === 'drop-oldest' && !dropOldestWorks) log.warn('IOTBUF_OVERFLOW=drop-oldest needs IOTBUF_BUFFER=stream; past the high-water mark acknowledgements are withheld instead')
   const makeRoom = (deviceId: string, n: number) => dropOldest(redis, buffer, shardOf(deviceId, config.SHARDS), n).then((dropped) => {
     metrics.droppedOldest.inc(dropped)
     guard.count('dropped', dropped)
+  }, (err: Error) => {
+    // could not trim (the store blinked): the write below waits for the store and retries
+    log.debug({ err: err.message }, 'drop-oldest trim failed')
   })
 
   function finished(): void {
@@ -106,7 +114,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       // QoS 0 has nothing to refuse with; QoS 1/2 are refused by closing the connection unacknowledged
       return w.packet.qos === 0 ? w.callback(null) : w.callback(new Error(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`))
     }
-    if (config.OVERFLOW === 'drop-oldest' && cause === 'high_water' && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, true)
+    if (dropOldestWorks && cause === 'high_water' && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, true)
     held.push(w)
     metrics.held.set(held.length)
     guard.count('held')

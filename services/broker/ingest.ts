@@ -27,7 +27,7 @@ export interface IngestDeps {
   metrics: BrokerMetrics
   log: Logger
   /** resolves when a failed write is worth retrying (store back, or a backoff elapsed) */
-  waitBeforeRetry(attempt: number): Promise<void>
+  waitBeforeRetry(attempt: number, err: Error): Promise<void>
   /** true once shutdown began: stop retrying, leave the message unacknowledged */
   stopping(): boolean
 }
@@ -81,16 +81,23 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
   // reading ids being written right now: a resend racing its original must not pass the store check
   const idsInFlight = new Set<string>()
 
+  // logged once when writes start failing and once when they work again, not per message
+  let failingSince = 0
+
   async function withRetry(what: string, write: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await write()
+        if (failingSince) { log.info({ ms: Date.now() - failingSince }, 'buffer writes succeed again'); failingSince = 0 }
         return
       } catch (err) {
         metrics.storeErrors.inc()
         if (deps.stopping()) throw err
-        log.debug({ err: (err as Error).message, attempt }, `${what} failed; retrying, device not acknowledged meanwhile`)
-        await deps.waitBeforeRetry(attempt)
+        if (!failingSince) {
+          failingSince = Date.now()
+          log.warn({ err: (err as Error).message }, `${what} failed; retrying until the store accepts it (devices are not acknowledged meanwhile)`)
+        }
+        await deps.waitBeforeRetry(attempt, err as Error)
       }
     }
   }

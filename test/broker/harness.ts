@@ -1,0 +1,114 @@
+// An in-process broker on a free port over a real store (redis-server, or the bundled store),
+// the way main.ts builds it, plus what the tests need to look into the store.
+import { Redis } from 'ioredis'
+import { parseConfig, type Config } from '../../shared/config.js'
+import { createBuffer } from '../../shared/buffer/index.js'
+import { createLogger } from '../../shared/log.js'
+import { createStoreClient } from '../../shared/store-client.js'
+import { queueKey, shardOf } from '../../shared/keys.js'
+import type { Reading } from '../../shared/reading.js'
+import { Registry } from 'prom-client'
+import { createBroker, type RunningBroker } from '../../services/broker/broker.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+import { freePort } from '../helpers/ports.js'
+
+export const SHARDS = 4
+
+export interface StoreUnderTest { name: string; url: string; stop(): Promise<void> }
+
+export async function startRedis(): Promise<StoreUnderTest> {
+  const s = await startRedisServer()
+  return { name: 'redis-server', url: s.url, stop: () => s.stop() }
+}
+
+export async function startBundledStore(): Promise<StoreUnderTest> {
+  const { startStore } = await import('../../services/store/main.js')
+  const s = await startStore({ port: 0 })
+  return { name: 'bundled store', url: `redis://127.0.0.1:${s.port}`, stop: () => s.close() }
+}
+
+/** Commands the broker issues; the bundled store is tested once it has them all. */
+const BROKER_COMMANDS: string[][] = [['XADD', 'p:{0}:q', '*', 'r', '{}'], ['XRANGE', 'p:{0}:q', '-', '+', 'COUNT', '1'], ['XDEL', 'p:{0}:q', '0-1'],
+  ['HSET', 'p:h', 'a', '1'], ['HSETNX', 'p:h', 'b', '1'], ['HGET', 'p:h', 'a'], ['HINCRBY', 'p:h', 'c', '1'], ['PEXPIRE', 'p:h', '1000'],
+  ['ZADD', 'p:z', '1', 'm'], ['MGET', 'p:a'], ['SET', 'p:a', '1', 'PX', '1000'], ['INFO', 'memory']]
+
+/** Which commands the bundled store still lacks (empty once it can carry the broker). */
+export async function bundledStoreGaps(): Promise<string[]> {
+  let s: StoreUnderTest
+  try { s = await startBundledStore() } catch (err) { return [`startStore: ${(err as Error).message}`] }
+  const r = new Redis(s.url)
+  const missing: string[] = []
+  for (const [cmd, ...args] of BROKER_COMMANDS) await r.call(cmd, ...args).catch(() => missing.push(cmd))
+  r.disconnect()
+  await s.stop()
+  return missing
+}
+
+const gaps = await bundledStoreGaps()
+export const BUNDLED_STORE_GAPS = gaps.length ? ` (skipped: the bundled store lacks ${gaps.join(', ')})` : ''
+
+/** Backends every broker test runs on; the bundled store joins once it has the broker's commands. */
+export const STORES: Array<[string, () => Promise<StoreUnderTest>]> = gaps.length ? [['redis-server', startRedis]] : [['redis-server', startRedis], ['bundled store', startBundledStore]]
+
+export interface TestBroker {
+  broker: RunningBroker
+  config: Config
+  registry: Registry
+  /** the broker's own store connection */
+  redis: Redis
+  /** a separate connection for assertions */
+  probe: Redis
+  mqttUrl: string
+  close(): Promise<void>
+}
+
+export function testConfig(env: Record<string, string>): Config {
+  const r = parseConfig({ IOTBUF_BROKER_METRICS_PORT: '0', IOTBUF_SHARDS: String(SHARDS), IOTBUF_LOG_LEVEL: 'silent', ...env })
+  if (!r.ok) throw new Error(JSON.stringify(r.errors))
+  return r.config
+}
+
+export async function startTestBroker(storeUrl: string, env: Record<string, string> = {}): Promise<TestBroker> {
+  const config = testConfig({ IOTBUF_STORE_URL: storeUrl, IOTBUF_MQTT_PORT: String(await freePort()), ...env })
+  const redis = createStoreClient(storeUrl, { name: 'iotbuf-broker-test', autoPipelining: true }) as Redis
+  redis.on('error', () => undefined)
+  await redis.connect()
+  const registry = new Registry()
+  const log = createLogger('broker-test', process.env.TEST_LOG_LEVEL ?? 'silent', 'json')
+  const broker = await createBroker(config, { buffer: createBuffer(redis, config), redis, log, registry })
+  const probe = new Redis(storeUrl, { lazyConnect: true })
+  probe.on('error', () => undefined)
+  await probe.connect()
+  return {
+    broker, config, registry, redis, probe,
+    mqttUrl: `mqtt://127.0.0.1:${broker.port}`,
+    async close() {
+      await broker.close(2000)
+      probe.disconnect()
+      redis.disconnect()
+    },
+  }
+}
+
+/** Every reading buffered for a device, in queue order. */
+export async function queuedReadings(probe: Redis, deviceId: string): Promise<Reading[]> {
+  const entries = await probe.xrange(queueKey(shardOf(deviceId, SHARDS)), '-', '+')
+  return entries.map(([, f]) => JSON.parse(f[f.indexOf('r') + 1]) as Reading).filter((r) => r.deviceId === deviceId)
+}
+
+export type DlqEntry = Record<string, string>
+
+export async function deadLetters(probe: Redis): Promise<DlqEntry[]> {
+  const entries = await probe.xrange('iot:dlq', '-', '+')
+  return entries.map(([, f]) => {
+    const o: DlqEntry = {}
+    for (let i = 0; i + 1 < f.length; i += 2) o[f[i]] = f[i + 1]
+    return o
+  })
+}
+
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await registry.getSingleMetric(name)?.get()
+  if (!m) throw new Error(`no metric ${name}`)
+  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0)
+}

@@ -1,0 +1,47 @@
+// A byte-level MQTT 3.1.1 client (mqtt-packet over a socket) for what mqtt.js will not do on
+// purpose: resend a QoS 2 PUBLISH with the same packet id, several packets in one TCP write,
+// withhold PUBREL.
+import { connect, type Socket } from 'node:net'
+import * as mqttPacket from 'mqtt-packet'
+import { waitFor } from '../helpers/ports.js'
+
+export interface RawClient {
+  socket: Socket
+  received: mqttPacket.Packet[]
+  send(...packets: mqttPacket.Packet[]): void
+  /** waits for the n-th packet (1-based) of this command, returns it */
+  waitFor(cmd: mqttPacket.PacketCmd, n?: number): Promise<mqttPacket.Packet>
+  closed(): boolean
+  end(): void
+}
+
+export async function rawConnect(port: number, opts: { clientId: string; clean?: boolean; username?: string; password?: string }): Promise<RawClient> {
+  const socket = connect(port, '127.0.0.1')
+  const received: mqttPacket.Packet[] = []
+  const parser = mqttPacket.parser()
+  parser.on('packet', (p: mqttPacket.Packet) => received.push(p))
+  socket.on('data', (d) => parser.parse(d))
+  let isClosed = false
+  socket.on('close', () => { isClosed = true })
+  socket.on('error', () => undefined)
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const client: RawClient = {
+    socket, received,
+    send(...packets) { socket.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p)))) },
+    async waitFor(cmd, n = 1) {
+      return waitFor(() => received.filter((p) => p.cmd === cmd)[n - 1] ?? (isClosed ? Promise.reject(new Error(`connection closed before ${cmd} #${n}`)) : null), `${cmd} #${n}`, 10_000, 5)
+    },
+    closed: () => isClosed,
+    end() { socket.end() },
+  }
+  client.send({
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: opts.clean ?? true, clientId: opts.clientId, keepalive: 30,
+    ...(opts.username ? { username: opts.username, password: Buffer.from(opts.password ?? '') } : {}),
+  })
+  const connack = (await client.waitFor('connack')) as mqttPacket.IConnackPacket
+  if (connack.returnCode !== 0) { socket.destroy(); throw Object.assign(new Error(`CONNACK return code ${connack.returnCode}`), { returnCode: connack.returnCode }) }
+  return client
+}
+
+export const publishPacket = (topic: string, payload: string, messageId: number, qos: 1 | 2, dup = false): mqttPacket.IPublishPacket =>
+  ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, dup, retain: false, messageId })
