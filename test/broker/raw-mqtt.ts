@@ -12,6 +12,8 @@ export interface RawClient {
   /** waits for the n-th packet (1-based) of this command, returns it */
   waitFor(cmd: mqttPacket.PacketCmd, n?: number): Promise<mqttPacket.Packet>
   closed(): boolean
+  /** resolves when the broker closed the connection (or fails after a deadline) */
+  waitClosed(): Promise<void>
   end(): void
 }
 
@@ -32,6 +34,7 @@ export async function rawConnect(port: number, opts: { clientId: string; clean?:
       return waitFor(() => received.filter((p) => p.cmd === cmd)[n - 1] ?? (isClosed ? Promise.reject(new Error(`connection closed before ${cmd} #${n}`)) : null), `${cmd} #${n}`, 10_000, 5)
     },
     closed: () => isClosed,
+    async waitClosed() { await waitFor(() => isClosed, 'the broker to close the connection', 10_000, 5) },
     end() { socket.end() },
   }
   client.send({
