@@ -61,7 +61,7 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
       servers = await start()
       if (servers.store) {
         const missing = await missingWriteCommands(servers.store.port)
-        if (missing.length) throw new Error(`${servers.store.kind} lacks ${missing.join(', ')} (unknown command), which the broker's write path sends: no PUBACK would come`)
+        if (missing.length) throw new Error(`store lacks ${missing.join(', ')}, used by the broker's write path`)
       }
       const cpu0 = [await cpuSecondsOf(servers.mqtt.proc.pid), servers.store ? await cpuSecondsOf(servers.store.proc.pid) : null]
       const t0 = performance.now()

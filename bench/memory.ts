@@ -53,7 +53,7 @@ async function aofLoad(start: (dir: string) => Promise<StoreServer>, kind: strin
     } finally { c.disconnect() }
     await srv.stop() // SIGTERM: both flush the AOF on a clean shutdown
     const aofBytes = dirBytes(dir)
-    if (aofBytes < n * 50) throw new Error(`not implemented (only ${aofBytes} bytes in the data dir after ${n} writes)`)
+    if (aofBytes < n * 50) throw new Error(`no AOF written: ${aofBytes} bytes in --dir after ${n} writes`)
     const t0 = performance.now()
     srv = await start(dir)
     const c2 = client(srv.port)
