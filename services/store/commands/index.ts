@@ -9,6 +9,8 @@ import { serverCommands } from './server.js'
 import { keysCommands } from './keys.js'
 import { stringCommands } from './strings.js'
 import { hashCommands } from './hashes.js'
+import { setCommands } from './sets.js'
+import { zsetCommands } from './zsets.js'
 import { streamCommands } from './streams.js'
 import { streamReadCommands } from './stream-read.js'
 import { streamGroupCommands } from './stream-groups.js'
@@ -22,6 +24,8 @@ export const commandTable: CommandRow[] = [
   ...keysCommands,
   ...stringCommands,
   ...hashCommands,
+  ...setCommands,
+  ...zsetCommands,
   ...streamCommands,
   ...streamReadCommands,
   ...streamGroupCommands,

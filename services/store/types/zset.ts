@@ -1,0 +1,458 @@
+/*
+ * Sorted set type API (the top half of t_zset.c): a skiplist ordered by
+ * (score, member) with spans, so rank lookups, rank ranges and range counts
+ * are O(log n), plus a member → score dictionary for O(1) ZSCORE. Score
+ * parsing and formatting follow Redis 7.0 (strtod, "%.17g").
+ */
+
+import { OBJ_ZSET, objMemAdjust, dbAdd, type Db, type RObj } from '../keyspace.js'
+
+const ZSKIPLIST_MAXLEVEL = 32
+const ZSKIPLIST_P = 0.25
+/* zset-max-listpack-entries / -value: below these Redis keeps a listpack,
+ * which changes what ZSCAN and ZRANDMEMBER reply (whole set, cursor 0). */
+export const ZSET_MAX_LISTPACK_ENTRIES = 128
+export const ZSET_MAX_LISTPACK_VALUE = 64
+/* Estimated bytes per element beyond the member text (node + dict entry). */
+const ELEMENT_OVERHEAD = 80
+
+export class ZNode {
+  backward: ZNode | null = null
+  readonly forward: (ZNode | null)[]
+  readonly span: number[]
+  constructor(
+    public score: number,
+    readonly ele: string,
+    level: number,
+  ) {
+    this.forward = new Array<ZNode | null>(level).fill(null)
+    this.span = new Array<number>(level).fill(0)
+  }
+}
+
+export interface RangeSpec {
+  min: number
+  max: number
+  minex: boolean
+  maxex: boolean
+}
+
+/** A lex bound: `inf` -1 is "-", +1 is "+", 0 a string bound. */
+export interface LexSpec {
+  min: string
+  max: string
+  minInf: number
+  maxInf: number
+  minex: boolean
+  maxex: boolean
+}
+
+function gteMin(v: number, r: RangeSpec): boolean {
+  return r.minex ? v > r.min : v >= r.min
+}
+function lteMax(v: number, r: RangeSpec): boolean {
+  return r.maxex ? v < r.max : v <= r.max
+}
+function lexGteMin(ele: string, r: LexSpec): boolean {
+  if (r.minInf !== 0) return r.minInf < 0
+  return r.minex ? ele > r.min : ele >= r.min
+}
+function lexLteMax(ele: string, r: LexSpec): boolean {
+  if (r.maxInf !== 0) return r.maxInf > 0
+  return r.maxex ? ele < r.max : ele <= r.max
+}
+
+/** (score, member) order; members compare bytewise like sdscmp. */
+function before(score: number, ele: string, x: ZNode): boolean {
+  return x.score < score || (x.score === score && x.ele < ele)
+}
+
+export class ZSkiplist {
+  readonly header = new ZNode(0, '', ZSKIPLIST_MAXLEVEL)
+  tail: ZNode | null = null
+  length = 0
+  level = 1
+
+  private randomLevel(): number {
+    let level = 1
+    while (Math.random() < ZSKIPLIST_P && level < ZSKIPLIST_MAXLEVEL) level++
+    return level
+  }
+
+  insert(score: number, ele: string): ZNode {
+    const update: ZNode[] = new Array(ZSKIPLIST_MAXLEVEL)
+    const rank: number[] = new Array(ZSKIPLIST_MAXLEVEL)
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      rank[i] = i === this.level - 1 ? 0 : rank[i + 1]
+      let f = x.forward[i]
+      while (f !== null && before(score, ele, f)) {
+        rank[i] += x.span[i]
+        x = f
+        f = x.forward[i]
+      }
+      update[i] = x
+    }
+    const level = this.randomLevel()
+    if (level > this.level) {
+      for (let i = this.level; i < level; i++) {
+        rank[i] = 0
+        update[i] = this.header
+        update[i].span[i] = this.length
+      }
+      this.level = level
+    }
+    const n = new ZNode(score, ele, level)
+    for (let i = 0; i < level; i++) {
+      n.forward[i] = update[i].forward[i]
+      update[i].forward[i] = n
+      n.span[i] = update[i].span[i] - (rank[0] - rank[i])
+      update[i].span[i] = rank[0] - rank[i] + 1
+    }
+    for (let i = level; i < this.level; i++) update[i].span[i]++
+    n.backward = update[0] === this.header ? null : update[0]
+    if (n.forward[0] !== null) n.forward[0].backward = n
+    else this.tail = n
+    this.length++
+    return n
+  }
+
+  private deleteNode(x: ZNode, update: ZNode[]): void {
+    for (let i = 0; i < this.level; i++) {
+      if (update[i].forward[i] === x) {
+        update[i].span[i] += x.span[i] - 1
+        update[i].forward[i] = x.forward[i]
+      } else {
+        update[i].span[i] -= 1
+      }
+    }
+    if (x.forward[0] !== null) x.forward[0].backward = x.backward
+    else this.tail = x.backward
+    while (this.level > 1 && this.header.forward[this.level - 1] === null) this.level--
+    this.length--
+  }
+
+  delete(score: number, ele: string): boolean {
+    const update: ZNode[] = new Array(ZSKIPLIST_MAXLEVEL)
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      let f = x.forward[i]
+      while (f !== null && before(score, ele, f)) {
+        x = f
+        f = x.forward[i]
+      }
+      update[i] = x
+    }
+    const n = x.forward[0]
+    if (n === null || n.score !== score || n.ele !== ele) return false
+    this.deleteNode(n, update)
+    return true
+  }
+
+  /** 1-based rank of the element, 0 when absent. */
+  getRank(score: number, ele: string): number {
+    let rank = 0
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      let f = x.forward[i]
+      while (f !== null && (before(score, ele, f) || (f.score === score && f.ele === ele))) {
+        rank += x.span[i]
+        x = f
+        f = x.forward[i]
+      }
+      if (x !== this.header && x.ele === ele) return rank
+    }
+    return 0
+  }
+
+  /** Element at 1-based rank. */
+  getElementByRank(rank: number): ZNode | null {
+    let traversed = 0
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      while (x.forward[i] !== null && traversed + x.span[i] <= rank) {
+        traversed += x.span[i]
+        x = x.forward[i]!
+      }
+      if (traversed === rank) return x
+    }
+    return null
+  }
+
+  /** Number of elements before the first one that passes `inRange`, walking the ordered list. */
+  private countBelow(pass: (n: ZNode) => boolean): [number, ZNode] {
+    let rank = 0
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      let f = x.forward[i]
+      while (f !== null && !pass(f)) {
+        rank += x.span[i]
+        x = f
+        f = x.forward[i]
+      }
+    }
+    return [rank, x]
+  }
+
+  /** Elements with score in range: two descents, no walk (ZCOUNT). */
+  countInRange(r: RangeSpec): number {
+    const below = this.countBelow((n) => gteMin(n.score, r))[0]
+    const upTo = this.countBelow((n) => !lteMax(n.score, r))[0]
+    return Math.max(0, upTo - below)
+  }
+
+  countInLexRange(r: LexSpec): number {
+    const below = this.countBelow((n) => lexGteMin(n.ele, r))[0]
+    const upTo = this.countBelow((n) => !lexLteMax(n.ele, r))[0]
+    return Math.max(0, upTo - below)
+  }
+
+  firstInRange(r: RangeSpec): ZNode | null {
+    const n = this.countBelow((f) => gteMin(f.score, r))[1].forward[0]
+    return n !== null && lteMax(n.score, r) ? n : null
+  }
+
+  lastInRange(r: RangeSpec): ZNode | null {
+    const x = this.countBelow((f) => !lteMax(f.score, r))[1]
+    return x !== this.header && gteMin(x.score, r) ? x : null
+  }
+
+  firstInLexRange(r: LexSpec): ZNode | null {
+    const n = this.countBelow((f) => lexGteMin(f.ele, r))[1].forward[0]
+    return n !== null && lexLteMax(n.ele, r) ? n : null
+  }
+
+  lastInLexRange(r: LexSpec): ZNode | null {
+    const x = this.countBelow((f) => !lexLteMax(f.ele, r))[1]
+    return x !== this.header && lexGteMin(x.ele, r) ? x : null
+  }
+
+  first(): ZNode | null {
+    return this.header.forward[0]
+  }
+}
+
+export class Zset {
+  readonly zsl = new ZSkiplist()
+  readonly dict = new Map<string, number>()
+  /** What Redis' encoding would be (listpack until it outgrows the limits, never back). */
+  listpack: boolean
+  constructor(sizeHint: number, maxEleLen: number) {
+    this.listpack = sizeHint <= ZSET_MAX_LISTPACK_ENTRIES && maxEleLen <= ZSET_MAX_LISTPACK_VALUE
+  }
+}
+
+/** A detached sorted set (ZUNIONSTORE, ZRANGESTORE results) and its memory estimate, for setKey(). */
+export function zsetFromEntries(entries: Iterable<readonly [string, number]>): { zs: Zset; mem: number } {
+  const zs = new Zset(0, 0)
+  let mem = 0
+  let maxlen = 0
+  for (const [ele, score] of entries) {
+    if (zs.dict.has(ele)) continue
+    zs.zsl.insert(score, ele)
+    zs.dict.set(ele, score)
+    mem += ele.length + ELEMENT_OVERHEAD
+    if (ele.length > maxlen) maxlen = ele.length
+  }
+  /* zsetConvertToListpackIfNeeded() */
+  zs.listpack = zs.dict.size <= ZSET_MAX_LISTPACK_ENTRIES && maxlen <= ZSET_MAX_LISTPACK_VALUE
+  return { zs, mem }
+}
+
+export function zsetTypeCreate(db: Db, key: string, sizeHint: number, maxEleLen: number): RObj {
+  return dbAdd(db, key, OBJ_ZSET, new Zset(sizeHint, maxEleLen), 0)
+}
+
+export function zsetLength(o: RObj): number {
+  return (o.ptr as Zset).dict.size
+}
+
+export function zsetScore(o: RObj, ele: string): number | undefined {
+  return (o.ptr as Zset).dict.get(ele)
+}
+
+export const ZADD_IN_INCR = 1
+export const ZADD_IN_NX = 2
+export const ZADD_IN_XX = 4
+export const ZADD_IN_GT = 8
+export const ZADD_IN_LT = 16
+export const ZADD_OUT_NOP = 1
+export const ZADD_OUT_NAN = 2
+export const ZADD_OUT_ADDED = 4
+export const ZADD_OUT_UPDATED = 8
+
+/** zsetAdd(): returns the out flags; `result.score` gets the new score. */
+export function zsetAdd(db: Db, o: RObj, score: number, ele: string, flags: number, result: { score: number }): number {
+  const zs = o.ptr as Zset
+  const cur = zs.dict.get(ele)
+  if (cur !== undefined) {
+    if (flags & ZADD_IN_NX) return ZADD_OUT_NOP
+    if (flags & ZADD_IN_INCR) {
+      score += cur
+      if (Number.isNaN(score)) return ZADD_OUT_NAN
+    }
+    if ((flags & ZADD_IN_LT && score >= cur) || (flags & ZADD_IN_GT && score <= cur)) return ZADD_OUT_NOP
+    if (zs.listpack && score === 0) score = 0
+    result.score = score
+    if (score === cur) return 0
+    zs.zsl.delete(cur, ele)
+    zs.zsl.insert(score, ele)
+    zs.dict.set(ele, score)
+    return ZADD_OUT_UPDATED
+  }
+  if (flags & ZADD_IN_XX) return ZADD_OUT_NOP
+  zsetInsert(db, o, score, ele)
+  result.score = zs.listpack && score === 0 ? 0 : score
+  return ZADD_OUT_ADDED
+}
+
+export function zsetInsert(db: Db, o: RObj, score: number, ele: string): void {
+  const zs = o.ptr as Zset
+  /* A listpack stores "-0" as the integer 0. */
+  if (zs.listpack && score === 0) score = 0
+  zs.zsl.insert(score, ele)
+  zs.dict.set(ele, score)
+  if (zs.dict.size > ZSET_MAX_LISTPACK_ENTRIES || ele.length > ZSET_MAX_LISTPACK_VALUE) zs.listpack = false
+  objMemAdjust(db, o, ele.length + ELEMENT_OVERHEAD)
+}
+
+export function zsetDel(db: Db, o: RObj, ele: string): boolean {
+  const zs = o.ptr as Zset
+  const score = zs.dict.get(ele)
+  if (score === undefined) return false
+  zs.dict.delete(ele)
+  zs.zsl.delete(score, ele)
+  objMemAdjust(db, o, -(ele.length + ELEMENT_OVERHEAD))
+  return true
+}
+
+/** 0-based rank, reversed when `reverse`; -1 when absent. */
+export function zsetRank(o: RObj, ele: string, reverse: boolean): number {
+  const zs = o.ptr as Zset
+  const score = zs.dict.get(ele)
+  if (score === undefined) return -1
+  const r = zs.zsl.getRank(score, ele)
+  return reverse ? zs.dict.size - r : r - 1
+}
+
+/** Node at 0-based rank from the head (or from the tail when `reverse`). */
+export function zsetNodeAtRank(o: RObj, rank: number, reverse: boolean): ZNode | null {
+  const zsl = (o.ptr as Zset).zsl
+  return zsl.getElementByRank(reverse ? zsl.length - rank : rank + 1)
+}
+
+/** Removes nodes from `n` onwards (following `forward[0]`) while `keep` holds; returns the count. */
+export function zsetDeleteFrom(db: Db, o: RObj, n: ZNode | null, count: number, keep: (n: ZNode) => boolean): number {
+  let removed = 0
+  while (n !== null && removed < count && keep(n)) {
+    const next = n.forward[0]
+    zsetDel(db, o, n.ele)
+    removed++
+    n = next
+  }
+  return removed
+}
+
+/* ------------------------------- scores ---------------------------------- */
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+const INFINITY = /^([+-]?)(?:inf|infinity)$/i
+const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/
+
+/**
+ * strtod() over the whole string (after C isspace): the value, with `range`
+ * true when the literal overflowed or underflowed (errno ERANGE); null when
+ * the text is not a complete number.
+ */
+function strtod(s: string): { v: number; erange: boolean } | null {
+  if (DECIMAL.test(s)) {
+    const v = Number(s)
+    if (!Number.isFinite(v)) return { v, erange: true }
+    return { v, erange: v === 0 && /[1-9]/.test(s.replace(/[eE].*$/, '')) }
+  }
+  const inf = INFINITY.exec(s)
+  if (inf) return { v: inf[1] === '-' ? -Infinity : Infinity, erange: false }
+  const hex = HEX.exec(s)
+  if (hex && (hex[2] || hex[3])) {
+    let v = parseInt(hex[2] || '0', 16) + (hex[3] ? parseInt(hex[3], 16) / 16 ** hex[3].length : 0)
+    v *= 2 ** Number(hex[4] ?? 0)
+    return { v: hex[1] === '-' ? -v : v, erange: !Number.isFinite(v) }
+  }
+  return null
+}
+
+/** getDoubleFromObject(): a strict double (no spaces, no NaN, no overflow). */
+export function parseScore(s: string): number | null {
+  if (s.length === 0 || ' \t\n\v\f\r'.includes(s[0])) return null
+  const r = strtod(s)
+  if (r === null || Number.isNaN(r.v) || r.erange) return null
+  return r.v
+}
+
+/** The strtod() of zslParseRange(): leading spaces and "" (as 0) allowed, overflow is ±inf. */
+function rangeDouble(s: string): number | null {
+  const nul = s.indexOf('\0')
+  if (nul !== -1) s = s.slice(0, nul)
+  if (s.length === 0) return 0
+  const r = strtod(s.replace(/^[ \t\n\v\f\r]+/, ''))
+  return r === null || Number.isNaN(r.v) ? null : r.v
+}
+
+/** zslParseRange(): "(1.5", "-inf", "+inf", "3". */
+export function parseRange(min: string, max: string): RangeSpec | null {
+  const minex = min.charCodeAt(0) === 40
+  const maxex = max.charCodeAt(0) === 40
+  const lo = rangeDouble(minex ? min.slice(1) : min)
+  const hi = rangeDouble(maxex ? max.slice(1) : max)
+  if (lo === null || hi === null) return null
+  return { min: lo, max: hi, minex, maxex }
+}
+
+/** zslParseLexRange(): "[a", "(a", "-", "+". */
+export function parseLexRange(min: string, max: string): LexSpec | null {
+  const lo = lexItem(min)
+  const hi = lexItem(max)
+  if (lo === null || hi === null) return null
+  return { min: lo.s, minInf: lo.inf, minex: lo.ex, max: hi.s, maxInf: hi.inf, maxex: hi.ex }
+}
+
+function lexItem(s: string): { s: string; inf: number; ex: boolean } | null {
+  switch (s[0]) {
+    case '+': return s.length === 1 ? { s: '', inf: 1, ex: false } : null
+    case '-': return s.length === 1 ? { s: '', inf: -1, ex: false } : null
+    case '(': return { s: s.slice(1), inf: 0, ex: true }
+    case '[': return { s: s.slice(1), inf: 0, ex: false }
+    default: return null
+  }
+}
+
+/** printf("%.17g") with Redis' inf spelling: what Redis 7.0 replies for scores. */
+export function formatScore(d: number): string {
+  if (Number.isSafeInteger(d)) return Object.is(d, -0) ? '-0' : String(d)
+  if (d === Infinity) return 'inf'
+  if (d === -Infinity) return '-inf'
+  if (Number.isNaN(d)) return 'nan'
+  const a = Math.abs(d)
+  let [mant, expText] = a.toExponential(16).split('e')
+  let exp = Number(expText)
+  /* toExponential rounds ties away from zero; printf rounds them to even. */
+  const [exact, exactExp] = a.toExponential(99).split('e')
+  const digits = exact.replace('.', '')
+  if (digits[17] === '5' && /^0*$/.test(digits.slice(18)) && (digits.charCodeAt(16) & 1) === 0) {
+    mant = `${digits[0]}.${digits.slice(1, 17)}`
+    exp = Number(exactExp)
+  }
+  const ds = mant.replace('.', '')
+  let out: string
+  if (exp < -4 || exp >= 17) {
+    const frac = ds.slice(1).replace(/0+$/, '')
+    const e = Math.abs(exp)
+    out = `${ds[0]}${frac ? `.${frac}` : ''}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`
+  } else if (exp >= 0) {
+    const frac = ds.slice(exp + 1).replace(/0+$/, '')
+    out = ds.slice(0, exp + 1) + (frac ? `.${frac}` : '')
+  } else {
+    out = `0.${'0'.repeat(-exp - 1)}${ds.replace(/0+$/, '')}`
+  }
+  return d < 0 ? `-${out}` : out
+}
