@@ -57,6 +57,11 @@ describe('ZADD', () => {
       'ZRANGE z 0 -1 WITHSCORES', 'ZSCORE z a', 'ZSCORE z d', 'ZSCORE z j', 'ZSCORE z zz', 'ZADD z 1e-400 bad', 'ZADD z infinity inf2', 'ZADD z nan x',
       'ZADD z 1_0 x', 'ZADD z 1e x', 'ZADD z - x', 'ZADD z 0x x', 'ZADD z 0x1p4 hex', 'ZSCORE z hex',
     )))
+  it('scores with spaces, empty or NUL are not floats', () =>
+    same([
+      ['ZADD', 'z', ' 1', 'a'], ['ZADD', 'z', '1 ', 'a'], ['ZADD', 'z', '', 'a'], ['ZADD', 'z', '1\u0000', 'a'], ['ZINCRBY', 'z', ' 1', 'a'],
+      ['ZUNIONSTORE', 'd', '1', 'z', 'WEIGHTS', ' 2'], ['ZRANGEBYSCORE', 'z', '1\u0000x', '2'], ['EXISTS', 'z'],
+    ]))
   it('wrong type', () => same(cmds('SET s v', 'ZADD s 1 a', 'ZINCRBY s 1 a', 'ZCARD s', 'ZSCORE s a', 'ZRANGE s 0 -1', 'ZREM s a', 'ZCOUNT s 0 1')))
 })
 

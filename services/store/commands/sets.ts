@@ -164,7 +164,7 @@ function srandmemberCommand(c: Client): void {
       for (let i = 0; i < n; i++) c.addReplyBulk(all[Math.floor(Math.random() * all.length)])
       return
     }
-    if (n >= s.size) return replySet(c, s)
+    if (n >= s.size) return c.addReplyBulkArray([...s.values()])
     const a = [...s.values()]
     c.addReplyArrayLen(n)
     for (let i = 0; i < n; i++) {

@@ -105,12 +105,20 @@ function ldRound(n: bigint, e: number, sticky: boolean, neg: boolean): LongDoubl
   return { m: n, e, neg }
 }
 
+const LD_HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/
 const LD_DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
 
 /** string2ld(): strtold over the whole string; null when Redis rejects it (spaces, NaN, ERANGE). */
 export function parseLongDouble(s: string): LongDouble | null {
   if (s.length === 0 || s.length >= 5 * 1024 || ' \t\n\v\f\r'.includes(s[0])) return null
   if (/^[+-]?(inf|infinity)$/i.test(s)) return { m: 0n, e: Infinity, neg: s[0] === '-' }
+  const h = LD_HEX.exec(s)
+  if (h && (h[2] || h[3])) {
+    const digits = (h[2] + h[3]).replace(/^0+/, '')
+    if (digits === '') return { m: 0n, e: 0, neg: h[1] === '-' }
+    const r = ldRound(BigInt(`0x${digits}`), Number(h[4] ?? 0) - 4 * h[3].length, false, h[1] === '-')
+    return r.e + LD_BITS > LD_MAX_EXP || r.e < LD_MIN_EXP ? null : r
+  }
   const g = LD_DECIMAL.exec(s)
   if (!g || (g[2] === '' && (g[3] ?? '') === '')) return null
   const neg = g[1] === '-'
