@@ -121,3 +121,41 @@ describe('RESP3', () => {
     same3([['SADD', 's', '3', '1', '2'], ['SMEMBERS', 's'], ['SMEMBERS', 'nokey'], ['SINTER', 's', 'nokey'], ['SUNION', 's'], ['SDIFF', 's'],
       ['SRANDMEMBER', 's', '5'], ['SRANDMEMBER', 'nokey', '5'], ['SPOP', 'nokey', '1'], ['SPOP', 's', '0'], ['SPOP', 's', '9'], ['SMISMEMBER', 's', 'a']]))
 })
+
+describe('randomised against redis-server', () => {
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+  it.each([1, 2, 3])('seed %i: 800 mixed commands over three sets', async (seed) => {
+    const r = rng(seed)
+    const int = (n: number): number => Math.floor(r() * n)
+    const key = (): string => 'abc'[int(3)]
+    /* Mostly integers, so intset ordering and conversion are exercised. */
+    const member = (): string => (r() < 0.85 ? String(int(60) - 10) : `s${int(10)}`)
+    const gens: (() => string)[] = [
+      () => `SADD ${key()} ${member()} ${member()} ${member()}`,
+      () => `SREM ${key()} ${member()} ${member()}`,
+      () => `SISMEMBER ${key()} ${member()}`,
+      () => `SMISMEMBER ${key()} ${member()} ${member()}`,
+      () => `SCARD ${key()}`,
+      () => `~SMEMBERS ${key()}`,
+      () => `~SINTER ${key()} ${key()}`,
+      () => `~SUNION ${key()} ${key()} ${key()}`,
+      () => `~SDIFF ${key()} ${key()}`,
+      () => `SINTERCARD 2 ${key()} ${key()}`,
+      () => `SMOVE ${key()} ${key()} ${member()}`,
+      () => `SUNIONSTORE ${key()} ${key()} ${key()}`,
+      () => `SDIFFSTORE ${key()} ${key()} ${key()}`,
+      () => `SINTERSTORE ${key()} ${key()} ${key()}`,
+    ]
+    const lines: string[] = []
+    for (let i = 0; i < 800; i++) lines.push(gens[int(gens.length)]())
+    lines.push('~SMEMBERS a', '~SMEMBERS b', '~SMEMBERS c')
+    await same(...lines)
+  })
+})

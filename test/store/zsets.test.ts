@@ -236,6 +236,58 @@ describe('pipeline keys', () => {
   })
 })
 
+describe('randomised against redis-server (skiplist encoding, ties, ranks)', () => {
+  /* mulberry32: a seeded generator, so a failure reproduces. */
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+  it.each([1, 2, 3, 4, 5, 6])('seed %i: 1500 mixed commands on a 300-member zset', async (seed) => {
+    const r = rng(seed)
+    const int = (n: number): number => Math.floor(r() * n)
+    const score = (): string => (r() < 0.3 ? String(int(20)) : (r() * 100 - 50).toFixed(int(4)))
+    const member = (): string => `m${int(400)}`
+    const bound = (): string => (r() < 0.1 ? '-inf' : r() < 0.1 ? '+inf' : `${r() < 0.3 ? '(' : ''}${score()}`)
+    const lex = (): string => (r() < 0.1 ? '-' : r() < 0.1 ? '+' : `${r() < 0.5 ? '(' : '['}${member()}`)
+    const script: Script = []
+    for (let i = 0; i < 300; i++) script.push(['ZADD', 'z', score(), member()], ['ZADD', 'l', '0', member()])
+    const gens: (() => string[])[] = [
+      () => ['ZADD', 'z', score(), member(), score(), member()],
+      () => ['ZADD', 'z', ['GT', 'LT', 'NX', 'XX'][int(4)], 'CH', score(), member()],
+      () => ['ZINCRBY', 'z', score(), member()],
+      () => ['ZREM', 'z', member(), member()],
+      () => ['ZRANK', 'z', member()],
+      () => ['ZREVRANK', 'z', member()],
+      () => ['ZSCORE', 'z', member()],
+      () => ['ZRANGE', 'z', String(int(400) - 200), String(int(400) - 200), 'WITHSCORES'],
+      () => ['ZRANGE', 'z', bound(), bound(), 'BYSCORE', 'LIMIT', String(int(10)), String(int(20) - 2)],
+      () => ['ZRANGE', 'z', bound(), bound(), 'BYSCORE', 'REV', 'WITHSCORES'],
+      () => ['ZREVRANGE', 'z', String(int(50)), String(int(100) - 20)],
+      () => ['ZCOUNT', 'z', bound(), bound()],
+      /* Lex ranges are only specified when all scores are equal: a second key. */
+      () => ['ZADD', 'l', '0', member()],
+      () => ['ZLEXCOUNT', 'l', lex(), lex()],
+      () => ['ZRANGEBYLEX', 'l', lex(), lex(), 'LIMIT', String(int(5)), String(int(10))],
+      () => ['ZREVRANGEBYLEX', 'l', lex(), lex()],
+      () => ['ZREMRANGEBYLEX', 'l', lex(), lex()],
+      () => ['ZREMRANGEBYRANK', 'z', String(int(300)), String(int(300) + 2)],
+      () => ['ZREMRANGEBYSCORE', 'z', `(${score()}`, `(${score()}`],
+      () => ['ZPOPMIN', 'z', String(int(3))],
+      () => ['ZPOPMAX', 'z'],
+      () => ['ZCARD', 'z'],
+    ]
+    for (let i = 0; i < 1500; i++) script.push(gens[int(gens.length)]())
+    script.push(['ZRANGE', 'z', '0', '-1', 'WITHSCORES'], ['ZRANGE', 'l', '0', '-1'])
+    const { redis, store } = await runBoth(pair, script)
+    const firstDiff = store.findIndex((l, i) => l !== redis[i])
+    expect(firstDiff === -1 ? null : { store: store[firstDiff], redis: redis[firstDiff] }).toBeNull()
+  })
+})
+
 describe('formatScore matches printf %.17g', () => {
   it.each([
     [1.5, '1.5'], [0.1, '0.10000000000000001'], [Infinity, 'inf'], [-Infinity, '-inf'], [0, '0'], [-0, '-0'], [1e17, '1e+17'],

@@ -292,8 +292,9 @@ export function zsetAdd(db: Db, o: RObj, score: number, ele: string, flags: numb
       if (Number.isNaN(score)) return ZADD_OUT_NAN
     }
     if ((flags & ZADD_IN_LT && score >= cur) || (flags & ZADD_IN_GT && score <= cur)) return ZADD_OUT_NOP
-    if (zs.listpack && score === 0) score = 0
+    /* The reply shows the computed score; a listpack stores "-0" as 0. */
     result.score = score
+    if (zs.listpack && score === 0) score = 0
     if (score === cur) return 0
     zs.zsl.delete(cur, ele)
     zs.zsl.insert(score, ele)
@@ -302,7 +303,7 @@ export function zsetAdd(db: Db, o: RObj, score: number, ele: string, flags: numb
   }
   if (flags & ZADD_IN_XX) return ZADD_OUT_NOP
   zsetInsert(db, o, score, ele)
-  result.score = zs.listpack && score === 0 ? 0 : score
+  result.score = score
   return ZADD_OUT_ADDED
 }
 
