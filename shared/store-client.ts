@@ -72,3 +72,13 @@ export async function connectStore(client: StoreClient, url: string): Promise<vo
     client.off('error', remember)
   }
 }
+
+/** The fields of an INFO reply as a flat record. */
+export function parseInfo(info: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of info.split('\r\n')) {
+    const i = line.indexOf(':')
+    if (i > 0 && line[0] !== '#') out[line.slice(0, i)] = line.slice(i + 1)
+  }
+  return out
+}

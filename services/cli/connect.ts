@@ -32,16 +32,6 @@ export async function withStore<T>(opts: StoreOptions, fn: (redis: StoreClient, 
   }
 }
 
-/** The fields of an INFO reply as a flat record. */
-export function parseInfo(info: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of info.split('\r\n')) {
-    const i = line.indexOf(':')
-    if (i > 0 && line[0] !== '#') out[line.slice(0, i)] = line.slice(i + 1)
-  }
-  return out
-}
-
 /** A stream entry's flat field list as an object. */
 export function fieldsOf(flat: string[]): Record<string, string> {
   const o: Record<string, string> = {}

@@ -2,11 +2,10 @@
 // owner, dead letters, active devices and store memory. It reads counters (XLEN, XINFO GROUPS,
 // the first entry's ID, INFO), never scans the queue, so it answers fast on millions of readings.
 import type { Config } from '../../shared/config.js'
-import type { StoreClient } from '../../shared/store-client.js'
+import { parseInfo, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { DLQ, SEEN, STATS, leaseKey } from '../../shared/keys.js'
 import { formatBytes, formatDuration } from '../../shared/units.js'
-import { parseInfo } from './connect.js'
 
 /** devices that published within this window count as active */
 export const ACTIVE_WINDOW_MS = 5 * 60_000

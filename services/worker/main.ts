@@ -4,6 +4,7 @@ import { createStoreClient, connectStore, storeUrlOf, redactUrl } from '../../sh
 import { createBuffer } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
+import { registerStoreMetrics } from '../../shared/store-metrics.js'
 import { fail, onShutdown } from '../../shared/process.js'
 import { createLeases } from './lease.js'
 import { createSinks } from './sinks/index.js'
@@ -31,6 +32,7 @@ export async function openWorker(flags: WorkerFlags) {
     const buffer = createBuffer(redis, config)
     await buffer.prepare(sinks.map((s) => sinkGroup(s.name)))
     const registry = createRegistry('worker')
+    registerStoreMetrics(registry, redis)
     const worker = createWorker(config, { buffer, leases: createLeases(leaseRedis, config.WORKER_ID, config.LEASE_TTL), sinks, log, registry })
     const close = async () => {
       await Promise.all(sinks.map((s) => s.close?.()))

@@ -165,7 +165,7 @@ function createDrainMetrics(registry: Registry, buffer: ReadingBuffer) {
     return cached.depth
   }
   new Gauge({
-    name: 'iotbuf_queue_depth', help: 'readings held per shard (not yet acknowledged by every sink)', labelNames: ['shard'] as const, registers,
+    name: 'iotbuf_queue_depth_readings', help: 'readings held per shard (not yet acknowledged by every sink)', labelNames: ['shard'] as const, registers,
     async collect() { this.reset(); for (const d of await depthNow()) this.set({ shard: String(d.shard) }, d.depth) },
   })
   new Gauge({
@@ -173,7 +173,7 @@ function createDrainMetrics(registry: Registry, buffer: ReadingBuffer) {
     async collect() { this.reset(); const now = Date.now(); for (const d of await depthNow()) if (d.oldestMs !== null) this.set({ shard: String(d.shard) }, (now - d.oldestMs) / 1000) },
   })
   new Gauge({
-    name: 'iotbuf_sink_lag', help: 'readings per shard and sink not yet written (pending + not yet delivered)', labelNames: ['shard', 'sink'] as const, registers,
+    name: 'iotbuf_sink_lag_readings', help: 'readings per shard and sink not yet written (pending + not yet delivered)', labelNames: ['shard', 'sink'] as const, registers,
     async collect() {
       this.reset()
       for (const d of await depthNow()) for (const g of d.groups) this.set({ shard: String(d.shard), sink: g.group.replace(/^sink:/, '') }, g.pending + (g.lag ?? 0))
@@ -183,7 +183,7 @@ function createDrainMetrics(registry: Registry, buffer: ReadingBuffer) {
     drained: new Counter({ name: 'iotbuf_drained_total', help: 'readings written to a sink and acknowledged', labelNames: ['sink'] as const, registers }),
     retries: new Counter({ name: 'iotbuf_sink_retries_total', help: 'sink batch writes retried', labelNames: ['sink'] as const, registers }),
     deadLetters: new Counter({ name: 'iotbuf_sink_dead_letters_total', help: 'records dead-lettered by the drain, by sink and reason class', labelNames: ['sink', 'reason'] as const, registers }),
-    batchSize: new Histogram({ name: 'iotbuf_batch_size', help: 'readings per sink batch', labelNames: ['sink'] as const, buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers }),
+    batchSize: new Histogram({ name: 'iotbuf_batch_size_readings', help: 'readings per sink batch', labelNames: ['sink'] as const, buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers }),
     sinkLatency: new Histogram({ name: 'iotbuf_sink_write_seconds', help: 'time per sink batch write, retries included', labelNames: ['sink'] as const, buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers }),
   }
 }
