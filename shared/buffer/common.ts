@@ -7,18 +7,20 @@ import type { DeadLetter } from './types.js'
 
 type Pipeline = ReturnType<StoreClient['pipeline']>
 
-/** Appends the latest-value hash (with its TTL), the seen time and the buffered counter of one device's readings. */
-export function recordLatest(p: Pipeline, readings: Reading[], latestTtlMs: number): void {
-  let newest = readings[0]
-  for (const r of readings) if (r.ts >= newest.ts) newest = r
-  const lk = latestKey(newest.deviceId)
-  const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
-  for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
-  if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
-  p.hset(lk, ...fields)
-  p.pexpire(lk, latestTtlMs)
-  p.zadd(SEEN, newest.receivedAt, newest.deviceId)
-  p.hincrby(STATS, 'buffered', readings.length)
+/** Appends the latest-value hash of each device (with its TTL), one seen-set update and the buffered counter. */
+export function recordLatest(p: Pipeline, newestByDevice: Map<string, Reading>, buffered: number, latestTtlMs: number): void {
+  const seen: Array<string | number> = []
+  for (const newest of newestByDevice.values()) {
+    const lk = latestKey(newest.deviceId)
+    const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
+    for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
+    if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
+    p.hset(lk, ...fields)
+    p.pexpire(lk, latestTtlMs)
+    seen.push(newest.receivedAt, newest.deviceId)
+  }
+  if (seen.length) p.zadd(SEEN, ...seen)
+  p.hincrby(STATS, 'buffered', buffered)
 }
 
 export async function deadLetterInto(redis: StoreClient, items: DeadLetter[]): Promise<void> {

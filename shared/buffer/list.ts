@@ -16,7 +16,8 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } from '../keys.js'
 import { msOfStreamId } from '../stream-id.js'
-import { deadLetterInto, execOrThrow, recordLatest } from './common.js'
+import { deadLetterInto, execOrThrow } from './common.js'
+import { createEnqueueBatcher } from './batcher.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
 export interface ListBufferOptions {
@@ -83,24 +84,24 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     return out
   }
 
+  const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
+    const byShard = new Map<number, string[]>()
+    const now = Date.now()
+    for (const r of readings) {
+      const s = shardOf(r.deviceId, shards)
+      let items = byShard.get(s)
+      if (!items) byShard.set(s, (items = []))
+      items.push(`${nextId(now)} ${JSON.stringify(r)}`)
+    }
+    for (const [s, items] of byShard) p.rpush(queueKey(s), ...items)
+    return byShard.size
+  })
+
   return {
     kind: 'list',
     shards,
 
-    async enqueueReadings(readings) {
-      const p = redis.pipeline()
-      const byShard = new Map<number, string[]>()
-      const now = Date.now()
-      for (const r of readings) {
-        const s = shardOf(r.deviceId, shards)
-        let items = byShard.get(s)
-        if (!items) byShard.set(s, (items = []))
-        items.push(`${nextId(now)} ${JSON.stringify(r)}`)
-      }
-      for (const [s, items] of byShard) p.rpush(queueKey(s), ...items)
-      recordLatest(p, readings, latestTtlMs)
-      await execOrThrow(p)
-    },
+    enqueueReadings,
 
     async prepare(groups) {
       if (!groups.length) return

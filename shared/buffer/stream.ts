@@ -4,7 +4,8 @@
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
-import { deadLetterInto, execOrThrow, recordLatest } from './common.js'
+import { deadLetterInto, execOrThrow } from './common.js'
+import { createEnqueueBatcher } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
@@ -36,17 +37,16 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
   }
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
+  const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
+    for (const r of readings) p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
+    return readings.length
+  })
 
   return {
     kind: 'stream',
     shards,
 
-    async enqueueReadings(readings) {
-      const p = redis.pipeline()
-      for (const r of readings) p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
-      recordLatest(p, readings, latestTtlMs)
-      await execOrThrow(p)
-    },
+    enqueueReadings,
 
     async prepare(groups) {
       const p = redis.pipeline()
