@@ -59,10 +59,13 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
   const metricsServer = await serveMetrics(registry, config.METRICS_HOST, config.WORKER_METRICS_PORT, async () => ({ ok: true })).catch((err) => fail(log, err))
   let timer: NodeJS.Timeout | undefined
   let running: Promise<unknown> = Promise.resolve()
+  let passes = 0
   const tick = () => {
     running = drainOrFail(worker, log).then((s) => {
       const n = Object.values(s.drained).reduce((a, b) => a + b, 0)
       if (n || s.deadLettered) log.info(s, 'drain pass')
+      // the first pass drains what a restart left behind; say when it is done and what comes next
+      if (passes++ === 0) log.info({ drained: n, nextInMs: intervalMs }, 'first drain pass done')
     }, (err: Error) => log.error({ err: err.message }, 'drain pass failed; retrying next interval'))
       .finally(() => { if (!worker.stopping) timer = setTimeout(tick, intervalMs) })
   }

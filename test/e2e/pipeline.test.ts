@@ -36,6 +36,8 @@ describe('pipeline end to end on the bundled store', () => {
     start = startIotbuf(['start'], env, dir)
     await start.waitForOutput(/iotbuf is running/)
     await start.waitForOutput(/broker listening/)
+    // the supervised worker drains once at start, then sleeps an hour: publish only after that
+    await start.waitForOutput(/first drain pass done/)
     redis = new Redis(storePort, '127.0.0.1')
   })
 
