@@ -18,15 +18,17 @@ const ELEMENT_OVERHEAD = 80
 
 export class ZNode {
   backward: ZNode | null = null
-  readonly forward: (ZNode | null)[]
-  readonly span: number[]
+  readonly forward: (ZNode | null)[] = []
+  readonly span: number[] = []
   constructor(
     public score: number,
     readonly ele: string,
     level: number,
   ) {
-    this.forward = new Array<ZNode | null>(level).fill(null)
-    this.span = new Array<number>(level).fill(0)
+    for (let i = 0; i < level; i++) {
+      this.forward.push(null)
+      this.span.push(0)
+    }
   }
 }
 
@@ -67,6 +69,12 @@ function before(score: number, ele: string, x: ZNode): boolean {
   return x.score < score || (x.score === score && x.ele < ele)
 }
 
+/* Scratch space for insert/delete (t_zset.c keeps it on the stack): commands
+ * never nest, so one pair serves every skiplist without per-call garbage. */
+const scratchUpdate: ZNode[] = []
+const scratchRank: number[] = []
+for (let i = 0; i < ZSKIPLIST_MAXLEVEL; i++) scratchRank.push(0)
+
 export class ZSkiplist {
   readonly header = new ZNode(0, '', ZSKIPLIST_MAXLEVEL)
   tail: ZNode | null = null
@@ -80,8 +88,14 @@ export class ZSkiplist {
   }
 
   insert(score: number, ele: string): ZNode {
-    const update: ZNode[] = new Array(ZSKIPLIST_MAXLEVEL)
-    const rank: number[] = new Array(ZSKIPLIST_MAXLEVEL)
+    return this.insertNode(new ZNode(score, ele, this.randomLevel()))
+  }
+
+  /** Links a node (new, or unlinked by updateScore) at its (score, ele) position. */
+  private insertNode(n: ZNode): ZNode {
+    const { score, ele } = n
+    const update = scratchUpdate
+    const rank = scratchRank
     let x = this.header
     for (let i = this.level - 1; i >= 0; i--) {
       rank[i] = i === this.level - 1 ? 0 : rank[i + 1]
@@ -93,7 +107,7 @@ export class ZSkiplist {
       }
       update[i] = x
     }
-    const level = this.randomLevel()
+    const level = n.forward.length
     if (level > this.level) {
       for (let i = this.level; i < level; i++) {
         rank[i] = 0
@@ -102,7 +116,6 @@ export class ZSkiplist {
       }
       this.level = level
     }
-    const n = new ZNode(score, ele, level)
     for (let i = 0; i < level; i++) {
       n.forward[i] = update[i].forward[i]
       update[i].forward[i] = n
@@ -133,7 +146,7 @@ export class ZSkiplist {
   }
 
   delete(score: number, ele: string): boolean {
-    const update: ZNode[] = new Array(ZSKIPLIST_MAXLEVEL)
+    const update = scratchUpdate
     let x = this.header
     for (let i = this.level - 1; i >= 0; i--) {
       let f = x.forward[i]
@@ -147,6 +160,34 @@ export class ZSkiplist {
     if (n === null || n.score !== score || n.ele !== ele) return false
     this.deleteNode(n, update)
     return true
+  }
+
+  /**
+   * zslUpdateScore(): the node stays where it is when the new score keeps
+   * the order, otherwise it is unlinked and relinked — never reallocated.
+   */
+  updateScore(curscore: number, ele: string, newscore: number): ZNode {
+    const update = scratchUpdate
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      let f = x.forward[i]
+      while (f !== null && before(curscore, ele, f)) {
+        x = f
+        f = x.forward[i]
+      }
+      update[i] = x
+    }
+    const n = x.forward[0]!
+    const next = n.forward[0]
+    if ((n.backward === null || n.backward.score < newscore) && (next === null || next.score > newscore)) {
+      n.score = newscore
+      return n
+    }
+    this.deleteNode(n, update)
+    n.score = newscore
+    for (let i = 0; i < n.forward.length; i++) n.forward[i] = null
+    n.backward = null
+    return this.insertNode(n)
   }
 
   /** 1-based rank of the element, 0 when absent. */
@@ -296,8 +337,7 @@ export function zsetAdd(db: Db, o: RObj, score: number, ele: string, flags: numb
     result.score = score
     if (zs.listpack && score === 0) score = 0
     if (score === cur) return 0
-    zs.zsl.delete(cur, ele)
-    zs.zsl.insert(score, ele)
+    zs.zsl.updateScore(cur, ele, score)
     zs.dict.set(ele, score)
     return ZADD_OUT_UPDATED
   }
