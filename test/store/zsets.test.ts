@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPair, RawClient, type Pair } from '../helpers/redis.js'
 import { runBoth, cmds, type Script } from './compare.js'
-import { formatScore } from '../../services/store/types/zset.js'
+import { formatScore } from '../../services/store/types/zset-score.js'
 
 let pair: Pair
 

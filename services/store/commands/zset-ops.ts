@@ -9,7 +9,8 @@ import type { Client } from '../networking.js'
 import { SYNTAX_ERR, eqi, getLongOrReply } from './shared.js'
 import { getPositiveOrReply } from './hashes.js'
 import { OBJ_SET, OBJ_ZSET, WRONGTYPE_ERR, lookupKeyRead, dbDelete, setKey, signalModifiedKey, type RObj } from '../keyspace.js'
-import { Zset, zsetFromEntries, formatScore, parseScore, type ZNode } from '../types/zset.js'
+import { Zset, zsetFromEntries, type ZNode } from '../types/zset.js'
+import { formatScore, parseScore } from '../types/zset-score.js'
 import type { SetValue } from '../types/set.js'
 
 /** addReplyDouble() as Redis 7.0 formats it ("%.17g"). */

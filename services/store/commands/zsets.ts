@@ -11,9 +11,10 @@ import { collectionScanCommand, getPositiveOrReply, parseRandomCount, randomWith
 import { OBJ_ZSET, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, signalModifiedKey, type RObj } from '../keyspace.js'
 import {
   Zset, ZSET_MAX_LISTPACK_ENTRIES, zsetTypeCreate, zsetLength, zsetScore, zsetAdd, zsetDel, zsetRank, zsetNodeAtRank, zsetDeleteFrom,
-  parseScore, parseRange, parseLexRange, formatScore, type ZNode, type RangeSpec, type LexSpec,
+  type ZNode, type RangeSpec, type LexSpec,
   ZADD_IN_INCR, ZADD_IN_NX, ZADD_IN_XX, ZADD_IN_GT, ZADD_IN_LT, ZADD_OUT_NOP, ZADD_OUT_NAN, ZADD_OUT_ADDED, ZADD_OUT_UPDATED,
 } from '../types/zset.js'
+import { parseScore, parseRange, parseLexRange, formatScore } from '../types/zset-score.js'
 import {
   addReplyScore, replyNodes, storeZset, zunionInterDiffGenericCommand, zintercardCommand, SET_OP_UNION, SET_OP_INTER, SET_OP_DIFF,
 } from './zset-ops.js'
