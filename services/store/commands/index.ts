@@ -9,6 +9,8 @@ import { serverCommands } from './server.js'
 import { keysCommands } from './keys.js'
 import { stringCommands } from './strings.js'
 import { hashCommands } from './hashes.js'
+import { listCommands } from './lists.js'
+import { listBlockingCommands } from './list-blocking.js'
 import { setCommands } from './sets.js'
 import { zsetCommands } from './zsets.js'
 import { streamCommands } from './streams.js'
@@ -24,6 +26,8 @@ export const commandTable: CommandRow[] = [
   ...keysCommands,
   ...stringCommands,
   ...hashCommands,
+  ...listCommands,
+  ...listBlockingCommands,
   ...setCommands,
   ...zsetCommands,
   ...streamCommands,
