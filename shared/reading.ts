@@ -23,7 +23,14 @@ export interface ParseOptions {
   maxReadings?: number
 }
 
-export type ParseResult = { ok: true; readings: Reading[] } | { ok: false; reason: string }
+/** A member of an array batch that was refused while the rest of the batch was kept. */
+export interface RejectedElement { index: number; reason: string; element: string }
+
+/**
+ * ok:false when the payload as a whole is unusable; otherwise the readings, plus the members of
+ * an array batch that were refused (the valid members of a batch are kept).
+ */
+export type ParseResult = { ok: true; readings: Reading[]; rejected: RejectedElement[] } | { ok: false; reason: string }
 
 export const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
@@ -144,17 +151,19 @@ export function parsePayload(deviceId: string, payload: Buffer | string, opts: P
     if (doc.length === 0) return { ok: false, reason: 'payload is an empty array' }
     if (opts.maxReadings && doc.length > opts.maxReadings) return { ok: false, reason: `payload has ${doc.length} readings; at most ${opts.maxReadings} per message` }
     if (isSenml(doc)) {
+      // a SenML pack is all or nothing: its records depend on each other through base values
       const r = readingsFromSenml(deviceId, doc as Array<Record<string, unknown>>, opts)
-      return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: r }
+      return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: r, rejected: [] }
     }
     const readings: Reading[] = []
+    const rejected: RejectedElement[] = []
     for (let i = 0; i < doc.length; i++) {
       const r = readingFrom(deviceId, doc[i], `[${i}]`, opts)
-      if (typeof r === 'string') return { ok: false, reason: r }
-      readings.push(r)
+      if (typeof r === 'string') rejected.push({ index: i, reason: r, element: JSON.stringify(doc[i]) })
+      else readings.push(r)
     }
-    return { ok: true, readings }
+    return { ok: true, readings, rejected }
   }
   const r = readingFrom(deviceId, doc, '', opts)
-  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r] }
+  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r], rejected: [] }
 }

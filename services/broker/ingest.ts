@@ -44,35 +44,16 @@ export interface ParsedPayload {
 /** Key remembering a device's reading id for the dedup window; the shard's hash tag keeps it in the queue's slot. */
 export const dedupKey = (shard: number, deviceId: string, id: string) => `iot:{${shard}}:dedup:${deviceId}:${id}`
 
-const looksLikeSenml = (doc: unknown[]) => doc.some((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && ('n' in r || 'bn' in r) && !('measures' in r))
-
 function dlq(reason: string, deviceId: string, topic: string, payload: Buffer | string): DeadLetter {
   const kept = payload.length <= DLQ_PAYLOAD_KEEP ? payload : typeof payload === 'string' ? payload.slice(0, DLQ_PAYLOAD_KEEP) : payload.subarray(0, DLQ_PAYLOAD_KEEP)
   return { reason, stage: 'ingest', deviceId, topic, payload: kept }
 }
 
-/**
- * Payload → readings, keeping the valid elements of a batch. shared/reading rejects a whole
- * array for one bad element; only then (the slow path) each element is parsed on its own.
- * A SenML pack stays all-or-nothing: its records depend on each other through base values.
- */
+/** Payload → readings; the refused members of an array batch become dead letters of their own. */
 export function parseKeepingValid(deviceId: string, topic: string, payload: Buffer, opts: ParseOptions): ParsedPayload {
-  const whole = parsePayload(deviceId, payload, opts)
-  if (whole.ok) return { readings: whole.readings, rejected: [] }
-  let doc: unknown
-  try { doc = JSON.parse(payload.toString('utf8')) } catch { doc = null }
-  if (!Array.isArray(doc) || doc.length < 2 || (opts.maxReadings && doc.length > opts.maxReadings) || looksLikeSenml(doc)) {
-    return { readings: [], rejected: [dlq(whole.reason, deviceId, topic, payload)] }
-  }
-  const readings: Reading[] = []
-  const rejected: DeadLetter[] = []
-  for (let i = 0; i < doc.length; i++) {
-    const text = JSON.stringify(doc[i])
-    const one = Array.isArray(doc[i]) ? { ok: false as const, reason: 'expected a JSON object, got array' } : parsePayload(deviceId, text, opts)
-    if (one.ok) readings.push(...one.readings)
-    else rejected.push(dlq(one.reason.startsWith('payload: ') ? `[${i}]: ${one.reason.slice(9)}` : `[${i}].${one.reason}`, deviceId, topic, text))
-  }
-  return { readings, rejected }
+  const r = parsePayload(deviceId, payload, opts)
+  if (!r.ok) return { readings: [], rejected: [dlq(r.reason, deviceId, topic, payload)] }
+  return { readings: r.readings, rejected: r.rejected.map((e) => dlq(e.reason, deviceId, topic, e.element)) }
 }
 
 export function createIngest(opts: IngestOptions, deps: IngestDeps) {

@@ -55,7 +55,9 @@ function readingsOf(e: DeadLetterEntry, config: Config): { ok: true; readings: R
     try { return { ok: true, readings: [JSON.parse(e.payload) as Reading] } } catch { return { ok: false, reason: 'payload is not a reading' } }
   }
   if (!e.device) return { ok: false, reason: 'no device recorded with this dead letter' }
-  return parsePayload(e.device, e.payload, { now: e.at, maxFutureMs: config.MAX_FUTURE, maxReadings: 10_000 })
+  const r = parsePayload(e.device, e.payload, { now: e.at, maxFutureMs: config.MAX_FUTURE, maxReadings: 10_000 })
+  // all or nothing: a partly valid entry replayed in part would be replayed again later
+  return r.ok && r.rejected.length ? { ok: false, reason: r.rejected[0].reason } : r
 }
 
 export async function replayDeadLetters(redis: StoreClient, config: Config, entries: DeadLetterEntry[], onProgress?: (done: number) => void): Promise<ReplayResult> {

@@ -32,6 +32,16 @@ describe('payload → readings', () => {
     expect(normalizeTimestamp(1_795_000_000_123_456)).toBe(1_795_000_000_123)
     expect(normalizeTimestamp(-5)).toBeNull()
   })
+  it('a batch keeps its valid members and names each refused one', () => {
+    const r = parsePayload('d1', '[{"t":1},{"t":{}},[2],{"t":3}]', opts)
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.readings.map((x) => x.measures.t)).toEqual([1, 3])
+    expect(r.rejected).toEqual([
+      { index: 1, reason: '[1].t: expected a number, string or boolean, got object', element: '{"t":{}}' },
+      { index: 2, reason: '[2]: expected a JSON object, got array', element: '[2]' },
+    ])
+  })
   it('an array is one device batch, kept in order', () => {
     expect(ok('d1', '[{"seq":1},{"seq":2}]').map((r) => r.measures.seq)).toEqual([1, 2])
   })
@@ -49,7 +59,6 @@ describe('payload → readings', () => {
     expect(reason('d1', '{}')).toBe('payload: no measures (send at least one name: value)')
     expect(reason('d1', '{"t":[1]}')).toBe('t: expected a number, string or boolean, got array')
     expect(reason('d1', '{"t":null}')).toBe('t: null is not a measure value (use a number, string or boolean)')
-    expect(reason('d1', '[{"t":1},{"t":{}}]')).toBe('[1].t: expected a number, string or boolean, got object')
     expect(reason('d1', '{"measures":{"t":1},"extra":2}')).toBe('unexpected field extra beside measures')
     expect(reason('d1', '{"deviceId":"d2","t":1}')).toBe('deviceId: "d2" does not match the topic\'s device "d1"')
     expect(reason('d1', `{"ts":${now + 3_600_000},"t":1}`)).toMatch(/^ts: .* is 3600s in the future \(limit 300s\)$/)
