@@ -14,6 +14,7 @@ import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
 import { activeExpireCycle } from './expire.js'
+import { PubSub, CLIENT_PUBSUB, PUBSUB_ALLOWED } from './pubsub.js'
 
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
@@ -25,6 +26,7 @@ export class StoreServer {
   readonly keyspace: Keyspace
   readonly commands: Map<string, Command>
   readonly clients = new Map<number, Client>()
+  readonly pubsub = new PubSub()
   private nextClientId = 1
   blockedClients = 0
   /** Clients unblocked during this event; their pipelines resume after it. */
@@ -99,6 +101,7 @@ export class StoreServer {
 
   unlinkClient(c: Client): void {
     if (!this.clients.delete(c.id)) return
+    this.pubsub.freeClient(c)
     if (c.bstate) {
       unblockClient(c)
     }
@@ -151,6 +154,12 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
+    /* RESP2 subscribed mode: the connection only carries messages now. */
+    if (c.flags & CLIENT_PUBSUB && c.resp === 2 && !PUBSUB_ALLOWED.has(cmd.name)) {
+      c.addReplyError(`Can't execute '${cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)
+      flagTransaction(c)
+      return
+    }
     if (c.flags & CLIENT_MULTI && !MULTI_PASSTHROUGH.has(cmd.name)) {
       queueMultiCommand(c, cmd)
       c.addReplyRaw('+QUEUED\r\n')
@@ -164,6 +173,11 @@ export class StoreServer {
     cmd.row.handler(c)
     cmd.calls++
     this.numCommands++
+  }
+
+  /** Publishes to channel and pattern subscribers; returns how many got it (keyspace notifications use this). */
+  publish(channel: string, message: string): number {
+    return this.pubsub.publish(channel, message)
   }
 
   /** After each command: serve clients blocked on keys it made ready. */

@@ -13,6 +13,11 @@ export const REDIS_VERSION = '7.0.15'
 function pingCommand(c: Client): void {
   if (c.argv.length > 2) {
     c.addReplyError(`wrong number of arguments for 'ping' command`)
+  } else if (c.resp === 2 && c.server.pubsub.count(c) > 0) {
+    /* Subscribed mode (pubsub.c): PING answers in the shape of a message. */
+    c.addReplyArrayLen(2)
+    c.addReplyBulk('pong')
+    c.addReplyBulk(c.argv.length === 1 ? '' : c.argv[1])
   } else if (c.argv.length === 1) {
     c.addReplyRaw('+PONG\r\n')
   } else {

@@ -18,6 +18,7 @@ import { streamReadCommands } from './stream-read.js'
 import { streamGroupCommands } from './stream-groups.js'
 import { streamClaimCommands } from './stream-claim.js'
 import { streamInfoCommands } from './stream-info.js'
+import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
 
 export const commandTable: CommandRow[] = [
@@ -35,5 +36,6 @@ export const commandTable: CommandRow[] = [
   ...streamGroupCommands,
   ...streamClaimCommands,
   ...streamInfoCommands,
+  ...pubsubCommands,
   ...txCommands,
 ]
