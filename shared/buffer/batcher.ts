@@ -2,15 +2,15 @@
 // from many connections in the same event-loop turn. Their buffer writes are gathered here and
 // sent as ONE pipeline per turn — queue writes in call order (so a connection's readings keep
 // their order), then one latest-value update per device, one ZADD for the seen set and one
-// counter increment — instead of a pipeline and a socket write per message.
+// counter increment — instead of a pipeline and a socket write per message. On a cluster that
+// is one pipeline per node (routed.ts), still one turn, still in call order per key.
 import type { Reading } from '../reading.js'
 import type { StoreClient } from '../store-client.js'
 import { recordLatest } from './common.js'
+import { routedPipeline, type RoutedPipeline } from './routed.js'
 
-type Pipeline = ReturnType<StoreClient['pipeline']>
-
-/** Appends the queue writes of one caller's readings; returns how many commands it appended. */
-export type QueueWriter = (p: Pipeline, readings: Reading[]) => number
+/** Appends the queue writes of one caller's readings (one command per `p.at(key)`); returns how many. */
+export type QueueWriter = (p: RoutedPipeline, readings: Reading[]) => number
 
 interface Pending {
   readings: Reading[]
@@ -29,7 +29,7 @@ export function createEnqueueBatcher(redis: StoreClient, latestTtlMs: number, wr
     const batch = pending
     pending = []
     scheduled = false
-    const p = redis.pipeline()
+    const p = routedPipeline(redis)
     const newest = new Map<string, Reading>()
     let commands = 0
     let total = 0
@@ -48,8 +48,8 @@ export function createEnqueueBatcher(redis: StoreClient, latestTtlMs: number, wr
       // a caller is acknowledged when its own queue writes succeeded; the latest-value cache
       // may be evicted or fail without the reading being lost
       for (const item of batch) {
-        let err: Error | null = res ? null : new Error('pipeline was discarded')
-        for (let i = item.first; !err && i < item.first + item.count; i++) err = res![i][0]
+        let err: Error | null = null
+        for (let i = item.first; !err && i < item.first + item.count; i++) err = res[i][0]
         if (err) item.reject(err)
         else item.resolve()
       }

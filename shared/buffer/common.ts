@@ -4,39 +4,39 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { DLQ, STATS, latestKey, SEEN } from '../keys.js'
 import type { DeadLetter } from './types.js'
-
-type Pipeline = ReturnType<StoreClient['pipeline']>
+import { execRoutedOrThrow, routedPipeline, type Pipeline, type RoutedPipeline } from './routed.js'
 
 /** Appends the latest-value hash of each device (with its TTL), one seen-set update and the buffered counter. */
-export function recordLatest(p: Pipeline, newestByDevice: Map<string, Reading>, buffered: number, latestTtlMs: number): void {
+export function recordLatest(p: RoutedPipeline, newestByDevice: Map<string, Reading>, buffered: number, latestTtlMs: number): void {
   const seen: Array<string | number> = []
   for (const newest of newestByDevice.values()) {
     const lk = latestKey(newest.deviceId)
     const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
     for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
     if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
-    p.hset(lk, ...fields)
-    p.pexpire(lk, latestTtlMs)
+    p.at(lk).hset(lk, ...fields)
+    p.at(lk).pexpire(lk, latestTtlMs)
     seen.push(newest.receivedAt, newest.deviceId)
   }
-  if (seen.length) p.zadd(SEEN, ...seen)
-  p.hincrby(STATS, 'buffered', buffered)
+  if (seen.length) p.at(SEEN).zadd(SEEN, ...seen)
+  p.at(STATS).hincrby(STATS, 'buffered', buffered)
 }
 
 export async function deadLetterInto(redis: StoreClient, items: DeadLetter[]): Promise<void> {
   if (!items.length) return
-  const p = redis.pipeline()
+  const p = routedPipeline(redis)
   const at = String(Date.now())
   for (const d of items) {
     const fields: Array<string | Buffer> = ['reason', d.reason, 'stage', d.stage, 'at', at, 'payload', d.payload]
     if (d.deviceId) fields.push('device', d.deviceId)
     if (d.topic) fields.push('topic', d.topic)
-    p.xadd(DLQ, '*', ...fields)
+    p.at(DLQ).xadd(DLQ, '*', ...fields)
   }
-  p.hincrby(STATS, 'dead_lettered', items.length)
-  await execOrThrow(p)
+  p.at(STATS).hincrby(STATS, 'dead_lettered', items.length)
+  await execRoutedOrThrow(p)
 }
 
+/** For pipelines whose keys share one slot (one shard's hash tag). */
 export async function execOrThrow(p: Pipeline): Promise<unknown[]> {
   const res = await p.exec()
   if (!res) throw new Error('pipeline was discarded')

@@ -17,6 +17,7 @@ import type { Reading } from '../reading.js'
 import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } from '../keys.js'
 import { msOfStreamId } from '../stream-id.js'
 import { deadLetterInto, execOrThrow } from './common.js'
+import { execRoutedOrThrow, routedPipeline } from './routed.js'
 import { createEnqueueBatcher } from './batcher.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
@@ -93,7 +94,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       if (!items) byShard.set(s, (items = []))
       items.push(`${nextId(now)} ${JSON.stringify(r)}`)
     }
-    for (const [s, items] of byShard) p.rpush(queueKey(s), ...items)
+    for (const [s, items] of byShard) p.at(queueKey(s)).rpush(queueKey(s), ...items)
     return byShard.size
   })
 
@@ -105,9 +106,9 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
 
     async prepare(groups) {
       if (!groups.length) return
-      const p = redis.pipeline()
-      for (let s = 0; s < shards; s++) p.sadd(groupsKey(s), ...groups)
-      await execOrThrow(p)
+      const p = routedPipeline(redis)
+      for (let s = 0; s < shards; s++) p.at(groupsKey(s)).sadd(groupsKey(s), ...groups)
+      await execRoutedOrThrow(p)
     },
 
     async recover(shard, group, consumer) {
@@ -185,21 +186,26 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     },
 
     async depth() {
-      const p = redis.pipeline()
-      for (let s = 0; s < shards; s++) { p.llen(queueKey(s)); p.lindex(queueKey(s), 0); p.smembers(groupsKey(s)) }
-      const first = await execOrThrow(p)
-      const q = redis.pipeline()
+      // every shard's keys share its hash tag; across shards, routed pipelines (one per cluster node)
+      const p = routedPipeline(redis)
+      for (let s = 0; s < shards; s++) {
+        const q = queueKey(s)
+        p.at(q).llen(q); p.at(q).lindex(q, 0); p.at(groupsKey(s)).smembers(groupsKey(s))
+      }
+      const first = await execRoutedOrThrow(p)
+      const q = routedPipeline(redis)
       const plan: Array<{ shard: number; group: string; owners: number }> = []
       for (let s = 0; s < shards; s++) {
         for (const g of first[s * 3 + 2] as string[]) {
-          q.llen(sinkQueueKey(s, g)); q.lindex(sinkQueueKey(s, g), 0); q.smembers(ownersKey(s, g))
+          const k = sinkQueueKey(s, g)
+          q.at(k).llen(k); q.at(k).lindex(k, 0); q.at(k).smembers(ownersKey(s, g))
           plan.push({ shard: s, group: g, owners: 0 })
         }
       }
-      const second = plan.length ? await execOrThrow(q) : []
-      const r = redis.pipeline()
-      plan.forEach((pl, i) => { const owners = second[i * 3 + 2] as string[]; pl.owners = owners.length; for (const o of owners) r.llen(inflightOf(pl.shard, pl.group, o)) })
-      const inflightLens = (plan.some((pl) => pl.owners) ? await execOrThrow(r) : []) as number[]
+      const second = plan.length ? await execRoutedOrThrow(q) : []
+      const r = routedPipeline(redis)
+      plan.forEach((pl, i) => { const owners = second[i * 3 + 2] as string[]; pl.owners = owners.length; for (const o of owners) { const k = inflightOf(pl.shard, pl.group, o); r.at(k).llen(k) } })
+      const inflightLens = (plan.some((pl) => pl.owners) ? await execRoutedOrThrow(r) : []) as number[]
       const out: ShardDepth[] = []
       for (let s = 0; s < shards; s++) out.push({ shard: s, depth: Number(first[s * 3]), groups: [], oldestMs: null })
       const idMs = (item: unknown) => { const p = typeof item === 'string' ? parseItem(item) : null; return p ? msOfStreamId(p.id) : null }

@@ -5,6 +5,7 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
 import { deadLetterInto, execOrThrow } from './common.js'
+import { callAt, routedPipeline } from './routed.js'
 import { createEnqueueBatcher } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
@@ -38,7 +39,10 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
   const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
-    for (const r of readings) p.xadd(queueKey(shardOf(r.deviceId, shards)), '*', 'r', JSON.stringify(r))
+    for (const r of readings) {
+      const key = queueKey(shardOf(r.deviceId, shards))
+      p.at(key).xadd(key, '*', 'r', JSON.stringify(r))
+    }
     return readings.length
   })
 
@@ -49,9 +53,9 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
     enqueueReadings,
 
     async prepare(groups) {
-      const p = redis.pipeline()
-      for (let s = 0; s < shards; s++) for (const g of groups) p.xgroup('CREATE', queueKey(s), g, '0', 'MKSTREAM')
-      const res = (await p.exec()) ?? []
+      const p = routedPipeline(redis)
+      for (let s = 0; s < shards; s++) for (const g of groups) p.at(queueKey(s)).xgroup('CREATE', queueKey(s), g, '0', 'MKSTREAM')
+      const res = await p.exec()
       for (const [err] of res) if (err && !/BUSYGROUP/.test(err.message)) throw err
     },
 
@@ -95,7 +99,7 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
     async trim(shard) {
       const key = queueKey(shard)
-      const groups = (await redis.call('XINFO', 'GROUPS', key).catch(() => [])) as Array<Array<string | number | null>>
+      const groups = (await callAt(redis, key, 'XINFO', 'GROUPS', key).catch(() => [])) as Array<Array<string | number | null>>
       if (!groups.length) return 0
       let minId: string | null = null
       for (const g of groups) {
@@ -112,13 +116,14 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
     },
 
     async depth() {
-      const p = redis.pipeline()
+      const p = routedPipeline(redis)
       for (let s = 0; s < shards; s++) {
-        p.xlen(queueKey(s))
-        p.call('XINFO', 'GROUPS', queueKey(s))
-        p.xrange(queueKey(s), '-', '+', 'COUNT', 1)
+        const key = queueKey(s)
+        p.at(key).xlen(key)
+        p.at(key).call('XINFO', 'GROUPS', key)
+        p.at(key).xrange(key, '-', '+', 'COUNT', 1)
       }
-      const res = (await p.exec()) ?? []
+      const res = await p.exec()
       const out: ShardDepth[] = []
       for (let s = 0; s < shards; s++) {
         const [[, len], [gErr, groups], [, first]] = res.slice(s * 3, s * 3 + 3)
