@@ -7,7 +7,9 @@ import type { CommandRow } from './table.js'
 import { connectionCommands } from './connection.js'
 import { serverCommands } from './server.js'
 import { keysCommands } from './keys.js'
+import { keysDbCommands } from './keys-db.js'
 import { stringCommands } from './strings.js'
+import { stringOpsCommands } from './string-ops.js'
 import { hashCommands } from './hashes.js'
 import { listCommands } from './lists.js'
 import { listBlockingCommands } from './list-blocking.js'
@@ -20,12 +22,15 @@ import { streamClaimCommands } from './stream-claim.js'
 import { streamInfoCommands } from './stream-info.js'
 import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
+import { persistenceCommands } from './persistence.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
   ...serverCommands,
   ...keysCommands,
+  ...keysDbCommands,
   ...stringCommands,
+  ...stringOpsCommands,
   ...hashCommands,
   ...listCommands,
   ...listBlockingCommands,
@@ -38,4 +43,5 @@ export const commandTable: CommandRow[] = [
   ...streamInfoCommands,
   ...pubsubCommands,
   ...txCommands,
+  ...persistenceCommands,
 ]

@@ -11,6 +11,7 @@ import {
   setKey, setExpire, dbDelete, signalModifiedKey,
 } from '../keyspace.js'
 import { parseInt64, parseLong } from '../util.js'
+import { getExpireMsOrReply } from './string-ops.js'
 
 const OBJ_NO_FLAGS = 0
 const OBJ_SET_NX = 1 << 0
@@ -31,17 +32,9 @@ const EXPIRE_FLAGS = OBJ_EX | OBJ_PX | OBJ_EXAT | OBJ_PXAT | OBJ_KEEPTTL
 function setGenericCommand(c: Client, flags: number, key: string, val: string, expire: string | null): void {
   let when = 0
   if (expire !== null) {
-    const v = parseLong(expire)
-    if (v === null) {
-      c.addReplyError(NOT_INTEGER_ERR)
-      return
-    }
-    const ms = flags & (OBJ_EX | OBJ_EXAT) ? v * 1000 : v
-    if (v <= 0 || (flags & (OBJ_EX | OBJ_EXAT) && v > 9223372036854775)) {
-      c.addReplyError(`invalid expire time in '${c.cmd!.name}' command`)
-      return
-    }
-    when = flags & (OBJ_EX | OBJ_PX) ? Date.now() + ms : ms
+    const ms = getExpireMsOrReply(c, expire, (flags & (OBJ_EX | OBJ_EXAT)) !== 0, (flags & (OBJ_EX | OBJ_PX)) !== 0)
+    if (ms === null) return
+    when = ms
   }
   const db = c.db
   if (flags & OBJ_SET_GET) {
