@@ -22,7 +22,6 @@ import { streamClaimCommands } from './stream-claim.js'
 import { streamInfoCommands } from './stream-info.js'
 import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
-import { persistenceCommands } from './persistence.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -43,5 +42,4 @@ export const commandTable: CommandRow[] = [
   ...streamInfoCommands,
   ...pubsubCommands,
   ...txCommands,
-  ...persistenceCommands,
 ]
