@@ -92,7 +92,11 @@ export function handleClientsBlockedOnKeys(ks: Keyspace): void {
       if (clients === undefined) continue
       for (const c of clients.slice()) {
         if (c.bstate === null || c.bstate.db !== db) continue
+        /* Serving writes (a pop, a group read): dumps and the AOF see it like a command. */
+        if (ks.view !== null) ks.view.beforeWrite(db, c.argv)
+        const dirty = ks.dirty
         if (c.bstate.serve(c, key)) unblockClient(c)
+        c.server.servedBlocked(c, dirty)
       }
     }
   }

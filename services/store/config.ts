@@ -5,8 +5,11 @@
  */
 
 import { parseMemory, parseLong } from './util.js'
+import { keyspaceEventsStringToFlags, keyspaceEventsFlagsToString } from './notify.js'
+import type { StoreServer } from './server.js'
+import { Aof } from './persistence/aof.js'
 
-type Kind = 'string' | 'int' | 'memory' | 'bool' | 'enum' | 'save'
+type Kind = 'string' | 'int' | 'memory' | 'bool' | 'enum' | 'save' | 'notify'
 
 interface Param {
   name: string
@@ -27,8 +30,22 @@ export const PARAMS: Param[] = [
   { name: 'maxmemory', kind: 'memory', default: 0 },
   { name: 'maxmemory-policy', kind: 'enum', default: 'noeviction', values: MAXMEMORY_POLICIES },
   { name: 'maxmemory-samples', kind: 'int', default: 5 },
+  { name: 'maxmemory-eviction-tenacity', kind: 'int', default: 10 },
+  { name: 'lfu-log-factor', kind: 'int', default: 10 },
+  { name: 'lfu-decay-time', kind: 'int', default: 1 },
+  { name: 'active-expire-effort', kind: 'int', default: 1 },
   { name: 'appendonly', kind: 'bool', default: 'no' },
   { name: 'appendfsync', kind: 'enum', default: 'everysec', values: ['always', 'everysec', 'no'] },
+  { name: 'auto-aof-rewrite-percentage', kind: 'int', default: 100 },
+  { name: 'auto-aof-rewrite-min-size', kind: 'memory', default: 64 * 1024 * 1024 },
+  { name: 'aof-load-truncated', kind: 'bool', default: 'yes' },
+  /* The base file is always written as commands (no RDB preamble). */
+  { name: 'aof-use-rdb-preamble', kind: 'bool', default: 'no' },
+  { name: 'aof-timestamp-enabled', kind: 'bool', default: 'no' },
+  { name: 'no-appendfsync-on-rewrite', kind: 'bool', default: 'no' },
+  { name: 'rdbcompression', kind: 'bool', default: 'yes' },
+  { name: 'rdbchecksum', kind: 'bool', default: 'yes' },
+  { name: 'stop-writes-on-bgsave-error', kind: 'bool', default: 'yes' },
   { name: 'appendfilename', kind: 'string', default: 'appendonly.aof', immutable: true },
   { name: 'appenddirname', kind: 'string', default: 'appendonlydir', immutable: true },
   { name: 'dir', kind: 'string', default: '.' },
@@ -46,7 +63,7 @@ export const PARAMS: Param[] = [
   { name: 'protected-mode', kind: 'bool', default: 'yes' },
   { name: 'hz', kind: 'int', default: 10 },
   { name: 'lazyfree-lazy-user-del', kind: 'bool', default: 'no' },
-  { name: 'notify-keyspace-events', kind: 'string', default: '' },
+  { name: 'notify-keyspace-events', kind: 'notify', default: '' },
   { name: 'stream-node-max-entries', kind: 'int', default: 100 },
   { name: 'stream-node-max-bytes', kind: 'memory', default: 4096 },
 ]
@@ -106,10 +123,49 @@ export function setParam(cfg: Config, p: Param, value: string): string | null {
       cfg[p.name] = parts.join(' ')
       return null
     }
+    case 'notify': {
+      const flags = keyspaceEventsStringToFlags(value)
+      if (flags === null) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+      cfg[p.name] = keyspaceEventsFlagsToString(flags)
+      return null
+    }
     default:
       cfg[p.name] = value
       return null
   }
+}
+
+/**
+ * Makes parameters take effect (at start: changed = null; after CONFIG SET:
+ * the names set). Returns an error text when a change could not be applied.
+ */
+export function applyConfig(server: StoreServer, changed: Set<string> | null): string | null {
+  const cfg = server.config
+  const ks = server.keyspace
+  server.evictor.setPolicy(String(cfg['maxmemory-policy']))
+  server.evictor.samples = Math.max(1, Number(cfg['maxmemory-samples']))
+  ks.lfuLogFactor = Number(cfg['lfu-log-factor'])
+  ks.lfuDecayTime = Number(cfg['lfu-decay-time'])
+  ks.notifyFlags = keyspaceEventsStringToFlags(String(cfg['notify-keyspace-events'])) ?? 0
+  if (changed === null) return null
+  if (changed.has('appendonly') && !server.loading) {
+    if (cfg.appendonly === 'yes' && server.aof === null) {
+      /* startAppendOnly(): the current dataset becomes the base file. */
+      const aof = new Aof(server)
+      try {
+        aof.rewriteNow()
+      } catch (err) {
+        cfg.appendonly = 'no'
+        return `Failed to start AOF: ${(err as Error).message}`
+      }
+      server.aof = aof
+    } else if (cfg.appendonly === 'no' && server.aof !== null) {
+      server.aof.stop()
+      server.aof = null
+    }
+  }
+  if (changed.has('maxmemory') && Number(cfg.maxmemory) > 0) server.evictor.performEvictions(Number(cfg.maxmemory), 0)
+  return null
 }
 
 /**

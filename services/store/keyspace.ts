@@ -8,6 +8,8 @@
 import type { Client } from './networking.js'
 import { touchWatchedKey, touchAllWatchedKeysInDb } from './multi.js'
 import { signalKeyAsReady } from './blocked.js'
+import { notifyKeyspaceEvent, NOTIFY_EXPIRED } from './notify.js'
+import type { DatasetView } from './persistence/view.js'
 
 export const OBJ_STRING = 0
 export const OBJ_LIST = 1
@@ -32,16 +34,33 @@ export const WRONGTYPE_ERR = '-WRONGTYPE Operation against a key holding the wro
 export const KEY_OVERHEAD = 72
 export const BASE_USED_MEMORY = 860_000
 
+/* LFU (evict.c): the lru field holds the last decrement time in minutes (16
+ * bits) and a logarithmic access counter (8 bits), as Redis packs it. */
+export const LFU_INIT_VAL = 5
+
 /** robj: a typed value with its LRU clock and its share of used_memory. */
 export class RObj {
   /** Position in Db.slots, for SCAN cursors and random sampling. */
   slot = -1
+  /** Epoch of the point-in-time dump that already wrote this key (persistence/view.ts). */
+  saved = 0
   constructor(
     public type: number,
     public ptr: any, // eslint-disable-line @typescript-eslint/no-explicit-any -- depends on type
+    /** LRU: ms of last access (Keyspace.lruClock); LFU: see LFU_INIT_VAL. */
     public lru: number,
     public mem: number,
   ) {}
+}
+
+/**
+ * Hooks the persistence and notification layers attach to the keyspace, so
+ * deletions that no command asked for (expiry, eviction) reach the AOF as DEL
+ * and a point-in-time dump sees keys before a write changes them.
+ */
+export interface KeyspaceHooks {
+  /** propagateDeletion(): a key removed by expiry or eviction. */
+  propagateDel(db: Db, key: string): void
 }
 
 export class Db {
@@ -68,9 +87,26 @@ export class Db {
 export class Keyspace {
   readonly dbs: Db[]
   usedMemory = BASE_USED_MEMORY
-  /** LRU clock in seconds, advanced by the server cron (LRU_CLOCK_RESOLUTION). */
-  lruClock = Math.floor(Date.now() / 1000)
+  usedMemoryPeak = BASE_USED_MEMORY
+  /* LRU clock in ms, advanced once per socket read and by the cron. Redis
+   * ticks once a second; a finer clock keeps keys touched a moment ago apart
+   * from keys written in the same second when writes arrive fast. */
+  lruClock = Date.now()
+  /** maxmemory-policy is an LFU one: lookups bump the counter instead. */
+  lfu = false
+  lfuLogFactor = 10
+  lfuDecayTime = 1
   expiredKeys = 0
+  /** expired_stale_perc: running estimate of expired keys among sampled ones. */
+  expiredStalePerc = 0
+  expiredTimeCapReached = 0
+  /** notify-keyspace-events as NOTIFY_* bits; 0 = off (the usual case). */
+  notifyFlags = 0
+  /** Delivers a keyspace notification; pub/sub installs the real one. */
+  publish: (channel: string, message: string) => number = () => 0
+  hooks: KeyspaceHooks | null = null
+  /** A BGSAVE or AOF rewrite in progress: writes dump their keys first. */
+  view: DatasetView | null = null
   evictedKeys = 0
   keyspaceHits = 0
   keyspaceMisses = 0
@@ -95,9 +131,13 @@ export function expireIfNeeded(db: Db, key: string): boolean {
   return true
 }
 
+/** deleteExpiredKeyAndPropagate(): the DEL goes to the AOF, 'expired' to subscribers. */
 export function deleteExpiredKey(db: Db, key: string): void {
+  const ks = db.ks
   dbDelete(db, key)
-  db.ks.expiredKeys++
+  ks.expiredKeys++
+  if (ks.hooks !== null) ks.hooks.propagateDel(db, key)
+  if (ks.notifyFlags !== 0) notifyKeyspaceEvent(ks, NOTIFY_EXPIRED, 'expired', key, db.id)
   signalModifiedKey(db, key)
 }
 
@@ -105,8 +145,44 @@ function lookupKey(db: Db, key: string): RObj | null {
   if (db.expires.size !== 0 && expireIfNeeded(db, key)) return null
   const o = db.dict.get(key)
   if (o === undefined) return null
-  o.lru = db.ks.lruClock
+  const ks = db.ks
+  if (ks.lfu) updateLFU(ks, o)
+  else o.lru = ks.lruClock
   return o
+}
+
+/* ----------------------------------- LFU ----------------------------------- */
+
+function lfuTimeInMinutes(ks: Keyspace): number {
+  return Math.floor(ks.lruClock / 60000) & 0xffff
+}
+
+/** LFUDecrAndReturn(): the counter after decay for the minutes since its last decrement. */
+export function lfuDecrAndReturn(ks: Keyspace, o: RObj): number {
+  const ldt = o.lru >>> 8
+  const counter = o.lru & 0xff
+  const now = lfuTimeInMinutes(ks)
+  const elapsed = now >= ldt ? now - ldt : 65535 - ldt + now
+  const periods = ks.lfuDecayTime > 0 ? Math.floor(elapsed / ks.lfuDecayTime) : 0
+  return periods > counter ? 0 : counter - periods
+}
+
+/** LFULogIncr(): the more hits a key has, the less likely another one counts. */
+function lfuLogIncr(ks: Keyspace, counter: number): number {
+  if (counter === 255) return 255
+  const baseval = Math.max(0, counter - LFU_INIT_VAL)
+  const p = 1 / (baseval * ks.lfuLogFactor + 1)
+  return Math.random() < p ? counter + 1 : counter
+}
+
+function updateLFU(ks: Keyspace, o: RObj): void {
+  const counter = lfuLogIncr(ks, lfuDecrAndReturn(ks, o))
+  o.lru = (lfuTimeInMinutes(ks) << 8) | counter
+}
+
+/** The lru field a new object starts with under the current policy. */
+function initialLru(ks: Keyspace): number {
+  return ks.lfu ? (lfuTimeInMinutes(ks) << 8) | LFU_INIT_VAL : ks.lruClock
 }
 
 /** Lookup for commands that read; counts keyspace hits and misses. */
@@ -142,11 +218,13 @@ export function lookupKeyWriteOfType(c: Client, key: string, type: number): RObj
 
 /** Adds a key that must not exist. */
 export function dbAdd(db: Db, key: string, type: number, ptr: unknown, mem: number): RObj {
-  const o = new RObj(type, ptr, db.ks.lruClock, mem + key.length + KEY_OVERHEAD)
+  const ks = db.ks
+  const o = new RObj(type, ptr, initialLru(ks), mem + key.length + KEY_OVERHEAD)
   o.slot = db.freeSlots.length > 0 ? db.freeSlots.pop()! : db.slots.length
   db.slots[o.slot] = key
   db.dict.set(key, o)
-  db.ks.usedMemory += o.mem
+  ks.usedMemory += o.mem
+  if (ks.usedMemory > ks.usedMemoryPeak) ks.usedMemoryPeak = ks.usedMemory
   signalKeyAsReady(db, key, type)
   return o
 }
@@ -165,7 +243,7 @@ export function setKey(db: Db, key: string, type: number, ptr: unknown, mem: num
     o.type = type
     o.ptr = ptr
     o.mem = newMem
-    o.lru = db.ks.lruClock
+    if (!db.ks.lfu) o.lru = db.ks.lruClock
     if (!keepTtl) db.expires.delete(key)
   }
   signalModifiedKey(db, key)

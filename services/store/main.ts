@@ -21,11 +21,14 @@ export interface StoreOptions {
   [name: string]: unknown
 }
 
-/** Starts a store listening on opts.port (0 = any free port). */
+/** Starts a store listening on opts.port (0 = any free port), after loading what is on disk. */
 export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
   const cfg: Config = defaultConfig()
+  /* Embedded stores persist only when asked (no dump.rdb in the caller's cwd);
+   * `iotbuf store` keeps redis-server's default save rules. */
+  cfg.save = ''
   for (const [name, value] of Object.entries(opts)) {
-    if (name === 'port' || name === 'bind' || value === undefined) continue
+    if (name === 'port' || name === 'bind' || name === 'log' || value === undefined) continue
     const p = findParam(name)
     if (!p) throw new Error(`startStore: unknown option '${name}'`)
     const err = setParam(cfg, p, String(value))
@@ -34,7 +37,14 @@ export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
   const bind = opts.bind ?? '127.0.0.1'
   cfg.bind = bind
   const server = new StoreServer(cfg)
+  if (typeof opts.log === 'function') server.log = opts.log as (msg: string) => void
   const port = await server.listen(opts.port, bind)
+  try {
+    await server.loadDataFromDisk()
+  } catch (err) {
+    await server.close()
+    throw err
+  }
   return { port, server, close: () => server.close() }
 }
 
@@ -83,10 +93,19 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   }
   const bind = String(cfg.bind).split(/\s+/)[0]
   const server = new StoreServer(cfg)
+  server.log = (msg) => io.stdout.write(`${msg}\n`)
+  server.fatal = (msg) => fail(msg)
   try {
     await server.listen(Number(cfg.port), bind)
   } catch (err) {
     fail((err as Error).message)
+    return
+  }
+  try {
+    await server.loadDataFromDisk()
+  } catch (err) {
+    await server.close().catch(() => {})
+    fail(`Fatal error loading the DB: ${(err as Error).message}. Exiting.`)
     return
   }
   io.stdout.write(`Ready to accept connections tcp ${bind}:${server.port}\n`)

@@ -43,6 +43,8 @@ export class Client extends ReplyBuffer {
   readonly addr: string
   readonly laddr: string
   closed = false
+  /** Waiting in server.pendingFlush for this turn's AOF write. */
+  flushPending = false
 
   constructor(
     readonly server: StoreServer,
@@ -67,7 +69,7 @@ export class Client extends ReplyBuffer {
 
   /** readQueryFromClient(): new bytes from the socket. */
   onData(chunk: Buffer): void {
-    this.lastInteraction = Date.now()
+    this.server.keyspace.lruClock = this.lastInteraction = Date.now()
     this.server.netInputBytes += chunk.length
     this.parser.feed(chunk)
     this.processInputBuffer()
@@ -98,6 +100,14 @@ export class Client extends ReplyBuffer {
   /** Writes the output buffer in one socket write (writev for several chunks). */
   flush(): void {
     if (this.closed) return
+    /* Replies of a turn that wrote leave only after the AOF has the writes. */
+    if (this.server.aofPendingWrite) {
+      if (!this.flushPending) {
+        this.flushPending = true
+        this.server.deferFlush(this)
+      }
+      return
+    }
     if (!this.outputEmpty) {
       const sock = this.socket
       if (this.outChunks.length === 0) {

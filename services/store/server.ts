@@ -9,12 +9,28 @@ import { randomBytes } from 'node:crypto'
 import { Client, CLIENT_MULTI } from './networking.js'
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, type Config } from './config.js'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, type Command } from './commands/table.js'
+import { isIP } from 'node:net'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
 import { activeExpireCycle } from './expire.js'
+import { Evictor, EVICT_FAIL } from './evict.js'
+import { notifyCommand } from './notify.js'
+import { Aof } from './persistence/aof.js'
+import { Snapshot } from './persistence/snapshot.js'
+import { LoadingClient } from './persistence/load.js'
+import { applyConfig } from './config.js'
 import { PubSub, CLIENT_PUBSUB, PUBSUB_ALLOWED } from './pubsub.js'
+
+/* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
+const PROTECTED_MODE_ERR =
+  '-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. ' +
+  'In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: ' +
+  "1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. " +
+  "2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. " +
+  "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
+  '4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n'
 
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
@@ -44,11 +60,37 @@ export class StoreServer {
   port = 0
   readonly runId = randomBytes(20).toString('hex')
   configFile = ''
+  /* Persistence and memory (evict.ts, persistence/). */
+  readonly evictor: Evictor
+  /** Non-null while appendonly is on. */
+  aof: Aof | null = null
+  readonly snapshot: Snapshot
+  /** INFO loading:1 while the dataset is read at start; commands get -LOADING. */
+  loading = false
+  loadingStart = 0
+  private loadFailed = false
+  /** AOF bytes of this event-loop turn not yet written: replies wait for them. */
+  aofPendingWrite = false
+  private pendingFlush: Client[] = []
+  private beforeSleepScheduled = false
+  private readonly beforeSleepFn = (): void => this.beforeSleep()
+  /** Where log lines go (runStore prints them; tests may capture). */
+  log: (msg: string) => void = () => {}
+  /** An unrecoverable persistence error (Redis exits). */
+  fatal: (msg: string) => void = (msg) => {
+    this.log(msg)
+    process.exit(1)
+  }
 
   constructor(config: Partial<Config> = {}) {
     this.config = { ...defaultConfig(), ...config } as Config
     this.keyspace = new Keyspace(Number(this.config.databases))
     this.commands = buildCommandTable(commandTable)
+    this.evictor = new Evictor(this.keyspace)
+    this.snapshot = new Snapshot(this)
+    this.keyspace.hooks = { propagateDel: (db, key) => this.aof?.feedDel(db, key) }
+    this.keyspace.publish = (channel, message) => this.publish(channel, message)
+    applyConfig(this, null)
   }
 
   /** Binds the listener; rejects with Redis' wording when the port is taken. */
@@ -71,8 +113,49 @@ export class StoreServer {
     })
   }
 
+  /**
+   * loadDataFromDisk(): the AOF when appendonly is on, else the snapshot.
+   * Runs after listen() so clients see -LOADING meanwhile, as with Redis.
+   */
+  async loadDataFromDisk(): Promise<void> {
+    this.loading = true
+    this.loadingStart = Date.now()
+    this.loadFailed = true
+    try {
+      if (this.config.appendonly === 'yes') {
+        const aof = new Aof(this)
+        const r = await aof.load()
+        if (r) this.log(`DB loaded from append only file: ${(r.ms / 1000).toFixed(3)} seconds (${r.keys} keys)`)
+        aof.openOnStart()
+        this.aof = aof
+      } else {
+        const r = await this.snapshot.load()
+        if (r) this.log(`DB loaded from disk: ${(r.ms / 1000).toFixed(3)} seconds (${r.keys} keys)`)
+      }
+      this.loadFailed = false
+    } finally {
+      this.loading = false
+      this.keyspace.dirty = 0
+    }
+  }
+
+  /** prepareForShutdown(): flush and fsync the AOF, save if save rules are set. */
+  shutdownPersistence(): void {
+    if (this.aof) this.aof.stop()
+    /* Never save over the files a failed or unfinished load came from. */
+    if (String(this.config.save).trim() !== '' && !this.loading && !this.loadFailed) {
+      try {
+        this.snapshot.save()
+      } catch (err) {
+        this.log(`Error trying to save the DB, can't exit: ${(err as Error).message}`)
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.cronTimer) clearInterval(this.cronTimer)
+    this.beforeSleep()
+    this.shutdownPersistence()
     for (const c of [...this.clients.values()]) {
       c.close()
       c.socket.destroy()
@@ -88,6 +171,11 @@ export class StoreServer {
       sock.end('-ERR max number of clients reached\r\n')
       return
     }
+    if (this.protectedModeRefuses(sock)) {
+      this.rejectedConnections++
+      sock.end(PROTECTED_MODE_ERR, () => sock.destroy())
+      return
+    }
     this.numConnections++
     const c = new Client(this, sock, this.nextClientId++)
     this.clients.set(c.id, c)
@@ -97,6 +185,19 @@ export class StoreServer {
       c.closed = true
       this.unlinkClient(c)
     })
+  }
+
+  /**
+   * protected-mode: with no password, only loopback clients are served; a
+   * store bound to loopback only never sees others, so this bites exactly
+   * when it listens beyond loopback without requirepass.
+   */
+  private protectedModeRefuses(sock: Socket): boolean {
+    if (this.config['protected-mode'] !== 'yes' || this.config.requirepass !== '') return false
+    let ip = sock.remoteAddress ?? ''
+    if (ip.startsWith('::ffff:')) ip = ip.slice(7)
+    if (isIP(ip) === 0) return false
+    return !(ip.startsWith('127.') || ip === '::1')
   }
 
   unlinkClient(c: Client): void {
@@ -147,12 +248,23 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
-    /* OOM hook: eviction (evict.ts) will try to free memory here first. */
-    const maxmemory = this.config.maxmemory as number
-    if (maxmemory > 0 && cmd.flagBits & CMD_DENYOOM && this.keyspace.usedMemory > maxmemory) {
-      c.addReplyError("-OOM command not allowed when used memory > 'maxmemory'.")
+    if (this.loading && (cmd.flagBits & CMD_LOADING) === 0 && !(c instanceof LoadingClient)) {
+      c.addReplyError('-LOADING Redis is loading the dataset in memory')
       flagTransaction(c)
       return
+    }
+    /* Free memory before the command runs, counting what a write brings in,
+     * so used memory stays at the limit instead of overshooting it. */
+    const maxmemory = this.config.maxmemory as number
+    if (maxmemory > 0 && !this.loading) {
+      const denyoom = (cmd.flagBits & CMD_DENYOOM) !== 0
+      let incoming = 0
+      if (denyoom) for (let i = 1; i < argv.length; i++) incoming += argv[i].length
+      if (this.evictor.performEvictions(maxmemory, incoming) === EVICT_FAIL && denyoom && this.keyspace.usedMemory > maxmemory - incoming) {
+        c.addReplyError("-OOM command not allowed when used memory > 'maxmemory'.")
+        flagTransaction(c)
+        return
+      }
     }
     /* RESP2 subscribed mode: the connection only carries messages now. */
     if (c.flags & CLIENT_PUBSUB && c.resp === 2 && !PUBSUB_ALLOWED.has(cmd.name)) {
@@ -170,9 +282,67 @@ export class StoreServer {
 
   /** call(): runs the handler and does the bookkeeping every command shares. */
   call(c: Client, cmd: Command): void {
-    cmd.row.handler(c)
+    const ks = this.keyspace
+    if ((cmd.flagBits & CMD_WRITE) === 0) {
+      cmd.row.handler(c)
+    } else {
+      if (ks.view !== null) this.beforeDumpedWrite(c, cmd)
+      const keys = ks.notifyFlags !== 0 ? cmd.getKeys(c.argv) : null
+      const existed = keys !== null ? keys.map((k) => c.db.dict.has(k)) : null
+      const dirty = ks.dirty
+      cmd.row.handler(c)
+      if (ks.dirty !== dirty) {
+        if (this.aof !== null) this.aof.feedCommand(c.db, cmd, c.argv)
+        if (keys !== null) notifyCommand(ks, c.db, cmd, c.argv, keys, existed!)
+      }
+    }
     cmd.calls++
     this.numCommands++
+  }
+
+  /** A write during BGSAVE/rewrite: the dump takes the keys it names first. */
+  private beforeDumpedWrite(c: Client, cmd: Command): void {
+    const view = this.keyspace.view!
+    if (cmd.name === 'flushall' || cmd.name === 'flushdb' || cmd.name === 'swapdb' || cmd.name === 'move' || cmd.name === 'copy') view.finish()
+    else view.beforeWrite(c.db, c.argv)
+  }
+
+  /** A blocked client was served (blocked.ts): propagate what it changed. */
+  servedBlocked(c: Client, dirtyBefore: number): void {
+    if (this.keyspace.dirty !== dirtyBefore && this.aof !== null && c.cmd !== null) this.aof.feedCommand(c.db, c.cmd, c.argv)
+  }
+
+  /* ------------------------- replies after the AOF ------------------------- */
+
+  scheduleBeforeSleep(): void {
+    if (this.beforeSleepScheduled) return
+    this.beforeSleepScheduled = true
+    setImmediate(this.beforeSleepFn)
+  }
+
+  /** Client.flush() while AOF bytes of this turn are unwritten: wait for them. */
+  deferFlush(c: Client): void {
+    this.pendingFlush.push(c)
+    this.scheduleBeforeSleep()
+  }
+
+  /**
+   * beforeSleep(): once per event-loop turn, after every socket read of the
+   * turn was processed: write (and under always, fsync) the AOF, then send
+   * the replies that were held for it. Pipelined and concurrent writes of
+   * one turn share one write and one fsync.
+   */
+  beforeSleep(): void {
+    this.beforeSleepScheduled = false
+    if (this.aof !== null) this.aof.flush()
+    this.aofPendingWrite = false
+    const list = this.pendingFlush
+    if (list.length === 0) return
+    this.pendingFlush = []
+    for (const c of list) {
+      c.flushPending = false
+      c.flush()
+    }
   }
 
   /** Publishes to channel and pattern subscribers; returns how many got it (keyspace notifications use this). */
@@ -201,14 +371,20 @@ export class StoreServer {
 
   private cron(): void {
     const now = Date.now()
-    this.keyspace.lruClock = Math.floor(now / 1000)
+    this.keyspace.lruClock = now
     if (now - this.lastOpsSample.time >= 100) {
       const ops = ((this.numCommands - this.lastOpsSample.count) * 1000) / (now - this.lastOpsSample.time)
       this.opsSamples.push(Math.round(ops))
       if (this.opsSamples.length > STATS_METRIC_SAMPLES) this.opsSamples.shift()
       this.lastOpsSample = { time: now, count: this.numCommands }
     }
-    activeExpireCycle(this.keyspace)
+    if (!this.loading) {
+      activeExpireCycle(this.keyspace, Number(this.config.hz))
+      const maxmemory = this.config.maxmemory as number
+      if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)
+      if (this.aof !== null) this.aof.cron(now)
+      this.snapshot.cron(now)
+    }
     this.afterEvent()
   }
 

@@ -37,7 +37,7 @@ describe('runStore', () => {
   it('prints the ready line, serves, applies flags, and exits 0 on SIGTERM', async () => {
     const port = await freePort()
     const io = fakeIO()
-    await runStore(['--port', String(port), '--bind', '127.0.0.1', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', '.', '--save', ''], io)
+    await runStore(['--port', String(port), '--bind', '127.0.0.1', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', mkdtempSync(join(tmpdir(), 'iotbuf-store-')), '--save', ''], io)
     expect(io.out).toBe(`Ready to accept connections tcp 127.0.0.1:${port}\n`)
     const c = await RawClient.connect(port)
     expect((await c.call('CONFIG', 'GET', 'maxmemory')).toString()).toBe('*2\r\n$9\r\nmaxmemory\r\n$9\r\n268435456\r\n')
@@ -54,7 +54,7 @@ describe('runStore', () => {
     const port = await freePort()
     writeFileSync(join(dir, 'redis.conf'), `# comment\nport 1\nmaxmemory 1mb\nmaxmemory-policy "allkeys-lru"\n`)
     const io = fakeIO()
-    await runStore([join(dir, 'redis.conf'), '--port', String(port)], io)
+    await runStore([join(dir, 'redis.conf'), '--port', String(port), '--dir', dir], io)
     const c = await RawClient.connect(port)
     expect((await c.call('CONFIG', 'GET', 'maxmemory')).toString()).toContain('1048576')
     io.sig.emit('SIGINT')

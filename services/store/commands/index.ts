@@ -22,6 +22,7 @@ import { streamClaimCommands } from './stream-claim.js'
 import { streamInfoCommands } from './stream-info.js'
 import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
+import { persistenceCommands } from './persistence.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -42,4 +43,5 @@ export const commandTable: CommandRow[] = [
   ...streamInfoCommands,
   ...pubsubCommands,
   ...txCommands,
+  ...persistenceCommands,
 ]

@@ -6,7 +6,7 @@ import type { Client } from '../networking.js'
 import type { CommandRow, Command } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
-import { PARAMS, findParam, formatParam, setParam } from '../config.js'
+import { PARAMS, findParam, formatParam, setParam, applyConfig } from '../config.js'
 import { stringMatch, bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from './connection.js'
 
@@ -31,7 +31,7 @@ function infoSection(c: Client, name: string): string | null {
         multiplexing_api: 'epoll', atomicvar_api: 'c11-builtin', gcc_version: '0.0.0', process_id: process.pid,
         process_supervised: 'no', run_id: s.runId, tcp_port: s.port, server_time_usec: now * 1000,
         uptime_in_seconds: Math.floor((now - s.startTime) / 1000), uptime_in_days: Math.floor((now - s.startTime) / 86400000),
-        hz: cfg.hz, configured_hz: cfg.hz, lru_clock: ks.lruClock & 0xffffff, executable: process.argv[1] ?? '', config_file: s.configFile,
+        hz: cfg.hz, configured_hz: cfg.hz, lru_clock: Math.floor(ks.lruClock / 1000) & 0xffffff, executable: process.argv[1] ?? '', config_file: s.configFile,
         io_threads_active: 0,
       })
     case 'clients':
@@ -45,23 +45,19 @@ function infoSection(c: Client, name: string): string | null {
       const maxmemory = Number(cfg.maxmemory)
       return '# Memory\r\n' + kv({
         used_memory: used, used_memory_human: bytesToHuman(used), used_memory_rss: process.memoryUsage.rss(),
-        used_memory_rss_human: bytesToHuman(process.memoryUsage.rss()), used_memory_peak: used, used_memory_peak_human: bytesToHuman(used),
+        used_memory_rss_human: bytesToHuman(process.memoryUsage.rss()), used_memory_peak: ks.usedMemoryPeak, used_memory_peak_human: bytesToHuman(ks.usedMemoryPeak),
         maxmemory, maxmemory_human: bytesToHuman(maxmemory), maxmemory_policy: cfg['maxmemory-policy'],
         mem_fragmentation_ratio: '1.00', mem_allocator: 'v8',
       })
     }
     case 'persistence':
-      return '# Persistence\r\n' + kv({
-        loading: 0, async_loading: 0, current_cow_peak: 0, current_cow_size: 0, rdb_changes_since_last_save: ks.dirty,
-        rdb_bgsave_in_progress: 0, rdb_last_save_time: Math.floor(s.startTime / 1000), rdb_last_bgsave_status: 'ok',
-        aof_enabled: cfg.appendonly === 'yes' ? 1 : 0, aof_rewrite_in_progress: 0, aof_rewrite_scheduled: 0,
-        aof_last_bgrewrite_status: 'ok', aof_last_write_status: 'ok',
-      })
+      return persistenceInfo(c, kv)
     case 'stats':
       return '# Stats\r\n' + kv({
         total_connections_received: s.numConnections, total_commands_processed: s.numCommands,
         instantaneous_ops_per_sec: s.instantaneousOps, total_net_input_bytes: s.netInputBytes, rejected_connections: s.rejectedConnections,
-        expired_keys: ks.expiredKeys, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
+        expired_keys: ks.expiredKeys, expired_stale_perc: (ks.expiredStalePerc * 100).toFixed(2),
+        expired_time_cap_reached_count: ks.expiredTimeCapReached, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0,
       })
     case 'replication':
@@ -98,6 +94,31 @@ function infoCommand(c: Client): void {
   c.addReplyVerbatim(parts.join('\r\n'), 'txt')
 }
 
+/** INFO persistence, in redis 7.0's field order. */
+function persistenceInfo(c: Client, kv: (o: Record<string, string | number>) => string): string {
+  const s = c.server
+  const snap = s.snapshot
+  const aof = s.aof
+  const now = Date.now()
+  let out = '# Persistence\r\n' + kv({
+    loading: s.loading ? 1 : 0, async_loading: 0, current_cow_peak: 0, current_cow_size: 0, rdb_changes_since_last_save: s.keyspace.dirty,
+    rdb_bgsave_in_progress: snap.inProgress ? 1 : 0, rdb_last_save_time: snap.lastSave, rdb_last_bgsave_status: snap.lastBgsaveStatus,
+    rdb_last_bgsave_time_sec: snap.lastBgsaveTimeSec,
+    aof_enabled: aof !== null ? 1 : 0, aof_rewrite_in_progress: aof?.rewrite ? 1 : 0, aof_rewrite_scheduled: aof?.rewriteScheduled ? 1 : 0,
+    aof_last_rewrite_time_sec: aof?.lastRewriteTimeSec ?? -1,
+    aof_current_rewrite_time_sec: aof?.rewrite ? Math.round((now - aof.rewrite.start) / 1000) : -1,
+    aof_last_bgrewrite_status: aof?.lastRewriteStatus ?? 'ok', aof_last_write_status: aof?.lastWriteStatus ?? 'ok',
+  })
+  if (aof !== null) {
+    out += kv({
+      aof_current_size: aof.currentSize, aof_base_size: aof.baseSize, aof_pending_rewrite: aof.rewriteScheduled ? 1 : 0,
+      aof_buffer_length: aof.buf.length, aof_pending_bio_fsync: 0, aof_delayed_fsync: aof.delayedFsync,
+    })
+  }
+  if (s.loading) out += kv({ loading_start_time: Math.floor(s.loadingStart / 1000) })
+  return out
+}
+
 /* ---------------------------------- CONFIG --------------------------------- */
 
 function configGetCommand(c: Client): void {
@@ -125,6 +146,7 @@ function configSetCommand(c: Client): void {
   const cfg = c.server.config
   const saved = { ...cfg }
   const seen = new Set<string>()
+  const oldAppendonly = cfg.appendonly
   for (let i = 2; i < argv.length; i += 2) {
     const p = findParam(argv[i])
     if (!p || p.immutable) {
@@ -145,6 +167,12 @@ function configSetCommand(c: Client): void {
       return
     }
   }
+  if (cfg.appendonly === oldAppendonly) seen.delete('appendonly')
+  const applyErr = applyConfig(c.server, seen)
+  if (applyErr) {
+    c.addReplyError(`CONFIG SET failed - ${applyErr}`)
+    return
+  }
   c.addReplyRaw(OK)
 }
 
@@ -154,6 +182,8 @@ function configResetstatCommand(c: Client): void {
   s.numConnections = 0
   s.keyspace.expiredKeys = 0
   s.keyspace.evictedKeys = 0
+  s.keyspace.expiredStalePerc = 0
+  s.keyspace.expiredTimeCapReached = 0
   s.keyspace.keyspaceHits = 0
   s.keyspace.keyspaceMisses = 0
   c.addReplyRaw(OK)

@@ -48,6 +48,7 @@ export const CMD_DENYOOM = 1 << 2
 export const CMD_NO_AUTH = 1 << 3
 export const CMD_NO_MULTI = 1 << 4
 export const CMD_BLOCKING = 1 << 5
+export const CMD_LOADING = 1 << 6
 
 const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   write: CMD_WRITE,
@@ -56,6 +57,7 @@ const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   no_auth: CMD_NO_AUTH,
   no_multi: CMD_NO_MULTI,
   blocking: CMD_BLOCKING,
+  loading: CMD_LOADING,
 }
 
 export class Command {

@@ -1,0 +1,86 @@
+/*
+ * A growable buffer of RESP commands (the AOF's aof_buf, and what rewrites
+ * and snapshots write through). Arguments are binary strings, one char per
+ * byte, copied straight in: appending a command allocates nothing unless the
+ * buffer has to grow.
+ */
+
+import '../protocol/latin1.js'
+
+export class RespWriter {
+  buf: Buffer
+  pos = 0
+
+  constructor(initial = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initial)
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + n) size *= 2
+    const b = Buffer.allocUnsafe(size)
+    this.buf.copy(b, 0, 0, this.pos)
+    this.buf = b
+  }
+
+  private header(prefix: number, n: number): void {
+    this.ensure(24)
+    const out = this.buf
+    let p = this.pos
+    out[p++] = prefix
+    if (n < 10) out[p++] = 48 + n
+    else p += out.latin1Write(String(n), p)
+    out[p++] = 13
+    out[p++] = 10
+    this.pos = p
+  }
+
+  arrayLen(n: number): void {
+    this.header(42 /* * */, n)
+  }
+
+  bulk(s: string): void {
+    const n = s.length
+    this.header(36 /* $ */, n)
+    this.ensure(n + 2)
+    const out = this.buf
+    let p = this.pos
+    if (n < 24) {
+      for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i)
+    } else {
+      p += out.latin1Write(s, p)
+    }
+    out[p++] = 13
+    out[p++] = 10
+    this.pos = p
+  }
+
+  /** One command; `replaceAt`/`replacement` substitute one argument on the way (XADD's id). */
+  command(argv: readonly string[], replaceAt = -1, replacement = ''): void {
+    const n = argv.length
+    this.arrayLen(n)
+    for (let i = 0; i < n; i++) this.bulk(i === replaceAt ? replacement : argv[i])
+  }
+
+  raw(b: Buffer): void {
+    this.ensure(b.length)
+    b.copy(this.buf, this.pos)
+    this.pos += b.length
+  }
+
+  get length(): number {
+    return this.pos
+  }
+
+  /** The bytes so far (a view: valid until the next append). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos)
+  }
+
+  /** Empties the buffer, shrinking it back when a burst made it large. */
+  reset(): void {
+    this.pos = 0
+    if (this.buf.length > 4 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024)
+  }
+}
