@@ -4,9 +4,9 @@
  * bytes untouched so tests can compare them byte for byte.
  */
 
-import { spawn, type ChildProcess } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
-import { freePort, waitFor } from './ports.js'
+import { freePort } from './ports.js'
+import { startRedisServer, type RedisServer as RedisServerHandle } from './redis-server.js'
 import { startStore, type StoreHandle } from '../../services/store/main.js'
 
 export type Arg = string | Buffer
@@ -145,45 +145,7 @@ export class RawClient {
   }
 }
 
-export interface RedisServerHandle {
-  port: number
-  pid: number
-  stop(): Promise<void>
-}
-
-/** Starts a throwaway redis-server on a free port; resolves once it answers PING. */
-export async function startRedisServer(): Promise<RedisServerHandle> {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', ''],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  child.stdout!.on('data', (d) => (output += d))
-  child.stderr!.on('data', (d) => (output += d))
-  let exited = false
-  const exitedPromise = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())))
-  await waitFor(async () => {
-    if (exited) throw new Error(`redis-server exited: ${output}`)
-    const c = await RawClient.connect(port)
-    try {
-      return (await c.call('PING')).toString() === '+PONG\r\n'
-    } finally {
-      c.close()
-    }
-  }, `redis-server on port ${port} to answer PING`)
-  return {
-    port,
-    pid: child.pid!,
-    async stop() {
-      if (!exited) {
-        process.kill(child.pid!, 'SIGKILL')
-        await exitedPromise
-      }
-    },
-  }
-}
+export { startRedisServer, type RedisServerHandle }
 
 /** The bundled store, in-process, on a free port, configured like the test redis-server. */
 export async function startBundledStore(opts: Record<string, unknown> = {}): Promise<StoreHandle> {
