@@ -34,6 +34,8 @@ async function startNode(nodeTimeoutMs: number): Promise<ClusterNode> {
     '--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1',
     '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', String(nodeTimeoutMs),
     '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+    // a replica's first sync would otherwise wait 5 s for more replicas to join the transfer
+    '--repl-diskless-sync-delay', '0',
   ], { stdio: 'ignore' })
   return { port, pid: child.pid!, child, dir }
 }
@@ -43,7 +45,9 @@ async function info(port: number, section: string): Promise<string> {
   r.on('error', () => undefined)
   try {
     await r.connect()
-    return section === 'nodes' ? String(await r.call('CLUSTER', 'NODES')) : String(await r.call('CLUSTER', 'INFO'))
+    if (section === 'nodes') return String(await r.call('CLUSTER', 'NODES'))
+    if (section === 'replication') return String(await r.call('INFO', 'replication'))
+    return String(await r.call('CLUSTER', 'INFO'))
   } finally {
     r.disconnect()
   }
@@ -107,5 +111,13 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     },
   }
   await handle.waitHealthy()
+  // a replica that never synced would not be allowed to take over: wait for every link
+  await waitFor(async () => {
+    for (const n of nodes) {
+      const r = await info(n.port, 'replication')
+      if (/role:slave/.test(r) && !/master_link_status:up/.test(r)) return false
+    }
+    return true
+  }, 'every replica in sync with its master', 20_000, 50)
   return handle
 }
