@@ -38,14 +38,15 @@ async function pingable(port: number, timeoutMs: number, proc: Proc): Promise<vo
 
 export async function startRedisServer(extra: string[] = []): Promise<StoreServer> {
   const port = await freePort()
-  const proc = spawnTracked('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra])
+  // its own dir: never load (or leave) a dump.rdb in the working directory
+  const proc = spawnTracked('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', tempDir('redis'), '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra])
   await pingable(port, 15_000, proc)
   return { kind: 'redis-server', port, url: `redis://127.0.0.1:${port}`, proc, stop: async () => { await proc.stop() } }
 }
 
 export async function startBundledStore(extra: string[] = [], port?: number): Promise<StoreServer> {
   port ??= await freePort()
-  const proc = spawnTracked('iotbuf store', process.execPath, [...nodeFlags.iotbuf, BIN, 'store', '--port', String(port), ...extra], {
+  const proc = spawnTracked('iotbuf store', process.execPath, [...nodeFlags.iotbuf, BIN, 'store', '--port', String(port), '--dir', tempDir('store'), '--save', '', ...extra], {
     cwd: ROOT, env: { ...process.env, IOTBUF_LOG_LEVEL: 'warn', IOTBUF_LOG_FORMAT: 'json' },
   })
   await pingable(port, 20_000, proc)
