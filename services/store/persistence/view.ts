@@ -46,8 +46,9 @@ export class DatasetView {
     for (let i = 1; i < argv.length; i++) {
       const key = argv[i]
       const o = db.dict.get(key)
+      /* A name absent at the start stays absent from the dump, even once created. */
       if (o === undefined) absent.add(key)
-      else if (o.saved !== this.epoch) this.dumpKey(db, key, o)
+      else if (o.saved !== this.epoch && !absent.has(key)) this.dumpKey(db, key, o)
     }
   }
 

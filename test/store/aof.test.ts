@@ -1,0 +1,241 @@
+/*
+ * AOF: replay after restart, absolute expiry, rewrite while clients write,
+ * truncated files, a file that real redis-server 7.0 loads, and crash tests
+ * with `iotbuf store` as a child process killed with SIGKILL.
+ */
+
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+import { startStore } from '../../services/store/main.js'
+import { RawClient, encodeCommand } from '../helpers/redis.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+import { BIN } from '../helpers/procs.js'
+import { freePort, waitFor } from '../helpers/ports.js'
+import { readDataset, writeMixed } from './dataset.js'
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'iotbuf-aof-'))
+const aofDir = (dir: string): string => join(dir, 'appendonlydir')
+const info = async (c: RawClient, field: string): Promise<string> => new RegExp(`${field}:([^\\r]*)`).exec((await c.call('INFO', 'everything')).toString())![1]
+
+describe('AOF', () => {
+  it('replays every type after a restart, with absolute expiry times', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c = await RawClient.connect(s.port)
+    await writeMixed(c, 300)
+    await c.call('SET', 'short', 'x', 'PX', '1500')
+    const before = await readDataset(s.port)
+    c.close()
+    await s.close()
+    const incr = readFileSync(join(aofDir(dir), 'appendonly.aof.1.incr.aof'), 'latin1')
+    expect(incr).toContain('PEXPIREAT')
+    expect(incr).not.toMatch(/\$6\r\nEXPIRE\r\n|\r\nEX\r\n/)
+    expect(incr).not.toContain('\r\n*\r\n') /* XADD ids are written as assigned */
+    const s2 = await startStore({ port: 0, appendonly: 'yes', dir })
+    expect(await readDataset(s2.port)).toEqual(before)
+    /* a restart does not extend TTLs: 'short' still expires on its original schedule */
+    await waitFor(async () => (await RawClient.connect(s2.port).then(async (x) => (await x.call('EXISTS', 'short')).toString())) === ':0\r\n', 'short to expire', 3000)
+    await s2.close()
+  })
+
+  it('a file written by the bundled store loads into redis-server 7.0 with the same dataset', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c = await RawClient.connect(s.port)
+    await writeMixed(c, 200, 'a')
+    expect((await c.call('BGREWRITEAOF')).toString()).toBe('+Background append only file rewriting started\r\n')
+    await writeMixed(c, 100, 'b')
+    await waitFor(async () => (await info(c, 'aof_rewrite_in_progress')) === '0', 'rewrite')
+    await c.call('SELECT', '3')
+    await c.call('SET', 'in-db3', 'yes')
+    const ours = await readDataset(s.port)
+    const ours3 = await readDataset(s.port, 3)
+    c.close()
+    await s.close()
+    const copy = tmp()
+    cpSync(dir, copy, { recursive: true })
+    const redis = await startRedisServer(['--dir', copy, '--appendonly', 'yes'])
+    try {
+      expect(await readDataset(redis.port)).toEqual(ours)
+      expect(await readDataset(redis.port, 3)).toEqual(ours3)
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('BGREWRITEAOF while clients write: base + new incr rebuild exactly the live dataset', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir, 'auto-aof-rewrite-percentage': '0' })
+    const c = await RawClient.connect(s.port)
+    await writeMixed(c, 2000)
+    const w = await RawClient.connect(s.port)
+    await c.call('BGREWRITEAOF')
+    /* writes to keys the rewrite has and has not reached yet, interleaved with it */
+    for (let i = 0; i < 2000; i += 50) await writeMixed(w, 5, `:${i}`)
+    for (let i = 0; i < 300; i++) w.write(encodeCommand(['RPUSH', `l:${i % 10}`, `late${i}`]))
+    await w.readReplies(300)
+    await waitFor(async () => (await info(c, 'aof_rewrite_in_progress')) === '0', 'rewrite')
+    const files = readdirSync(aofDir(dir))
+    expect(files).toContain('appendonly.aof.2.base.aof')
+    expect(files).not.toContain('appendonly.aof.1.incr.aof')
+    const live = await readDataset(s.port)
+    c.close()
+    w.close()
+    await s.close()
+    const s2 = await startStore({ port: 0, appendonly: 'yes', dir })
+    expect(await readDataset(s2.port)).toEqual(live)
+    await s2.close()
+  })
+
+  it('auto rewrite when the file doubled past auto-aof-rewrite-min-size', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir, 'auto-aof-rewrite-min-size': '64kb' })
+    const c = await RawClient.connect(s.port)
+    for (let i = 0; i < 3000; i++) c.write(encodeCommand(['SET', 'same-key', 'x'.repeat(100)]))
+    await c.readReplies(3000)
+    await waitFor(async () => Number(await info(c, 'aof_base_size')) > 0 && Number(await info(c, 'aof_current_size')) < 64 * 1024, 'auto rewrite')
+    c.close()
+    await s.close()
+  })
+
+  it('a truncated last command is cut off, logged, and the rest loads (aof-load-truncated yes)', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c = await RawClient.connect(s.port)
+    for (let i = 0; i < 100; i++) await c.call('SET', `k${i}`, `v${i}`)
+    c.close()
+    await s.close()
+    const incr = join(aofDir(dir), 'appendonly.aof.1.incr.aof')
+    const whole = statSync(incr).size
+    appendFileSync(incr, '*3\r\n$3\r\nSET\r\n$4\r\nk100\r\n$10\r\nhalf')
+    const log: string[] = []
+    const s2 = await startStore({ port: 0, appendonly: 'yes', dir, log: (m: string) => log.push(m) })
+    const c2 = await RawClient.connect(s2.port)
+    expect((await c2.call('DBSIZE')).toString()).toBe(':100\r\n')
+    expect((await c2.call('GET', 'k99')).toString()).toBe('$3\r\nv99\r\n')
+    expect(log.join('\n')).toMatch(/short read while loading the AOF file appendonly.aof.1.incr.aof/)
+    expect(statSync(incr).size).toBe(whole)
+    /* appends after the cut are readable again */
+    await c2.call('SET', 'after', 'cut')
+    c2.close()
+    await s2.close()
+    const s3 = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c3 = await RawClient.connect(s3.port)
+    expect((await c3.call('GET', 'after')).toString()).toBe('$3\r\ncut\r\n')
+    c3.close()
+    await s3.close()
+    /* with aof-load-truncated no, the same cut refuses to start */
+    appendFileSync(incr, '*2\r\n$3\r\nGET')
+    await expect(startStore({ port: 0, appendonly: 'yes', dir, 'aof-load-truncated': 'no' })).rejects.toThrow(/Unexpected end of file/)
+  })
+
+  it('garbage in the middle of the file refuses to load', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    c: {
+      const c = await RawClient.connect(s.port)
+      await c.call('SET', 'a', '1')
+      c.close()
+    }
+    await s.close()
+    appendFileSync(join(aofDir(dir), 'appendonly.aof.1.incr.aof'), '*2\r\n$3\r\nNOSUCHCMD\r\n')
+    await expect(startStore({ port: 0, appendonly: 'yes', dir })).rejects.toThrow(/reading the append only file/)
+  })
+})
+
+/* ------------------------------ crash tests ------------------------------ */
+
+interface Child {
+  proc: ChildProcess
+  port: number
+  out: () => string
+  exited: Promise<void>
+}
+
+async function spawnStore(dir: string, fsync: string): Promise<Child> {
+  if (!existsSync(join(BIN, '..', '..', 'dist', 'services', 'store', 'persistence', 'aof.js'))) throw new Error('run `npm run build` first: the crash test runs the compiled CLI')
+  const port = await freePort()
+  const proc = spawn(process.execPath, [BIN, 'store', '--port', String(port), '--appendonly', 'yes', '--appendfsync', fsync, '--dir', dir, '--save', ''], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout!.on('data', (d) => (out += d))
+  proc.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<void>((r) => proc.on('exit', () => r()))
+  await waitFor(() => {
+    if (proc.exitCode !== null) throw new Error(`store exited: ${out}`)
+    return /Ready to accept connections/.test(out)
+  }, 'store ready', 60_000)
+  return { proc, port, out: () => out, exited }
+}
+
+/** Writes pipelined SETs (window of 64 in flight) until the store dies; returns the acked ids. */
+async function writeUntilKilled(port: number, killAfterMs: number, kill: () => void): Promise<{ acked: number[]; perSec: number }> {
+  const c = await RawClient.connect(port)
+  const acked: number[] = []
+  let next = 0
+  const t0 = Date.now()
+  setTimeout(kill, killAfterMs)
+  try {
+    for (;;) {
+      const batch: number[] = []
+      for (let i = 0; i < 64; i++) batch.push(next++)
+      c.write(Buffer.concat(batch.map((i) => encodeCommand(['SET', `k:${i}`, `v:${i}`]))))
+      for (const i of batch) {
+        const r = await c.readReply(5000)
+        if (r.toString() === '+OK\r\n') acked.push(i)
+      }
+    }
+  } catch {
+    /* connection dropped: the store was killed */
+  }
+  return { acked, perSec: Math.round((acked.length * 1000) / (Date.now() - t0)) }
+}
+
+describe('crash: `iotbuf store` killed with SIGKILL mid-write', () => {
+  it('appendfsync always: every acknowledged write is there after restart', async () => {
+    const dir = tmp()
+    const a = await spawnStore(dir, 'always')
+    const killAt = 400 + Math.floor(Math.random() * 800)
+    const { acked, perSec } = await writeUntilKilled(a.port, killAt, () => a.proc.kill('SIGKILL'))
+    await a.exited
+    console.log(`appendfsync always: ${acked.length} acked writes before SIGKILL at ${killAt} ms (${perSec} acked SET/s, 1 client, 64 in flight)`)
+    expect(acked.length).toBeGreaterThan(0)
+    const b = await spawnStore(dir, 'always')
+    try {
+      const c = await RawClient.connect(b.port)
+      const missing: number[] = []
+      for (let i = 0; i < acked.length; i += 500) {
+        const ids = acked.slice(i, i + 500)
+        c.write(Buffer.concat(ids.map((id) => encodeCommand(['GET', `k:${id}`]))))
+        const rs = await c.readReplies(ids.length)
+        rs.forEach((r, j) => r.toString() !== `$${`v:${ids[j]}`.length}\r\nv:${ids[j]}\r\n` && missing.push(ids[j]))
+      }
+      expect(missing).toEqual([])
+      c.close()
+    } finally {
+      b.proc.kill('SIGKILL')
+      await b.exited
+    }
+  }, 120_000)
+
+  it('appendfsync everysec: at most about a second of acknowledged writes is missing', async () => {
+    const dir = tmp()
+    const a = await spawnStore(dir, 'everysec')
+    const { acked, perSec } = await writeUntilKilled(a.port, 1500, () => a.proc.kill('SIGKILL'))
+    await a.exited
+    const b = await spawnStore(dir, 'everysec')
+    try {
+      const c = await RawClient.connect(b.port)
+      const n = Number((await c.call('DBSIZE')).toString().slice(1))
+      console.log(`appendfsync everysec: ${acked.length} acked, ${n} after restart (${perSec} acked SET/s)`)
+      /* kill -9 leaves written-but-unsynced data in the page cache, so usually nothing is lost */
+      expect(n).toBeGreaterThanOrEqual(acked.length - perSec * 1.2)
+      c.close()
+    } finally {
+      b.proc.kill('SIGKILL')
+      await b.exited
+    }
+  }, 120_000)
+})
