@@ -86,3 +86,31 @@ describe('topics and shards', () => {
     expect(Math.min(...counts)).toBeGreaterThan(50)
   })
 })
+
+describe('fast path agrees with the schema', () => {
+  it.each([42, 7, 20261123])('gives the same result as zod on 10,000 random payloads (seed %i)', (start) => {
+    let seed = start
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]
+    const values = [0, -0, 1.5, -3, 1e308, NaN, Infinity, true, false, 'x', 'y'.repeat(1025), null, [], {}, { a: 1 }, '', 2 ** 60]
+    const names = ['t', 'temp.c', 'a/b', 'bad name', '', 'x'.repeat(129), '__proto__', 'ts', 'id', 'deviceId', 'tags', 'ok_1']
+    const tsValues = [undefined, now, now / 1000, '2026-11-23T11:00:00Z', 'nope', now + 3_600_000, -1, {}, true]
+    for (let i = 0; i < 10_000; i++) {
+      const o: Record<string, unknown> = {}
+      const structured = rnd() < 0.4
+      const m: Record<string, unknown> = {}
+      for (let j = Math.floor(rnd() * 4); j > 0; j--) m[pick(names)] = pick(values)
+      if (structured) o.measures = rnd() < 0.9 ? m : pick(values)
+      else Object.assign(o, m)
+      if (rnd() < 0.5) o[pick(['ts', 'time', 'timestamp'])] = pick(tsValues)
+      if (rnd() < 0.2) o.tags = rnd() < 0.8 ? { [pick(names)]: pick(['a', 1, 'z'.repeat(300)]) } : pick(values)
+      if (rnd() < 0.2) o.id = pick(['m1', '', 7, 1.5, 2 ** 60, 'q'.repeat(129)])
+      if (rnd() < 0.1) o.deviceId = pick(['d1', 'd2', 5])
+      if (structured && rnd() < 0.1) o.extra = 1
+      const text = JSON.stringify(rnd() < 0.1 ? [o, o] : o)
+      const fast = parsePayload('d1', text, opts)
+      const slow = parsePayload('d1', text, { ...opts, schemaOnly: true })
+      expect(JSON.stringify(fast), text).toBe(JSON.stringify(slow))
+    }
+  })
+})
