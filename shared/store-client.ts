@@ -32,8 +32,10 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
       ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 3000 }
       : { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) }),
   }
-  if (url.startsWith('redis+cluster://')) {
-    const rest = url.slice('redis+cluster://'.length)
+  // rediss+cluster:// is cluster mode with TLS, as ElastiCache in-transit encryption requires
+  const cluster = /^(rediss?)\+cluster:\/\//.exec(url)
+  if (cluster) {
+    const rest = url.slice(cluster[0].length)
     const at = rest.lastIndexOf('@')
     const cred = at >= 0 ? rest.slice(0, at) : ''
     const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split('/')[0].split(',')
@@ -44,7 +46,8 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
       enableAutoPipelining: common.enableAutoPipelining,
       // ElastiCache cluster endpoints hand out TLS names that must not be re-resolved
       dnsLookup: (address, cb) => cb(null, address),
-      redisOptions: { ...common, username: username || undefined, password: pass || password },
+      // TLS to every node the slot map names, not only to the configuration endpoint
+      redisOptions: { ...common, username: username || undefined, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: {} } : {}) },
     })
   }
   const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password } : {}) })
