@@ -2,6 +2,7 @@
 // {ts, measures, tags} form, a JSON array of either (one device's batch), or SenML JSON
 // (RFC 8428). Every rejection says precisely which field is wrong and why, because it ends up
 // in the dead-letter stream where an operator has to act on it.
+import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
 
 export type MeasureValue = number | string | boolean
@@ -206,7 +207,7 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions): ParseResult {
   if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : -` }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8')
-  if (typeof payload !== 'string' && !Buffer.from(text, 'utf8').equals(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
+  if (typeof payload !== 'string' && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
   let doc: unknown
   try {
     doc = JSON.parse(text)

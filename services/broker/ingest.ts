@@ -65,9 +65,11 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
   // logged once when writes start failing and once when they work again, not per message
   let failingSince = 0
 
-  async function withRetry(what: string, write: () => Promise<void>): Promise<void> {
+  /** Retries until the store accepts the write; `failed` is the error of an attempt made already. */
+  async function withRetry(what: string, write: () => Promise<void>, failed?: Error): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
+        if (failed) { const err = failed; failed = undefined; throw err }
         await write()
         if (failingSince) { log.info({ ms: Date.now() - failingSince }, 'buffer writes succeed again'); failingSince = 0 }
         return
@@ -124,7 +126,12 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
 
   function enqueue(readings: Reading[], deviceId: string): Promise<void> {
     for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return enqueueDeduplicated(readings, deviceId)
-    return withRetry('buffer write', () => buffer.enqueueReadings(readings)).then(() => { metrics.buffered.inc(readings.length) })
+    // first attempt without the retry machinery: the common case costs one promise, not an async frame
+    const n = readings.length
+    return buffer.enqueueReadings(readings).then(
+      () => { metrics.buffered.inc(n) },
+      (err: Error) => withRetry('buffer write', () => buffer.enqueueReadings(readings), err).then(() => { metrics.buffered.inc(n) }),
+    )
   }
 
   /**

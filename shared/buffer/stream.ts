@@ -38,9 +38,10 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
   }
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
+  const queueKeys = Array.from({ length: shards }, (_, s) => queueKey(s))
   const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
     for (const r of readings) {
-      const key = queueKey(shardOf(r.deviceId, shards))
+      const key = queueKeys[shardOf(r.deviceId, shards)]
       p.at(key).xadd(key, '*', 'r', JSON.stringify(r))
     }
     return readings.length
