@@ -18,7 +18,7 @@ describe('active expiry', () => {
     const base = Number(await field(c, 'used_memory'))
     const n = 50_000
     for (let i = 0; i < n; i += 1000) {
-      c.write(Buffer.concat(Array.from({ length: 1000 }, (_, j) => encodeCommand(['SET', `t${i + j}`, 'x'.repeat(200), 'PX', '300']))))
+      c.write(Buffer.concat(Array.from({ length: 1000 }, (_, j) => encodeCommand(['SET', `t${i + j}`, 'x'.repeat(200), 'PX', '1500']))))
       await c.readReplies(1000)
     }
     expect(Number(await field(c, 'used_memory')) - base).toBeGreaterThan(n * 200)
