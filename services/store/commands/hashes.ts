@@ -5,8 +5,8 @@
 
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
-import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
-import { OBJ_HASH, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, signalModifiedKey, type RObj } from '../keyspace.js'
+import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi, removeMembersGeneric } from './shared.js'
+import { OBJ_HASH, lookupKeyReadOfType, lookupKeyWriteOfType, signalModifiedKey, type RObj } from '../keyspace.js'
 import {
   hashTypeCreate, hashTypeDelete, hashTypeEntries, hashTypeGet, hashTypeLength, hashTypeSet, hashTypeIsListpack,
   parseLongDouble, ldAdd, ldIsInf, ldFormatHuman,
@@ -64,24 +64,7 @@ function hmgetCommand(c: Client): void {
 }
 
 function hdelCommand(c: Client): void {
-  const key = c.argv[1]
-  const o = lookupKeyWriteOfType(c, key, OBJ_HASH)
-  if (o === false) return
-  let deleted = 0
-  if (o !== null) {
-    for (let i = 2; i < c.argv.length; i++) {
-      if (hashTypeDelete(c.db, o, c.argv[i])) deleted++
-      if (hashTypeLength(o) === 0) {
-        dbDelete(c.db, key)
-        break
-      }
-    }
-    if (deleted) {
-      signalModifiedKey(c.db, key)
-      c.db.ks.dirty += deleted
-    }
-  }
-  c.addReplyLongLong(deleted)
+  removeMembersGeneric(c, OBJ_HASH, hashTypeDelete, hashTypeLength)
 }
 
 function hlenCommand(c: Client): void {

@@ -5,7 +5,7 @@
 
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
-import { SYNTAX_ERR, eqi } from './shared.js'
+import { SYNTAX_ERR, eqi, removeMembersGeneric } from './shared.js'
 import { collectionScanCommand, getPositiveOrReply, parseRandomCount } from './hashes.js'
 import {
   OBJ_SET, WRONGTYPE_ERR, lookupKeyRead, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, setKey, signalModifiedKey,
@@ -31,24 +31,7 @@ function saddCommand(c: Client): void {
 }
 
 function sremCommand(c: Client): void {
-  const key = c.argv[1]
-  const o = lookupKeyWriteOfType(c, key, OBJ_SET)
-  if (o === false) return
-  let removed = 0
-  if (o !== null) {
-    for (let i = 2; i < c.argv.length; i++) {
-      if (setTypeRemove(c.db, o, c.argv[i])) removed++
-      if (setTypeSize(o) === 0) {
-        dbDelete(c.db, key)
-        break
-      }
-    }
-    if (removed) {
-      signalModifiedKey(c.db, key)
-      c.db.ks.dirty += removed
-    }
-  }
-  c.addReplyLongLong(removed)
+  removeMembersGeneric(c, OBJ_SET, setTypeRemove, setTypeSize)
 }
 
 function sismemberCommand(c: Client): void {

@@ -5,6 +5,7 @@
 
 import type { Client } from '../networking.js'
 import { parseLong } from '../util.js'
+import { dbDelete, lookupKeyWriteOfType, signalModifiedKey, type Db, type RObj } from '../keyspace.js'
 
 export const OK = '+OK\r\n'
 export const SYNTAX_ERR = 'syntax error'
@@ -46,4 +47,29 @@ export function getBlockTimeoutOrReply(c: Client, s: string): number | null {
 
 export function eqi(a: string, lowerB: string): boolean {
   return a.length === lowerB.length && a.toLowerCase() === lowerB
+}
+
+/**
+ * HDEL, SREM, ZREM: remove argv[2..] from the collection at argv[1]; the key goes as soon as
+ * the collection is empty. Replies with how many members were removed.
+ */
+export function removeMembersGeneric(c: Client, type: number, remove: (db: Db, o: RObj, member: string) => boolean, size: (o: RObj) => number): void {
+  const key = c.argv[1]
+  const o = lookupKeyWriteOfType(c, key, type)
+  if (o === false) return
+  let removed = 0
+  if (o !== null) {
+    for (let i = 2; i < c.argv.length; i++) {
+      if (remove(c.db, o, c.argv[i])) removed++
+      if (size(o) === 0) {
+        dbDelete(c.db, key)
+        break
+      }
+    }
+    if (removed) {
+      signalModifiedKey(c.db, key)
+      c.db.ks.dirty += removed
+    }
+  }
+  c.addReplyLongLong(removed)
 }

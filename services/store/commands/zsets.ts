@@ -6,7 +6,7 @@
 
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
-import { SYNTAX_ERR, eqi, getLongOrReply } from './shared.js'
+import { SYNTAX_ERR, eqi, getLongOrReply, removeMembersGeneric } from './shared.js'
 import { collectionScanCommand, getPositiveOrReply, parseRandomCount, randomWithCountReply } from './hashes.js'
 import { OBJ_ZSET, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, signalModifiedKey, type RObj } from '../keyspace.js'
 import {
@@ -95,24 +95,7 @@ function zaddGenericCommand(c: Client, flags: number): void {
 /* ------------------------------ single lookups ----------------------------- */
 
 function zremCommand(c: Client): void {
-  const key = c.argv[1]
-  const o = lookupKeyWriteOfType(c, key, OBJ_ZSET)
-  if (o === false) return
-  let deleted = 0
-  if (o !== null) {
-    for (let i = 2; i < c.argv.length; i++) {
-      if (zsetDel(c.db, o, c.argv[i])) deleted++
-      if (zsetLength(o) === 0) {
-        dbDelete(c.db, key)
-        break
-      }
-    }
-    if (deleted) {
-      signalModifiedKey(c.db, key)
-      c.db.ks.dirty += deleted
-    }
-  }
-  c.addReplyLongLong(deleted)
+  removeMembersGeneric(c, OBJ_ZSET, zsetDel, zsetLength)
 }
 
 function zcardCommand(c: Client): void {
