@@ -1,0 +1,21 @@
+// `npm run synth`: the CloudFormation template, offline. The stack is environment-agnostic (no
+// account or region, no lookups), so synth never calls AWS; deploy with `cdk deploy --app
+// "node infra/dist/bin/app.js"`. Settings come from CDK context (-c iotbuf:influx=true …).
+import { App } from 'aws-cdk-lib'
+import { fileURLToPath } from 'node:url'
+import { IotbufStack } from '../lib/iotbuf-stack.js'
+
+const outdir = fileURLToPath(new URL('../../cdk.out', import.meta.url))
+const app = new App({ outdir })
+const ctx = (k: string): string | undefined => app.node.tryGetContext(`iotbuf:${k}`)
+new IotbufStack(app, 'Iotbuf', {
+  influx: ctx('influx') === 'true',
+  cacheShards: ctx('cacheShards') ? Number(ctx('cacheShards')) : undefined,
+  cacheNodeType: ctx('cacheNodeType'),
+  brokers: ctx('brokers') ? Number(ctx('brokers')) : undefined,
+  workers: ctx('workers') ? Number(ctx('workers')) : undefined,
+  imageTag: ctx('imageTag'),
+  certificateArn: ctx('certificateArn'),
+})
+const assembly = app.synth()
+process.stdout.write(`synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} into ${assembly.directory}\n`)
