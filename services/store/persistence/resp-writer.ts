@@ -5,7 +5,7 @@
  * buffer has to grow.
  */
 
-import '../protocol/latin1.js'
+import { putHeader, putLatin1 } from '../protocol/encode.js'
 
 export class RespWriter {
   buf: Buffer
@@ -26,14 +26,7 @@ export class RespWriter {
 
   private header(prefix: number, n: number): void {
     this.ensure(24)
-    const out = this.buf
-    let p = this.pos
-    out[p++] = prefix
-    if (n < 10) out[p++] = 48 + n
-    else p += out.latin1Write(String(n), p)
-    out[p++] = 13
-    out[p++] = 10
-    this.pos = p
+    this.pos = putHeader(this.buf, this.pos, prefix, n)
   }
 
   arrayLen(n: number): void {
@@ -45,12 +38,7 @@ export class RespWriter {
     this.header(36 /* $ */, n)
     this.ensure(n + 2)
     const out = this.buf
-    let p = this.pos
-    if (n < 24) {
-      for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i)
-    } else {
-      p += out.latin1Write(s, p)
-    }
+    let p = putLatin1(out, this.pos, s)
     out[p++] = 13
     out[p++] = 10
     this.pos = p

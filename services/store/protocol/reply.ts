@@ -8,6 +8,7 @@
  */
 
 import './latin1.js'
+import { putHeader, putLatin1 } from './encode.js'
 
 /** Size of one output buffer chunk (PROTO_REPLY_CHUNK_BYTES). */
 export const OUT_CHUNK = 16 * 1024
@@ -36,33 +37,12 @@ export class ReplyBuffer {
   addReplyRaw(s: string): void {
     const n = s.length
     this.ensure(n)
-    const out = this.out
-    let p = this.outPos
-    if (n < 24) {
-      for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i)
-    } else {
-      p += out.latin1Write(s, p)
-    }
-    this.outPos = p
+    this.outPos = putLatin1(this.out, this.outPos, s)
   }
 
   private addHeader(prefix: number, n: number): void {
     this.ensure(24)
-    const out = this.out
-    let p = this.outPos
-    out[p++] = prefix
-    if (n < 0) {
-      out[p++] = 45
-      n = -n
-    }
-    if (n < 10) {
-      out[p++] = 48 + n
-    } else {
-      p += out.latin1Write(String(n), p)
-    }
-    out[p++] = 13
-    out[p++] = 10
-    this.outPos = p
+    this.outPos = putHeader(this.out, this.outPos, prefix, n)
   }
 
   /** A bulk string from a binary string (one char per byte). */
@@ -81,12 +61,7 @@ export class ReplyBuffer {
     }
     this.ensure(n + 2)
     const out = this.out
-    let p = this.outPos
-    if (n < 24) {
-      for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i)
-    } else {
-      p += out.latin1Write(s, p)
-    }
+    let p = putLatin1(out, this.outPos, s)
     out[p++] = 13
     out[p++] = 10
     this.outPos = p

@@ -1,0 +1,31 @@
+/*
+ * The two byte-level steps every RESP encoder here repeats: a `<prefix><n>\r\n` header and a
+ * binary string (one char per byte) copied into a buffer. Shared by the reply buffer
+ * (reply.ts) and the AOF/rewrite writer (persistence/resp-writer.ts). The caller has made room.
+ */
+
+import './latin1.js'
+
+/** Writes `<prefix><n>\r\n` at p (24 bytes reserved); returns the new position. */
+export function putHeader(out: Buffer, p: number, prefix: number, n: number): number {
+  out[p++] = prefix
+  if (n < 0) {
+    out[p++] = 45 /* - */
+    n = -n
+  }
+  if (n < 10) out[p++] = 48 + n
+  else p += out.latin1Write(String(n), p)
+  out[p++] = 13
+  out[p++] = 10
+  return p
+}
+
+/** Copies a binary string at p; short ones byte by byte (cheaper than the native call). */
+export function putLatin1(out: Buffer, p: number, s: string): number {
+  const n = s.length
+  if (n < 24) {
+    for (let i = 0; i < n; i++) out[p++] = s.charCodeAt(i)
+    return p
+  }
+  return p + out.latin1Write(s, p)
+}
