@@ -115,6 +115,12 @@ export function dupValue(v: unknown, seen = new Map<object, unknown>()): unknown
   if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v
   const hit = seen.get(v)
   if (hit !== undefined) return hit
+  /* Packed stream nodes: a copy of the bytes, outside Node's shared pool. */
+  if (Buffer.isBuffer(v)) {
+    const b = Buffer.allocUnsafeSlow(v.length)
+    v.copy(b)
+    return b
+  }
   let out: any // eslint-disable-line @typescript-eslint/no-explicit-any -- any value type
   if (Array.isArray(v)) {
     out = new Array(v.length)

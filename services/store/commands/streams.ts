@@ -10,7 +10,7 @@ import {
   OBJ_STREAM, dbAdd, lookupKeyReadOfType, lookupKeyWriteOfType, objMemAdjust, signalModifiedKey, type Db, type RObj,
 } from '../keyspace.js'
 import { signalKeyAsReady } from '../blocked.js'
-import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamEntryMem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
+import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
 import { parseLong } from '../util.js'
 
 export const INVALID_ID_ERR = 'Invalid stream ID specified as stream command argument'
@@ -46,11 +46,9 @@ export function appendLimits(c: Client): { maxEntries: number; maxBytes: number 
   return { maxEntries, maxBytes }
 }
 
-/** Keeps the key's used_memory share roughly in step with its entry count. */
-export function streamMemTrimmed(db: Db, o: RObj, s: Stream, removed: number): void {
-  if (removed === 0) return
-  const total = s.length + removed
-  objMemAdjust(db, o, -Math.floor(((o.mem - 64) * removed) / total))
+/** Brings the key's used_memory share in line with the bytes its nodes hold (Stream.mem). */
+export function streamMemSync(db: Db, o: RObj, s: Stream, before: number): void {
+  if (s.mem !== before) objMemAdjust(db, o, s.mem - before)
 }
 
 /* --------------------------------- XADD/XTRIM ------------------------------ */
@@ -191,6 +189,7 @@ function xaddCommand(c: Client): void {
     return
   }
   const fv = argv.slice(fieldPos)
+  const memBefore = s.mem
   const id = streamAppendItem(s, fv, a.id, a.id === null || a.id.seqGiven, appendLimits(c), Date.now())
   if (id === APPEND_EDOM) {
     c.addReplyError('The ID specified in XADD is equal or smaller than the target stream top item')
@@ -200,11 +199,11 @@ function xaddCommand(c: Client): void {
     c.addReplyError('Elements are too large to be stored')
     return
   }
-  objMemAdjust(c.db, o, streamEntryMem(fv))
   addReplyStreamID(c, id)
   signalModifiedKey(c.db, key)
   c.db.ks.dirty++
-  if (a.strategy !== 0) streamMemTrimmed(c.db, o, s, streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit))
+  if (a.strategy !== 0) streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)
+  streamMemSync(c.db, o, s, memBefore)
   signalKeyAsReady(c.db, key, OBJ_STREAM)
 }
 
@@ -218,9 +217,10 @@ function xtrimCommand(c: Client): void {
   const a = newAddTrimArgs()
   if (parseAddOrTrimArgs(c, a, false) < 0) return
   const s = o.ptr as Stream
+  const memBefore = s.mem
   const removed = streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)
   if (removed) {
-    streamMemTrimmed(c.db, o, s, removed)
+    streamMemSync(c.db, o, s, memBefore)
     signalModifiedKey(c.db, c.argv[1])
     c.db.ks.dirty += removed
   }
@@ -303,10 +303,11 @@ function xdelCommand(c: Client): void {
     ids.push(id)
   }
   const s = o.ptr as Stream
+  const memBefore = s.mem
   let deleted = 0
   for (const id of ids) if (streamDeleteItem(s, id)) deleted++
   if (deleted) {
-    streamMemTrimmed(c.db, o, s, deleted)
+    streamMemSync(c.db, o, s, memBefore)
     signalModifiedKey(c.db, c.argv[1])
     c.db.ks.dirty += deleted
   }

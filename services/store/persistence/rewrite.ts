@@ -11,7 +11,7 @@ import type { RingList } from '../types/list.js'
 import type { Hash } from '../types/hash.js'
 import type { SetValue } from '../types/set.js'
 import type { Zset } from '../types/zset.js'
-import { streamIDToString, type Stream } from '../types/stream.js'
+import { streamForEach, streamIDToString, type Stream } from '../types/stream.js'
 import { formatDouble } from '../protocol/reply.js'
 
 /** AOF_REWRITE_ITEMS_PER_CMD: variadic commands are split every 64 items. */
@@ -70,16 +70,13 @@ export function rewriteKey(w: RespWriter, key: string, o: RObj, expireAt: number
 function rewriteStream(w: RespWriter, key: string, s: Stream): void {
   const last = streamIDToString(s.lastId)
   if (s.length > 0) {
-    for (const node of s.nodes) {
-      for (const e of node.entries) {
-        if (e.deleted) continue
-        w.arrayLen(3 + e.fv.length)
-        w.bulk('XADD')
-        w.bulk(key)
-        w.bulk(streamIDToString(e))
-        for (const x of e.fv) w.bulk(x)
-      }
-    }
+    streamForEach(s, (e) => {
+      w.arrayLen(3 + e.fv.length)
+      w.bulk('XADD')
+      w.bulk(key)
+      w.bulk(streamIDToString(e))
+      for (const x of e.fv) w.bulk(x)
+    })
   } else {
     /* An empty stream still has a last ID and groups: create it with MAXLEN 0. */
     w.command(['XADD', key, 'MAXLEN', '0', last, 'x', 'y'])

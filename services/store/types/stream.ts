@@ -3,9 +3,10 @@
  *
  * IDs are two unsigned 64-bit integers held as bigints, so no ID is ever
  * rounded. Entries live in nodes of at most stream-node-max-entries (or about
- * stream-node-max-bytes), like Redis' radix tree of listpacks: appending is
- * O(1) at the tail node, trimming drops whole nodes at the head, a seek is a
- * binary search over nodes then within one. Deleted entries stay in their node
+ * stream-node-max-bytes), each one packed Buffer (stream-node.ts), like
+ * Redis' radix tree of listpacks: appending is O(1) at the tail node, trimming
+ * drops whole nodes at the head, a seek is a binary search over nodes then a
+ * short scan within one. Deleted entries stay in their node
  * as tombstones until the node empties, which is what makes approximate (`~`)
  * trimming and XINFO counters behave exactly as in Redis.
  */
@@ -15,17 +16,10 @@ export interface StreamID {
   seq: bigint
 }
 
+/** An entry read out of its node, for replies. */
 export interface StreamEntry extends StreamID {
   /** field, value, field, value... */
   fv: string[]
-  deleted: boolean
-}
-
-export class StreamNode {
-  entries: StreamEntry[] = []
-  live = 0
-  /* Estimated listpack size, for the stream-node-max-bytes split. */
-  bytes = 0
 }
 
 export const UINT64_MAX = 18446744073709551615n
@@ -33,6 +27,11 @@ export const ZERO_ID: StreamID = Object.freeze({ ms: 0n, seq: 0n }) as StreamID
 export const MAX_ID: StreamID = Object.freeze({ ms: UINT64_MAX, seq: UINT64_MAX }) as StreamID
 
 import type { StreamCG } from './stream-cg.js'
+import {
+  StreamNode, cmpAt, entryOffsets, entrySize, fieldsAt, idKey, isDeleted, markDeleted, masterOf, msAt, nextEntry, nodeAppend, nodeSeal, seekInNode, seqAt, type IdKey,
+} from './stream-node.js'
+
+export { StreamNode }
 
 export class Stream {
   nodes: StreamNode[] = []
@@ -42,8 +41,8 @@ export class Stream {
   maxDeletedId: StreamID = ZERO_ID
   entriesAdded = 0
   cgroups: Map<string, StreamCG> | null = null
-  /* Appends start a new node when the tail one is full or emptied by XDEL. */
-  tailCount = 0
+  /** Bytes the nodes hold (stream-node.ts), so used_memory follows real growth and release. */
+  mem = 0
 }
 
 export function streamCompareID(a: StreamID, b: StreamID): number {
@@ -131,9 +130,19 @@ export const APPEND_EDOM = 1
 /** "ms-*" when the sequence for ms is exhausted (Redis 7.0 reports it as ERANGE). */
 export const APPEND_ERANGE = 2
 
+/* A tail node starts this small and doubles up to stream-node-max-bytes, so a
+ * stream of a few entries does not hold a full node's worth of memory. */
+const NODE_INITIAL_BYTES = 512
+
+/* Scratch keys: no allocation per seek. */
+const KA: IdKey = [0, 0, 0, 0]
+const KB: IdKey = [0, 0, 0, 0]
+const OFFS: number[] = []
+
 /**
  * streamAppendItem(): `useId` null means "*". With seqGiven false the sequence
- * is generated for useId.ms. Returns the new ID, or APPEND_EDOM.
+ * is generated for useId.ms. Returns the new ID, or APPEND_EDOM/APPEND_ERANGE.
+ * s.mem follows the bytes the nodes hold.
  */
 export function streamAppendItem(
   s: Stream,
@@ -159,18 +168,17 @@ export function streamAppendItem(
   }
   if (streamCompareID(id, s.lastId) <= 0) return APPEND_EDOM
 
-  let size = 0
-  for (let i = 0; i < fv.length; i++) size += fv[i].length
-  let node = s.nodes.length > 0 ? s.nodes[s.nodes.length - 1] : null
-  if (node === null || s.tailCount >= limits.maxEntries || node.bytes + size >= limits.maxBytes) {
-    node = new StreamNode()
-    s.nodes.push(node)
-    s.tailCount = 0
+  const nodes = s.nodes
+  let node = nodes.length > 0 ? nodes[nodes.length - 1] : null
+  let size = node === null ? 0 : entrySize(node, fv)
+  if (node === null || node.count >= limits.maxEntries || node.used + size >= limits.maxBytes) {
+    if (node !== null) s.mem -= nodeSeal(node)
+    size = entrySize(null, fv)
+    node = new StreamNode(Math.max(size, Math.min(limits.maxBytes, NODE_INITIAL_BYTES)), masterOf(fv))
+    nodes.push(node)
+    s.mem += node.mem
   }
-  node.entries.push({ ms: id.ms, seq: id.seq, fv, deleted: false })
-  node.live++
-  node.bytes += size + fv.length * 2 + 8
-  s.tailCount++
+  s.mem += nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size)
   s.length++
   s.entriesAdded++
   s.lastId = id
@@ -178,27 +186,21 @@ export function streamAppendItem(
   return id
 }
 
-/** Index of the last node whose first ID is <= id (0 when none). */
-function seekNode(s: Stream, id: StreamID): number {
+/** Index of the last node whose first ID is <= k (0 when none). */
+function seekNode(s: Stream, k: IdKey): number {
+  const nodes = s.nodes
   let lo = 0
-  let hi = s.nodes.length - 1
+  let hi = nodes.length - 1
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1
-    if (streamCompareID(s.nodes[mid].entries[0], id) <= 0) lo = mid
+    if (cmpAt(nodes[mid], 0, k) <= 0) lo = mid
     else hi = mid - 1
   }
   return lo
 }
 
-function seekInNode(n: StreamNode, id: StreamID): number {
-  let lo = 0
-  let hi = n.entries.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (streamCompareID(n.entries[mid], id) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+function entryAt(n: StreamNode, o: number): StreamEntry {
+  return { ms: msAt(n, o), seq: seqAt(n, o), fv: fieldsAt(n, o) }
 }
 
 /**
@@ -208,32 +210,30 @@ function seekInNode(n: StreamNode, id: StreamID): number {
 export function streamRange(s: Stream, start: StreamID, end: StreamID, rev: boolean, count: number): StreamEntry[] {
   const out: StreamEntry[] = []
   if (s.length === 0 || streamCompareID(start, end) > 0) return out
+  const ks = idKey(start.ms, start.seq, KA)
+  const ke = idKey(end.ms, end.seq, KB)
+  const nodes = s.nodes
   if (!rev) {
-    const first = seekNode(s, start)
-    for (let ni = first; ni < s.nodes.length; ni++) {
-      const n = s.nodes[ni]
-      for (let ei = ni === first ? seekInNode(n, start) : 0; ei < n.entries.length; ei++) {
-        const e = n.entries[ei]
-        if (streamCompareID(e, end) > 0) return out
-        if (e.deleted) continue
-        out.push(e)
+    const first = seekNode(s, ks)
+    for (let ni = first; ni < nodes.length; ni++) {
+      const n = nodes[ni]
+      for (let o = ni === first ? seekInNode(n, ks) : 0; o < n.used; o = nextEntry(n, o)) {
+        if (cmpAt(n, o, ke) > 0) return out
+        if (isDeleted(n, o)) continue
+        out.push(entryAt(n, o))
         if (count && out.length >= count) return out
       }
     }
   } else {
-    const first = seekNode(s, end)
-    for (let ni = first; ni >= 0; ni--) {
-      const n = s.nodes[ni]
-      let ei = n.entries.length - 1
-      if (ni === first) {
-        ei = seekInNode(n, end)
-        if (ei === n.entries.length || streamCompareID(n.entries[ei], end) > 0) ei--
-      }
-      for (; ei >= 0; ei--) {
-        const e = n.entries[ei]
-        if (streamCompareID(e, start) < 0) return out
-        if (e.deleted) continue
-        out.push(e)
+    for (let ni = seekNode(s, ke); ni >= 0; ni--) {
+      const n = nodes[ni]
+      const offs = entryOffsets(n, OFFS)
+      for (let i = offs.length - 1; i >= 0; i--) {
+        const o = offs[i]
+        if (cmpAt(n, o, ke) > 0) continue
+        if (cmpAt(n, o, ks) < 0) return out
+        if (isDeleted(n, o)) continue
+        out.push(entryAt(n, o))
         if (count && out.length >= count) return out
       }
     }
@@ -241,42 +241,58 @@ export function streamRange(s: Stream, start: StreamID, end: StreamID, rev: bool
   return out
 }
 
+/** Node index and offset of the entry with exactly this ID (live or not), or null. */
+function findEntry(s: Stream, id: StreamID): [number, number] | null {
+  if (s.nodes.length === 0) return null
+  const k = idKey(id.ms, id.seq, KA)
+  const ni = seekNode(s, k)
+  const n = s.nodes[ni]
+  const o = seekInNode(n, k)
+  return o < n.used && cmpAt(n, o, k) === 0 ? [ni, o] : null
+}
+
 /** The live entry with exactly this ID, if any. */
 export function streamLookup(s: Stream, id: StreamID): StreamEntry | null {
-  if (s.length === 0) return null
-  const n = s.nodes[seekNode(s, id)]
-  const e = n.entries[seekInNode(n, id)]
-  return e !== undefined && !e.deleted && streamCompareID(e, id) === 0 ? e : null
+  const f = findEntry(s, id)
+  if (f === null) return null
+  const n = s.nodes[f[0]]
+  return isDeleted(n, f[1]) ? null : entryAt(n, f[1])
+}
+
+/** Whether a live entry with this ID exists (no copy of its fields). */
+export function streamHasEntry(s: Stream, id: StreamID): boolean {
+  const f = findEntry(s, id)
+  return f !== null && !isDeleted(s.nodes[f[0]], f[1])
 }
 
 function updateFirstId(s: Stream): void {
   s.firstId = ZERO_ID
   for (const n of s.nodes) {
     if (n.live === 0) continue
-    for (const e of n.entries) {
-      if (!e.deleted) {
-        s.firstId = { ms: e.ms, seq: e.seq }
+    for (let o = 0; o < n.used; o = nextEntry(n, o)) {
+      if (!isDeleted(n, o)) {
+        s.firstId = { ms: msAt(n, o), seq: seqAt(n, o) }
         return
       }
     }
   }
 }
 
+function removeNodes(s: Stream, at: number, howMany: number): void {
+  for (let i = at; i < at + howMany; i++) s.mem -= s.nodes[i].mem
+  s.nodes.splice(at, howMany)
+}
+
 /** XDEL of one ID; true when a live entry was removed. */
 export function streamDeleteItem(s: Stream, id: StreamID): boolean {
-  if (s.length === 0) return false
-  const ni = seekNode(s, id)
+  const f = findEntry(s, id)
+  if (f === null) return false
+  const [ni, o] = f
   const n = s.nodes[ni]
-  const e = n.entries[seekInNode(n, id)]
-  if (e === undefined || e.deleted || streamCompareID(e, id) !== 0) return false
-  e.deleted = true
-  e.fv = []
-  n.live--
+  if (isDeleted(n, o)) return false
+  markDeleted(n, o)
   s.length--
-  if (n.live === 0) {
-    s.nodes.splice(ni, 1)
-    if (ni === s.nodes.length) s.tailCount = Infinity
-  }
+  if (n.live === 0) removeNodes(s, ni, 1)
   if (streamCompareID(id, s.maxDeletedId) > 0) s.maxDeletedId = { ms: id.ms, seq: id.seq }
   if (streamCompareID(id, s.firstId) === 0) updateFirstId(s)
   return true
@@ -292,12 +308,13 @@ export const TRIM_MINID = 2
 export function streamTrim(s: Stream, strategy: number, maxlen: number, minid: StreamID, approx: boolean, limit: number): number {
   let deleted = 0
   let removeHead = 0
+  const k = idKey(minid.ms, minid.seq, KA)
   for (let ni = 0; ni < s.nodes.length; ni++) {
     if (strategy === TRIM_MAXLEN && s.length <= maxlen) break
     const n = s.nodes[ni]
     const entries = n.live
     if (limit && deleted + entries > limit) break
-    const removeNode = strategy === TRIM_MAXLEN ? s.length - entries >= maxlen : streamCompareID(n.entries[n.entries.length - 1], minid) < 0
+    const removeNode = strategy === TRIM_MAXLEN ? s.length - entries >= maxlen : cmpAt(n, n.last, k) < 0
     if (removeNode) {
       s.length -= entries
       deleted += entries
@@ -305,30 +322,25 @@ export function streamTrim(s: Stream, strategy: number, maxlen: number, minid: S
       continue
     }
     if (approx) break
-    for (const e of n.entries) {
-      const stop = strategy === TRIM_MAXLEN ? s.length <= maxlen : streamCompareID(e, minid) >= 0
+    for (let o = 0; o < n.used; o = nextEntry(n, o)) {
+      const stop = strategy === TRIM_MAXLEN ? s.length <= maxlen : cmpAt(n, o, k) >= 0
       if (stop) break
-      if (!e.deleted) {
-        e.deleted = true
-        e.fv = []
-        n.live--
+      if (!isDeleted(n, o)) {
+        markDeleted(n, o)
         s.length--
         deleted++
       }
     }
     break
   }
-  if (removeHead > 0) {
-    s.nodes.splice(0, removeHead)
-    if (s.nodes.length === 0) s.tailCount = Infinity
-  }
+  if (removeHead > 0) removeNodes(s, 0, removeHead)
   if (deleted > 0) updateFirstId(s)
   return deleted
 }
 
-/** Estimated bytes of one entry, for used_memory. */
-export function streamEntryMem(fv: string[]): number {
-  let n = 48
-  for (let i = 0; i < fv.length; i++) n += fv[i].length + 16
-  return n
+/** Every live entry in ID order (AOF rewrite, snapshots, XINFO STREAM FULL). */
+export function streamForEach(s: Stream, cb: (e: StreamEntry) => void): void {
+  for (const n of s.nodes) {
+    for (let o = 0; o < n.used; o = nextEntry(n, o)) if (!isDeleted(n, o)) cb(entryAt(n, o))
+  }
 }
