@@ -5,23 +5,10 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, type Pair } from '../helpers/redis.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-async function same(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
-  expect(store).toEqual(redis)
-}
+const cmp = comparedPair()
+const { same } = cmp
 
 describe('connection', () => {
   it('PING ECHO SELECT', () =>
@@ -63,13 +50,13 @@ describe('server', () => {
       'CONFIG SET maxmemory', 'CONFIG SET maxmemory 0', 'CONFIG SET maxmemory-policy noeviction',
     )))
   it('CONFIG GET with a glob returns the same parameter set', async () => {
-    const { redis, store } = await runBoth(pair, cmds('CONFIG GET maxmemory*'))
+    const { redis, store } = await runBoth(cmp.pair, cmds('CONFIG GET maxmemory*'))
     const names = (s: string): string[] => s.split('\\r\\n').filter((x, i) => i % 2 === 0 && i > 0 && !x.startsWith('$')).sort()
     expect(names(store[0])).toEqual(expect.arrayContaining(['maxmemory', 'maxmemory-policy', 'maxmemory-samples']))
     expect(redis[0]).toContain('maxmemory-policy')
   })
   it('TIME has the shape of redis TIME', async () => {
-    const { redis, store } = await runBoth(pair, cmds('TIME'))
+    const { redis, store } = await runBoth(cmp.pair, cmds('TIME'))
     const shape = /^TIME -> \*2\\r\\n\$10\\r\\n\d{10}\\r\\n\$\d\\r\\n\d{1,6}\\r\\n$/
     expect(redis[0]).toMatch(shape)
     expect(store[0]).toMatch(shape)
@@ -89,9 +76,9 @@ describe('keys', () => {
       'SET b 1', 'EXPIREAT b 1', 'EXISTS b', 'SET c 1', 'PEXPIREAT c 99999999999999', 'TTL c', 'EXPIRE c 10 LT', 'TTL c',
     )))
   it('SCAN returns every key (cursor values differ by design)', async () => {
-    const c = pair.store.server
+    const c = cmp.pair.store.server
     const { RawClient } = await import('../helpers/redis.js')
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     for (let i = 0; i < 50; i++) await cl.call('SET', `k${i}`, 'v')
     await cl.call('HSET', 'h1', 'f', 'v')
@@ -115,12 +102,12 @@ describe('keys', () => {
   it('lazy expiry removes keys when read', async () => {
     const { RawClient } = await import('../helpers/redis.js')
     const { waitFor } = await import('../helpers/ports.js')
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     await cl.call('SET', 'gone', 'v', 'PX', '30')
-    const expiredBefore = pair.store.server.keyspace.expiredKeys
+    const expiredBefore = cmp.pair.store.server.keyspace.expiredKeys
     await waitFor(async () => (await cl.call('GET', 'gone')).toString() === '$-1\r\n', 'key to expire')
-    expect(pair.store.server.keyspace.expiredKeys).toBeGreaterThan(expiredBefore)
+    expect(cmp.pair.store.server.keyspace.expiredKeys).toBeGreaterThan(expiredBefore)
     expect((await cl.call('EXISTS', 'gone')).toString()).toBe(':0\r\n')
     cl.close()
   })
@@ -184,7 +171,7 @@ describe('transactions', () => {
       'MULTI', 'WATCH a', 'EXEC', 'MULTI', 'EXEC',
     )))
   it('WATCH makes EXEC fail after another client writes', async () => {
-    for (const port of [pair.redis.port, pair.store.port]) {
+    for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
       const { RawClient } = await import('../helpers/redis.js')
       const a = await RawClient.connect(port)
       const b = await RawClient.connect(port)
@@ -216,7 +203,7 @@ describe('active expiry', () => {
   it('removes expired keys nobody reads', async () => {
     const { RawClient } = await import('../helpers/redis.js')
     const { waitFor } = await import('../helpers/ports.js')
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     for (let i = 0; i < 300; i++) await cl.call('SET', `t${i}`, 'v', 'PX', '20')
     await cl.call('SET', 'keep', 'v')

@@ -3,7 +3,8 @@
  * returns both transcripts, for byte-for-byte comparison.
  */
 
-import { RawClient, show, type Arg, type Pair } from '../helpers/redis.js'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { RawClient, show, startPair, type Arg, type Pair } from '../helpers/redis.js'
 
 export type Script = Arg[][]
 
@@ -33,4 +34,21 @@ export async function runBoth(pair: Pair, script: Script): Promise<Transcripts> 
 /** Splits "CMD a b" into args (no quoting needed in these scripts). */
 export function cmds(...lines: string[]): Script {
   return lines.map((l) => l.split(' '))
+}
+
+/**
+ * A redis-server and a bundled store for the test file (started before, stopped after), and
+ * `same(script)`: the script's transcripts on both must be equal.
+ */
+export function comparedPair(): { readonly pair: Pair; same(script: Script): Promise<void> } {
+  let pair: Pair | undefined
+  beforeAll(async () => { pair = await startPair() })
+  afterAll(async () => { await pair?.stop() })
+  return {
+    get pair() { return pair! },
+    async same(script) {
+      const { redis, store } = await runBoth(pair!, script)
+      expect(store).toEqual(redis)
+    },
+  }
 }

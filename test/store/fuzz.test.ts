@@ -9,17 +9,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect } from 'node:net'
-import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, encodeCommand, show} from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 /** Sends raw bytes, waits, and returns what came back and whether the server closed. */
 function exchange(port: number, frames: Buffer | string, waitMs = 150): Promise<{ reply: string; closed: boolean }> {
@@ -39,7 +32,7 @@ function exchange(port: number, frames: Buffer | string, waitMs = 150): Promise<
 }
 
 async function sameOutcome(frames: Buffer | string): Promise<void> {
-  const [r, s] = await Promise.all([exchange(pair.redis.port, frames), exchange(pair.store.port, frames)])
+  const [r, s] = await Promise.all([exchange(cmp.pair.redis.port, frames), exchange(cmp.pair.store.port, frames)])
   expect(s).toEqual(r)
 }
 
@@ -82,7 +75,7 @@ describe('hostile frames: same reply and same close as redis-server', () => {
 
 describe('seeded random and mutated frames', () => {
   it('never crash the server, keep memory bounded and leave other clients working', async () => {
-    const port = pair.store.port
+    const port = cmp.pair.store.port
     const watcher = await RawClient.connect(port)
     await watcher.call('FLUSHALL')
     await watcher.call('SET', 'canary', 'alive')
@@ -136,7 +129,7 @@ describe('seeded random and mutated frames', () => {
   })
 
   it('a client that declares a 1 GB bulk and trickles bytes holds no more than what it sent', async () => {
-    const port = pair.store.port
+    const port = cmp.pair.store.port
     const sock = connect(port, '127.0.0.1')
     await new Promise((r) => sock.on('connect', r))
     sock.on('error', () => {})

@@ -5,24 +5,16 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, RawClient, type Pair } from '../helpers/redis.js'
-import { runBoth, type Script } from './compare.js'
+import { RawClient} from '../helpers/redis.js'
+import { runBoth, type Script, comparedPair } from './compare.js'
 import { sameUnordered } from './unordered.js'
 
-let pair: Pair
+const cmp = comparedPair()
 
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-const same = (...lines: string[]): Promise<void> => sameUnordered(pair, lines)
+const same = (...lines: string[]): Promise<void> => sameUnordered(cmp.pair, lines)
 
 async function sameArgs(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
+  const { redis, store } = await runBoth(cmp.pair, script)
   expect(store).toEqual(redis)
 }
 
@@ -79,7 +71,7 @@ describe('HSTRLEN HSCAN', () => {
       'HSCAN h -1', 'HSCAN h 18446744073709551616', 'HSCAN h 18446744073709551615', 'HSCAN nokey 0', 'HSCAN nokey 0 FOO bar', 'HSCAN h 0 FOO bar',
       'HSCAN h 0 TYPE hash', 'HSCAN h 0 MATCH', 'HSCAN h 0 MATCH * COUNT 5'))
   it('HSCAN over a big hash visits every field once per round', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     for (let i = 0; i < 200; i++) await cl.call('HSET', 'big', `f${i}`, `v${i}`)
     const seen = new Map<string, string>()
@@ -102,7 +94,7 @@ describe('HRANDFIELD', () => {
       'HRANDFIELD h -9223372036854775808', 'HRANDFIELD h 4611686018427387904 WITHVALUES', 'HRANDFIELD h -4611686018427387904 WITHVALUES',
       'HRANDFIELD h x WITHVALUES', 'HSET one f v', 'HRANDFIELD one', 'HRANDFIELD one -2 WITHVALUES', 'HRANDFIELD one 1 WITHVALUES'))
   it('random picks have the right shape', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     await cl.call('HSET', 'h', 'a', '1', 'b', '2', 'c', '3', 'd', '4')
     const two = (await cl.call('HRANDFIELD', 'h', '2')).toString().split('\r\n')
@@ -115,7 +107,7 @@ describe('HRANDFIELD', () => {
     cl.close()
   })
   it('RESP3 pairs', async () => {
-    const { redis, store } = await runBoth(pair, [['HELLO', '3'], ['HSET', 'h', 'a', '1', 'b', '2'], ['HRANDFIELD', 'h', '5', 'WITHVALUES'], ['HGETALL', 'h'],
+    const { redis, store } = await runBoth(cmp.pair, [['HELLO', '3'], ['HSET', 'h', 'a', '1', 'b', '2'], ['HRANDFIELD', 'h', '5', 'WITHVALUES'], ['HGETALL', 'h'],
       ['HRANDFIELD', 'h', '-1', 'WITHVALUES'], ['HRANDFIELD', 'h', '2']])
     expect(store.slice(1, 4)).toEqual(redis.slice(1, 4))
     expect(store[4]).toMatch(/-> \*1\\r\\n\*2\\r\\n\$1\\r\\n[ab]\\r\\n\$1\\r\\n[12]\\r\\n$/)

@@ -5,17 +5,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { startPair, type Pair } from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
   const r = new Redis({ port, host: '127.0.0.1' })
@@ -27,8 +19,8 @@ async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promis
 }
 
 async function onBoth<T>(fn: (r: Redis, port: number) => Promise<T>): Promise<T> {
-  const a = await withClient(pair.redis.port, (r) => fn(r, pair.redis.port))
-  const b = await withClient(pair.store.port, (r) => fn(r, pair.store.port))
+  const a = await withClient(cmp.pair.redis.port, (r) => fn(r, cmp.pair.redis.port))
+  const b = await withClient(cmp.pair.store.port, (r) => fn(r, cmp.pair.store.port))
   expect(b).toEqual(a)
   return b
 }
@@ -89,7 +81,7 @@ describe('ioredis', () => {
   })
 
   it('INFO fields the pipeline reads are present', async () => {
-    await withClient(pair.store.port, async (r) => {
+    await withClient(cmp.pair.store.port, async (r) => {
       const info = await r.info()
       for (const f of ['redis_version:7.0.15', 'connected_clients:', 'blocked_clients:', 'used_memory:', 'used_memory_human:', 'maxmemory:',
         'maxmemory_policy:', 'evicted_keys:', 'expired_keys:', 'loading:0', 'total_commands_processed:', 'instantaneous_ops_per_sec:', 'role:master'])

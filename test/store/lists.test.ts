@@ -4,24 +4,12 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, encodeCommand, show} from '../helpers/redis.js'
 import { waitFor } from '../helpers/ports.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-async function same(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
-  expect(store).toEqual(redis)
-}
+const cmp = comparedPair()
+const { same } = cmp
 
 async function blockedClients(admin: RawClient): Promise<number> {
   const info = (await admin.call('INFO', 'clients')).toString()
@@ -30,8 +18,8 @@ async function blockedClients(admin: RawClient): Promise<number> {
 
 /** Runs `scenario` on both servers; the transcripts must match. */
 async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(pair.redis.port)
-  const s = await scenario(pair.store.port)
+  const r = await scenario(cmp.pair.redis.port)
+  const s = await scenario(cmp.pair.store.port)
   expect(s).toEqual(r)
   return s
 }
@@ -208,7 +196,7 @@ describe('blocking', () => {
 
 describe('large lists stay O(1) at both ends', () => {
   it('a million pushes and pops', async () => {
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     await c.call('FLUSHALL')
     const batch: Buffer[] = []
     for (let i = 0; i < 1000; i++) batch.push(encodeCommand(['RPUSH', 'big', ...Array.from({ length: 1000 }, (_, j) => String(i * 1000 + j))]))

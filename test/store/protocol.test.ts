@@ -5,20 +5,13 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, encodeCommand, show} from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
 import { RequestParser, ProtocolError } from '../../services/store/protocol/parser.js'
 import { splitArgs } from '../../services/store/protocol/splitargs.js'
 import { waitFor } from '../helpers/ports.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 /** Sends raw bytes on a fresh connection; returns n replies and whether the server closed. */
 async function exchange(port: number, bytes: Buffer | string, n: number): Promise<{ replies: string[]; closed: boolean }> {
@@ -40,8 +33,8 @@ async function exchange(port: number, bytes: Buffer | string, n: number): Promis
 }
 
 async function sameExchange(bytes: Buffer | string, n: number): Promise<{ replies: string[]; closed: boolean }> {
-  const r = await exchange(pair.redis.port, bytes, n)
-  const s = await exchange(pair.store.port, bytes, n)
+  const r = await exchange(cmp.pair.redis.port, bytes, n)
+  const s = await exchange(cmp.pair.store.port, bytes, n)
   expect(s).toEqual(r)
   return s
 }
@@ -51,7 +44,7 @@ describe('pipelining', () => {
     const parts: Buffer[] = []
     for (let i = 0; i < 10_000; i++) parts.push(encodeCommand(['SET', `k${i}`, `v${i}`]), encodeCommand(['GET', `k${i}`]))
     const payload = Buffer.concat(parts)
-    for (const port of [pair.redis.port, pair.store.port]) {
+    for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
       const c = await RawClient.connect(port)
       c.write(payload)
       const replies = await c.readReplies(20_000)
@@ -64,8 +57,8 @@ describe('pipelining', () => {
   })
 
   it('replies of one read leave in few socket writes, not one per command', async () => {
-    const c = await RawClient.connect(pair.store.port)
-    const client = [...pair.store.server.clients.values()].at(-1)!
+    const c = await RawClient.connect(cmp.pair.store.port)
+    const client = [...cmp.pair.store.server.clients.values()].at(-1)!
     let writes = 0
     const orig = client.socket.write.bind(client.socket)
     client.socket.write = ((...a: Parameters<typeof orig>) => {
@@ -92,14 +85,14 @@ describe('partial frames', () => {
   ])
 
   it('a sample split at every byte boundary gives the same replies as redis-server', async () => {
-    const expected = await exchange(pair.redis.port, sample, 6)
+    const expected = await exchange(cmp.pair.redis.port, sample, 6)
     for (let cut = 1; cut < sample.length; cut++) {
-      const c = await RawClient.connect(pair.store.port)
-      const before = pair.store.server.netInputBytes
+      const c = await RawClient.connect(cmp.pair.store.port)
+      const before = cmp.pair.store.server.netInputBytes
       c.write(sample.subarray(0, cut))
       /* make sure the server read the first part before the rest is sent, so
        * the split really happens across two reads */
-      await waitFor(() => pair.store.server.netInputBytes >= before + cut, 'first part to be read', 5000, 1)
+      await waitFor(() => cmp.pair.store.server.netInputBytes >= before + cut, 'first part to be read', 5000, 1)
       c.write(sample.subarray(cut))
       expect((await c.readReplies(6)).map(show)).toEqual(expected.replies)
       c.close()
@@ -131,7 +124,7 @@ describe('partial frames', () => {
   it('a 1 MB value arriving in small chunks round-trips', async () => {
     const big = Buffer.alloc(1024 * 1024, 'x')
     big[12345] = 0
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     const req = encodeCommand(['SET', 'big', big])
     for (let off = 0; off < req.length; off += 7000) c.write(req.subarray(off, off + 7000))
     expect((await c.readReply()).toString()).toBe('+OK\r\n')
@@ -194,14 +187,14 @@ describe('RESP3', () => {
       c.close()
       return out
     }
-    const r = await run(pair.redis.port)
-    const s = await run(pair.store.port)
+    const r = await run(cmp.pair.redis.port)
+    const s = await run(cmp.pair.store.port)
     expect(s).toEqual(r)
     expect(s[2]).toBe('%1\\r\\n$1\\r\\na\\r\\n$1\\r\\n1\\r\\n')
     expect(s[3]).toBe('_\\r\\n')
   })
   it('INFO is a verbatim string in RESP3', async () => {
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     await c.call('HELLO', '3')
     const info = (await c.call('INFO', 'server')).toString()
     expect(info.startsWith('=')).toBe(true)

@@ -5,28 +5,16 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, show} from '../helpers/redis.js'
 import { waitFor } from '../helpers/ports.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-async function same(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
-  expect(store).toEqual(redis)
-}
+const cmp = comparedPair()
+const { same } = cmp
 
 async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(pair.redis.port)
-  const s = await scenario(pair.store.port)
+  const r = await scenario(cmp.pair.redis.port)
+  const s = await scenario(cmp.pair.store.port)
   expect(s).toEqual(r)
   return s
 }
@@ -158,16 +146,16 @@ describe('PUBSUB introspection', () => {
 
 describe('server-side publish()', () => {
   it('delivers to subscribers like PUBLISH and returns the receiver count', async () => {
-    const sub = await RawClient.connect(pair.store.port)
+    const sub = await RawClient.connect(cmp.pair.store.port)
     await sub.call('PSUBSCRIBE', '__keyspace@0__:*')
-    expect(pair.store.server.publish('__keyspace@0__:k', 'set')).toBe(1)
+    expect(cmp.pair.store.server.publish('__keyspace@0__:k', 'set')).toBe(1)
     expect(show(await sub.readReply())).toBe('*4\\r\\n$8\\r\\npmessage\\r\\n$16\\r\\n__keyspace@0__:*\\r\\n$16\\r\\n__keyspace@0__:k\\r\\n$3\\r\\nset\\r\\n')
-    expect(pair.store.server.publish('other', 'x')).toBe(0)
+    expect(cmp.pair.store.server.publish('other', 'x')).toBe(0)
     sub.close()
   })
   it('a pipeline of 10,000 PUBLISHes reaches a subscriber in order', async () => {
-    const sub = await RawClient.connect(pair.store.port)
-    const pub = await RawClient.connect(pair.store.port)
+    const sub = await RawClient.connect(cmp.pair.store.port)
+    const pub = await RawClient.connect(cmp.pair.store.port)
     await sub.call('SUBSCRIBE', 'q')
     let frames = ''
     for (let i = 0; i < 10_000; i++) frames += `*3\r\n$7\r\nPUBLISH\r\n$1\r\nq\r\n$${String(i).length}\r\n${i}\r\n`

@@ -6,24 +6,16 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, RawClient, type Pair } from '../helpers/redis.js'
-import { runBoth, type Script } from './compare.js'
+import { RawClient} from '../helpers/redis.js'
+import { runBoth, type Script, comparedPair } from './compare.js'
 import { sameUnordered } from './unordered.js'
 
-let pair: Pair
+const cmp = comparedPair()
 
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-const same = (...lines: string[]): Promise<void> => sameUnordered(pair, lines)
+const same = (...lines: string[]): Promise<void> => sameUnordered(cmp.pair, lines)
 
 async function same3(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, [['HELLO', '3'], ...script])
+  const { redis, store } = await runBoth(cmp.pair, [['HELLO', '3'], ...script])
   expect(store.slice(1)).toEqual(redis.slice(1))
 }
 
@@ -50,7 +42,7 @@ describe('SPOP SRANDMEMBER', () => {
       'SRANDMEMBER nokey -3', 'SRANDMEMBER s x', 'SRANDMEMBER s 1 2', 'SRANDMEMBER s -9223372036854775808', 'SPOP s 0', 'SPOP s -1', 'SPOP s x',
       'SPOP s 1 2', 'SPOP s 5', 'EXISTS s', 'SPOP nokey', 'SPOP nokey 2', 'SADD one x', 'SPOP one', 'EXISTS one', 'SADD w a b c', '~SPOP w 3', 'EXISTS w'))
   it('random picks: sizes, membership, repetition only for negative counts', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     await cl.call('SADD', 's', 'a', 'b', 'c', 'd', 'e')
     const parse = (b: Buffer): string[] => b.toString().split('\r\n').filter((_, i) => i > 0 && i % 2 === 0)
@@ -101,7 +93,7 @@ describe('SSCAN', () => {
     same('SADD s 10 2 33 4', 'SSCAN s 0', 'SSCAN s 0 MATCH 3*', 'SSCAN s 0 COUNT 1', 'SSCAN s 0 COUNT 0', 'SSCAN s x', 'SSCAN s -1', 'SSCAN nokey 0',
       'SSCAN s 0 FOO 1', 'SSCAN s 0 TYPE set', 'SSCAN s 0 COUNT', 'SSCAN s 0 MATCH'))
   it('hashtable sets are walked to the end with every member seen', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     for (let i = 0; i < 100; i++) await cl.call('SADD', 'big', `m${i}`)
     const seen = new Set<string>()

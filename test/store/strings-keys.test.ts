@@ -7,23 +7,15 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, show, startPair, type Pair } from '../helpers/redis.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { RawClient, show} from '../helpers/redis.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 /* "" stands for an empty argument and _ for a space inside one (cmds() splits on spaces). */
 async function same(script: Script): Promise<void> {
   script = script.map((cmd) => cmd.map((a) => (a === '""' ? '' : typeof a === 'string' ? a.replace(/_/g, ' ') : a)))
-  const { redis, store } = await runBoth(pair, script)
+  const { redis, store } = await runBoth(cmp.pair, script)
   expect(store).toEqual(redis)
 }
 
@@ -82,7 +74,7 @@ describe('keys', () => {
       'SWAPDB 1 x', 'SWAPDB -1 0', 'DBSIZE')))
   it('RANDOMKEY TOUCH', async () => {
     await same(cmds('RANDOMKEY', 'SET a 1', 'RANDOMKEY', 'TOUCH a b a', 'TOUCH', 'RANDOMKEY x'))
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     await c.call('FLUSHALL')
     for (let i = 0; i < 20; i++) await c.call('SET', `k${i}`, 'v')
     const seen = new Set<string>()
@@ -104,7 +96,7 @@ describe('keys', () => {
       'EXPIREAT a 33177117420 XX', 'EXPIRETIME a', 'PEXPIREAT a 1 GT', 'PERSIST a', 'EXPIRE a 10 LT', 'EXPIRE a 10 GT', 'TTL a', 'EXPIRE a 10 XX', 'TTL a',
       'PEXPIREAT a 33177117420000 nx gt', 'EXPIRE a 9223372036854775807', 'PEXPIRE a 9223372036854775807', 'EXPIREAT a -9223372036854775808')))
   it('SCAN MATCH COUNT TYPE over every type', async () => {
-    const { redis, store } = await runBoth(pair, [
+    const { redis, store } = await runBoth(cmp.pair, [
       ...cmds('SET s1 v', 'SET s2 v', 'RPUSH l1 a', 'HSET h1 f v', 'XADD x1 1-1 f v'),
       ...cmds('SCAN 0 COUNT 1000 TYPE string', 'SCAN 0 COUNT 1000 TYPE list', 'SCAN 0 COUNT 1000 TYPE hash', 'SCAN 0 COUNT 1000 TYPE stream',
         'SCAN 0 COUNT 1000 TYPE nosuchtype', 'SCAN 0 COUNT 1000 MATCH s* TYPE string', 'SCAN 0 COUNT 1000 MATCH z*'),

@@ -5,28 +5,16 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, RawClient, type Pair } from '../helpers/redis.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { RawClient} from '../helpers/redis.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 import { formatScore } from '../../services/store/types/zset-score.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
-
-async function same(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
-  expect(store).toEqual(redis)
-}
+const cmp = comparedPair()
+const { same } = cmp
 
 /** RESP3 scripts: HELLO's reply carries the connection id, which differs, so it is not compared. */
 async function same3(script: Script): Promise<void> {
-  const { redis, store } = await runBoth(pair, [['HELLO', '3'], ...script])
+  const { redis, store } = await runBoth(cmp.pair, [['HELLO', '3'], ...script])
   expect(store.slice(1)).toEqual(redis.slice(1))
 }
 
@@ -166,7 +154,7 @@ describe('ZSCAN and ZRANDMEMBER', () => {
       'ZSCAN z 0 FOO bar', 'ZSCAN z 0 TYPE zset', 'ZSCAN z 0 COUNT', 'ZSCAN nokey 0 COUNT 0',
     )))
   it('ZSCAN over a large zset visits every member', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     for (let i = 0; i < 300; i++) await cl.call('ZADD', 'big', String(i), `m${i}`)
     const seen = new Set<string>()
@@ -190,7 +178,7 @@ describe('ZSCAN and ZRANDMEMBER', () => {
       'ZRANDMEMBER one -3 WITHSCORES', 'SET s v', 'ZRANDMEMBER s', 'ZRANDMEMBER s 2',
     )))
   it('ZRANDMEMBER random counts have the right size and members', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     await cl.call('ZADD', 'z', '1', 'a', '2', 'b', '3', 'c', '4', 'd')
     const uniq = (await cl.call('ZRANDMEMBER', 'z', '2')).toString().split('\r\n')
@@ -217,7 +205,7 @@ describe('pipeline keys', () => {
       'ZCOUNT iot:seen 1700000002000 +inf', 'ZCOUNT iot:seen (1700000002000 +inf', 'ZRANGE iot:seen 0 -1 WITHSCORES',
     )))
   it('10k devices: ZADD and ZCOUNT stay logarithmic', async () => {
-    const cl = await RawClient.connect(pair.store.port)
+    const cl = await RawClient.connect(cmp.pair.store.port)
     await cl.call('FLUSHALL')
     const n = 10_000
     const batch: Buffer[] = []
@@ -282,7 +270,7 @@ describe('randomised against redis-server (skiplist encoding, ties, ranks)', () 
     ]
     for (let i = 0; i < 1500; i++) script.push(gens[int(gens.length)]())
     script.push(['ZRANGE', 'z', '0', '-1', 'WITHSCORES'], ['ZRANGE', 'l', '0', '-1'])
-    const { redis, store } = await runBoth(pair, script)
+    const { redis, store } = await runBoth(cmp.pair, script)
     const firstDiff = store.findIndex((l, i) => l !== redis[i])
     expect(firstDiff === -1 ? null : { store: store[firstDiff], redis: redis[firstDiff] }).toBeNull()
   })
