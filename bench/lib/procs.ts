@@ -3,7 +3,7 @@
 // failure. Temp directories likewise. Nothing here looks up processes by name.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -83,31 +83,12 @@ export function installCleanup(): void {
   process.on('unhandledRejection', (err) => { process.stderr.write(`bench: unhandled rejection: ${(err as Error)?.stack ?? err}\n`); killAllNow(); process.exit(1) })
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
+// the same free-port and wait-for-condition helpers the tests use
+import { freePort, waitFor } from '../../test/helpers/ports.js'
+
+export { freePort, waitFor }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Polls fn until truthy; throws with `what` after timeoutMs. */
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try { const v = await fn(); if (v) return v } catch (err) { last = err }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`)
-    await sleep(everyMs)
-  }
-}
 
 export function portAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
