@@ -4,7 +4,7 @@
  * with `iotbuf store` as a child process killed with SIGKILL.
  */
 
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -130,6 +130,46 @@ describe('AOF', () => {
     /* with aof-load-truncated no, the same cut refuses to start */
     appendFileSync(incr, '*2\r\n$3\r\nGET')
     await expect(startStore({ port: 0, appendonly: 'yes', dir, 'aof-load-truncated': 'no' })).rejects.toThrow(/Unexpected end of file/)
+  })
+
+  it('random pops replay to the same set, and a transaction is written between MULTI and EXEC', async () => {
+    const dir = tmp()
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c = await RawClient.connect(s.port)
+    await c.call('SADD', 'pool', ...Array.from({ length: 200 }, (_, i) => `m${i}`))
+    await c.call('SPOP', 'pool')
+    await c.call('SPOP', 'pool', '20')
+    await c.call('SADD', 'small', 'a', 'b')
+    await c.call('SPOP', 'small', '5')
+    await c.call('MULTI')
+    await c.call('SET', 'tx1', '1')
+    await c.call('GET', 'tx1')
+    await c.call('INCR', 'tx2')
+    expect((await c.call('EXEC')).toString()).toBe('*3\r\n+OK\r\n$1\r\n1\r\n:1\r\n')
+    const members = (await c.call('SMEMBERS', 'pool')).toString().split('\r\n').filter((l) => l.startsWith('m')).sort()
+    expect(members).toHaveLength(179)
+    c.close()
+    await s.close()
+    const incr = readFileSync(join(aofDir(dir), 'appendonly.aof.1.incr.aof'), 'latin1')
+    expect(incr).not.toContain('SPOP')
+    expect(incr).toMatch(/\*1\r\n\$5\r\nMULTI\r\n\*3\r\n\$3\r\nSET\r\n\$3\r\ntx1\r\n\$1\r\n1\r\n\*2\r\n\$4\r\nINCR\r\n\$3\r\ntx2\r\n\*1\r\n\$4\r\nEXEC\r\n/)
+    const s2 = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c2 = await RawClient.connect(s2.port)
+    expect((await c2.call('SMEMBERS', 'pool')).toString().split('\r\n').filter((l) => l.startsWith('m')).sort()).toEqual(members)
+    expect((await c2.call('EXISTS', 'small')).toString()).toBe(':0\r\n')
+    c2.close()
+    await s2.close()
+    // cut inside the transaction (after MULTI and its first write): the partial transaction is not replayed
+    const file = join(aofDir(dir), 'appendonly.aof.1.incr.aof')
+    const body = readFileSync(file, 'latin1')
+    const cut = body.slice(0, body.indexOf('INCR'))
+    writeFileSync(file, cut.slice(0, cut.lastIndexOf('*')), 'latin1')
+    const s3 = await startStore({ port: 0, appendonly: 'yes', dir })
+    const c3 = await RawClient.connect(s3.port)
+    expect((await c3.call('EXISTS', 'tx1')).toString()).toBe(':0\r\n')
+    expect((await c3.call('SCARD', 'pool')).toString()).toBe(':179\r\n')
+    c3.close()
+    await s3.close()
   })
 
   it('garbage in the middle of the file refuses to load', async () => {

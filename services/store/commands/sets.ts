@@ -107,16 +107,20 @@ function spopCommand(c: Client): void {
       dbDelete(c.db, key)
       signalModifiedKey(c.db, key)
       c.db.ks.dirty++
+      c.argv = ['DEL', key] // the AOF gets what happened, not the random choice (spopWithCountCommand)
       return replySet(c, all)
     }
     c.addReplySetLen(count)
+    const popped = ['SREM', key]
     for (let i = 0; i < count; i++) {
       const v = s.random()
       setTypeRemove(c.db, o, v)
       c.addReplyBulk(v)
+      popped.push(v)
     }
     signalModifiedKey(c.db, key)
     c.db.ks.dirty += count
+    c.argv = popped
     return
   }
   const o = lookupKeyWriteOfType(c, key, OBJ_SET)
@@ -128,6 +132,8 @@ function spopCommand(c: Client): void {
   signalModifiedKey(c.db, key)
   c.db.ks.dirty++
   c.addReplyBulk(v)
+  // like Redis' rewriteClientCommandVector: replaying a random pop must remove the same member
+  c.argv = ['SREM', key, v]
 }
 
 function srandmemberCommand(c: Client): void {

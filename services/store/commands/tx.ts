@@ -48,11 +48,15 @@ function execCommand(c: Client): void {
   const origArgv = c.argv
   const origCmd = c.cmd
   c.flags |= CLIENT_DENY_BLOCKING
+  // in the AOF too, a transaction is all or nothing: a crash mid-EXEC must not replay half of it
+  const aof = c.server.aof
+  aof?.beginTransaction()
   for (const q of queued) {
     c.argv = q.argv
     c.cmd = q.cmd
     c.server.call(c, q.cmd)
   }
+  aof?.endTransaction()
   c.flags &= ~CLIENT_DENY_BLOCKING
   c.argv = origArgv
   c.cmd = origCmd

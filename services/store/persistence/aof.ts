@@ -27,10 +27,16 @@ interface AofFile {
   type: 'b' | 'h' | 'i'
 }
 
+const TX_NONE = 0
+/** inside EXEC, nothing written yet: MULTI goes out before the first write */
+const TX_PENDING = 1
+const TX_OPEN = 2
+
 export class Aof {
   readonly buf = new RespWriter()
   fd = -1
   private selectedDb = -1
+  private txState = TX_NONE
   base: AofFile | null = null
   incrs: AofFile[] = []
   private lastFsync = Date.now()
@@ -82,8 +88,25 @@ export class Aof {
    * time-dependent forms become absolute ones (PEXPIREAT, XADD with the id it
    * got), so replaying the file rebuilds the same dataset at any later time.
    */
+  /** EXEC: the transaction's writes go into the file between MULTI and EXEC (MULTI only once one writes). */
+  beginTransaction(): void {
+    this.txState = TX_PENDING
+  }
+
+  endTransaction(): void {
+    if (this.txState === TX_OPEN) {
+      this.buf.command(['EXEC'])
+      this.afterAppend()
+    }
+    this.txState = TX_NONE
+  }
+
   feedCommand(db: Db, cmd: Command, argv: readonly string[]): void {
     this.select(db.id)
+    if (this.txState === TX_PENDING) {
+      this.buf.command(['MULTI'])
+      this.txState = TX_OPEN
+    }
     const w = this.buf
     const name = cmd.name
     switch (name) {
