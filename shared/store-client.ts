@@ -85,3 +85,26 @@ export function parseInfo(info: string): Record<string, string> {
   }
   return out
 }
+
+/**
+ * INFO of every node that holds data: the store itself, or each master of a cluster — memory
+ * limits are per node, and the fullest one decides when the queue is at risk.
+ */
+export function infoOfEachMaster(redis: StoreClient, section?: string): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis]
+  return Promise.all(nodes.map((n) => (section ? n.info(section) : n.info())))
+}
+
+/** The fields of the node with the highest used_memory/maxmemory (or the most memory, without limits). */
+export function fullestNode(infos: string[]): Record<string, string> {
+  let best: Record<string, string> = {}
+  let bestRatio = -1
+  for (const text of infos) {
+    const f = parseInfo(text)
+    const used = Number(f.used_memory ?? 0)
+    const max = Number(f.maxmemory ?? 0)
+    const ratio = max ? used / max : used / Number.MAX_SAFE_INTEGER
+    if (ratio > bestRatio) { best = f; bestRatio = ratio }
+  }
+  return best
+}

@@ -2,12 +2,12 @@
 // of one scrape share one INFO): memory against maxmemory, evictions and expiries — the numbers
 // that tell whether allkeys-lru is about to eat the queue.
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { parseInfo, type StoreClient } from './store-client.js'
+import { fullestNode, infoOfEachMaster, type StoreClient } from './store-client.js'
 
 export function registerStoreMetrics(registry: Registry, redis: StoreClient): void {
   let cached: { at: number; info: Promise<Record<string, string>> } | null = null
   const infoNow = () => {
-    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), info: redis.info().then(parseInfo, () => ({})) }
+    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), info: infoOfEachMaster(redis).then(fullestNode, () => ({})) }
     return cached.info
   }
   const registers = [registry]

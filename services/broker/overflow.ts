@@ -4,7 +4,7 @@
 // unreachable, the overflow policy is in force. Each episode is logged once when it starts and
 // once when it ends, with what it cost; the metrics show it while it lasts.
 import type { Logger } from '../../shared/log.js'
-import type { StoreClient } from '../../shared/store-client.js'
+import { fullestNode, infoOfEachMaster, type StoreClient } from '../../shared/store-client.js'
 import type { DeadLetter, ReadingBuffer } from '../../shared/buffer/index.js'
 import { queueKey } from '../../shared/keys.js'
 import type { BrokerMetrics } from './metrics.js'
@@ -30,13 +30,6 @@ export interface StoreGuard {
   stop(): void
 }
 
-function infoField(info: string, name: string): number | null {
-  const at = info.indexOf(`\n${name}:`)
-  if (at < 0) return null
-  const end = info.indexOf('\r', at + name.length + 2)
-  const n = Number(info.slice(at + name.length + 2, end < 0 ? undefined : end))
-  return Number.isFinite(n) ? n : null
-}
 
 export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, deps: { log: Logger; metrics: BrokerMetrics }): StoreGuard {
   const { log, metrics } = deps
@@ -71,10 +64,11 @@ export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, de
     if (redis.status !== 'ready') { setCause('store_unreachable'); return }
     polling = true
     try {
-      const info = await redis.info('memory')
-      const used = infoField(info, 'used_memory')
-      const max = infoField(info, 'maxmemory')
-      ratio = used !== null && max ? used / max : 0
+      // on a cluster every master has its own maxmemory: the fullest one decides
+      const f = fullestNode(await infoOfEachMaster(redis, 'memory'))
+      const used = Number(f.used_memory)
+      const max = Number(f.maxmemory)
+      ratio = used >= 0 && max > 0 ? used / max : 0
       metrics.memoryRatio.set(ratio)
       setCause(ratio > opts.highWater ? 'high_water' : null)
     } catch {

@@ -2,13 +2,15 @@
 // owner, dead letters, active devices and store memory. It reads counters (XLEN, XINFO GROUPS,
 // the first entry's ID, INFO), never scans the queue, so it answers fast on millions of readings.
 import type { Config } from '../../shared/config.js'
-import { parseInfo, type StoreClient } from '../../shared/store-client.js'
+import { fullestNode, infoOfEachMaster, parseInfo, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { DLQ, SEEN, STATS, leaseKey } from '../../shared/keys.js'
 import { formatBytes, formatDuration } from '../../shared/units.js'
 
 /** devices that published within this window count as active */
 export const ACTIVE_WINDOW_MS = 5 * 60_000
+
+const sumOver = (infos: string[], field: string) => infos.reduce((a, text) => a + Number(parseInfo(text)[field] ?? 0), 0)
 
 export type StatusSnapshot = Awaited<ReturnType<typeof collectStatus>>
 
@@ -18,12 +20,13 @@ export async function collectStatus(redis: StoreClient, config: Config, url: str
   const [shards, dlq, info, owners, active, buffered] = await Promise.all([
     buffer.depth(),
     redis.xlen(DLQ),
-    redis.info(),
+    infoOfEachMaster(redis),
     Promise.all(Array.from({ length: config.SHARDS }, (_, s) => redis.get(leaseKey(s)))),
     redis.zcount(SEEN, now - ACTIVE_WINDOW_MS, '+inf'),
     redis.hget(STATS, 'buffered'),
   ])
-  const f = parseInfo(info)
+  // one node's INFO; on a cluster the fullest master's (maxmemory is per node)
+  const f = fullestNode(info)
   const totals = {
     depth: shards.reduce((a, s) => a + s.depth, 0),
     pending: shards.reduce((a, s) => a + s.groups.reduce((b, g) => b + g.pending, 0), 0),
@@ -42,9 +45,11 @@ export async function collectStatus(redis: StoreClient, config: Config, url: str
       used: Number(f.used_memory ?? 0),
       max: Number(f.maxmemory ?? 0),
       policy: f.maxmemory_policy ?? 'unknown',
-      evictedKeys: Number(f.evicted_keys ?? 0),
-      expiredKeys: Number(f.expired_keys ?? 0),
-      opsPerSec: Number(f.instantaneous_ops_per_sec ?? 0),
+      // counters add up over the nodes of a cluster
+      evictedKeys: sumOver(info, 'evicted_keys'),
+      expiredKeys: sumOver(info, 'expired_keys'),
+      opsPerSec: sumOver(info, 'instantaneous_ops_per_sec'),
+      nodes: info.length,
     },
     shards: shards.map((s) => ({ shard: s.shard, depth: s.depth, groups: s.groups, oldestAgeMs: s.oldestMs === null ? null : now - s.oldestMs, lease: owners[s.shard] })),
   }

@@ -68,6 +68,8 @@ describe('pipeline on Redis Cluster', () => {
     expect(status.shards).toHaveLength(16)
     expect(status.counters.buffered).toBe(DEVICES * PER_DEVICE)
     expect(status.totals.deadLetters).toBe(1)
+    // memory is per node on a cluster: status reads every master (and shows the fullest)
+    expect(status.memory.nodes).toBe(3)
 
     const table = await runIotbuf(['status'], fleet.env, dir)
     expect(table.code, table.out).toBe(0)
