@@ -321,10 +321,11 @@ function noop(): void {}
 
 export function helpReply(lines: string[]): (c: Client) => void {
   return (c) => {
-    c.addReplyArrayLen(lines.length + 2)
+    c.addReplyArrayLen(lines.length + 3)
     c.addReplyStatus(`${c.argv[0].toUpperCase()} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`)
     for (const l of lines) c.addReplyStatus(l)
     c.addReplyStatus('HELP')
+    c.addReplyStatus('    Prints this help.')
   }
 }
 
@@ -342,7 +343,14 @@ export const streamGroupCommands: CommandRow[] = [
       sub('destroy', 4, ['write'], xgroupDestroyCommand, 'Destroys a consumer group.', '5.0.0'),
       sub('createconsumer', 5, ['write', 'denyoom'], xgroupCreateconsumerCommand, 'Creates a consumer in a consumer group.', '6.2.0'),
       sub('delconsumer', 5, ['write'], xgroupDelconsumerCommand, 'Deletes a consumer from a consumer group.', '5.0.0'),
-      { ...sub('help', 2, ['loading', 'stale'], helpReply(['CREATE <key> <groupname> <id|$> [option]', 'DESTROY <key> <groupname>', 'CREATECONSUMER <key> <groupname> <consumer>', 'DELCONSUMER <key> <groupname> <consumername>', 'SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]']), 'Returns helpful text about the different subcommands.', '5.0.0'), firstKey: 0, lastKey: 0, step: 0 },
+      { ...sub('help', 2, ['loading', 'stale'], helpReply([
+        'CREATE <key> <groupname> <id|$> [option]', '    Create a new consumer group. Options are:', '    * MKSTREAM',
+        '      Create the empty stream if it does not exist.', '    * ENTRIESREAD entries_read',
+        "      Set the group's entries_read counter (internal use).", 'CREATECONSUMER <key> <groupname> <consumer>',
+        '    Create a new consumer in the specified group.', 'DELCONSUMER <key> <groupname> <consumer>', '    Remove the specified consumer.',
+        'DESTROY <key> <groupname>', '    Remove the specified group.', 'SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]',
+        '    Set the current group ID and entries_read counter.',
+      ]), 'Returns helpful text about the different subcommands.', '5.0.0'), firstKey: 0, lastKey: 0, step: 0 },
     ],
   },
   { name: 'xack', arity: -4, flags: ['write', 'fast'], ...k1, handler: xackCommand, summary: 'Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.', since: '5.0.0' },
