@@ -240,6 +240,7 @@ export function setKey(db: Db, key: string, type: number, ptr: unknown, mem: num
   } else {
     const newMem = mem + key.length + KEY_OVERHEAD
     db.ks.usedMemory += newMem - o.mem
+    if (o.type === OBJ_STREAM) signalKeyAsReady(db, key, OBJ_STREAM)
     o.type = type
     o.ptr = ptr
     o.mem = newMem
@@ -264,6 +265,8 @@ export function dbDelete(db: Db, key: string): boolean {
   db.slots[o.slot] = undefined
   db.freeSlots.push(o.slot)
   db.ks.usedMemory -= o.mem
+  /* signalDeletedKeyAsReady(): XREADGROUP readers of a deleted stream are unblocked with an error. */
+  if (o.type === OBJ_STREAM) signalKeyAsReady(db, key, OBJ_STREAM)
   return true
 }
 

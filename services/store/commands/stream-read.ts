@@ -8,7 +8,7 @@ import type { Client } from '../networking.js'
 import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js'
-import { OBJ_STREAM, WRONGTYPE_ERR, lookupKeyRead, lookupKeyReadOfType } from '../keyspace.js'
+import { OBJ_STREAM, WRONGTYPE_ERR, expireIfNeeded, lookupKeyRead } from '../keyspace.js'
 import { blockForKeys } from '../blocked.js'
 import { MAX_ID, Stream, UINT64_MAX, streamCompareID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
 import { IdList, streamCGAdvance, streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
@@ -244,9 +244,14 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
 
 /** serveClientBlockedOnKey() for streams: true when the client got its reply. */
 function serveBlockedStreamClient(c: Client, key: string, keys: string[], ids: StreamID[], count: number, groupname: string | null, consumername: string, noack: boolean): boolean {
-  const o = lookupKeyReadOfType(c, key, OBJ_STREAM)
-  if (o === false) return true
-  if (o === null) return false
+  if (c.db.expires.size !== 0) expireIfNeeded(c.db, key)
+  const o = c.db.dict.get(key)
+  if (o === undefined || o.type !== OBJ_STREAM) {
+    /* Deleted or replaced: no XADD can bring the group back, so XREADGROUP fails now; XREAD waits on. */
+    if (groupname === null) return false
+    c.addReplyError('-UNBLOCKED the stream key no longer exists')
+    return true
+  }
   const s = o.ptr as Stream
   const idx = keys.indexOf(key)
   let gt = ids[idx]
