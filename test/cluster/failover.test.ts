@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/ports.js'
 import { runIotbuf } from '../helpers/procs.js'
 import { readSinkTree } from '../helpers/sink-files.js'
 import { queueKey, shardOf } from '../../shared/keys.js'
-import { keySlot } from '../../shared/buffer/routed.js'
+import { keySlot } from '../../shared/slot.js'
 import { startRedisCluster, type RedisClusterHandle } from './redis-cluster.js'
 import { bySeq, connectDevices, startFleet, type Fleet } from './fleet.js'
 
