@@ -66,6 +66,8 @@ export const PARAMS: Param[] = [
   { name: 'notify-keyspace-events', kind: 'notify', default: '' },
   { name: 'stream-node-max-entries', kind: 'int', default: 100 },
   { name: 'stream-node-max-bytes', kind: 'memory', default: 4096 },
+  { name: 'cluster-enabled', kind: 'bool', default: 'no', immutable: true },
+  { name: 'cluster-announce-ip', kind: 'string', default: '' },
 ]
 
 const BY_NAME = new Map(PARAMS.map((p) => [p.name, p]))

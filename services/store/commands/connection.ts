@@ -118,6 +118,8 @@ function selectCommand(c: Client): void {
   const id = parseLong(c.argv[1])
   if (id === null) {
     c.addReplyError(NOT_INTEGER_ERR)
+  } else if (id !== 0 && c.server.config['cluster-enabled'] === 'yes') {
+    c.addReplyError('SELECT is not allowed in cluster mode')
   } else if (!c.selectDb(id)) {
     c.addReplyError('DB index is out of range')
   } else {

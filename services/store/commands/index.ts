@@ -23,6 +23,7 @@ import { streamInfoCommands } from './stream-info.js'
 import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
 import { persistenceCommands } from './persistence.js'
+import { clusterCommands } from './cluster.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -44,4 +45,5 @@ export const commandTable: CommandRow[] = [
   ...pubsubCommands,
   ...txCommands,
   ...persistenceCommands,
+  ...clusterCommands,
 ]

@@ -1,0 +1,105 @@
+/*
+ * cluster.c, the part a single node needs: with `cluster-enabled yes` the bundled store answers
+ * as a one-node cluster that owns all 16384 slots, so cluster-mode clients (ioredis Cluster,
+ * redis-cli -c) and a `redis+cluster://` configuration work against it locally unchanged.
+ * Without it, Redis' own refusal.
+ */
+
+import type { Client } from '../networking.js'
+import type { CommandRow } from './table.js'
+import { keySlot } from '../../../shared/slot.js'
+
+const DISABLED = 'This instance has cluster support disabled'
+const SLOTS = 16384
+
+const enabled = (c: Client): boolean => {
+  if (c.server.config['cluster-enabled'] === 'yes') return true
+  c.addReplyError(DISABLED)
+  return false
+}
+
+/**
+ * `cluster-announce-ip`, else the address the client reached us on. (A redis-server node that
+ * never met another announces an empty address, which ioredis' Cluster cannot follow; a local
+ * one-node cluster should just work.)
+ */
+const announcedIp = (c: Client): string => String(c.server.config['cluster-announce-ip'] || (c.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, ''))
+
+function clusterInfoCommand(c: Client): void {
+  if (!enabled(c)) return
+  const lines = [
+    'cluster_state:ok', `cluster_slots_assigned:${SLOTS}`, `cluster_slots_ok:${SLOTS}`, 'cluster_slots_pfail:0', 'cluster_slots_fail:0',
+    'cluster_known_nodes:1', 'cluster_size:1', 'cluster_current_epoch:0', 'cluster_my_epoch:0',
+    'cluster_stats_messages_sent:0', 'cluster_stats_messages_received:0', 'total_cluster_links_buffer_limit_exceeded:0',
+  ]
+  c.addReplyVerbatim(lines.join('\r\n') + '\r\n', 'txt')
+}
+
+function clusterSlotsCommand(c: Client): void {
+  if (!enabled(c)) return
+  c.addReplyArrayLen(1)
+  c.addReplyArrayLen(3)
+  c.addReplyLongLong(0)
+  c.addReplyLongLong(SLOTS - 1)
+  c.addReplyArrayLen(4)
+  c.addReplyBulk(announcedIp(c))
+  c.addReplyLongLong(c.server.port)
+  c.addReplyBulk(c.server.runId)
+  c.addReplyArrayLen(0)
+}
+
+function clusterShardsCommand(c: Client): void {
+  if (!enabled(c)) return
+  c.addReplyArrayLen(1)
+  c.addReplyMapLen(2)
+  c.addReplyBulk('slots')
+  c.addReplyArrayLen(2)
+  c.addReplyLongLong(0)
+  c.addReplyLongLong(SLOTS - 1)
+  c.addReplyBulk('nodes')
+  c.addReplyArrayLen(1)
+  const node: Array<[string, string | number]> = [
+    ['id', c.server.runId], ['port', c.server.port], ['ip', announcedIp(c)], ['endpoint', announcedIp(c)],
+    ['role', 'master'], ['replication-offset', 0], ['health', 'online'],
+  ]
+  c.addReplyMapLen(node.length)
+  for (const [k, v] of node) {
+    c.addReplyBulk(k)
+    if (typeof v === 'number') c.addReplyLongLong(v)
+    else c.addReplyBulk(v)
+  }
+}
+
+function clusterNodesCommand(c: Client): void {
+  if (!enabled(c)) return
+  const s = c.server
+  c.addReplyVerbatim(`${s.runId} ${announcedIp(c)}:${s.port}@${s.port + 10000} myself,master - 0 0 0 connected 0-${SLOTS - 1}\n`, 'txt')
+}
+
+function clusterMyidCommand(c: Client): void {
+  if (enabled(c)) c.addReplyBulk(c.server.runId)
+}
+
+function clusterKeyslotCommand(c: Client): void {
+  // answered with cluster support off too, as Redis does
+  c.addReplyLongLong(keySlot(c.argv[2], 'latin1'))
+}
+
+const sub = (name: string, arity: number, handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
+  name, arity, flags: ['stale'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
+})
+
+export const clusterCommands: CommandRow[] = [
+  {
+    name: 'cluster', arity: -2, flags: [], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler: () => undefined,
+    summary: 'A container for Redis Cluster commands.', since: '3.0.0',
+    subcommands: [
+      sub('info', 2, clusterInfoCommand, 'Returns information about the state of a node.', '3.0.0'),
+      sub('slots', 2, clusterSlotsCommand, 'Returns the mapping of cluster slots to nodes.', '3.0.0'),
+      sub('shards', 2, clusterShardsCommand, 'Returns the mapping of cluster slots to shards.', '7.0.0'),
+      sub('nodes', 2, clusterNodesCommand, 'Returns the cluster configuration for a node.', '3.0.0'),
+      sub('myid', 2, clusterMyidCommand, 'Returns the ID of a node.', '3.0.0'),
+      sub('keyslot', 3, clusterKeyslotCommand, 'Returns the hash slot for a key.', '3.0.0'),
+    ],
+  },
+]
