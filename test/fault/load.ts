@@ -25,6 +25,8 @@ export interface LoadOptions {
   credentials?: (deviceId: string) => { username: string; password: string }
   /** send the "id" idempotency key (default true) */
   withIds?: boolean
+  /** a string measure of this many characters, to fill memory faster */
+  pad?: number
 }
 
 export interface Load {
@@ -47,6 +49,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
   const loops: Array<Promise<void>> = []
   const interval = opts.intervalMs ?? 20
   const withIds = opts.withIds ?? true
+  const pad = opts.pad ? `,"p":"${'x'.repeat(Math.min(opts.pad, 1024))}"` : ''
   let running = true
   let acked = 0
   let ackWaiters: Array<{ at: number; resolve: () => void }> = []
@@ -77,7 +80,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
         const seq = h.sent++
         // distinct timestamps per device: Timestream keys a row by series and time
         lastTs = Math.max(Date.now(), lastTs + 1)
-        const payload = withIds ? `{"id":${seq},"ts":${lastTs},"seq":${seq},"v":${seq % 97}}` : `{"ts":${lastTs},"seq":${seq},"v":${seq % 97}}`
+        const payload = `{${withIds ? `"id":${seq},` : ''}"ts":${lastTs},"seq":${seq},"v":${seq % 97}${pad}}`
         try {
           await client.publishAsync(topic, payload, { qos: 1 })
         } catch {
@@ -117,8 +120,8 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
       running = false
       await Promise.race([Promise.all(loops), sleep(timeoutMs)])
       const c = counts()
-      await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.end(true, {}, () => resolve()))))
-      await Promise.all(loops)
+      // a publish still waiting for its PUBACK never settles once its client is ended: do not wait on it
+      await Promise.race([Promise.all(clients.map((client) => new Promise<void>((resolve) => client.end(true, {}, () => resolve())))), sleep(2_000)])
       return { unacked: c.sent - c.acked }
     },
   }

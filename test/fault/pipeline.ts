@@ -4,12 +4,40 @@
 // pid on the same port and data directory. Every process' output is kept across restarts, so a
 // scenario can grep the logs of the whole run.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { freePort, waitFor } from '../helpers/ports.js'
-import { BIN, startIotbuf, type Proc } from '../helpers/procs.js'
+
+/** bin/iotbuf.js of this checkout, whether this file runs from test/ (vitest) or dist/test/ (npm run chaos). */
+export const BIN = (() => {
+  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'bin/iotbuf.js'))) return join(d, 'bin/iotbuf.js')
+  throw new Error('bin/iotbuf.js not found above test/fault')
+})()
+
+export interface Proc {
+  child: ChildProcess
+  output(): string
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>
+  exited(): Promise<void>
+}
+
+/** `iotbuf <args>` with its own environment, output captured (JSON logs). */
+export function spawnIotbuf(args: string[], env: NodeJS.ProcessEnv, cwd: string): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+  const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  return {
+    child, output: () => out, exited: () => exit,
+    waitForOutput: (re, timeoutMs = 20_000) => waitFor(() => re.test(out) || child.exitCode !== null, `output ${re}`, timeoutMs).then(() => {
+      if (!re.test(out)) throw new Error(`iotbuf ${args[0]} exited (${child.exitCode}) before printing ${re}:\n${out.slice(-2000)}`)
+    }),
+  }
+}
 
 export interface PipelineOptions {
   /** extra `iotbuf store` flags (redis-server names), e.g. ['--appendfsync', 'always'] */
@@ -77,7 +105,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
     async startStore() {
       const args = ['--port', String(storePort), '--bind', '127.0.0.1', '--dir', storeDir, '--save', '', '--appendonly', 'yes', ...(opts.storeArgs ?? [])]
-      const child = opts.redisServer
+      // FAULT_STORE=redis-server runs every scenario against redis-server: tells a pipeline bug from a store bug
+      const child = (opts.redisServer ?? process.env.FAULT_STORE === 'redis-server')
         ? spawn('redis-server', [...args, '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn(process.execPath, [BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
@@ -107,13 +136,13 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
     async startBroker() {
       if (p.broker) dead.push(p.broker.output())
-      p.broker = startIotbuf(['broker'], env, dir)
+      p.broker = spawnIotbuf(['broker'], env, dir)
       await p.broker.waitForOutput(/broker listening/, timeout)
     },
 
     async startWorker(id = `w-${Date.now() % 100000}`) {
       if (p.worker) dead.push(p.worker.output())
-      p.worker = startIotbuf(['worker'], { ...env, IOTBUF_WORKER_ID: id }, dir)
+      p.worker = spawnIotbuf(['worker'], { ...env, IOTBUF_WORKER_ID: id }, dir)
       await p.worker.waitForOutput(/worker started/, timeout)
     },
 
@@ -136,7 +165,9 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         s.child.kill('SIGKILL')
         await s.exited
       }
-      rmSync(dir, { recursive: true, force: true })
+      // FAULT_KEEP=1 keeps the store files, sink tree and logs of a run for a post-mortem
+      if (process.env.FAULT_KEEP) process.stdout.write(`[fault] kept ${dir}\n`)
+      else rmSync(dir, { recursive: true, force: true })
     },
   }
   try {

@@ -5,6 +5,7 @@
 // allowed window), duplicated, out of order, dead-lettered, time to the first PUBACK after the
 // fault, longest PUBACK stall, and how long the sinks took to catch up with what was
 // acknowledged before the fault ended.
+import { writeFileSync } from 'node:fs'
 import { startPipeline, type Pipeline, type PipelineOptions } from './pipeline.js'
 import { longestStall, recoveryAfter, startLoad, type DeviceHistory, type Load, type LoadOptions } from './load.js'
 import { allDelivered, checkHistory, figuresOf, formatFigures, readDlq, readFileSink, type CheckReport, type Figures, type SinkContents } from './checker.js'
@@ -104,6 +105,7 @@ export async function runScenario(spec: ScenarioSpec, log: (line: string) => voi
     throw err
   } finally {
     if (load) await load.stop(1_000).catch(() => undefined)
+    if (process.env.FAULT_KEEP) writeFileSync(`${p.dir}/logs.txt`, p.logs())
     await p.close()
     await extras?.teardown()
   }
