@@ -13,12 +13,13 @@
  * Strings are binary strings (one char per byte, as the RESP parser yields
  * them), written and read with latin1 so every byte round-trips.
  *
- * Node buffers come from Buffer.allocUnsafeSlow, never from Node's shared
- * pool: a trimmed node must give its memory back, not pin an 8 KiB pool slab
- * that other live buffers also point into.
+ * Node bytes are carved out of per-stream slabs (stream-alloc.ts), never from
+ * Node's shared Buffer pool: a trimmed node must give its memory back, not pin
+ * a pool slab that other live buffers point into.
  */
 
 import '../protocol/latin1.js'
+import type { Slab } from './stream-alloc.js'
 
 export const FLAG_DELETED = 1
 export const FLAG_SAME_FIELDS = 2
@@ -105,8 +106,7 @@ function getVarint(b: Buffer, o: number): number {
 }
 
 export class StreamNode {
-  buf: Buffer
-  /** Bytes in use; the rest of buf is room for the next appends. */
+  /** Bytes in use; the rest of buf is room for the next appends while the node is the tail. */
   used = 0
   /** Entries in the node, deleted ones included (Redis' master count + deleted). */
   count = 0
@@ -115,17 +115,12 @@ export class StreamNode {
   last = 0
 
   constructor(
-    capacity: number,
+    /** The node's bytes: a view into `slab`, or a buffer of its own when slab is null. */
+    public buf: Buffer,
+    public slab: Slab | null,
     /** Fields of the node's first entry: later entries with the same ones store only values. */
     readonly master: string[],
-  ) {
-    this.buf = Buffer.allocUnsafeSlow(capacity)
-  }
-
-  /** Memory the node holds, for used_memory. */
-  get mem(): number {
-    return this.buf.length + NODE_OVERHEAD
-  }
+  ) {}
 }
 
 function sameFields(master: string[], fv: string[]): boolean {
@@ -148,15 +143,8 @@ export function masterOf(fv: string[]): string[] {
   return m
 }
 
-/** Appends an entry of `size` bytes (entrySize()); returns how many bytes the node grew by. */
-export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], size: number): number {
-  let grown = 0
-  if (n.used + size > n.buf.length) {
-    const nb = Buffer.allocUnsafeSlow(Math.max(n.used + size, n.buf.length * 2))
-    n.buf.copy(nb, 0, 0, n.used)
-    grown = nb.length - n.buf.length
-    n.buf = nb
-  }
+/** Appends an entry of `size` bytes (entrySize()); the caller made room for it. */
+export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], size: number): void {
   const b = n.buf
   const same = sameFields(n.master, fv)
   let o = n.used
@@ -178,17 +166,6 @@ export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], size: number):
   n.used = o
   n.count++
   n.live++
-  return grown
-}
-
-/** Gives back the unused tail of a node that will not grow any more; returns bytes freed. */
-export function nodeSeal(n: StreamNode): number {
-  if (n.used === n.buf.length) return 0
-  const nb = Buffer.allocUnsafeSlow(n.used)
-  n.buf.copy(nb, 0, 0, n.used)
-  const freed = n.buf.length - nb.length
-  n.buf = nb
-  return freed
 }
 
 /** Offset of the entry after the one at `o`. */

@@ -28,8 +28,9 @@ export const MAX_ID: StreamID = Object.freeze({ ms: UINT64_MAX, seq: UINT64_MAX 
 
 import type { StreamCG } from './stream-cg.js'
 import {
-  StreamNode, cmpAt, entryOffsets, entrySize, fieldsAt, idKey, isDeleted, markDeleted, masterOf, msAt, nextEntry, nodeAppend, nodeSeal, seekInNode, seqAt, type IdKey,
+  StreamNode, cmpAt, entryOffsets, entrySize, fieldsAt, idKey, isDeleted, markDeleted, masterOf, msAt, nextEntry, nodeAppend, seekInNode, seqAt, type IdKey,
 } from './stream-node.js'
+import { growNode, openNode, releaseNode, sealNode, type Slab } from './stream-alloc.js'
 
 export { StreamNode }
 
@@ -41,8 +42,10 @@ export class Stream {
   maxDeletedId: StreamID = ZERO_ID
   entriesAdded = 0
   cgroups: Map<string, StreamCG> | null = null
-  /** Bytes the nodes hold (stream-node.ts), so used_memory follows real growth and release. */
+  /** Bytes the slabs and nodes hold (stream-alloc.ts), so used_memory follows real growth and release. */
   mem = 0
+  /** The slab new nodes are carved from. */
+  slab: Slab | null = null
 }
 
 export function streamCompareID(a: StreamID, b: StreamID): number {
@@ -130,9 +133,9 @@ export const APPEND_EDOM = 1
 /** "ms-*" when the sequence for ms is exhausted (Redis 7.0 reports it as ERANGE). */
 export const APPEND_ERANGE = 2
 
-/* A tail node starts this small and doubles up to stream-node-max-bytes, so a
- * stream of a few entries does not hold a full node's worth of memory. */
-const NODE_INITIAL_BYTES = 512
+/* Room reserved for the tail node when stream-node-max-bytes is 0 (no limit):
+ * it moves to a bigger buffer if it outgrows this. */
+const NODE_MAX_BYTES = 64 * 1024
 
 /* Scratch keys: no allocation per seek. */
 const KA: IdKey = [0, 0, 0, 0]
@@ -172,13 +175,14 @@ export function streamAppendItem(
   let node = nodes.length > 0 ? nodes[nodes.length - 1] : null
   let size = node === null ? 0 : entrySize(node, fv)
   if (node === null || node.count >= limits.maxEntries || node.used + size >= limits.maxBytes) {
-    if (node !== null) s.mem -= nodeSeal(node)
+    if (node !== null) sealNode(s, node)
     size = entrySize(null, fv)
-    node = new StreamNode(Math.max(size, Math.min(limits.maxBytes, NODE_INITIAL_BYTES)), masterOf(fv))
+    node = openNode(s, Math.max(size, Math.min(limits.maxBytes, NODE_MAX_BYTES)), masterOf(fv))
     nodes.push(node)
-    s.mem += node.mem
+  } else if (node.used + size > node.buf.length) {
+    growNode(s, node, size)
   }
-  s.mem += nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size)
+  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size)
   s.length++
   s.entriesAdded++
   s.lastId = id
@@ -279,8 +283,9 @@ function updateFirstId(s: Stream): void {
 }
 
 function removeNodes(s: Stream, at: number, howMany: number): void {
-  for (let i = at; i < at + howMany; i++) s.mem -= s.nodes[i].mem
-  s.nodes.splice(at, howMany)
+  const removed = s.nodes.splice(at, howMany)
+  const empty = s.nodes.length === 0
+  for (const n of removed) releaseNode(s, n, empty)
 }
 
 /** XDEL of one ID; true when a live entry was removed. */
