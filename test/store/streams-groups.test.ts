@@ -6,7 +6,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, show, startPair, type Pair } from '../helpers/redis.js'
 import { runBoth, cmds, type Script } from './compare.js'
 
 let pair: Pair
@@ -103,4 +103,20 @@ describe('consumer-group lifecycle (the buffer: read, crash, claim, ack, trim)',
       'XCLAIM s g c 99999999 1-0', 'XCLAIM s g c -5 1-0 JUSTID', 'SET str v', 'XCLAIM str g c 0 1-0', 'XAUTOCLAIM str g c 0 0',
       'XACK str g 1-0', 'XPENDING str g',
     ), (s) => maskTimes(s).replace(/(\\r\\n\$1\\r\\n[abc]\\r\\n):\d+/g, '$1:N')))
+})
+
+describe('XREAD + (Redis 7.4; redis-server 7.0 answers an ID error, so the store alone)', () => {
+  it('reads the last entry of each stream, nothing for an empty or missing one', async () => {
+    const c = await RawClient.connect(pair.store.port)
+    try {
+      await c.call('FLUSHALL')
+      for (const cmd of cmds('XADD s 1-0 a 1', 'XADD s 2-0 b 2', 'XADD t 5-0 c 3', 'XDEL t 5-0', 'XGROUP CREATE s g 0')) await c.call(...cmd)
+      expect(show(await c.call('XREAD', 'STREAMS', 's', 't', 'nokey', '+', '+', '+'))).toBe(
+        '*1\\r\\n*2\\r\\n$1\\r\\ns\\r\\n*1\\r\\n*2\\r\\n$3\\r\\n2-0\\r\\n*2\\r\\n$1\\r\\nb\\r\\n$1\\r\\n2\\r\\n',
+      )
+      expect(show(await c.call('XREADGROUP', 'GROUP', 'g', 'x', 'STREAMS', 's', '+'))).toBe('-ERR Invalid stream ID specified as stream command argument\\r\\n')
+    } finally {
+      c.close()
+    }
+  })
 })

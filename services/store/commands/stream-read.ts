@@ -10,7 +10,7 @@ import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js'
 import { OBJ_STREAM, WRONGTYPE_ERR, expireIfNeeded, lookupKeyRead } from '../keyspace.js'
 import { blockForKeys } from '../blocked.js'
-import { MAX_ID, Stream, UINT64_MAX, streamCompareID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
+import { MAX_ID, Stream, UINT64_MAX, ZERO_ID, streamCompareID, streamDecrID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
 import { IdList, streamCGAdvance, streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
 import { parseLong } from '../util.js'
@@ -162,6 +162,9 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
         return
       }
       ids.push(o !== null ? (o.ptr as Stream).lastId : { ms: 0n, seq: 0n })
+    } else if (argv[i] === '+' && !xreadgroup) {
+      /* Redis 7.4: "+" reads the stream's last entry (IDs above last-id minus one). */
+      ids.push(o !== null ? (streamDecrID((o.ptr as Stream).lastId) ?? ZERO_ID) : ZERO_ID)
     } else if (argv[i] === '>') {
       if (!xreadgroup) {
         c.addReplyError('The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.')
