@@ -131,10 +131,14 @@ function sameFields(master: string[], fv: string[]): boolean {
 
 /** Bytes an entry would take in `n` (or in a new node whose master it would be). */
 export function entrySize(n: StreamNode | null, fv: string[]): number {
-  const same = n === null || sameFields(n.master, fv)
+  const body = bodySize(n === null || sameFields(n.master, fv), fv)
+  return HDR + varintLen(body) + body
+}
+
+function bodySize(same: boolean, fv: string[]): number {
   let body = same ? 0 : varintLen(fv.length)
   for (let i = same ? 1 : 0; i < fv.length; i += same ? 2 : 1) body += varintLen(fv[i].length) + fv[i].length
-  return HDR + varintLen(body) + body
+  return body
 }
 
 export function masterOf(fv: string[]): string[] {
@@ -144,7 +148,7 @@ export function masterOf(fv: string[]): string[] {
 }
 
 /** Appends an entry of `size` bytes (entrySize()); the caller made room for it. */
-export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], size: number): void {
+export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], _size: number): void {
   const b = n.buf
   const same = sameFields(n.master, fv)
   let o = n.used
@@ -155,8 +159,9 @@ export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], size: number):
   w32(b, o + 9, k[2])
   w32(b, o + 13, k[3])
   o += HDR
-  const bodyLen = size - HDR - varintLen(size - HDR)
-  o = putVarint(b, o, bodyLen)
+  // the body's own length, not derived from the entry size: near a varint boundary (a body of
+  // 127 bytes makes an entry of 17 + 2 + 127) subtracting the prefix's length gets it wrong
+  o = putVarint(b, o, bodySize(same, fv))
   if (!same) o = putVarint(b, o, fv.length)
   for (let i = same ? 1 : 0; i < fv.length; i += same ? 2 : 1) {
     const s = fv[i]
