@@ -277,7 +277,14 @@ export class StoreServer {
       c.addReplyRaw('+QUEUED\r\n')
       return
     }
-    this.call(c, cmd)
+    try {
+      this.call(c, cmd)
+    } catch (err) {
+      // a bug in one command must not take every client's buffer down with it: answer this
+      // client, say so loudly in the log, and keep serving (the AOF holds what was applied)
+      this.log(`# BUG in '${cmd.fullname}': ${(err as Error).stack ?? String(err)}`)
+      c.addReplyError(`internal error in '${cmd.fullname}' (${(err as Error).message}); see the store log`)
+    }
   }
 
   /** call(): runs the handler and does the bookkeeping every command shares. */
