@@ -120,3 +120,32 @@ describe('XREAD + (Redis 7.4; redis-server 7.0 answers an ID error, so the store
     }
   })
 })
+
+describe('used_memory follows groups and pending entries', () => {
+  it('MEMORY USAGE grows with a delivered batch and returns after XACK, XGROUP DESTROY and DEL', async () => {
+    const c = await RawClient.connect(pair.store.port)
+    const usage = async (): Promise<number> => Number(/:(\d+)/.exec((await c.call('MEMORY', 'USAGE', 'q')).toString())![1])
+    const used = async (): Promise<number> => Number(/used_memory:(\d+)/.exec((await c.call('INFO', 'memory')).toString())![1])
+    try {
+      await c.call('FLUSHALL')
+      const start = await used()
+      for (let i = 1; i <= 1000; i++) await c.call('XADD', 'q', `${i}-0`, 'r', 'x'.repeat(100))
+      const full = await usage()
+      await c.call('XGROUP', 'CREATE', 'q', 'g', '0')
+      const withGroup = await usage()
+      await c.call('XREADGROUP', 'GROUP', 'g', 'w', 'COUNT', '1000', 'STREAMS', 'q', '>')
+      const pending = await usage()
+      expect(withGroup).toBeGreaterThan(full)
+      expect(pending - withGroup).toBeGreaterThanOrEqual(1000 * 50)
+      const ids = Array.from({ length: 1000 }, (_, i) => `${i + 1}-0`)
+      await c.call('XACK', 'q', 'g', ...ids)
+      expect(await usage()).toBe(withGroup + 128)
+      await c.call('XGROUP', 'DESTROY', 'q', 'g')
+      expect(await usage()).toBe(full)
+      await c.call('DEL', 'q')
+      expect(await used()).toBe(start)
+    } finally {
+      c.close()
+    }
+  })
+})

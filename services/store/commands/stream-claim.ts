@@ -9,7 +9,7 @@ import type { CommandRow } from './table.js'
 import { SYNTAX_ERR } from './shared.js'
 import { Stream, streamCompareID, streamLookup, streamParseID, type StreamID } from '../types/stream.js'
 import { streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
-import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
+import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSyncKey } from './streams.js'
 import { getStreamOrNull, parseRangeStart } from './stream-groups.js'
 import { parseLong } from '../util.js'
 
@@ -112,6 +112,7 @@ function xclaimCommand(c: Client): void {
   c.addReplyArrayLen(claimed.length)
   for (const id of claimed) replyClaimed(c, s!, id, justid)
   c.db.ks.dirty += claimed.length
+  streamMemSyncKey(c, argv[1])
 }
 
 function xautoclaimCommand(c: Client): void {
@@ -171,6 +172,7 @@ function xautoclaimCommand(c: Client): void {
   c.addReplyArrayLen(deleted.length)
   for (const id of deleted) addReplyStreamID(c, id)
   c.db.ks.dirty += claimed.length + deleted.length
+  streamMemSyncKey(c, argv[1])
 }
 
 const k1 = { firstKey: 1, lastKey: 1, step: 1, group: 'stream' }

@@ -10,7 +10,7 @@ import { OBJ_STREAM, WRONGTYPE_ERR, dbAdd, lookupKeyRead, lookupKeyWrite, signal
 import { signalKeyAsReady } from '../blocked.js'
 import { Stream, streamCompareID, streamDecrID, streamIncrID, streamLookup, streamParseID, streamRange, MAX_ID, type StreamID } from '../types/stream.js'
 import { SCG_INVALID_ENTRIES_READ, streamCGLag, streamCreateCG, streamCreateConsumer, streamDelConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
-import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
+import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSyncKey } from './streams.js'
 import { parseLong } from '../util.js'
 
 export function subcommandSyntaxError(c: Client): void {
@@ -100,6 +100,7 @@ function xgroupCreateCommand(c: Client): void {
     c.addReplyError('-BUSYGROUP Consumer Group name already exists')
     return
   }
+  streamMemSyncKey(c, argv[2])
   c.db.ks.dirty++
   c.addReplyRaw(OK)
 }
@@ -144,6 +145,7 @@ function xgroupDestroyCommand(c: Client): void {
     return
   }
   p.s!.cgroups!.delete(p.cg.name)
+  streamMemSyncKey(c, c.argv[2])
   c.db.ks.dirty++
   c.addReplyLongLong(1)
   /* Clients blocked in XREADGROUP on this group get -NOGROUP. */
@@ -154,7 +156,10 @@ function xgroupCreateconsumerCommand(c: Client): void {
   const p = xgroupPrologue(c, false, true)
   if (p === null) return
   const created = streamCreateConsumer(p.cg!, c.argv[4], Date.now())
-  if (created) c.db.ks.dirty++
+  if (created) {
+    streamMemSyncKey(c, c.argv[2])
+    c.db.ks.dirty++
+  }
   c.addReplyLongLong(created ? 1 : 0)
 }
 
@@ -165,6 +170,7 @@ function xgroupDelconsumerCommand(c: Client): void {
   let pending = 0
   if (consumer !== null) {
     pending = streamDelConsumer(p.cg!, consumer)
+    streamMemSyncKey(c, c.argv[2])
     c.db.ks.dirty++
   }
   c.addReplyLongLong(pending)
@@ -195,6 +201,7 @@ function xackCommand(c: Client): void {
       acked++
     }
   }
+  if (acked) streamMemSyncKey(c, c.argv[1])
   c.db.ks.dirty += acked
   c.addReplyLongLong(acked)
 }

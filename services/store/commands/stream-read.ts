@@ -12,7 +12,7 @@ import { OBJ_STREAM, WRONGTYPE_ERR, expireIfNeeded, lookupKeyRead } from '../key
 import { blockForKeys } from '../blocked.js'
 import { MAX_ID, Stream, UINT64_MAX, ZERO_ID, streamCompareID, streamDecrID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
 import { IdList, streamCGAdvance, streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
-import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply } from './streams.js'
+import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSync } from './streams.js'
 import { parseLong } from '../util.js'
 
 /* If no COUNT is given and the client blocks, the reply is bounded anyway. */
@@ -219,7 +219,10 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
     } else {
       replyWithGroupRange(c, s, start, count, group, consumer!, noack)
     }
-    if (group !== null) c.db.ks.dirty++
+    if (group !== null) {
+      c.db.ks.dirty++
+      streamMemSync(c.db, o)
+    }
   }
   if (served) {
     c.endDeferred((cc) => (cc.resp === 2 ? cc.addReplyArrayLen(served) : cc.addReplyMapLen(served)))
@@ -282,8 +285,10 @@ function serveBlockedStreamClient(c: Client, key: string, keys: string[], ids: S
     c.addReplyMapLen(1)
   }
   c.addReplyBulk(key)
-  if (group !== null) replyWithGroupRange(c, s, start, count, group, consumer!, noack)
-  else {
+  if (group !== null) {
+    replyWithGroupRange(c, s, start, count, group, consumer!, noack)
+    streamMemSync(c.db, o)
+  } else {
     const entries = streamRange(s, start, MAX_ID, false, count)
     c.addReplyArrayLen(entries.length)
     for (const e of entries) addReplyStreamEntry(c, e)

@@ -12,6 +12,7 @@ import {
 import { signalKeyAsReady } from '../blocked.js'
 import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
 import { parseLong } from '../util.js'
+import { streamMem } from '../types/stream-cg.js'
 
 export const INVALID_ID_ERR = 'Invalid stream ID specified as stream command argument'
 
@@ -46,9 +47,20 @@ export function appendLimits(c: Client): { maxEntries: number; maxBytes: number 
   return { maxEntries, maxBytes }
 }
 
-/** Brings the key's used_memory share in line with the bytes its nodes hold (Stream.mem). */
-export function streamMemSync(db: Db, o: RObj, s: Stream, before: number): void {
-  if (s.mem !== before) objMemAdjust(db, o, s.mem - before)
+/** Brings the key's used_memory share in line with what the stream holds (streamMem()). */
+export function streamMemSync(db: Db, o: RObj): void {
+  const s = o.ptr as Stream
+  const m = streamMem(s)
+  if (m !== s.accounted) {
+    objMemAdjust(db, o, m - s.accounted)
+    s.accounted = m
+  }
+}
+
+/** streamMemSync() by key, after commands that change groups, consumers or PELs. */
+export function streamMemSyncKey(c: Client, key: string): void {
+  const o = c.db.dict.get(key)
+  if (o !== undefined && o.type === OBJ_STREAM) streamMemSync(c.db, o)
 }
 
 /* --------------------------------- XADD/XTRIM ------------------------------ */
@@ -189,7 +201,6 @@ function xaddCommand(c: Client): void {
     return
   }
   const fv = argv.slice(fieldPos)
-  const memBefore = s.mem
   const id = streamAppendItem(s, fv, a.id, a.id === null || a.id.seqGiven, appendLimits(c), Date.now())
   if (id === APPEND_EDOM) {
     c.addReplyError('The ID specified in XADD is equal or smaller than the target stream top item')
@@ -203,7 +214,7 @@ function xaddCommand(c: Client): void {
   signalModifiedKey(c.db, key)
   c.db.ks.dirty++
   if (a.strategy !== 0) streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)
-  streamMemSync(c.db, o, s, memBefore)
+  streamMemSync(c.db, o)
   signalKeyAsReady(c.db, key, OBJ_STREAM)
 }
 
@@ -217,10 +228,9 @@ function xtrimCommand(c: Client): void {
   const a = newAddTrimArgs()
   if (parseAddOrTrimArgs(c, a, false) < 0) return
   const s = o.ptr as Stream
-  const memBefore = s.mem
   const removed = streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)
   if (removed) {
-    streamMemSync(c.db, o, s, memBefore)
+    streamMemSync(c.db, o)
     signalModifiedKey(c.db, c.argv[1])
     c.db.ks.dirty += removed
   }
@@ -303,11 +313,10 @@ function xdelCommand(c: Client): void {
     ids.push(id)
   }
   const s = o.ptr as Stream
-  const memBefore = s.mem
   let deleted = 0
   for (const id of ids) if (streamDeleteItem(s, id)) deleted++
   if (deleted) {
-    streamMemSync(c.db, o, s, memBefore)
+    streamMemSync(c.db, o)
     signalModifiedKey(c.db, c.argv[1])
     c.db.ks.dirty += deleted
   }

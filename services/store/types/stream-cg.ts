@@ -29,6 +29,19 @@ export interface StreamCG {
   consumers: Map<string, StreamConsumer>
 }
 
+/* Rough heap cost of a group, a consumer and a pending entry (a NACK object
+ * with its two IdList slots), for used_memory. */
+const GROUP_MEM = 256
+const CONSUMER_MEM = 128
+const NACK_MEM = 96
+
+/** Everything the stream holds: node bytes plus its groups, consumers and PELs. */
+export function streamMem(s: Stream): number {
+  let m = s.mem
+  if (s.cgroups !== null) for (const cg of s.cgroups.values()) m += GROUP_MEM + cg.consumers.size * CONSUMER_MEM + cg.pel.size * NACK_MEM
+  return m
+}
+
 /* ----------------------------- consumer groups ----------------------------- */
 
 /**

@@ -46,6 +46,8 @@ export class Stream {
   mem = 0
   /** The slab new nodes are carved from. */
   slab: Slab | null = null
+  /** The streamMem() value last added to the key's used_memory share. */
+  accounted = 0
 }
 
 export function streamCompareID(a: StreamID, b: StreamID): number {
