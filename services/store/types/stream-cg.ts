@@ -89,7 +89,9 @@ export class IdList<T extends StreamID> {
   }
 
   remove(id: StreamID): T | null {
-    const i = this.seek(id)
+    /* Acks arrive in delivery order: the head is the usual match, no search needed. */
+    const h = this.items[this.head]
+    const i = h !== undefined && h.ms === id.ms && h.seq === id.seq ? 0 : this.seek(id)
     const r = this.items[this.head + i]
     if (r === undefined || streamCompareID(r, id) !== 0) return null
     if (i === 0) {
