@@ -266,6 +266,14 @@ export class StoreServer {
         return
       }
     }
+    /* writeCommandsDeniedByDiskError(): while the AOF cannot be written, writes (and PING, as
+     * Redis does for a master) are refused instead of being confirmed without being on disk. */
+    const aof = this.aof
+    if (aof !== null && aof.lastWriteStatus === 'err' && ((cmd.flagBits & CMD_WRITE) !== 0 || cmd.name === 'ping')) {
+      c.addReplyError(`-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`)
+      flagTransaction(c)
+      return
+    }
     /* RESP2 subscribed mode: the connection only carries messages now. */
     if (c.flags & CLIENT_PUBSUB && c.resp === 2 && !PUBSUB_ALLOWED.has(cmd.name)) {
       c.addReplyError(`Can't execute '${cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)

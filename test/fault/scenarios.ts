@@ -25,14 +25,15 @@ export function storeKill(fsync: 'always' | 'everysec', downMs = 1_000): Scenari
     readSinks: fileSink,
     async fault(p, load) {
       const faultAt = Date.now()
-      const ackedBefore = load.counts().acked
+      const before = load.counts()
+      const ackedBefore = before.acked
       await p.signalStore('SIGKILL')
       await sleep(downMs)
       const noticed = await brokerNoticed(p, 100)
       await p.startStore()
       return {
         faultAt, healedAt: Date.now(),
-        extra: { 'acked before kill': ackedBefore, 'store down': `${Date.now() - faultAt} ms` },
+        extra: { 'acked before kill': ackedBefore, 'in flight at kill': before.sent - before.acked, 'store down': `${Date.now() - faultAt} ms` },
         notes: noticed ? [] : ['the broker did not log the outage within the down time'],
       }
     },

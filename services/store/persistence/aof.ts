@@ -11,7 +11,7 @@
  * power loss, and every write of one turn shares a single fsync.
  */
 
-import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, fsyncSync } from 'node:fs'
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, fsyncSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StoreServer } from '../server.js'
 import type { Db } from '../keyspace.js'
@@ -51,6 +51,8 @@ export class Aof {
   lastRewriteStatus = 'ok'
   lastRewriteTimeSec = -1
   lastWriteStatus = 'ok'
+  /** strerror() of the last failed write, for -MISCONF */
+  lastWriteError = ''
   delayedFsync = 0
   private syncRewrite = false
 
@@ -183,15 +185,33 @@ export class Aof {
   flush(): void {
     if (this.buf.length === 0 || this.fd === -1) return
     const b = this.buf.view()
+    let off = 0
     try {
-      let off = 0
       while (off < b.length) off += writeSync(this.fd, b, off, b.length - off)
+      if (this.lastWriteStatus === 'err') this.server.log('AOF write error looks solved, Redis can write again.')
       this.lastWriteStatus = 'ok'
     } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      if (this.lastWriteStatus === 'ok') this.server.log(`Error writing to the AOF file: ${e.message}`)
       this.lastWriteStatus = 'err'
-      this.server.log(`Error writing to the AOF file: ${(err as Error).message}`)
+      this.lastWriteError = strerror(e)
+      /* A partial write leaves commands in the file that no client was told about (a restart
+       * would replay them, and the client would resend them) and half a command that a retry
+       * would write again: cut the file back, as aofFlush does, or else keep only what is left. */
+      let truncated = off === 0
+      if (off > 0) {
+        try {
+          // the incr file's size before this write (currentSize also counts the base file)
+          ftruncateSync(this.fd, fstatSync(this.fd).size - off)
+          truncated = true
+        } catch {
+          this.currentSize += off
+          this.buf.drop(off)
+        }
+      }
       if (this.cfg.appendfsync === 'always') {
         /* Redis exits here: replying OK for a write that is not on disk would lie. */
+        if (!truncated) this.server.log('Could not remove the partial write from the AOF: a restart may replay a few unacknowledged writes')
         this.server.fatal(`Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...`)
       }
       return
@@ -209,6 +229,8 @@ export class Aof {
   /** Once a second under everysec, in a libuv worker thread (never blocks clients). */
   cron(now: number): void {
     if (this.fd === -1) return
+    /* writes are refused while the last one failed: retry the buffer, as serverCron does */
+    if (this.lastWriteStatus === 'err' && this.buf.length > 0) this.flush()
     if (this.cfg.appendfsync === 'everysec' && this.unsynced > 0 && now - this.lastFsync >= 1000) {
       if (this.fsyncInFlight) {
         this.delayedFsync++
@@ -489,4 +511,16 @@ function xaddIdPos(argv: readonly string[]): number {
     else return i
   }
   return -1
+}
+
+/** The C library's wording, as Redis prints it in -MISCONF. */
+function strerror(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOSPC': return 'No space left on device'
+    case 'EDQUOT': return 'Disk quota exceeded'
+    case 'EIO': return 'Input/output error'
+    case 'EROFS': return 'Read-only file system'
+    case 'EFBIG': return 'File too large'
+    default: return e.message
+  }
 }

@@ -66,6 +66,12 @@ export class RespWriter {
     return this.buf.subarray(0, this.pos)
   }
 
+  /** Removes the first n bytes (what a partial write already put in the file). */
+  drop(n: number): void {
+    this.buf.copy(this.buf, 0, n, this.pos)
+    this.pos -= n
+  }
+
   /** Empties the buffer, shrinking it back when a burst made it large. */
   reset(): void {
     this.pos = 0
