@@ -92,6 +92,8 @@ export class Keyspace {
    * ticks once a second; a finer clock keeps keys touched a moment ago apart
    * from keys written in the same second when writes arrive fast. */
   lruClock = Date.now()
+  /** set around a command of a CLIENT NO-TOUCH client (TOUCH itself still touches) */
+  noTouch = false
   /** maxmemory-policy is an LFU one: lookups bump the counter instead. */
   lfu = false
   lfuLogFactor = 10
@@ -146,6 +148,8 @@ function lookupKey(db: Db, key: string): RObj | null {
   const o = db.dict.get(key)
   if (o === undefined) return null
   const ks = db.ks
+  // CLIENT NO-TOUCH: reading a key does not make it recently used
+  if (ks.noTouch) return o
   if (ks.lfu) updateLFU(ks, o)
   else o.lru = ks.lruClock
   return o

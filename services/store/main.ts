@@ -114,6 +114,7 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   }
   io.signals.once('SIGTERM', shutdown)
   io.signals.once('SIGINT', shutdown)
+  server.onShutdown = shutdown
 }
 
 export { StoreServer }

@@ -21,6 +21,13 @@ export const CLIENT_DIRTY_EXEC = 1 << 12
 export const CLIENT_CLOSE_ASAP = 1 << 10
 /** Set while EXEC runs: blocking commands must answer as if timed out. */
 export const CLIENT_DENY_BLOCKING = 1 << 20
+/** CLIENT NO-EVICT / NO-TOUCH, CLIENT REPLY OFF / SKIP, MONITOR (networking.c's flags) */
+export const CLIENT_NO_EVICT = 1 << 24
+export const CLIENT_NO_TOUCH = 1 << 25
+export const CLIENT_REPLY_OFF = 1 << 26
+export const CLIENT_REPLY_SKIP_NEXT = 1 << 27
+export const CLIENT_REPLY_SKIP = 1 << 28
+export const CLIENT_MONITOR = 1 << 29
 
 export class Client extends ReplyBuffer {
   readonly id: number

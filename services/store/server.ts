@@ -6,7 +6,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { Client, CLIENT_MULTI } from './networking.js'
+import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT } from './networking.js'
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, type Config } from './config.js'
 import { isIP } from 'node:net'
@@ -18,6 +18,7 @@ import { activeExpireCycle } from './expire.js'
 import { Evictor, EVICT_FAIL } from './evict.js'
 import { notifyCommand } from './notify.js'
 import { Aof } from './persistence/aof.js'
+import { reprString } from './util.js'
 import { Snapshot } from './persistence/snapshot.js'
 import { LoadingClient } from './persistence/load.js'
 import { applyConfig } from './config.js'
@@ -200,7 +201,26 @@ export class StoreServer {
     return !(ip.startsWith('127.') || ip === '::1')
   }
 
+  /** Clients in MONITOR mode: every command is shown to them (replicationFeedMonitors). */
+  readonly monitors = new Set<Client>()
+
+  private feedMonitors(c: Client, cmd: Command): void {
+    if (cmd.name === 'auth' || cmd.name === 'hello' || cmd.name === 'exec' || (cmd.flagBits & CMD_NO_AUTH && cmd.name !== 'ping')) return
+    const now = Date.now()
+    let line = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')} [${c.db.id} ${c.addr}]`
+    for (const a of c.argv) line += ` ${reprString(a)}`
+    for (const m of this.monitors) {
+      if (m === c) continue
+      m.addReplyStatus(line)
+      this.deferFlush(m)
+    }
+  }
+
+  /** SHUTDOWN: what stops the process (runStore exits; in-process tests just close). */
+  onShutdown: () => void = () => { void this.close() }
+
   unlinkClient(c: Client): void {
+    this.monitors.delete(c)
     if (!this.clients.delete(c.id)) return
     this.pubsub.freeClient(c)
     if (c.bstate) {
@@ -285,8 +305,17 @@ export class StoreServer {
       c.addReplyRaw('+QUEUED\r\n')
       return
     }
+    const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0
+    const mark = quiet ? c.replyMark() : null
+    this.keyspace.noTouch = (c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch'
+    if (this.monitors.size !== 0) this.feedMonitors(c, cmd)
     try {
       this.call(c, cmd)
+      // (CLIENT REPLY ON under OFF clears the flag and is answered)
+      if (mark !== null && (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0) c.replyRewind(mark)
+      // SKIP silences the command after the one that asked for it
+      if (c.flags & CLIENT_REPLY_SKIP) c.flags &= ~CLIENT_REPLY_SKIP
+      if (c.flags & CLIENT_REPLY_SKIP_NEXT) c.flags = (c.flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP
     } catch (err) {
       // a bug in one command must not take every client's buffer down with it: answer this
       // client, say so loudly in the log, and keep serving (the AOF holds what was applied)

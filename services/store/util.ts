@@ -148,3 +148,22 @@ export function bytesToHuman(n: number): string {
   if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(2)}M`
   return `${(n / (1024 * 1024 * 1024)).toFixed(2)}G`
 }
+
+/** sdscatrepr(): a binary string quoted the way MONITOR and redis-cli show it. */
+export function reprString(s: string): string {
+  let out = '"'
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i)
+    switch (ch) {
+      case 0x5c: out += '\\\\'; break
+      case 0x22: out += '\\"'; break
+      case 0x0a: out += '\\n'; break
+      case 0x0d: out += '\\r'; break
+      case 0x09: out += '\\t'; break
+      case 0x07: out += '\\a'; break
+      case 0x08: out += '\\b'; break
+      default: out += ch >= 0x20 && ch < 0x7f ? s[i] : `\\x${ch.toString(16).padStart(2, '0')}`
+    }
+  }
+  return out + '"'
+}

@@ -5,6 +5,7 @@
 import type { Client } from '../networking.js'
 import { CLIENT_CLOSE_AFTER_REPLY } from '../networking.js'
 import type { CommandRow } from './table.js'
+import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand } from './admin.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
 
@@ -260,6 +261,10 @@ export const connectionCommands: CommandRow[] = [
       sub('info', 2, clientInfoCommand, 'Returns information about the connection.'),
       sub('list', -2, clientListCommand, 'Lists open connections.'),
       sub('help', 2, clientHelpCommand, 'Returns helpful text about the different subcommands.'),
+      sub('kill', -3, clientKillCommand, 'Terminates open connections.'),
+      sub('no-evict', 3, clientNoEvictCommand, 'Sets the client eviction mode of the connection.'),
+      sub('no-touch', 3, clientNoTouchCommand, 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.'),
+      sub('reply', 3, clientReplyCommand, "Instructs the server whether to reply to commands."),
     ],
   },
 ]

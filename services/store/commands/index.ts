@@ -24,6 +24,7 @@ import { pubsubCommands } from './pubsub.js'
 import { txCommands } from './tx.js'
 import { persistenceCommands } from './persistence.js'
 import { clusterCommands } from './cluster.js'
+import { adminCommands } from './admin.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -46,4 +47,5 @@ export const commandTable: CommandRow[] = [
   ...txCommands,
   ...persistenceCommands,
   ...clusterCommands,
+  ...adminCommands,
 ]

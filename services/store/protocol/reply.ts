@@ -22,6 +22,18 @@ export class ReplyBuffer {
   protected outChunks: Buffer[] = []
   protected outBytes = 0
 
+  /** Where the output stands now, to take back what a command replied (CLIENT REPLY OFF/SKIP). */
+  replyMark(): { out: Buffer; pos: number; chunks: number; bytes: number } {
+    return { out: this.out, pos: this.outPos, chunks: this.outChunks.length, bytes: this.outBytes }
+  }
+
+  replyRewind(m: { out: Buffer; pos: number; chunks: number; bytes: number }): void {
+    this.out = m.out
+    this.outPos = m.pos
+    this.outChunks.length = m.chunks
+    this.outBytes = m.bytes
+  }
+
   /** Makes room for n more bytes in the current chunk. */
   private ensure(n: number): void {
     if (this.outPos + n <= this.out.length) return
