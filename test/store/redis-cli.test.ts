@@ -27,6 +27,8 @@ function cli(port: number, args: string[], input?: Buffer): Promise<{ out: strin
     p.stderr.on('data', (d) => (out += d))
     p.on('error', reject)
     p.on('close', (code) => resolve({ out, code: code ?? -1 }))
+    // redis-cli may exit before reading stdin (a one-shot command): EPIPE is not a test failure
+    p.stdin.on('error', () => undefined)
     p.stdin.end(input ?? '')
   })
 }
