@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import type { Socket } from 'node:net'
 import { shardOf, queueKey } from '../../shared/keys.js'
-import { startPipeline, type Pipeline } from './pipeline.js'
+import { killLeftovers, startPipeline, type Pipeline } from './pipeline.js'
 import { connectPacket, controlDevice, fuzzFrames, idleConnectionBudget, malformedPackets, openSocket, rssMb, sendAndWatch } from './hostile.js'
 
 const IDLE_WANTED = Number(process.env.FAULT_IDLE_CONNECTIONS ?? 2_000)
@@ -30,6 +30,7 @@ async function queued(deviceId: string): Promise<number> {
 }
 
 describe('MQTT fuzzing of the broker', () => {
+  afterAll(killLeftovers)
   it('malformed packets: each connection is closed, the broker stays up', async () => {
     const rss0 = rssMb(p.broker!.child.pid!)
     for (const [what, bytes] of malformedPackets()) {

@@ -26,7 +26,7 @@ export interface Proc {
 
 /** `iotbuf <args>` with its own environment, output captured (JSON logs). */
 export function spawnIotbuf(args: string[], env: NodeJS.ProcessEnv, cwd: string): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = track(spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
   let out = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
@@ -80,6 +80,20 @@ export interface Pipeline {
 
 const ended = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null
 
+/** Every process a scenario started: a scenario cut off by its test timeout must not leave them running. */
+const started = new Set<ChildProcess>()
+function track(c: ChildProcess): ChildProcess {
+  started.add(c)
+  c.on('exit', () => started.delete(c))
+  return c
+}
+
+/** SIGKILLs whatever is still running (afterAll of each fault test file). */
+export function killLeftovers(): void {
+  for (const c of started) if (!ended(c)) c.kill('SIGKILL')
+  started.clear()
+}
+
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const dir = mkdtempSync(join(tmpdir(), 'iotbuf-fault-'))
   const storeDir = opts.storeDir ?? join(dir, 'store')
@@ -107,8 +121,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       const args = ['--port', String(storePort), '--bind', '127.0.0.1', '--dir', storeDir, '--save', '', '--appendonly', 'yes', ...(opts.storeArgs ?? [])]
       // FAULT_STORE=redis-server runs every scenario against redis-server: tells a pipeline bug from a store bug
       const child = (opts.redisServer ?? process.env.FAULT_STORE === 'redis-server')
-        ? spawn('redis-server', [...args, '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn(process.execPath, [BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        ? track(spawn('redis-server', [...args, '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] }))
+        : track(spawn(process.execPath, [BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
       let out = ''
       child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
       child.stderr!.on('data', (d: Buffer) => { out += d.toString() })

@@ -1,6 +1,7 @@
 // Process faults under steady QoS 1 load from 50 devices, checked reading by reading (checker.ts).
 // Real processes (the compiled CLI: `npm run build` first), each stopped by pid.
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
+import { killLeftovers } from './pipeline.js'
 import { runScenario, type ScenarioResult } from './run.js'
 import { brokerKill, storeKill, storePause, workerKill } from './scenarios.js'
 
@@ -22,6 +23,7 @@ const passLineAfterStoreKill = (r: ScenarioResult) => {
 }
 
 describe('process faults under load', () => {
+  afterAll(killLeftovers)
   it('store SIGKILL with appendfsync always: every acknowledged reading survives', async () => passLineAfterStoreKill(await runScenario(storeKill('always'))), 120_000)
   it('store SIGKILL with appendfsync everysec: loss only inside the declared window, reported', async () => {
     const r = await runScenario(storeKill('everysec'))

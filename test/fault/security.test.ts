@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import { connect } from 'node:net'
 import { queueKey, shardOf } from '../../shared/keys.js'
-import { spawnIotbuf, startPipeline, type Pipeline } from './pipeline.js'
+import { killLeftovers, spawnIotbuf, startPipeline, type Pipeline } from './pipeline.js'
 
 const PASS = 'store-pass-7f3a9c'
 let p: Pipeline
@@ -42,6 +42,7 @@ beforeAll(async () => {
 afterAll(async () => { await p?.close() })
 
 describe('security', () => {
+  afterAll(killLeftovers)
   it('the store refuses every command without AUTH when requirepass is set', async () => {
     const reply = await rawResp(p.storePort, 'PING\r\nGET iot:devices\r\n*3\r\n$4\r\nXADD\r\n$1\r\nq\r\n$1\r\n*\r\n')
     expect(reply).toMatch(/^-NOAUTH/)
