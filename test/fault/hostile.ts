@@ -104,8 +104,14 @@ export async function controlDevice(url: string, id: string, everyMs = 20) {
       await new Promise((r) => setTimeout(r, everyMs))
     }
   })()
+  let stopped: Promise<{ acked: number; worstMs: number }> | null = null
   return {
     stats: () => ({ acked, worstMs }),
-    async stop() { running = false; await loop; await c.endAsync(); return { acked, worstMs } },
+    /** stops publishing, waits for the PUBACK in flight, disconnects; once, however often called */
+    stop() {
+      running = false
+      stopped ??= loop.then(() => c.endAsync()).then(() => ({ acked, worstMs }))
+      return stopped
+    },
   }
 }
