@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import mqtt from 'mqtt'
-import { BUNDLED_STORE_GAPS, STORES, deadLetters, metricValue, queuedReadings, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
+import { STORES, deadLetters, metricValue, queuedReadings, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
 
 const run = promisify(execFile)
 
@@ -106,6 +106,3 @@ describe.each(STORES)('ingest on %s', (_name, startStore) => {
   })
 })
 
-describe.skipIf(!BUNDLED_STORE_GAPS)(`ingest on bundled store${BUNDLED_STORE_GAPS}`, () => {
-  it.skip('runs once the bundled store has the commands the broker issues', () => undefined)
-})
