@@ -5,18 +5,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, encodeCommand, show} from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
 import { waitFor } from '../helpers/ports.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 async function blockedClients(admin: RawClient): Promise<number> {
   const info = (await admin.call('INFO', 'clients')).toString()
@@ -25,8 +18,8 @@ async function blockedClients(admin: RawClient): Promise<number> {
 
 /** Runs `scenario` on both servers, returns its transcripts (which must match). */
 async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(pair.redis.port)
-  const s = await scenario(pair.store.port)
+  const r = await scenario(cmp.pair.redis.port)
+  const s = await scenario(cmp.pair.store.port)
   expect(s).toEqual(r)
   return s
 }
@@ -113,14 +106,14 @@ describe('blocking XREADGROUP / XREAD', () => {
     }))
 
   it('a blocked client that disconnects is no longer counted', async () => {
-    const admin = await RawClient.connect(pair.store.port)
-    const reader = await RawClient.connect(pair.store.port)
+    const admin = await RawClient.connect(cmp.pair.store.port)
+    const reader = await RawClient.connect(cmp.pair.store.port)
     await admin.call('FLUSHALL')
     reader.write(encodeCommand(['XREAD', 'BLOCK', '0', 'STREAMS', 's', '$']))
     await waitFor(async () => (await blockedClients(admin)) === 1, 'reader to block')
     reader.close()
     await waitFor(async () => (await blockedClients(admin)) === 0, 'blocked count to drop')
-    expect(pair.store.server.keyspace.dbs[0].blockingKeys.size).toBe(0)
+    expect(cmp.pair.store.server.keyspace.dbs[0].blockingKeys.size).toBe(0)
     admin.close()
   })
 

@@ -5,18 +5,11 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, encodeCommand, show, startPair, type Pair } from '../helpers/redis.js'
+import { RawClient, encodeCommand, show} from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
 import { waitFor } from '../helpers/ports.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 async function blockedClients(admin: RawClient): Promise<number> {
   const info = (await admin.call('INFO', 'clients')).toString()
@@ -62,8 +55,8 @@ async function scenario(setup: Cmd[], readers: { resp3?: boolean; cmd: Cmd }[], 
     admin.close()
     return out
   }
-  const r = await run(pair.redis.port)
-  const s = await run(pair.store.port)
+  const r = await run(cmp.pair.redis.port)
+  const s = await run(cmp.pair.store.port)
   expect(s).toEqual(r)
 }
 

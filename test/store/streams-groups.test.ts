@@ -6,21 +6,13 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, show, startPair, type Pair } from '../helpers/redis.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { RawClient, show} from '../helpers/redis.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 async function same(script: Script, mask?: (s: string) => string): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
+  const { redis, store } = await runBoth(cmp.pair, script)
   const m = mask ?? ((s: string) => s)
   expect(store.map(m)).toEqual(redis.map(m))
 }
@@ -107,7 +99,7 @@ describe('consumer-group lifecycle (the buffer: read, crash, claim, ack, trim)',
 
 describe('XREAD + (Redis 7.4; redis-server 7.0 answers an ID error, so the store alone)', () => {
   it('reads the last entry of each stream, nothing for an empty or missing one', async () => {
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     try {
       await c.call('FLUSHALL')
       for (const cmd of cmds('XADD s 1-0 a 1', 'XADD s 2-0 b 2', 'XADD t 5-0 c 3', 'XDEL t 5-0', 'XGROUP CREATE s g 0')) await c.call(...cmd)
@@ -123,7 +115,7 @@ describe('XREAD + (Redis 7.4; redis-server 7.0 answers an ID error, so the store
 
 describe('used_memory follows groups and pending entries', () => {
   it('MEMORY USAGE grows with a delivered batch and returns after XACK, XGROUP DESTROY and DEL', async () => {
-    const c = await RawClient.connect(pair.store.port)
+    const c = await RawClient.connect(cmp.pair.store.port)
     const usage = async (): Promise<number> => Number(/:(\d+)/.exec((await c.call('MEMORY', 'USAGE', 'q')).toString())![1])
     const used = async (): Promise<number> => Number(/used_memory:(\d+)/.exec((await c.call('INFO', 'memory')).toString())![1])
     try {

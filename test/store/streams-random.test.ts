@@ -8,18 +8,9 @@
 
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, type Pair } from '../helpers/redis.js'
-import { runBoth, type Script } from './compare.js'
+import { runBoth, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1
@@ -94,7 +85,7 @@ const digest = (s: string): string => {
 describe('seeded random stream workloads', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`seed ${seed}`, async () => {
-      const { redis, store } = await runBoth(pair, workload(seed, 400))
+      const { redis, store } = await runBoth(cmp.pair, workload(seed, 400))
       expect(store.map(digest)).toEqual(redis.map(digest))
       /* The workload does what it says: most appends land, reads return entries. */
       expect(redis.filter((l) => l.startsWith('XADD') && !l.includes('-ERR')).length).toBeGreaterThan(150)

@@ -5,21 +5,12 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPair, type Pair } from '../helpers/redis.js'
-import { runBoth, cmds, type Script } from './compare.js'
+import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
-let pair: Pair
-
-beforeAll(async () => {
-  pair = await startPair()
-})
-
-afterAll(async () => {
-  await pair?.stop()
-})
+const cmp = comparedPair()
 
 async function same(script: Script, mask?: (s: string) => string): Promise<void> {
-  const { redis, store } = await runBoth(pair, script)
+  const { redis, store } = await runBoth(cmp.pair, script)
   const m = mask ?? ((s: string) => s)
   expect(store.map(m)).toEqual(redis.map(m))
 }
