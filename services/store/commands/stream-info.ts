@@ -6,7 +6,7 @@
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { Stream, streamRange, MAX_ID, ZERO_ID } from '../types/stream.js'
-import { SCG_INVALID_ENTRIES_READ, streamCGLag, streamLookupCG } from '../types/stream-cg.js'
+import { SCG_INVALID_ENTRIES_READ, streamCGLag, streamLookupCG, type StreamCG } from '../types/stream-cg.js'
 import { addReplyStreamEntries, addReplyStreamEntry, addReplyStreamID } from './streams.js'
 import { NOT_INTEGER_ERR } from './shared.js'
 import { parseLong } from '../util.js'
@@ -85,13 +85,7 @@ function xinfoStreamFull(c: Client, s: Stream, count: number): void {
     c.addReplyBulk(cg.name)
     c.addReplyBulk('last-delivered-id')
     addReplyStreamID(c, cg.lastId)
-    c.addReplyBulk('entries-read')
-    if (cg.entriesRead !== SCG_INVALID_ENTRIES_READ) c.addReplyLongLong(cg.entriesRead)
-    else c.addReplyNull()
-    c.addReplyBulk('lag')
-    const lag = streamCGLag(s, cg)
-    if (lag === null) c.addReplyNull()
-    else c.addReplyLongLong(lag)
+    addReplyGroupProgress(c, s, cg)
     c.addReplyBulk('pel-count')
     c.addReplyLongLong(cg.pel.size)
     c.addReplyBulk('pending')
@@ -145,13 +139,7 @@ function xinfoGroupsCommand(c: Client): void {
     c.addReplyLongLong(cg.pel.size)
     c.addReplyBulk('last-delivered-id')
     addReplyStreamID(c, cg.lastId)
-    c.addReplyBulk('entries-read')
-    if (cg.entriesRead !== SCG_INVALID_ENTRIES_READ) c.addReplyLongLong(cg.entriesRead)
-    else c.addReplyNull()
-    c.addReplyBulk('lag')
-    const lag = streamCGLag(s, cg)
-    if (lag === null) c.addReplyNull()
-    else c.addReplyLongLong(lag)
+    addReplyGroupProgress(c, s, cg)
   }
 }
 
@@ -197,3 +185,14 @@ export const streamInfoCommands: CommandRow[] = [
     ],
   },
 ]
+
+/** A group's `entries-read` and `lag` fields (XINFO GROUPS and XINFO STREAM FULL): null when unknown. */
+function addReplyGroupProgress(c: Client, s: Stream, cg: StreamCG): void {
+  c.addReplyBulk('entries-read')
+  if (cg.entriesRead !== SCG_INVALID_ENTRIES_READ) c.addReplyLongLong(cg.entriesRead)
+  else c.addReplyNull()
+  c.addReplyBulk('lag')
+  const lag = streamCGLag(s, cg)
+  if (lag === null) c.addReplyNull()
+  else c.addReplyLongLong(lag)
+}
