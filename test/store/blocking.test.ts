@@ -6,23 +6,11 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient, encodeCommand, show} from '../helpers/redis.js'
-import { comparedPair } from './compare.js'
+import { comparedPair, blockedClients } from './compare.js'
 import { waitFor } from '../helpers/ports.js'
 
 const cmp = comparedPair()
-
-async function blockedClients(admin: RawClient): Promise<number> {
-  const info = (await admin.call('INFO', 'clients')).toString()
-  return Number(/blocked_clients:(\d+)/.exec(info)![1])
-}
-
-/** Runs `scenario` on both servers, returns its transcripts (which must match). */
-async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(cmp.pair.redis.port)
-  const s = await scenario(cmp.pair.store.port)
-  expect(s).toEqual(r)
-  return s
-}
+const { onBoth } = cmp
 
 describe('blocking XREADGROUP / XREAD', () => {
   it('XREADGROUP BLOCK 0 is woken by XADD from another client', () =>

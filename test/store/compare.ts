@@ -40,7 +40,12 @@ export function cmds(...lines: string[]): Script {
  * A redis-server and a bundled store for the test file (started before, stopped after), and
  * `same(script)`: the script's transcripts on both must be equal.
  */
-export function comparedPair(): { readonly pair: Pair; same(script: Script): Promise<void> } {
+export function comparedPair(): {
+  readonly pair: Pair
+  same(script: Script): Promise<void>
+  /** Runs `scenario` on redis-server, then the bundled store; the transcripts must match. */
+  onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]>
+} {
   let pair: Pair | undefined
   beforeAll(async () => { pair = await startPair() })
   afterAll(async () => { await pair?.stop() })
@@ -50,5 +55,17 @@ export function comparedPair(): { readonly pair: Pair; same(script: Script): Pro
       const { redis, store } = await runBoth(pair!, script)
       expect(store).toEqual(redis)
     },
+    async onBoth(scenario) {
+      const r = await scenario(pair!.redis.port)
+      const s = await scenario(pair!.store.port)
+      expect(s).toEqual(r)
+      return s
+    },
   }
+}
+
+/** blocked_clients of INFO: how tests wait until a client really blocks. */
+export async function blockedClients(admin: RawClient): Promise<number> {
+  const info = (await admin.call('INFO', 'clients')).toString()
+  return Number(/blocked_clients:(\d+)/.exec(info)![1])
 }

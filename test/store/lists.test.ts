@@ -6,23 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient, encodeCommand, show} from '../helpers/redis.js'
 import { waitFor } from '../helpers/ports.js'
-import { runBoth, cmds, type Script, comparedPair } from './compare.js'
+import { runBoth, cmds, type Script, comparedPair, blockedClients } from './compare.js'
 
 const cmp = comparedPair()
-const { same } = cmp
-
-async function blockedClients(admin: RawClient): Promise<number> {
-  const info = (await admin.call('INFO', 'clients')).toString()
-  return Number(/blocked_clients:(\d+)/.exec(info)![1])
-}
-
-/** Runs `scenario` on both servers; the transcripts must match. */
-async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(cmp.pair.redis.port)
-  const s = await scenario(cmp.pair.store.port)
-  expect(s).toEqual(r)
-  return s
-}
+const { same, onBoth } = cmp
 
 describe('push and pop', () => {
   it('LPUSH RPUSH LPUSHX RPUSHX LLEN', () =>

@@ -10,14 +10,7 @@ import { waitFor } from '../helpers/ports.js'
 import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
 const cmp = comparedPair()
-const { same } = cmp
-
-async function onBoth(scenario: (port: number) => Promise<string[]>): Promise<string[]> {
-  const r = await scenario(cmp.pair.redis.port)
-  const s = await scenario(cmp.pair.store.port)
-  expect(s).toEqual(r)
-  return s
-}
+const { same, onBoth } = cmp
 
 /** Reads n replies from c and shows them. */
 async function read(c: RawClient, n: number): Promise<string[]> {

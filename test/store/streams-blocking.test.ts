@@ -6,15 +6,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient, encodeCommand, show} from '../helpers/redis.js'
-import { comparedPair } from './compare.js'
+import { comparedPair, blockedClients } from './compare.js'
 import { waitFor } from '../helpers/ports.js'
 
 const cmp = comparedPair()
-
-async function blockedClients(admin: RawClient): Promise<number> {
-  const info = (await admin.call('INFO', 'clients')).toString()
-  return Number(/blocked_clients:(\d+)/.exec(info)![1])
-}
 
 type Cmd = string[]
 
