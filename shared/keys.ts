@@ -17,6 +17,8 @@ export const sinkQueueKey = (shard: number, group: string) => `${queueKey(shard)
 export const groupsKey = (shard: number) => `iot:{${shard}}:groups`
 /** consumers that have held an in-flight list for the group, so recovery finds the dead ones */
 export const ownersKey = (shard: number, group: string) => `iot:{${shard}}:owners:${group}`
+/** A broker's last applied write batch (batcher.ts); per shard on a cluster, so it shares the queue's slot. */
+export const writerKey = (writer: string, shard?: number) => shard === undefined ? `iot:writer:${writer}` : `iot:{${shard}}:writer:${writer}`
 export const latestKey = (deviceId: string) => `iot:dev:${deviceId}:latest`
 
 /** Consumer group of a sink: each sink progresses independently. */

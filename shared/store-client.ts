@@ -12,6 +12,12 @@ export interface StoreClientOptions {
   autoPipelining?: boolean
   /** fail fast (CLI) instead of queueing commands while reconnecting (services) */
   failFast?: boolean
+  /**
+   * false for a writer that settles its own unanswered writes (the enqueue batcher reads its
+   * marker back): commands unanswered when the connection drops fail instead of being sent
+   * again after the reconnect, which would apply a write the store may already have applied.
+   */
+  resendUnanswered?: boolean
 }
 
 /** The URL the pipeline uses: IOTBUF_STORE_URL, or the bundled store that `iotbuf start` runs. */
@@ -31,6 +37,7 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
     ...(opts.failFast
       ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, connectTimeout: 3000 }
       : { maxRetriesPerRequest: null, retryStrategy: (n: number) => Math.min(50 * 2 ** n, 2000) }),
+    ...(opts.resendUnanswered === false ? { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false } : {}),
   }
   // rediss+cluster:// is cluster mode with TLS, as ElastiCache in-transit encryption requires
   const cluster = /^(rediss?)\+cluster:\/\//.exec(url)
@@ -44,6 +51,8 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
     return new Cluster(nodes, {
       lazyConnect: true,
       enableAutoPipelining: common.enableAutoPipelining,
+      // a node connection that drops fails its commands instead of re-sending them elsewhere
+      ...(opts.resendUnanswered === false ? { retryDelayOnFailover: 0 } : {}),
       // ElastiCache cluster endpoints hand out TLS names that must not be re-resolved
       dnsLookup: (address, cb) => cb(null, address),
       // TLS to every node the slot map names, not only to the configuration endpoint

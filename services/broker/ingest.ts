@@ -113,20 +113,9 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
           fresh = fresh.filter((r) => r.id === undefined || !known.has(dedupKey(shard, deviceId, r.id)))
         }
         if (!fresh.length) return
-        const written = buffer.enqueueReadings(fresh)
-        // The markers must reach the store right behind the XADDs: a marker without its reading
-        // would make a resend look like a duplicate (lost), a reading without its marker lets a
-        // resend through (doubled). An auto-pipelined SET waits for every auto-pipeline already
-        // in flight on the connection — a round trip or more behind the XADDs, which a broker
-        // SIGKILL under load hit for 15 of 50 devices. An explicit pipeline sent from a
-        // setImmediate queued after the enqueue batcher's goes out in the same turn, after them.
-        const marking = keys.filter((k) => !known.has(k))
-        const marks = marking.length ? new Promise<unknown>((resolve, reject) => setImmediate(() => {
-          const p = redis.pipeline()
-          for (const k of marking) p.set(k, '1', 'PX', opts.dedupWindowMs)
-          p.exec().then(resolve, reject)
-        })) : null
-        await Promise.all([written, marks])
+        // the markers go in the same transaction as the readings (batcher.ts): a broker killed
+        // mid-write leaves both or neither, so a resend is neither doubled nor taken for a duplicate
+        await buffer.enqueueReadings(fresh, { markers: keys.filter((k) => !known.has(k)), markerTtlMs: opts.dedupWindowMs })
       })
       metrics.buffered.inc(fresh.length)
     } finally {

@@ -10,8 +10,9 @@ export async function runBroker(): Promise<void> {
   const config = loadConfigOrExit()
   const log = createLogger('broker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
-  // auto-pipelining: the writes of every connection in one event-loop turn share one round trip
-  const redis = createStoreClient(url, { name: 'iotbuf-broker', autoPipelining: true }, config.STORE_PASSWORD)
+  // auto-pipelining: the writes of every connection in one event-loop turn share one round trip;
+  // no blind resends: the enqueue batcher settles unanswered writes itself (shared/buffer/batcher.ts)
+  const redis = createStoreClient(url, { name: 'iotbuf-broker', autoPipelining: true, resendUnanswered: false }, config.STORE_PASSWORD)
   // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })

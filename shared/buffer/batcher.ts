@@ -1,42 +1,151 @@
-// Write-before-ack at broker speed: aedes hands over every packet of a socket read at once, and
-// from many connections in the same event-loop turn. Their buffer writes are gathered here and
-// sent as ONE pipeline per turn — queue writes in call order (so a connection's readings keep
-// their order), then one latest-value update per device, one ZADD for the seen set and one
-// counter increment — instead of a pipeline and a socket write per message. On a cluster that
-// is one pipeline per node (routed.ts), still one turn, still in call order per key.
+// Write-before-ack at broker speed, and exactly once into the queue.
+//
+// Speed: aedes hands over every packet of a socket read at once, and from many connections in
+// the same event-loop turn. Their buffer writes are gathered here and sent as ONE pipeline per
+// turn — queue writes in call order (so a connection's readings keep their order), then one
+// latest-value update per device, one ZADD for the seen set and one counter increment — instead
+// of a pipeline and a socket write per message. On a cluster that is one pipeline per node
+// (routed.ts), still one turn, still in call order per key.
+//
+// Once: the queue writes of a turn go in a MULTI/EXEC together with a writer marker — `SET
+// iot:writer:<writer id> <batch seq>` (on a cluster one transaction and one marker per shard, in
+// the shard's hash tag) — and with the dedup markers of readings that carry an id. A transaction
+// is applied, persisted and replicated whole or not at all, and one connection's transactions
+// apply in order. So when the connection dies with batches unanswered (a store SIGKILL after the
+// AOF write, a failover after replication), their outcome is read back instead of guessed: the
+// marker at or past a batch's seq means that batch is in the store; below it, it is not, and only
+// then are its readings written again. Writing them again blindly (ioredis' resend of unanswered
+// commands) is what used to store a reading twice; the store client of a writer therefore must
+// not resend (store-client.ts `resendUnanswered: false`).
+import { randomBytes } from 'node:crypto'
+import { Cluster, ReplyError } from 'ioredis'
 import type { Reading } from '../reading.js'
 import type { StoreClient } from '../store-client.js'
+import { shardOf, writerKey } from '../keys.js'
 import { recordLatest } from './common.js'
-import { routedPipeline, type RoutedPipeline } from './routed.js'
+import { routedPipeline, type Pipeline } from './routed.js'
 
-/** Appends the queue writes of one caller's readings (one command per `p.at(key)`); returns how many. */
-export type QueueWriter = (p: RoutedPipeline, readings: Reading[]) => number
+/**
+ * Appends the queue writes of one shard's readings (a transaction is open); returns how many
+ * commands. `at()` gives the pipeline for ONE command per call (routed.ts keeps order that way).
+ */
+export type QueueWriter = (at: () => Pipeline, shard: number, readings: Reading[]) => number
 
-interface Pending {
+export interface EnqueueOptions {
+  /** dedup markers (keys in the readings' shard) set with the readings, atomically */
+  markers?: string[]
+  markerTtlMs?: number
+}
+
+export type Enqueue = (readings: Reading[], opts?: EnqueueOptions) => Promise<void>
+
+/** How long a writer's batch marker outlives its last write: far longer than any store outage. */
+const WRITER_MARKER_TTL_MS = 24 * 3600_000
+
+interface Item {
   readings: Reading[]
+  opts: EnqueueOptions | undefined
   resolve: () => void
   reject: (err: Error) => void
-  /** index of this caller's first queue command in the pipeline, and how many it has */
-  first: number
+}
+
+/** One shard's share of an item, inside one transaction. */
+interface Part {
+  item: Item
+  shard: number
+  readings: Reading[]
+  /** index of its first queue command inside the transaction's EXEC reply, and how many */
+  offset: number
   count: number
 }
 
-export function createEnqueueBatcher(redis: StoreClient, latestTtlMs: number, writeQueue: QueueWriter): (readings: Reading[]) => Promise<void> {
-  let pending: Pending[] = []
+interface Tx {
+  /** 0 when the store is not a cluster: one transaction for the whole batch */
+  shard: number
+  parts: Part[]
+  marker: string
+  /** index of MULTI and of EXEC in the pipeline's results */
+  multiAt: number
+  execAt: number
+}
+
+interface Batch {
+  seq: number
+  txs: Tx[]
+}
+
+/** An error the store replied with: the command was refused, not lost on the way. */
+const isStoreReply = (err: Error) => err instanceof ReplyError
+
+export function createEnqueueBatcher(redis: StoreClient, shards: number, latestTtlMs: number, writeQueue: QueueWriter): Enqueue {
+  const writerId = `${process.pid}.${randomBytes(4).toString('hex')}`
+  const perShard = redis instanceof Cluster
+  let pending: Item[] = []
   let scheduled = false
+  let seq = 0
+  let inFlight = 0
+  /** transactions whose outcome is unknown, with the batch seq they carried */
+  let unknown: Array<{ seq: number; tx: Tx }> = []
+  let recovering = false
+
+  function schedule(): void {
+    if (scheduled || recovering || unknown.length) return
+    scheduled = true
+    setImmediate(flush)
+  }
+
+  function transactionsOf(batch: Item[]): Tx[] {
+    const txs = new Map<number, Tx>()
+    const add = (item: Item, shard: number, readings: Reading[]) => {
+      const k = perShard ? shard : 0
+      let tx = txs.get(k)
+      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), multiAt: 0, execAt: 0 }))
+      tx.parts.push({ item, shard, readings, offset: 0, count: 0 })
+    }
+    for (const item of batch) {
+      const rs = item.readings
+      const first = rs[0].deviceId
+      let oneDevice = true
+      for (let i = 1; i < rs.length && oneDevice; i++) oneDevice = rs[i].deviceId === first
+      if (oneDevice) { add(item, shardOf(first, shards), rs); continue }
+      const byShard = new Map<number, Reading[]>()
+      for (const r of rs) {
+        const s = shardOf(r.deviceId, shards)
+        const list = byShard.get(s)
+        if (list) list.push(r); else byShard.set(s, [r])
+      }
+      for (const [s, list] of byShard) add(item, s, list)
+    }
+    return [...txs.values()]
+  }
 
   function flush(): void {
-    const batch = pending
-    pending = []
     scheduled = false
+    if (recovering || unknown.length) return
+    const items = pending
+    pending = []
+    if (!items.length) return
+    const batch: Batch = { seq: ++seq, txs: transactionsOf(items) }
     const p = routedPipeline(redis)
     const newest = new Map<string, Reading>()
-    let commands = 0
     let total = 0
-    for (const item of batch) {
-      item.first = commands
-      item.count = writeQueue(p, item.readings)
-      commands += item.count
+    for (const tx of batch.txs) {
+      const at = () => p.at(tx.marker)
+      tx.multiAt = p.length
+      at().call('MULTI')
+      let queued = 0
+      for (const part of tx.parts) {
+        part.offset = queued
+        part.count = writeQueue(at, part.shard, part.readings)
+        queued += part.count
+        const m = part.item.opts?.markers
+        if (m) for (const k of m) { at().set(k, '1', 'PX', part.item.opts?.markerTtlMs ?? WRITER_MARKER_TTL_MS); queued++ }
+      }
+      at().set(tx.marker, batch.seq, 'PX', WRITER_MARKER_TTL_MS)
+      at().call('EXEC')
+      tx.execAt = p.length - 1
+    }
+    for (const item of items) {
       total += item.readings.length
       for (const r of item.readings) {
         const seen = newest.get(r.deviceId)
@@ -44,23 +153,103 @@ export function createEnqueueBatcher(redis: StoreClient, latestTtlMs: number, wr
       }
     }
     recordLatest(p, newest, total, latestTtlMs)
-    p.exec().then((res) => {
-      // a caller is acknowledged when its own queue writes succeeded; the latest-value cache
-      // may be evicted or fail without the reading being lost
-      for (const item of batch) {
-        let err: Error | null = null
-        for (let i = item.first; !err && i < item.first + item.count; i++) err = res[i][0]
-        if (err) item.reject(err)
-        else item.resolve()
-      }
-    }, (err: Error) => { for (const item of batch) item.reject(err) })
+    inFlight++
+    p.exec().then((res) => settle(batch, res), (err: Error) => settle(batch, null, err))
   }
 
-  return (readings) => new Promise<void>((resolve, reject) => {
-    pending.push({ readings, resolve, reject, first: 0, count: 0 })
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(flush)
+  /** Acknowledges, refuses or (outcome unknown) sets aside each transaction of a batch. */
+  function settle(batch: Batch, res: Array<[Error | null, unknown]> | null, failed?: Error): void {
+    inFlight--
+    const errors = new Map<Item, Error>()
+    const lost = new Set<Item>()
+    for (const tx of batch.txs) {
+      const outcome = res ? txOutcome(res, tx) : failed!
+      if (outcome === 'unknown' || (outcome instanceof Error && !isStoreReply(outcome))) {
+        unknown.push({ seq: batch.seq, tx })
+        for (const part of tx.parts) lost.add(part.item)
+        continue
+      }
+      for (const part of tx.parts) {
+        const err = outcome instanceof Error ? outcome : partError(outcome, part)
+        if (err && !errors.has(part.item)) errors.set(part.item, err)
+      }
     }
+    // an item is answered once all its parts are known; one with a part in doubt waits for recovery
+    const answered = new Set<Item>()
+    for (const tx of batch.txs) {
+      for (const { item } of tx.parts) {
+        if (answered.has(item) || lost.has(item)) continue
+        answered.add(item)
+        const err = errors.get(item)
+        if (err) item.reject(err); else item.resolve()
+      }
+    }
+    if (unknown.length && inFlight === 0) void recover()
+  }
+
+  /** Reads the writer markers back until the store answers, then re-queues what did not land. */
+  async function recover(): Promise<void> {
+    recovering = true
+    const doubt = unknown
+    for (let attempt = 0; ; attempt++) {
+      if ((redis.status as string) === 'end') {
+        const err = new Error('store connection closed before the write was confirmed')
+        for (const { tx } of doubt) for (const part of tx.parts) part.item.reject(err)
+        break
+      }
+      try {
+        const p = routedPipeline(redis)
+        for (const { tx } of doubt) p.at(tx.marker).get(tx.marker)
+        const res = await p.exec()
+        for (const [err] of res) if (err) throw err
+        const again: Item[] = []
+        const done = new Set<Item>()
+        const retried = new Map<Item, Reading[]>()
+        for (let i = 0; i < doubt.length; i++) {
+          const { seq: s, tx } = doubt[i]
+          const landed = Number(res[i][1] ?? 0) >= s
+          for (const part of tx.parts) {
+            if (landed) { done.add(part.item); continue }
+            const rs = retried.get(part.item)
+            if (rs) rs.push(...part.readings); else retried.set(part.item, [...part.readings])
+          }
+        }
+        for (const [item, readings] of retried) again.push({ ...item, readings })
+        for (const item of done) if (!retried.has(item)) item.resolve()
+        // in their original order, ahead of what arrived meanwhile
+        pending = again.concat(pending)
+        break
+      } catch {
+        // a failed-over master: ioredis learns the new slot owner only when asked to look
+        if (redis instanceof Cluster) redis.refreshSlotsCache()
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)))
+      }
+    }
+    unknown = []
+    recovering = false
+    schedule()
+  }
+
+  return (readings, opts) => new Promise<void>((resolve, reject) => {
+    if (!readings.length) return resolve()
+    pending.push({ readings, opts, resolve, reject })
+    schedule()
   })
+}
+
+/** The transaction's EXEC reply, its refusal (EXECABORT carries the queue-time error), or 'unknown'. */
+function txOutcome(res: Array<[Error | null, unknown]>, tx: Tx): unknown[] | Error | 'unknown' {
+  const [err, reply] = res[tx.execAt] ?? [null, undefined]
+  if (err) {
+    if (!isStoreReply(err)) return err
+    // EXECABORT: a command was refused when queued (OOM, MISCONF…); that error says why
+    for (let i = tx.multiAt; i < tx.execAt; i++) if (res[i][0]) return res[i][0]!
+    return err
+  }
+  return Array.isArray(reply) ? reply : 'unknown'
+}
+
+function partError(replies: unknown[], part: Part): Error | null {
+  for (let i = part.offset; i < part.offset + part.count; i++) if (replies[i] instanceof Error) return replies[i] as Error
+  return null
 }

@@ -85,17 +85,11 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     return out
   }
 
-  const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
-    const byShard = new Map<number, string[]>()
+  const enqueueReadings = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
     const now = Date.now()
-    for (const r of readings) {
-      const s = shardOf(r.deviceId, shards)
-      let items = byShard.get(s)
-      if (!items) byShard.set(s, (items = []))
-      items.push(`${nextId(now)} ${JSON.stringify(r)}`)
-    }
-    for (const [s, items] of byShard) p.at(queueKey(s)).rpush(queueKey(s), ...items)
-    return byShard.size
+    const items = readings.map((r) => `${nextId(now)} ${JSON.stringify(r)}`)
+    at().rpush(queueKey(shard), ...items)
+    return 1
   })
 
   return {

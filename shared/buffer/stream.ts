@@ -39,11 +39,9 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
   const queueKeys = Array.from({ length: shards }, (_, s) => queueKey(s))
-  const enqueueReadings = createEnqueueBatcher(redis, latestTtlMs, (p, readings) => {
-    for (const r of readings) {
-      const key = queueKeys[shardOf(r.deviceId, shards)]
-      p.at(key).xadd(key, '*', 'r', JSON.stringify(r))
-    }
+  const enqueueReadings = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
+    const key = queueKeys[shard]
+    for (const r of readings) at().xadd(key, '*', 'r', JSON.stringify(r))
     return readings.length
   })
 

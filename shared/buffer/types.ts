@@ -30,7 +30,8 @@ export interface DeadLetter {
 export interface ReadingBuffer {
   readonly kind: 'stream' | 'list'
   readonly shards: number
-  enqueueReadings(readings: Reading[]): Promise<void>
+  /** resolves once the readings (and their dedup `markers`, atomically with them) are in the store */
+  enqueueReadings(readings: Reading[], opts?: { markers?: string[]; markerTtlMs?: number }): Promise<void>
   /** make sure the consumer groups (stream) exist on every shard */
   prepare(groups: string[]): Promise<void>
   /** take over what a dead consumer left delivered-but-unacknowledged on this shard */

@@ -38,7 +38,7 @@ describe('master failover during ingest', () => {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('recovers by itself; loss bounded by what was acknowledged just before the kill, duplicates by what was in flight', async () => {
+  it('recovers by itself; loss bounded by what was acknowledged just before the kill, no duplicates', async () => {
     const conns = await connectDevices(fleet, DEVICES, CONNECTIONS)
     const acked: Array<{ device: string; seq: number; at: number }> = []
     let stopping = false
@@ -95,11 +95,10 @@ describe('master failover during ingest', () => {
     }
     process.stdout.write(`failover report: ${JSON.stringify(report)}\n`)
 
-    // A write the dying master applied (and replicated) but never answered is resent by ioredis
-    // to the promoted replica: at most one copy per reading in flight on the failed shards (each
-    // device has one in flight). README "Guarantees", known gaps.
-    const devicesOnVictim = conns.flatMap((c) => c.ids).filter(onVictim).length
-    expect(duplicates).toBeLessThanOrEqual(devicesOnVictim)
+    // A write the dying master applied (and replicated) but never answered is settled by reading
+    // the broker's writer marker back on the promoted replica, not by sending it again
+    // (shared/buffer/batcher.ts): no reading is stored twice.
+    expect(duplicates, JSON.stringify(report)).toBe(0)
     // whatever async replication lost was acknowledged by the victim just before it died
     expect(lost.length).toBeLessThanOrEqual(inWindow)
     for (const l of lost) expect(victimShards.has(shardOf(l.device, SHARDS))).toBe(true)
