@@ -111,7 +111,8 @@ export function diskFull(engine: 'bundled' | 'redis-server', fsync: 'always' | '
       let how = ''
       await waitFor(async () => {
         if (p.store!.child.exitCode !== null || p.store!.child.signalCode !== null) { how = `store exited (${p.store!.child.exitCode ?? p.store!.child.signalCode})`; return true }
-        const i = await info(p, 'persistence').catch(() => null)
+        // under always the store exits on the failed write: an INFO sent just before would wait for it forever
+        const i = await Promise.race([info(p, 'persistence').catch(() => null), p.store!.exited.then(() => null)])
         if (i?.aof_last_write_status === 'err') { how = 'aof_last_write_status:err'; return true }
         return false
       }, 'the AOF to hit ENOSPC', 30_000, 50)

@@ -20,7 +20,10 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
   let lastErr: unknown
   for (;;) {
     try {
-      const v = await fn()
+      // one attempt that never settles (a command queued for a store that died) must not outlive the deadline
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('attempt still pending at the deadline')), Math.max(0, deadline - Date.now()) + 10) })
+      const v = await Promise.race([Promise.resolve().then(fn), late]).finally(() => clearTimeout(timer))
       if (v) return v
     } catch (err) {
       lastErr = err
