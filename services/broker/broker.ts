@@ -89,19 +89,26 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
 
   function write(client: Client, packet: PublishPacket, deviceId: string, callback: AuthorizeCallback, started: number, room: boolean): void {
     inFlight++
-    const written = room ? makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now()))
-      : ingest.ingestPublish(deviceId, packet, Date.now())
-    if (packet.qos === 2) qos2.begin(client, packet, written)
-    written.then(() => {
+    let track: ((err: Error | null) => void) | null = null
+    // QoS 2 resends wait on the original's write: only they need a promise
+    if (packet.qos === 2) {
+      const written = new Promise<void>((resolve, reject) => { track = (err) => (err ? reject(err) : resolve()) })
+      written.catch(() => undefined) // a refusal is answered through the callback below
+      qos2.begin(client, packet, written)
+    }
+    const done = (err: Error | null) => {
+      if (track) track(err)
+      finished()
+      if (err) {
+        // only when shutting down: no acknowledgement, the device resends to the next broker
+        if (packet.qos === 2) qos2.abandon(client, packet)
+        return callback(err)
+      }
       metrics.ackLatency.observe((performance.now() - started) / 1000)
-      finished()
       callback(null)
-    }, (err: Error) => {
-      // only when shutting down: no acknowledgement, the device resends to the next broker
-      if (packet.qos === 2) qos2.abandon(client, packet)
-      finished()
-      callback(err)
-    })
+    }
+    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), done))
+    else ingest.ingestPublish(deviceId, packet, Date.now(), done)
   }
 
   /** The overflow policy, applied only while the store is unreachable or above the high-water mark. */

@@ -123,32 +123,37 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
     }
   }
 
-  function enqueue(readings: Reading[], deviceId: string): Promise<void> {
-    for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return enqueueDeduplicated(readings, deviceId)
-    // first attempt without the retry machinery: the common case costs one promise, not an async frame
+  type Done = (err: Error | null) => void
+  const settleWith = (p: Promise<void>, done: Done) => { p.then(() => done(null), done) }
+
+  function enqueue(readings: Reading[], deviceId: string, done: Done): void {
+    for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return settleWith(enqueueDeduplicated(readings, deviceId), done)
+    // the common case: a callback straight from the batcher, no promise or async frame per message
     const n = readings.length
-    return buffer.enqueueReadings(readings).then(
-      () => { metrics.buffered.inc(n) },
-      (err: Error) => withRetry('buffer write', () => buffer.enqueueReadings(readings), err).then(() => { metrics.buffered.inc(n) }),
-    )
+    buffer.enqueueReadingsWith(readings, undefined, (err) => {
+      if (!err) { metrics.buffered.inc(n); return done(null) }
+      withRetry('buffer write', () => buffer.enqueueReadings(readings), err).then(() => { metrics.buffered.inc(n); done(null) }, done)
+    })
   }
 
   /**
-   * Resolves once the message's readings (and dead letters) are in the store. Rejects only when
-   * the broker is shutting down before the store confirmed: the device is then not acknowledged.
+   * Calls `done(null)` once the message's readings (and dead letters) are in the store;
+   * `done(err)` only when the broker is shutting down before the store confirmed: the device is
+   * then not acknowledged.
    */
-  function ingestPublish(deviceId: string, packet: PublishPacket, now: number): Promise<void> {
+  function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: Done): void {
     metrics.received.inc()
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (payload.length > opts.maxPayload) {
-      return deadLetter([dlq(`payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`, deviceId, packet.topic, payload)])
+      return settleWith(deadLetter([dlq(`payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`, deviceId, packet.topic, payload)]), done)
     }
     parseOpts.now = now
     const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, parseOpts)
-    if (rejected.length === 0) return enqueue(readings, deviceId)
+    if (rejected.length === 0) return enqueue(readings, deviceId, done)
     log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')
-    if (readings.length === 0) return deadLetter(rejected)
-    return Promise.all([enqueue(readings, deviceId), deadLetter(rejected)]).then(() => undefined)
+    if (readings.length === 0) return settleWith(deadLetter(rejected), done)
+    const written = new Promise<void>((resolve, reject) => enqueue(readings, deviceId, (err) => (err ? reject(err) : resolve())))
+    settleWith(Promise.all([written, deadLetter(rejected)]).then(() => undefined), done)
   }
 
   /** A publish refused by the rate limit under IOTBUF_DEVICE_RATE_POLICY=reject: kept, with the reason. */

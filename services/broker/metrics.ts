@@ -5,12 +5,26 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 export type RejectReason = 'auth' | 'acl' | 'rate_limit' | 'overflow' | 'store_error'
 
+/**
+ * A label-less counter bumped per message: a plain number added to, folded into prom-client when
+ * /metrics is scraped (prom-client's inc() hashes labels and validates on every call).
+ */
+export interface HotCounter { inc(n?: number): void; readonly counter: Counter }
+function hotCounter(name: string, help: string, registers: Registry[]): HotCounter {
+  let unreported = 0
+  const counter: Counter = new Counter({
+    name, help, registers,
+    collect() { if (unreported) { counter.inc(unreported); unreported = 0 } },
+  })
+  return { inc(n = 1) { unreported += n }, counter }
+}
+
 export function createBrokerMetrics(registry: Registry) {
   const registers = [registry]
   return {
     connected: new Gauge({ name: 'iotbuf_broker_connected_clients', help: 'MQTT clients connected now', registers }),
-    received: new Counter({ name: 'iotbuf_readings_received_total', help: 'telemetry messages received', registers }),
-    buffered: new Counter({ name: 'iotbuf_readings_buffered_total', help: 'readings written to the buffer', registers }),
+    received: hotCounter('iotbuf_readings_received_total', 'telemetry messages received', registers),
+    buffered: hotCounter('iotbuf_readings_buffered_total', 'readings written to the buffer', registers),
     deadLettered: new Counter({ name: 'iotbuf_readings_dead_lettered_total', help: 'payloads or readings written to the dead-letter stream at ingest, by reason', labelNames: ['reason'] as const, registers }),
     rejected: new Counter({ name: 'iotbuf_readings_rejected_total', help: 'publishes refused (not acknowledged, not stored), by reason', labelNames: ['reason'] as const, registers }),
     duplicates: new Counter({ name: 'iotbuf_readings_duplicate_total', help: 'resent messages or readings recognised and not written again, by kind', labelNames: ['kind'] as const, registers }),

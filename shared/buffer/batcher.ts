@@ -37,7 +37,9 @@ export interface EnqueueOptions {
   markerTtlMs?: number
 }
 
-export type Enqueue = (readings: Reading[], opts?: EnqueueOptions) => Promise<void>
+export type EnqueueDone = (err: Error | null) => void
+/** Calls `done` once the readings are in the store (or were refused): no promise per message on the hot path. */
+export type EnqueueWith = (readings: Reading[], opts: EnqueueOptions | undefined, done: EnqueueDone) => void
 
 /** How long a writer's batch marker outlives its last write: far longer than any store outage. */
 const WRITER_MARKER_TTL_MS = 24 * 3600_000
@@ -45,8 +47,10 @@ const WRITER_MARKER_TTL_MS = 24 * 3600_000
 interface Item {
   readings: Reading[]
   opts: EnqueueOptions | undefined
-  resolve: () => void
-  reject: (err: Error) => void
+  done: EnqueueDone
+  /** per batch: a refusal of one of its parts, and whether a part's outcome is unknown */
+  err: Error | null
+  inDoubt: boolean
 }
 
 /** One shard's share of an item, inside one transaction. */
@@ -77,7 +81,7 @@ interface Batch {
 /** An error the store replied with: the command was refused, not lost on the way. */
 const isStoreReply = (err: Error) => err instanceof ReplyError
 
-export function createEnqueueBatcher(redis: StoreClient, shards: number, latestTtlMs: number, writeQueue: QueueWriter): Enqueue {
+export function createEnqueueBatcher(redis: StoreClient, shards: number, latestTtlMs: number, writeQueue: QueueWriter): EnqueueWith {
   const writerId = `${process.pid}.${randomBytes(4).toString('hex')}`
   const perShard = redis instanceof Cluster
   let pending: Item[] = []
@@ -160,28 +164,23 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
   /** Acknowledges, refuses or (outcome unknown) sets aside each transaction of a batch. */
   function settle(batch: Batch, res: Array<[Error | null, unknown]> | null, failed?: Error): void {
     inFlight--
-    const errors = new Map<Item, Error>()
-    const lost = new Set<Item>()
     for (const tx of batch.txs) {
       const outcome = res ? txOutcome(res, tx) : failed!
       if (outcome === 'unknown' || (outcome instanceof Error && !isStoreReply(outcome))) {
         unknown.push({ seq: batch.seq, tx })
-        for (const part of tx.parts) lost.add(part.item)
+        for (const part of tx.parts) part.item.inDoubt = true
         continue
       }
       for (const part of tx.parts) {
         const err = outcome instanceof Error ? outcome : partError(outcome, part)
-        if (err && !errors.has(part.item)) errors.set(part.item, err)
+        if (err && !part.item.err) part.item.err = err
       }
     }
     // an item is answered once all its parts are known; one with a part in doubt waits for recovery
-    const answered = new Set<Item>()
     for (const tx of batch.txs) {
       for (const { item } of tx.parts) {
-        if (answered.has(item) || lost.has(item)) continue
-        answered.add(item)
-        const err = errors.get(item)
-        if (err) item.reject(err); else item.resolve()
+        if (item.inDoubt) continue
+        answer(item, item.err)
       }
     }
     if (unknown.length && inFlight === 0) void recover()
@@ -194,7 +193,7 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     for (let attempt = 0; ; attempt++) {
       if ((redis.status as string) === 'end') {
         const err = new Error('store connection closed before the write was confirmed')
-        for (const { tx } of doubt) for (const part of tx.parts) part.item.reject(err)
+        for (const { tx } of doubt) for (const part of tx.parts) answer(part.item, err)
         break
       }
       try {
@@ -214,8 +213,8 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
             if (rs) rs.push(...part.readings); else retried.set(part.item, [...part.readings])
           }
         }
-        for (const [item, readings] of retried) again.push({ ...item, readings })
-        for (const item of done) if (!retried.has(item)) item.resolve()
+        for (const [item, readings] of retried) again.push({ ...item, readings, err: null, inDoubt: false })
+        for (const item of done) if (!retried.has(item)) answer(item, null)
         // in their original order, ahead of what arrived meanwhile
         pending = again.concat(pending)
         break
@@ -230,11 +229,25 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     schedule()
   }
 
-  return (readings, opts) => new Promise<void>((resolve, reject) => {
-    if (!readings.length) return resolve()
-    pending.push({ readings, opts, resolve, reject })
+  return (readings, opts, done) => {
+    if (!readings.length) return done(null)
+    pending.push({ readings, opts, done, err: null, inDoubt: false })
     schedule()
-  })
+  }
+}
+
+/** The promise form, for callers off the hot path. */
+export function promised(enqueue: EnqueueWith): (readings: Reading[], opts?: EnqueueOptions) => Promise<void> {
+  return (readings, opts) => new Promise<void>((resolve, reject) => enqueue(readings, opts, (err) => (err ? reject(err) : resolve())))
+}
+
+/** Marks an item answered, so a second settlement (an item split across transactions) is a no-op. */
+const answered: EnqueueDone = () => undefined
+function answer(item: Item, err: Error | null): void {
+  const done = item.done
+  if (done === answered) return
+  item.done = answered
+  done(err)
 }
 
 /** The transaction's EXEC reply, its refusal (EXECABORT carries the queue-time error), or 'unknown'. */

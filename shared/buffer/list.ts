@@ -18,7 +18,7 @@ import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } fr
 import { msOfStreamId } from '../stream-id.js'
 import { deadLetterInto, execOrThrow } from './common.js'
 import { execRoutedOrThrow, routedPipeline } from './routed.js'
-import { createEnqueueBatcher } from './batcher.js'
+import { createEnqueueBatcher, promised } from './batcher.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
 export interface ListBufferOptions {
@@ -85,7 +85,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     return out
   }
 
-  const enqueueReadings = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
+  const enqueueReadingsWith = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
     const now = Date.now()
     const items = readings.map((r) => `${nextId(now)} ${JSON.stringify(r)}`)
     at().rpush(queueKey(shard), ...items)
@@ -96,7 +96,8 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     kind: 'list',
     shards,
 
-    enqueueReadings,
+    enqueueReadings: promised(enqueueReadingsWith),
+    enqueueReadingsWith,
 
     async prepare(groups) {
       if (!groups.length) return

@@ -6,7 +6,7 @@ import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
 import { deadLetterInto, execOrThrow } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
-import { createEnqueueBatcher } from './batcher.js'
+import { createEnqueueBatcher, promised } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
@@ -39,7 +39,7 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
   const queueKeys = Array.from({ length: shards }, (_, s) => queueKey(s))
-  const enqueueReadings = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
+  const enqueueReadingsWith = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
     const key = queueKeys[shard]
     for (const r of readings) at().xadd(key, '*', 'r', JSON.stringify(r))
     return readings.length
@@ -49,7 +49,8 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
     kind: 'stream',
     shards,
 
-    enqueueReadings,
+    enqueueReadings: promised(enqueueReadingsWith),
+    enqueueReadingsWith,
 
     async prepare(groups) {
       const p = routedPipeline(redis)
