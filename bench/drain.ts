@@ -8,6 +8,7 @@ import type { BenchOptions } from './lib/options.js'
 import { lastLines, removeTempDir, runToEnd, tempDir } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import { loadReadings, ndjsonChunks } from './lib/readings.js'
+import { nodeFlagsFor } from '../shared/process.js'
 import { BIN, ROOT, client, iotbufEnv, nodeFlags, queueDepth, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
 
 interface DrainResult { seconds: number; drained: number; sinkFiles: number; sinkReadings: number; sinkBytes: number; left: number }
@@ -38,7 +39,7 @@ export async function drainOnce(srv: StoreServer, n: number): Promise<DrainResul
       await c.flushall()
       await loadReadings(c, n)
     } finally { c.disconnect() }
-    const r = await runToEnd('iotbuf worker --once', process.execPath, [...nodeFlags.iotbuf, BIN, 'worker', '--once'], {
+    const r = await runToEnd('iotbuf worker --once', process.execPath, [...nodeFlagsFor('worker'), ...nodeFlags.iotbuf, BIN, 'worker', '--once'], {
       cwd: ROOT, timeoutMs: Math.max(120_000, n / 2),
       env: iotbufEnv(srv.url, { IOTBUF_DATA_DIR: dataDir, IOTBUF_SINKS: 'file', IOTBUF_LOG_LEVEL: 'info', IOTBUF_WORKER_ID: 'bench-worker' }),
     })

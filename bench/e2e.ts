@@ -9,6 +9,7 @@ import hdr from 'hdr-histogram-js'
 import type { BenchOptions } from './lib/options.js'
 import { lastLines, rssOf, sleep, spawnTracked, tempDir, waitFor, type Proc } from './lib/procs.js'
 import type { Row } from './lib/report.js'
+import { nodeFlagsFor } from '../shared/process.js'
 import { BIN, ROOT, client, infoField, iotbufEnv, nodeFlags, queueDepth, startBundledStore, startIotbufBroker, startRedisServer, type MqttServer, type StoreServer } from './lib/servers.js'
 import { missingWriteCommands, runPublishers, type PublishResult } from './ingest.js'
 import { parseDuration } from '../shared/units.js'
@@ -77,7 +78,7 @@ export async function benchE2e(opts: BenchOptions): Promise<{ rows: Row[]; raw: 
   let sampler: NodeJS.Timeout | undefined
   try {
     broker = await startIotbufBroker(store.url)
-    worker = spawnTracked('iotbuf worker', process.execPath, [...nodeFlags.iotbuf, BIN, 'worker'], {
+    worker = spawnTracked('iotbuf worker', process.execPath, [...nodeFlagsFor('worker'), ...nodeFlags.iotbuf, BIN, 'worker'], {
       cwd: ROOT, env: iotbufEnv(store.url, { IOTBUF_DATA_DIR: dataDir, IOTBUF_DRAIN_INTERVAL: opts.drainInterval, IOTBUF_SINKS: 'file', IOTBUF_WORKER_ID: 'bench-e2e' }),
     })
     const c = client(store.port)

@@ -35,7 +35,8 @@ export interface RejectedElement { index: number; reason: string; element: strin
  */
 export type ParseResult = { ok: true; readings: Reading[]; rejected: RejectedElement[] } | { ok: false; reason: string }
 
-export const DEVICE_ID = /^[A-Za-z0-9_.:-]{1,128}$/
+// `.` and `..` would read as path steps in object keys and file names downstream
+export const DEVICE_ID = /^(?!\.+$)[A-Za-z0-9_.:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
 const RESERVED = new Set(['ts', 'time', 'timestamp', 'tags', 'measures', 'id', 'deviceId'])
 
@@ -205,7 +206,7 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
 }
 
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions): ParseResult {
-  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : -` }
+  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8')
   if (typeof payload !== 'string' && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
   let doc: unknown

@@ -5,6 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { SEMI_SPACE_FLAG, nodeFlagsFor } from '../../shared/process.js'
 import { freePort, lastLines, spawnTracked, tempDir, waitFor, waitForListen, type Proc } from './procs.js'
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -83,7 +84,8 @@ export async function startMosquitto(): Promise<MqttServer> {
 
 export async function startBareAedes(): Promise<MqttServer> {
   const port = await freePort()
-  const proc = spawnTracked('bare aedes', process.execPath, [join(DIST_BENCH, 'aedes-bare.js'), String(port)])
+  // the same V8 flags as the iotbuf broker: the anchor gets every advantage the broker gets
+  const proc = spawnTracked('bare aedes', process.execPath, [SEMI_SPACE_FLAG, join(DIST_BENCH, 'aedes-bare.js'), String(port)])
   await waitForListen(proc, port)
   return { kind: 'bare aedes', port, proc, stop: async () => { await proc.stop() } }
 }
@@ -107,7 +109,7 @@ export function iotbufEnv(storeUrl: string, extra: Record<string, string> = {}):
 export async function startIotbufBroker(storeUrl: string, extraEnv: Record<string, string> = {}): Promise<MqttServer> {
   const port = await freePort()
   const dataDir = tempDir('broker')
-  const proc = spawnTracked('iotbuf broker', process.execPath, [...nodeFlags.iotbuf, BIN, 'broker'], {
+  const proc = spawnTracked('iotbuf broker', process.execPath, [...nodeFlagsFor('broker'), ...nodeFlags.iotbuf, BIN, 'broker'], {
     cwd: dataDir, env: iotbufEnv(storeUrl, { IOTBUF_MQTT_PORT: String(port), IOTBUF_DATA_DIR: dataDir, ...extraEnv }),
   })
   await waitForListen(proc, port, 30_000)

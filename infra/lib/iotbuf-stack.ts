@@ -141,6 +141,8 @@ export class IotbufStack extends Stack {
     const repo = ecr.Repository.fromRepositoryName(this, 'Repo', props.imageRepository ?? 'iotbuf')
     const image = ecs.ContainerImage.fromEcrRepository(repo, props.imageTag ?? 'latest')
     const storeEnv = { IOTBUF_STORE_URL: storeUrl, IOTBUF_SHARDS: '64', IOTBUF_LOG_FORMAT: 'json' }
+    // the broker's and worker's V8 flags (shared/process.ts nodeFlagsFor): fewer scavenges per message
+    const serviceNodeOptions = { NODE_OPTIONS: '--max-semi-space-size=32' }
     const storeSecrets = { IOTBUF_STORE_PASSWORD: ecs.Secret.fromSecretsManager(authToken) }
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
     const logging = (prefix: string) => ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: prefix })
@@ -148,7 +150,7 @@ export class IotbufStack extends Stack {
     const brokerTask = new ecs.FargateTaskDefinition(this, 'BrokerTask', { cpu: 1024, memoryLimitMiB: 2048 })
     brokerTask.addContainer('broker', {
       image, command: ['broker'], logging: logging('broker'),
-      environment: { ...storeEnv, IOTBUF_MQTT_HOST: '0.0.0.0', IOTBUF_METRICS_HOST: '0.0.0.0', IOTBUF_MQTT_ANONYMOUS: 'false' },
+      environment: { ...storeEnv, ...serviceNodeOptions, IOTBUF_MQTT_HOST: '0.0.0.0', IOTBUF_METRICS_HOST: '0.0.0.0', IOTBUF_MQTT_ANONYMOUS: 'false' },
       secrets: storeSecrets,
       portMappings: [{ containerPort: 1883 }, { containerPort: 8883 }, { containerPort: 9464 }],
       healthCheck: { command: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"], interval: Duration.seconds(15) },
@@ -177,7 +179,7 @@ export class IotbufStack extends Stack {
     const workerTask = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 1024, memoryLimitMiB: 2048 })
     workerTask.addContainer('worker', {
       image, command: ['worker', '--once'], logging: logging('worker'),
-      environment: { ...storeEnv, ...sinkEnv, IOTBUF_WORKER_METRICS_PORT: '0' }, secrets: storeSecrets,
+      environment: { ...storeEnv, ...sinkEnv, ...serviceNodeOptions, IOTBUF_WORKER_METRICS_PORT: '0' }, secrets: storeSecrets,
     })
     new ScheduledFargateTask(this, 'Workers', {
       cluster, scheduledFargateTaskDefinitionOptions: { taskDefinition: workerTask },

@@ -47,6 +47,11 @@ interface WaitingPublish { client: Client; packet: PublishPacket; deviceId: stri
 
 const MEMORY_POLL_MS = 500
 
+/** U+0000, or U+FFFD: what mqtt-packet decodes ill-formed UTF-8 to (a literal U+FFFD is refused too). */
+function topicMalformed(topic: string): boolean {
+  return topic.indexOf('\u0000') !== -1 || topic.indexOf('\uFFFD') !== -1
+}
+
 export async function createBroker(config: Config, deps: BrokerDeps): Promise<RunningBroker> {
   const { buffer, redis, log } = deps
   const metrics = createBrokerMetrics(deps.registry)
@@ -160,6 +165,12 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
 
   function authorizePublish(client: Client | null, packet: PublishPacket, callback: AuthorizeCallback): void {
     if (!client) return callback(null) // the broker's own $SYS publishes
+    // MQTT 3.1.1 §1.5.3: a topic with U+0000 or ill-formed UTF-8 (which decodes to U+FFFD) closes the connection
+    if (topicMalformed(packet.topic)) {
+      metrics.rejected.inc({ reason: 'acl' })
+      log.info({ client: client.id }, 'publish refused: topic has U+0000 or is not valid UTF-8; connection closed')
+      return callback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
+    }
     const denied = auth.publishDenied(client, packet.topic)
     if (denied !== null) {
       metrics.rejected.inc({ reason: 'acl' })

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfigOrExit, type Config } from '../../shared/config.js'
 import { createLogger, type Logger } from '../../shared/log.js'
 import { createStoreClient, connectStore } from '../../shared/store-client.js'
+import { nodeFlagsFor } from '../../shared/process.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/iotbuf.js', import.meta.url))
 
@@ -94,7 +95,7 @@ function supervise(log: Logger) {
   const running = new Map<string, ChildProcess>()
   let stopping = false
   function start(spec: ChildSpec, attempt = 0): ChildProcess {
-    const child = spawn(process.execPath, [BIN, ...spec.args], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env })
+    const child = spawn(process.execPath, [...nodeFlagsFor(spec.args[0]), BIN, ...spec.args], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env })
     const startedAt = Date.now()
     running.set(spec.name, child)
     child.on('exit', (code, signal) => {
