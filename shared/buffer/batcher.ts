@@ -68,11 +68,8 @@ interface Tx {
   shard: number
   parts: Part[]
   marker: string
-  /** MULTI/EXEC around it: only when it carries dedup markers (see flush) */
-  atomic: boolean
-  /** pipeline result index of its first queue command, of the marker SET, and of EXEC (atomic) */
-  firstAt: number
-  markerAt: number
+  /** index of MULTI and of EXEC in the pipeline's results */
+  multiAt: number
   execAt: number
 }
 
@@ -106,9 +103,8 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     const add = (item: Item, shard: number, readings: Reading[]) => {
       const k = perShard ? shard : 0
       let tx = txs.get(k)
-      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), atomic: false, firstAt: 0, markerAt: 0, execAt: -1 }))
+      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), multiAt: 0, execAt: 0 }))
       tx.parts.push({ item, shard, readings, offset: 0, count: 0 })
-      if (item.opts?.markers?.length) tx.atomic = true
     }
     for (const item of batch) {
       const rs = item.readings
@@ -139,12 +135,8 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     let total = 0
     for (const tx of batch.txs) {
       const at = () => p.at(tx.marker)
-      // The writer marker goes after the queue writes on the same connection, which the store
-      // runs, logs to its AOF and replicates in order: marker at `seq` ⇒ the writes before it ran.
-      // Dedup markers must land together with their readings even when the broker dies halfway
-      // through sending the pipeline, so a batch that has any goes in MULTI/EXEC (all or none).
-      if (tx.atomic) at().call('MULTI')
-      tx.firstAt = p.length
+      tx.multiAt = p.length
+      at().call('MULTI')
       let queued = 0
       for (const part of tx.parts) {
         part.offset = queued
@@ -153,9 +145,9 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
         const m = part.item.opts?.markers
         if (m) for (const k of m) { at().set(k, '1', 'PX', part.item.opts?.markerTtlMs ?? WRITER_MARKER_TTL_MS); queued++ }
       }
-      tx.markerAt = p.length
       at().set(tx.marker, batch.seq, 'PX', WRITER_MARKER_TTL_MS)
-      if (tx.atomic) { tx.execAt = p.length; at().call('EXEC') }
+      at().call('EXEC')
+      tx.execAt = p.length - 1
     }
     for (const item of items) {
       total += item.readings.length
@@ -258,23 +250,13 @@ function answer(item: Item, err: Error | null): void {
   done(err)
 }
 
-/** The replies of the transaction's commands (from its first queue command), its refusal, or 'unknown'. */
+/** The transaction's EXEC reply, its refusal (EXECABORT carries the queue-time error), or 'unknown'. */
 function txOutcome(res: Array<[Error | null, unknown]>, tx: Tx): unknown[] | Error | 'unknown' {
-  if (!tx.atomic) {
-    const replies: unknown[] = []
-    for (let i = tx.firstAt; i <= tx.markerAt; i++) {
-      const [err, v] = res[i] ?? [null, undefined]
-      // ioredis fails every command still unanswered when the connection drops: outcome unknown
-      if (err && !isStoreReply(err)) return err
-      replies.push(err ?? v)
-    }
-    return replies
-  }
   const [err, reply] = res[tx.execAt] ?? [null, undefined]
   if (err) {
     if (!isStoreReply(err)) return err
     // EXECABORT: a command was refused when queued (OOM, MISCONF…); that error says why
-    for (let i = tx.firstAt - 1; i < tx.execAt; i++) if (res[i][0]) return res[i][0]!
+    for (let i = tx.multiAt; i < tx.execAt; i++) if (res[i][0]) return res[i][0]!
     return err
   }
   return Array.isArray(reply) ? reply : 'unknown'
