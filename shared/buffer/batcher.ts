@@ -11,7 +11,8 @@
 // iot:writer:<writer id> <batch seq>` (on a cluster one transaction and one marker per shard, in
 // the shard's hash tag) — and with the dedup markers of readings that carry an id. A transaction
 // is applied, persisted and replicated whole or not at all, and one connection's transactions
-// apply in order. So when the connection dies with batches unanswered (a store SIGKILL after the
+// apply in order. (Without MULTI a marker after the writes is not enough: a store that read only
+// the first part of a large pipeline before it died has applied those writes and not the marker.) So when the connection dies with batches unanswered (a store SIGKILL after the
 // AOF write, a failover after replication), their outcome is read back instead of guessed: the
 // marker at or past a batch's seq means that batch is in the store; below it, it is not, and only
 // then are its readings written again. Writing them again blindly (ioredis' resend of unanswered

@@ -12,11 +12,14 @@ import { queueKey } from '../../shared/keys.js'
 import type { Reading } from '../../shared/reading.js'
 import { STORES, type StoreUnderTest } from './harness.js'
 
-type Cut = 'none' | 'reply' | 'request'
+type Cut = 'none' | 'reply' | 'request' | 'half-request'
 
 interface CutProxy { port: number; arm(cut: Cut): void; cuts: number; close(): Promise<void> }
 
-/** Forwards RESP both ways; once armed, the next chunk in the chosen direction is dropped and both sockets closed. */
+/**
+ * Forwards RESP both ways; once armed, the next chunk in the chosen direction is dropped (or, for
+ * 'half-request', cut in the middle) and both sockets closed.
+ */
 async function startCutProxy(targetPort: number): Promise<CutProxy> {
   let armed: Cut = 'none'
   const sockets = new Set<Socket>()
@@ -25,7 +28,12 @@ async function startCutProxy(targetPort: number): Promise<CutProxy> {
     const upstream = connect(targetPort, '127.0.0.1')
     sockets.add(client); sockets.add(upstream)
     const cut = () => { proxy.cuts++; armed = 'none'; client.destroy(); upstream.destroy() }
-    client.on('data', (b) => { if (armed === 'request') cut(); else upstream.write(b) })
+    client.on('data', (b) => {
+      if (armed === 'request') return cut()
+      // the store gets the first half of the pipeline only: what it applies of it must be all or nothing
+      if (armed === 'half-request') return upstream.write(b.subarray(0, b.length >> 1), () => setTimeout(cut, 50))
+      upstream.write(b)
+    })
     upstream.on('data', (b) => { if (armed === 'reply') cut(); else client.write(b) })
     for (const s of [client, upstream]) {
       s.on('error', () => { client.destroy(); upstream.destroy() })
@@ -105,6 +113,12 @@ describe.each(STORES)('unanswered buffer writes on %s', (_name, startStore) => {
 
   it.each(['stream', 'list'] as const)('%s: request lost before the store saw it — written after the reconnect, once', async (kind) => {
     const copies = await writeThroughCut(kind, 'request', false, `${kind}-request`)
+    expect(copies.size).toBe(200)
+    expect([...copies.values()].filter((n) => n !== 1)).toEqual([])
+  })
+
+  it.each(['stream', 'list'] as const)('%s: the store got half the batch, then the connection dropped — nothing of it half-applied, every reading once', async (kind) => {
+    const copies = await writeThroughCut(kind, 'half-request', false, `${kind}-half`)
     expect(copies.size).toBe(200)
     expect([...copies.values()].filter((n) => n !== 1)).toEqual([])
   })
