@@ -115,6 +115,14 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
       { suite: 'ingest', figure: `PUBACK p99 on ${on}`, unit: 'ms', iotbuf: ok(t)?.p99Ms ?? null, anchor: ok('bare aedes')?.p99Ms ?? null, anchorName: 'bare aedes', note: why(t) },
     )
   }
+  // CPU per message is steadier than msg/s on a shared VM, and says where the time goes
+  const cpuUsPerMsg = (r: PublishResult | null, withStore: boolean) =>
+    r && r.brokerCpuPercent != null ? ((r.brokerCpuPercent + (withStore ? r.storeCpuPercent ?? 0 : 0)) / 100 / r.rate) * 1e6 : null
+  for (const t of ['iotbuf broker + iotbuf store', 'iotbuf broker + redis-server'] as const) {
+    const on = t.endsWith('iotbuf store') ? 'bundled store' : 'redis-server'
+    rows.push({ suite: 'ingest', figure: `CPU per message, broker + store, on ${on}`, unit: 'µs', iotbuf: cpuUsPerMsg(ok(t), true), anchor: cpuUsPerMsg(ok('bare aedes'), false), anchorName: 'bare aedes (broker)', note: why(t) })
+  }
+  rows.push({ suite: 'ingest', figure: 'publisher process CPU while driving bare aedes (~100 %: the publishers set its pace)', unit: '%', iotbuf: null, anchor: ok('bare aedes')?.cpuPercent ?? null, anchorName: 'bare aedes', note: 'reference only' })
   rows.push({ suite: 'ingest', figure: 'PUBACK p99, Mosquitto (reference)', unit: 'ms', iotbuf: null, anchor: ok('mosquitto')?.p99Ms ?? null, anchorName: 'mosquitto 2', note: 'reference only' })
   return { rows, raw: { shape, results, checks } }
 }
