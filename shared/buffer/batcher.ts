@@ -130,6 +130,15 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     const items = pending
     pending = []
     if (!items.length) return
+    try {
+      send(items)
+    } catch (err) {
+      // a bug of ours (a reading that cannot be serialized…) must refuse its callers, not strand them
+      for (const item of items) answer(item, err as Error)
+    }
+  }
+
+  function send(items: Item[]): void {
     const batch: Batch = { seq: ++seq, txs: transactionsOf(items) }
     const p = routedPipeline(redis)
     const newest = new Map<string, Reading>()
