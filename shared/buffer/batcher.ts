@@ -224,7 +224,7 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
           }
         }
         for (const [item, readings] of retried) again.push({ ...item, readings, err: null, inDoubt: false })
-        for (const item of done) if (!retried.has(item)) answer(item, null)
+        for (const item of done) if (!retried.has(item)) answer(item, item.err)
         // in their original order, ahead of what arrived meanwhile
         pending = again.concat(pending)
         break
