@@ -167,7 +167,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     if (!client) return callback(null) // the broker's own $SYS publishes
     // MQTT 3.1.1 §1.5.3: a topic with U+0000 or ill-formed UTF-8 (which decodes to U+FFFD) closes the connection
     if (topicMalformed(packet.topic)) {
-      metrics.rejected.inc({ reason: 'acl' })
+      metrics.rejected.inc({ reason: 'bad_topic' })
       log.info({ client: client.id }, 'publish refused: topic has U+0000 or is not valid UTF-8; connection closed')
       return callback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
     }

@@ -3,7 +3,7 @@
 // which names fields and values and would explode the series count.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
-export type RejectReason = 'auth' | 'acl' | 'rate_limit' | 'overflow' | 'store_error'
+export type RejectReason = 'auth' | 'acl' | 'bad_topic' | 'rate_limit' | 'overflow' | 'store_error'
 
 /**
  * A label-less counter bumped per message: a plain number added to, folded into prom-client when
