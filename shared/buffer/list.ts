@@ -85,6 +85,15 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     return out
   }
 
+  /** Unreadable items: into the dead-letter stream, then out of the in-flight list. */
+  async function dropBad(inflight: string, bad: DeadLetter[]): Promise<void> {
+    if (!bad.length) return
+    await deadLetterInto(redis, bad)
+    const p = redis.pipeline()
+    for (const d of bad) p.lrem(inflight, 1, d.payload)
+    await execOrThrow(p)
+  }
+
   const enqueueReadingsWith = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
     const now = Date.now()
     const items = readings.map((r) => `${nextId(now)} ${JSON.stringify(r)}`)
@@ -132,12 +141,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       const mine = await redis.lrange(inflight, 0, -1)
       if (mine.length) {
         const entries = entriesOf(mine, bad)
-        if (bad.length) {
-          await deadLetterInto(redis, bad)
-          const p = redis.pipeline()
-          for (const b of bad) p.lrem(inflight, 1, b.payload)
-          await execOrThrow(p)
-        }
+        await dropBad(inflight, bad)
         return entries
       }
       const queue = sinkQueueKey(shard, group)
@@ -161,12 +165,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       for (let i = 0; i < take; i++) p.lmove(queue, inflight, 'LEFT', 'RIGHT')
       const moved = (await execOrThrow(p)).slice(1) as string[]
       const entries = entriesOf(moved, bad)
-      if (bad.length) {
-        await deadLetterInto(redis, bad)
-        const q = redis.pipeline()
-        for (const b of bad) q.lrem(inflight, 1, b.payload)
-        await execOrThrow(q)
-      }
+      await dropBad(inflight, bad)
       return entries
     },
 
