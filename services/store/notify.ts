@@ -77,6 +77,7 @@ export function notifyKeyspaceEvent(ks: Keyspace, type: number, event: string, k
 const GROUP_CLASS: Record<string, number> = {
   generic: NOTIFY_GENERIC, string: NOTIFY_STRING, list: NOTIFY_LIST, set: NOTIFY_SET, hash: NOTIFY_HASH,
   'sorted-set': NOTIFY_ZSET, sorted_set: NOTIFY_ZSET, stream: NOTIFY_STREAM,
+  bitmap: NOTIFY_STRING, hyperloglog: NOTIFY_STRING, geo: NOTIFY_ZSET,
 }
 
 /* Where Redis' event name is not the command name (t_*.c notifyKeyspaceEvent calls). */
@@ -87,6 +88,7 @@ const EVENT_NAMES: Record<string, string> = {
   hsetnx: 'hset', zincrby: 'zincr', bzpopmin: 'zpopmin', bzpopmax: 'zpopmax', 'xgroup|create': 'xgroup-create',
   'xgroup|destroy': 'xgroup-destroy', 'xgroup|createconsumer': 'xgroup-createconsumer',
   'xgroup|delconsumer': 'xgroup-delconsumer', 'xgroup|setid': 'xgroup-setid',
+  bitop: 'set', bitfield: 'setbit', pfmerge: 'pfadd', geoadd: 'zadd',
 }
 
 /* Commands that remove whole keys: their event is emitted per key that existed. */

@@ -25,6 +25,7 @@ import { txCommands } from './tx.js'
 import { persistenceCommands } from './persistence.js'
 import { clusterCommands } from './cluster.js'
 import { adminCommands } from './admin.js'
+import { bitmapCommands } from './bitmaps.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -48,4 +49,5 @@ export const commandTable: CommandRow[] = [
   ...persistenceCommands,
   ...clusterCommands,
   ...adminCommands,
+  ...bitmapCommands,
 ]
