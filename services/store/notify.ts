@@ -91,6 +91,9 @@ const EVENT_NAMES: Record<string, string> = {
   bitop: 'set', bitfield: 'setbit', pfmerge: 'pfadd', geoadd: 'zadd',
 }
 
+/* Commands whose handlers raise their own events, as sort.c and t_zset.c do (SORT ... STORE, blocking pops). */
+const SELF_NOTIFYING = new Set(['sort', 'bzpopmin', 'bzpopmax'])
+
 /* Commands that remove whole keys: their event is emitted per key that existed. */
 const DELETES = new Set(['del', 'unlink', 'getdel'])
 
@@ -102,6 +105,7 @@ const DELETES = new Set(['del', 'unlink', 'getdel'])
 export function notifyCommand(ks: Keyspace, db: Db, cmd: Command, argv: string[], keys: string[], existed: boolean[]): void {
   const type = GROUP_CLASS[cmd.row.group] ?? NOTIFY_GENERIC
   const name = cmd.fullname
+  if (SELF_NOTIFYING.has(name)) return
   const event = EVENT_NAMES[name] ?? name.replace('|', '-')
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]

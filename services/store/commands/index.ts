@@ -26,6 +26,9 @@ import { persistenceCommands } from './persistence.js'
 import { clusterCommands } from './cluster.js'
 import { adminCommands } from './admin.js'
 import { bitmapCommands } from './bitmaps.js'
+import { sortCommands } from './sort.js'
+import { lcsCommands } from './lcs.js'
+import { zsetBlockingCommands } from './zset-blocking.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -50,4 +53,7 @@ export const commandTable: CommandRow[] = [
   ...clusterCommands,
   ...adminCommands,
   ...bitmapCommands,
+  ...sortCommands,
+  ...lcsCommands,
+  ...zsetBlockingCommands,
 ]

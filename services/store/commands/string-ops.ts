@@ -109,7 +109,7 @@ function getexCommand(c: Client): void {
   db.ks.dirty++
 }
 
-function getrangeCommand(c: Client): void {
+export function getrangeCommand(c: Client): void {
   let start = parseLong(c.argv[2])
   let end = start === null ? null : parseLong(c.argv[3])
   if (start === null || end === null) {

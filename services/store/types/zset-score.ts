@@ -15,7 +15,7 @@ const HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?$/
  * true when the literal overflowed or underflowed (errno ERANGE); null when
  * the text is not a complete number.
  */
-function strtod(s: string): { v: number; erange: boolean } | null {
+export function strtod(s: string): { v: number; erange: boolean } | null {
   if (DECIMAL.test(s)) {
     const v = Number(s)
     if (!Number.isFinite(v)) return { v, erange: true }
