@@ -4,6 +4,7 @@
 // in the dead-letter stream where an operator has to act on it.
 import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
+import { formatSpan } from './units.js'
 
 export type MeasureValue = number | string | boolean
 export interface Reading {
@@ -40,13 +41,17 @@ export const DEVICE_ID = /^(?!\.+$)[A-Za-z0-9_.:-]{1,128}$/
 const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
 const RESERVED = new Set(['ts', 'time', 'timestamp', 'tags', 'measures', 'id', 'deviceId'])
 
+const NOT_FINITE = 'not a finite number (beyond the ±1.8e308 a number holds)'
 const measureValue = z.union([z.number().finite(), z.string().max(1024), z.boolean()], {
-  error: (iss) => (iss.input === null ? 'null is not a measure value (use a number, string or boolean)' : `expected a number, string or boolean, got ${Array.isArray(iss.input) ? 'array' : typeof iss.input}`),
+  error: (iss) => (iss.input === null ? 'null is not a measure value (use a number, string or boolean)'
+    // JSON has no Infinity: only a literal beyond ±1.8e308 (say 1e400) parses to one
+    : typeof iss.input === 'number' ? NOT_FINITE
+    : `expected a number, string or boolean, got ${Array.isArray(iss.input) ? 'array' : typeof iss.input}`),
 })
 const notProto = (k: string) => k !== '__proto__'
 const measures = z.record(z.string().regex(NAME, 'measure names are 1-128 of A-Z a-z 0-9 _ . : / -').refine(notProto, '__proto__ is not a measure name'), measureValue)
 const tags = z.record(z.string().regex(NAME, 'tag names are 1-128 of A-Z a-z 0-9 _ . : / -'), z.string().max(256, 'tag values are at most 256 characters'))
-const timestamp = z.union([z.number(), z.string()], { error: 'expected a number (s or ms since epoch) or an ISO 8601 string' }).optional()
+const timestamp = z.union([z.number(), z.string()], { error: 'expected a number (s, ms or µs since epoch) or an ISO 8601 string' }).optional()
 const structured = z.strictObject({
   ts: timestamp, time: timestamp, timestamp,
   deviceId: z.string().optional(),
@@ -132,7 +137,55 @@ function fastReading(deviceId: string, src: Record<string, unknown>, opts: Parse
   return reading
 }
 
-function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseOptions): Reading | string {
+/** "<time> is 9d23h in the future (IOTBUF_MAX_FUTURE=5m)": the skew a person can read, the setting to change. */
+function tooFarAhead(ms: number, opts: ParseOptions): string {
+  return `${new Date(ms).toISOString()} is ${formatSpan(ms - opts.now)} in the future (IOTBUF_MAX_FUTURE=${formatSpan(opts.maxFutureMs)})`
+}
+
+/**
+ * Integer literals of the payload that a double cannot hold exactly (beyond 2^53), by the value
+ * JSON.parse rounds them to. Node 20's JSON.parse cannot show a reviver the source text, so the
+ * text is scanned — only when it has a run of 16 digits, which most payloads do not.
+ */
+export function lossyIntegers(text: string): Map<number, string> {
+  const found = new Map<number, string>()
+  if (!/\d{16}/.test(text)) return found
+  const literal = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) { // a string: skip to its closing quote
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      literal.lastIndex = i
+      const m = literal.exec(text)
+      if (!m) continue
+      i += m[0].length - 1
+      if (m[1] !== undefined || m[2] !== undefined || m[0].length < 16) continue
+      const v = Number(m[0])
+      if (Number.isFinite(v) && BigInt(m[0]) !== BigInt(v)) found.set(v, m[0])
+    }
+  }
+  return found
+}
+
+/** The first measure whose integer the parse rounded, as a reason; null when none was. */
+function roundedMeasure(measures: Record<string, MeasureValue>, lossy: Map<number, string>, where: string, nameOf = (k: string) => k): string | null {
+  for (const k in measures) {
+    const v = measures[k]
+    const lit = typeof v === 'number' ? lossy.get(v) : undefined
+    if (lit !== undefined) return `${where}${nameOf(k)}: ${lit} is an integer beyond 2^53, which a number cannot hold exactly (it would be stored as ${v}); send it as a string to keep its digits`
+  }
+  return null
+}
+
+function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseOptions, lossy: Map<number, string>): Reading | string {
+  const r = validReading(deviceId, obj, where, opts)
+  if (typeof r === 'string' || lossy.size === 0) return r
+  const prefix = where ? where + '.' : ''
+  return roundedMeasure(r.measures, lossy, prefix, (k) => ('measures' in (obj as object) ? `measures.${k}` : k)) ?? r
+}
+
+function validReading(deviceId: string, obj: unknown, where: string, opts: ParseOptions): Reading | string {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return `${where || 'payload'}: expected a JSON object, got ${obj === null ? 'null' : Array.isArray(obj) ? 'array' : typeof obj}`
   const src = obj as Record<string, unknown>
   const fast = opts.schemaOnly ? null : fastReading(deviceId, src, opts)
@@ -162,8 +215,8 @@ function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseO
   let ts = opts.now
   if (rawTs !== undefined) {
     const n = normalizeTimestamp(rawTs)
-    if (n === null) return `${where ? where + '.' : ''}ts: ${JSON.stringify(rawTs)} is not a valid timestamp (s or ms since epoch, or ISO 8601)`
-    if (n > opts.now + opts.maxFutureMs) return `${where ? where + '.' : ''}ts: ${new Date(n).toISOString()} is ${Math.round((n - opts.now) / 1000)}s in the future (limit ${Math.round(opts.maxFutureMs / 1000)}s)`
+    if (n === null) return `${where ? where + '.' : ''}ts: ${JSON.stringify(rawTs)} is not a valid timestamp (s, ms or µs since epoch, or ISO 8601)`
+    if (n > opts.now + opts.maxFutureMs) return `${where ? where + '.' : ''}ts: ${tooFarAhead(n, opts)}`
     ts = n
   }
   const reading: Reading = { deviceId, ts, receivedAt: opts.now, measures: d.measures }
@@ -172,10 +225,12 @@ function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseO
   return reading
 }
 
+const senmlValueKind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : `${typeof v === 'object' ? 'an' : 'a'} ${typeof v} ${JSON.stringify(v)}`.slice(0, 80))
+
 const isSenml = (arr: unknown[]) => arr.length > 0 && arr.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && ('n' in r || 'bn' in r) && !('measures' in r))
 
 /** RFC 8428: resolve base name/time/value, then group records that share a time into one reading. */
-function readingsFromSenml(deviceId: string, records: Array<Record<string, unknown>>, opts: ParseOptions): Reading[] | string {
+function readingsFromSenml(deviceId: string, records: Array<Record<string, unknown>>, opts: ParseOptions, lossy: Map<number, string>): Reading[] | string {
   let bn = ''; let bt = 0; let bv = 0
   const byTime = new Map<number, Reading>()
   for (let i = 0; i < records.length; i++) {
@@ -186,16 +241,24 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
     const name = bn + (typeof r.n === 'string' ? r.n : '')
     if (!NAME.test(name)) return `[${i}].n: SenML name ${JSON.stringify(name)} is empty or has characters outside A-Z a-z 0-9 _ . : / -`
     let value: MeasureValue
-    if (typeof r.v === 'number') value = bv + r.v
+    if (typeof r.v === 'number' && Number.isFinite(r.v)) {
+      const rounded = lossy.size ? roundedMeasure({ v: r.v }, lossy, `[${i}].`) : null
+      if (rounded) return rounded
+      value = bv + r.v
+    }
     else if (typeof r.vs === 'string') value = r.vs
     else if (typeof r.vb === 'boolean') value = r.vb
+    else if (typeof r.v === 'number') return `[${i}].v: ${NOT_FINITE}`
+    else if (r.v !== undefined) return `[${i}].v: must be a number, got ${senmlValueKind(r.v)}${typeof r.v === 'string' ? ' (a string value goes in vs)' : ''}`
+    else if (r.vs !== undefined) return `[${i}].vs: must be a string, got ${senmlValueKind(r.vs)}`
+    else if (r.vb !== undefined) return `[${i}].vb: must be true or false, got ${senmlValueKind(r.vb)}`
     else if ('s' in r || 'vd' in r) continue // sums and data values are not readings
     else if (r.v === undefined && r.vs === undefined && r.vb === undefined && r.bn !== undefined && r.n === undefined) continue // a base-only record
     else return `[${i}]: SenML record has no v, vs or vb value`
     let t = bt + (typeof r.t === 'number' ? r.t : 0)
     // RFC 8428 §4.5.3: values below 2^28 are relative to now
     const ms = t < 2 ** 28 ? opts.now + Math.round(t * 1000) : Math.round(t * 1000)
-    if (ms > opts.now + opts.maxFutureMs) return `[${i}].t: ${new Date(ms).toISOString()} is in the future beyond the ${Math.round(opts.maxFutureMs / 1000)}s limit`
+    if (ms > opts.now + opts.maxFutureMs) return `[${i}].t: ${tooFarAhead(ms, opts)}`
     t = ms
     let reading = byTime.get(t)
     if (!reading) { reading = { deviceId, ts: t, receivedAt: opts.now, measures: {} }; byTime.set(t, reading) }
@@ -215,23 +278,24 @@ export function parsePayload(deviceId: string, payload: Buffer | string, opts: P
   } catch (err) {
     return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` }
   }
+  const lossy = lossyIntegers(text)
   if (Array.isArray(doc)) {
     if (doc.length === 0) return { ok: false, reason: 'payload is an empty array' }
     if (opts.maxReadings && doc.length > opts.maxReadings) return { ok: false, reason: `payload has ${doc.length} readings; at most ${opts.maxReadings} per message` }
     if (isSenml(doc)) {
       // a SenML pack is all or nothing: its records depend on each other through base values
-      const r = readingsFromSenml(deviceId, doc as Array<Record<string, unknown>>, opts)
+      const r = readingsFromSenml(deviceId, doc as Array<Record<string, unknown>>, opts, lossy)
       return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: r, rejected: [] }
     }
     const readings: Reading[] = []
     const rejected: RejectedElement[] = []
     for (let i = 0; i < doc.length; i++) {
-      const r = readingFrom(deviceId, doc[i], `[${i}]`, opts)
+      const r = readingFrom(deviceId, doc[i], `[${i}]`, opts, lossy)
       if (typeof r === 'string') rejected.push({ index: i, reason: r, element: JSON.stringify(doc[i]) })
       else readings.push(r)
     }
     return { ok: true, readings, rejected }
   }
-  const r = readingFrom(deviceId, doc, '', opts)
+  const r = readingFrom(deviceId, doc, '', opts, lossy)
   return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r], rejected: [] }
 }

@@ -48,3 +48,16 @@ export function formatDuration(ms: number): string {
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`
   return `${Math.floor(ms / 3_600_000)}h${Math.round((ms % 3_600_000) / 60_000)}m`
 }
+
+/** A span in the units a duration setting is written in: 300000 → "5m", 863999000 → "9d23h" (two largest units). */
+export function formatSpan(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const parts: string[] = []
+  let rest = Math.round(ms / 1000)
+  for (const [unit, s] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    const n = Math.floor(rest / s)
+    rest -= n * s
+    if (n > 0) parts.push(`${n}${unit}`)
+  }
+  return parts.slice(0, 2).join('')
+}

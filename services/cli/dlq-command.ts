@@ -17,18 +17,36 @@ export async function dlqList(o: Common & { limit: string; reason?: string }): P
   })
 }
 
+/**
+ * Indented when that loses nothing; otherwise the bytes as the device sent them — re-serialising
+ * would show 1e400 as null and a rounded 2^53+ integer as the number it was not.
+ */
+function readablePayload(payload: string): string {
+  try {
+    const doc: unknown = JSON.parse(payload)
+    if (JSON.stringify(doc) === payload) return JSON.stringify(doc, null, 2)
+  } catch { /* not JSON: as it came */ }
+  return payload
+}
+
+/** Dead letters are stream entries: `<ms>-<seq>` (or `<ms>`), as `dlq list` prints them. */
+function checkIds(ids: string[]): void {
+  const bad = ids.filter((id) => !/^\d{1,20}(-\d{1,20})?$/.test(id))
+  if (bad.length) usage(`${bad.map((id) => JSON.stringify(id)).join(', ')}: not a dead-letter id (ids look like 1732350000000-0; see iotbuf dlq list)`)
+}
+
 export async function dlqShow(id: string, o: Common): Promise<void> {
+  checkIds([id])
   await withStore(o, async (redis) => {
     const e = await getDeadLetter(redis, id)
     if (!e) { process.stderr.write(`iotbuf dlq: no dead letter with id ${id}\n`); process.exitCode = 1; return }
     if (o.json) { process.stdout.write(JSON.stringify(e, null, 2) + '\n'); return }
-    let payload = e.payload
-    try { payload = JSON.stringify(JSON.parse(payload), null, 2) } catch { /* shown as it came */ }
-    process.stdout.write([`id       ${e.id}`, `at       ${new Date(e.at).toISOString()}`, `stage    ${e.stage}`, `device   ${e.device ?? '-'}`, `topic    ${e.topic ?? '-'}`, `reason   ${e.reason}`, 'payload', payload, ''].join('\n'))
+    process.stdout.write([`id       ${e.id}`, `at       ${new Date(e.at).toISOString()}`, `stage    ${e.stage}`, `device   ${e.device ?? '-'}`, `topic    ${e.topic ?? '-'}`, `reason   ${e.reason}`, 'payload', readablePayload(e.payload), ''].join('\n'))
   })
 }
 
 export async function dlqReplay(ids: string[], o: Common & { all?: boolean; reason?: string }): Promise<void> {
+  checkIds(ids)
   await withStore(o, async (redis, config) => {
     const entries = await selectForReplay(redis, ids, o).catch((err: Error) => usage(err.message))
     const bar = progressBar(entries.length)

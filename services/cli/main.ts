@@ -103,6 +103,43 @@ export function buildProgram(): Command {
   return program
 }
 
+/** `iotbuf config | head`: a reader that went away ends the command quietly, as it does a C tool. */
+function exitQuietlyWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0)
+      throw err
+    })
+  }
+}
+
+/** Programming errors keep their stack (they are bugs to report); anything else is one line. */
+const BUG = [TypeError, ReferenceError, RangeError, SyntaxError]
+
+/** One line for a failed command: the store's refusal with the command it refused, or the message. */
+function failureLine(commandPath: string, err: unknown): string | null {
+  if (!(err instanceof Error)) return `iotbuf ${commandPath}: ${String(err)}`
+  if (BUG.some((t) => err instanceof t)) return null
+  const refused = (err as Error & { command?: { name?: string } }).command?.name
+  if (err.name === 'ReplyError') return `iotbuf ${commandPath}: the store refused ${refused ? refused.toUpperCase() : 'a command'}: ${err.message}`
+  return `iotbuf ${commandPath}: ${err.message}`
+}
+
 export async function runCli(argv: string[]): Promise<void> {
-  await buildProgram().parseAsync(argv)
+  exitQuietlyWhenOutputCloses()
+  const program = buildProgram()
+  let commandPath = ''
+  program.hook('preAction', (_program, action) => {
+    const names: string[] = []
+    for (let c: Command | null = action; c && c !== program; c = c.parent) names.unshift(c.name())
+    commandPath = names.join(' ')
+  })
+  try {
+    await program.parseAsync(argv)
+  } catch (err) {
+    const line = failureLine(commandPath, err)
+    if (line === null) throw err
+    process.stderr.write(line + '\n')
+    process.exit(1)
+  }
 }

@@ -50,6 +50,20 @@ describe('iotbuf dlq', () => {
     expect([missing.code, missing.out.trim()]).toEqual([1, 'iotbuf dlq: no dead letter with id 1-1'])
   })
 
+  it('a malformed id is one line and exit 2; a payload is shown as the device sent it when indenting would change it', async () => {
+    for (const args of [['dlq', 'show', 'abc'], ['dlq', 'replay', '12-x']]) {
+      const r = await runIotbuf(args, env, dir)
+      expect([r.code, r.out.trim()]).toEqual([2, `iotbuf dlq: ${JSON.stringify(args[2])}: not a dead-letter id (ids look like 1732350000000-0; see iotbuf dlq list)`])
+    }
+    const sent = '{"t":1e400,"n":123456789012345678901234567890}'
+    const id = (await redis.xadd('iot:dlq', '*', 'reason', 't: not a finite number', 'stage', 'ingest', 'payload', sent, 'device', 'd9', 'at', String(Date.now())))!
+    const show = await runIotbuf(['dlq', 'show', id], env, dir)
+    expect(show.code).toBe(0)
+    expect(show.out.split('\n').slice(-2)).toEqual([sent, ''])
+    expect(show.out).not.toContain('null')
+    await redis.xdel('iot:dlq', id)
+  })
+
   it('replay re-validates: valid entries go back into their shard, invalid ones stay with their reason', async () => {
     const r = await runIotbuf(['dlq', 'replay', '--all', '--json'], env, dir)
     expect(r.code).toBe(1) // one is still invalid

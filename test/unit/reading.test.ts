@@ -61,13 +61,51 @@ describe('payload → readings', () => {
     expect(reason('d1', '{"t":null}')).toBe('t: null is not a measure value (use a number, string or boolean)')
     expect(reason('d1', '{"measures":{"t":1},"extra":2}')).toBe('unexpected field extra beside measures')
     expect(reason('d1', '{"deviceId":"d2","t":1}')).toBe('deviceId: "d2" does not match the topic\'s device "d1"')
-    expect(reason('d1', `{"ts":${now + 3_600_000},"t":1}`)).toMatch(/^ts: .* is 3600s in the future \(limit 300s\)$/)
+    expect(reason('d1', `{"ts":${now + 3_600_000},"t":1}`)).toBe('ts: 2026-11-23T13:00:00.000Z is 1h in the future (IOTBUF_MAX_FUTURE=5m)')
     expect(reason('d/1', '{"t":1}')).toMatch(/^device id "d\/1" is not/)
     expect(reason('.', '{"t":1}')).toMatch(/^device id "\." is not .*not only dots/)
     expect(reason('..', '{"t":1}')).toMatch(/^device id "\.\." is not/)
     expect(parsePayload('a.b', '{"t":1}', { now, maxFutureMs: 300_000 }).ok).toBe(true)
     expect(reason('d1', Buffer.from([0x7b, 0xc3, 0x28, 0x7d]))).toBe('payload is not valid UTF-8')
     expect(reason('d1', '{"measures":{"bad name!":1}}')).toMatch(/^measures\.bad name!: measure names are/)
+  })
+})
+
+describe('reasons a person can act on (issue 24)', () => {
+  it('a number literal beyond ±1.8e308 is "not a finite number", in every form', () => {
+    expect(reason('d1', '{"t":1e400}')).toBe('t: not a finite number (beyond the ±1.8e308 a number holds)')
+    expect(reason('d1', '{"measures":{"t":-1e400}}')).toBe('measures.t: not a finite number (beyond the ±1.8e308 a number holds)')
+    expect(reason('d1', '[{"n":"t","v":1e400}]')).toBe('[0].v: not a finite number (beyond the ±1.8e308 a number holds)')
+  })
+  it('SenML: a v that is there but not a number says so, and where a string goes', () => {
+    expect(reason('d1', '[{"n":"t","v":"21.5"}]')).toBe('[0].v: must be a number, got a string "21.5" (a string value goes in vs)')
+    expect(reason('d1', '[{"n":"t","vb":"yes"}]')).toBe('[0].vb: must be true or false, got a string "yes"')
+    expect(reason('d1', '[{"n":"t","vs":5}]')).toBe('[0].vs: must be a string, got a number 5')
+    expect(reason('d1', '[{"n":"t"}]')).toBe('[0]: SenML record has no v, vs or vb value')
+  })
+  it('the timestamp reason names every unit the parser takes, µs included', () => {
+    expect(reason('d1', '{"ts":"yesterday","t":1}')).toBe('ts: "yesterday" is not a valid timestamp (s, ms or µs since epoch, or ISO 8601)')
+    expect(reason('d1', '{"ts":true,"t":1}')).toBe('ts: expected a number (s, ms or µs since epoch) or an ISO 8601 string')
+    expect(ok('d1', `{"ts":${(now - 1000) * 1000},"t":1}`)[0].ts).toBe(now - 1000)
+  })
+  it('a future timestamp: the skew as a duration and IOTBUF_MAX_FUTURE as written', () => {
+    const r = parsePayload('d1', `{"ts":${now / 1000 + 863_999},"t":1}`, { now, maxFutureMs: 86_400_000 })
+    expect(r.ok ? '' : r.reason).toBe('ts: 2026-12-03T11:59:59.000Z is 9d23h in the future (IOTBUF_MAX_FUTURE=1d)')
+    const senml = parsePayload('d1', `[{"n":"t","v":1,"t":${now / 1000 + 90}}]`, { now, maxFutureMs: 60_000 })
+    expect(senml.ok ? '' : senml.reason).toBe('[0].t: 2026-11-23T12:01:30.000Z is 1m30s in the future (IOTBUF_MAX_FUTURE=1m)')
+  })
+  it('integers beyond 2^53 are dead-lettered with their digits, never rounded into the buffer', () => {
+    const big = '123456789012345678901234567890'
+    expect(reason('d1', `{"t":${big}}`)).toBe(`t: ${big} is an integer beyond 2^53, which a number cannot hold exactly (it would be stored as 1.2345678901234568e+29); send it as a string to keep its digits`)
+    expect(reason('d1', `{"measures":{"n":9007199254740993}}`)).toMatch(/^measures\.n: 9007199254740993 is an integer beyond 2\^53/)
+    expect(reason('d1', `[{"n":"c","v":${big}}]`)).toMatch(/^\[0\]\.v: 123456789012345678901234567890 is an integer beyond 2\^53/)
+    // a batch keeps its other members
+    const r = parsePayload('d1', `[{"t":1},{"t":${big}}]`, opts)
+    expect(r.ok && r.readings.length === 1 && r.rejected[0].reason.startsWith('[1].t: 123456789012345678901234567890 is an integer')).toBe(true)
+    // exactly representable, in a string, or a float literal: kept as sent
+    expect(ok('d1', '{"a":9007199254740992,"b":"123456789012345678901234567890","c":1.2345678901234567e29,"d":12345678901234567.5}')[0].measures)
+      .toEqual({ a: 2 ** 53, b: '123456789012345678901234567890', c: 1.2345678901234567e29, d: 12345678901234568 })
+    expect(ok('d1', '{"s":"a\\"123456789012345678901","t":1}')[0].measures.t).toBe(1)
   })
 })
 
