@@ -4,6 +4,9 @@
 // from that socket until it has, which is what makes withholding the callback backpressure.
 //
 // A telemetry publish goes: ACL → QoS 2 resend check → device rate → overflow policy → write.
+// The path calls back with an error (a Refusal says how) or with what was dead-lettered; a 3.1.1
+// device hears PUBACK or a closed connection as before, an MQTT 5 device the reason code
+// (mqtt5.ts).
 import { Aedes, type Client, type PublishPacket } from 'aedes'
 import type { Registry } from 'prom-client'
 import type { Config } from '../../shared/config.js'
@@ -12,10 +15,11 @@ import type { ReadingBuffer } from '../../shared/buffer/index.js'
 import type { StoreClient } from '../../shared/store-client.js'
 import { shardOf } from '../../shared/keys.js'
 import { createAuth } from './auth.js'
-import { createIngest } from './ingest.js'
+import { createIngest, type DeadLettered } from './ingest.js'
 import { openListeners } from './listeners.js'
 import { createBrokerMetrics } from './metrics.js'
 import { createStoreGuard, dropOldest, type OverflowCause } from './overflow.js'
+import { createMqtt5Acks, mqtt5Options, refusal, ReasonCode, UNANSWERED, type PublishCallback } from './mqtt5.js'
 import { createQos2Tracker, type Qos2Tracker } from './qos2.js'
 import { createRateLimiter } from './rate-limit.js'
 import { compileTopicPattern } from './topic.js'
@@ -43,7 +47,10 @@ export interface RunningBroker {
 type AuthorizeCallback = (error?: Error | null) => void
 
 /** A publish that has to wait (rate limit, overflow): what is needed to resume it. */
-interface WaitingPublish { client: Client; packet: PublishPacket; deviceId: string; callback: AuthorizeCallback; started: number }
+interface WaitingPublish { client: Client; packet: PublishPacket; deviceId: string; callback: PublishCallback; started: number }
+
+/** No acknowledgement: to a 3.1.1 device the connection closes, an MQTT 5 device just hears nothing (then DISCONNECT 0x8B). */
+const shuttingDown = () => refusal('broker is shutting down', UNANSWERED)
 
 const MEMORY_POLL_MS = 500
 
@@ -92,7 +99,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     if (--inFlight === 0 && idle) idle()
   }
 
-  function write(client: Client, packet: PublishPacket, deviceId: string, callback: AuthorizeCallback, started: number, room: boolean): void {
+  function write(client: Client, packet: PublishPacket, deviceId: string, callback: PublishCallback, started: number, room: boolean): void {
     inFlight++
     let track: ((err: Error | null) => void) | null = null
     // QoS 2 resends wait on the original's write: only they need a promise
@@ -101,16 +108,18 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       written.catch(() => undefined) // a refusal is answered through the callback below
       qos2.begin(client, packet, written)
     }
-    const done = (err: Error | null) => {
+    const done = (err: Error | null, deadLettered?: DeadLettered) => {
       if (track) track(err)
       finished()
       if (err) {
         // only when shutting down: no acknowledgement, the device resends to the next broker
         if (packet.qos === 2) qos2.abandon(client, packet)
-        return callback(err)
+        return callback(refusal(err.message, UNANSWERED))
       }
       metrics.ackLatency.observe((performance.now() - started) / 1000)
-      callback(null)
+      // an MQTT 5 device is told 0x99 for a payload refused whole, which ends the QoS 2 exchange
+      if (deadLettered && deadLettered.buffered === 0 && packet.qos === 2 && client.version === 5) qos2.abandon(client, packet)
+      callback(null, deadLettered)
     }
     if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), done))
     else ingest.ingestPublish(deviceId, packet, Date.now(), done)
@@ -123,8 +132,9 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     if (config.OVERFLOW === 'reject' && cause !== null) {
       metrics.rejected.inc({ reason: 'overflow' })
       guard.count('rejected')
-      // QoS 0 has nothing to refuse with; QoS 1/2 are refused by closing the connection unacknowledged
-      return w.packet.qos === 0 ? w.callback(null) : w.callback(new Error(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`))
+      // QoS 0 has nothing to refuse with; QoS 1/2 are refused with 0x97 (MQTT 5) or by closing the
+      // connection unacknowledged (3.1.1)
+      return w.packet.qos === 0 ? w.callback(null) : w.callback(refusal(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`, ReasonCode.QUOTA_EXCEEDED))
     }
     if (dropOldestWorks && cause === 'high_water' && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, true)
     held.push(w)
@@ -140,18 +150,19 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     metrics.held.set(0)
     for (const w of waiting) {
       // a device that went away resends after reconnecting; writing it now would only duplicate
-      if (w.client.closed) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(new Error('client gone')); continue }
+      if (w.client.closed) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(refusal('client gone', UNANSWERED)); continue }
       gate(w)
     }
   }
   guard.onRecovered(releaseHeld)
 
-  function admit(client: Client, packet: PublishPacket, deviceId: string, callback: AuthorizeCallback, started: number): void {
+  function admit(client: Client, packet: PublishPacket, deviceId: string, callback: PublishCallback, started: number): void {
     if (rate.enabled) {
       if (config.DEVICE_RATE_POLICY === 'reject') {
         if (!rate.tryTake(deviceId, Date.now())) {
           inFlight++
-          ingest.deadLetterRateLimited(deviceId, packet, config.DEVICE_RATE).then(() => { finished(); callback(null) }, (err: Error) => { finished(); callback(err) })
+          // 3.1.1: acknowledged (stored is stored); MQTT 5: 0x97 Quota exceeded
+          ingest.deadLetterRateLimited(deviceId, packet, config.DEVICE_RATE).then((refused) => { finished(); callback(null, refused) }, (err: Error) => { finished(); callback(refusal(err.message, UNANSWERED)) })
           return
         }
       } else {
@@ -163,23 +174,31 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     else gate({ client, packet, deviceId, callback, started })
   }
 
-  function authorizePublish(client: Client | null, packet: PublishPacket, callback: AuthorizeCallback): void {
-    if (!client) return callback(null) // the broker's own $SYS publishes
+  function authorizePublish(client: Client | null, packet: PublishPacket, aedesCallback: AuthorizeCallback): void {
+    if (!client) return aedesCallback(null) // the broker's own $SYS publishes
     // MQTT 3.1.1 §1.5.3: a topic with U+0000 or ill-formed UTF-8 (which decodes to U+FFFD) closes the connection
     if (topicMalformed(packet.topic)) {
       metrics.rejected.inc({ reason: 'bad_topic' })
       log.info({ client: client.id }, 'publish refused: topic has U+0000 or is not valid UTF-8; connection closed')
-      return callback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
+      // MQTT 5 §1.5.4: a malformed packet, answered with DISCONNECT 0x81
+      if (client.version === 5) { client.disconnect({ reasonCode: ReasonCode.MALFORMED_PACKET }, () => undefined); return v5.leaveUnanswered(packet, aedesCallback) }
+      return aedesCallback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
     }
     const denied = auth.publishDenied(client, packet.topic)
     if (denied !== null) {
       metrics.rejected.inc({ reason: 'acl' })
       log.info({ client: client.id, topic: packet.topic, reason: denied }, 'publish refused')
-      return callback(new Error(denied))
+      // 3.1.1: the connection closes; MQTT 5: aedes answers 0x87 with this as Reason String, the connection stays
+      return aedesCallback(new Error(denied))
     }
     const deviceId = matchTopic(packet.topic)
-    if (deviceId === null) return callback(null) // not telemetry: routed like any broker routes it
-    if (stopping) return callback(new Error('broker is shutting down'))
+    if (deviceId === null) return aedesCallback(null) // not telemetry: routed like any broker routes it
+    let callback: PublishCallback = aedesCallback
+    if (client.version === 5) {
+      if (!v5.enterWindow(client, packet)) return v5.leaveUnanswered(packet, aedesCallback)
+      callback = v5.wrap(client, packet, aedesCallback)
+    }
+    if (stopping) return callback(shuttingDown())
     const started = performance.now()
     if (packet.qos === 2) {
       const duplicate = qos2.duplicateOf(client, packet)
@@ -199,7 +218,10 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     authenticate: auth.authenticate,
     authorizeSubscribe: auth.authorizeSubscribe,
     authorizePublish,
+    ...mqtt5Options(config),
   })
+  const v5 = createMqtt5Acks(aedes, config.MQTT_RECEIVE_MAXIMUM)
+  aedes.preConnect = v5.preConnect
   const qos2: Qos2Tracker = createQos2Tracker(aedes)
   aedes.on('client', () => metrics.connected.set(aedes.connectedClients))
   aedes.on('clientDisconnect', () => metrics.connected.set(aedes.connectedClients))
@@ -227,7 +249,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       stopping = true
       await opened.stopAccepting()
       // what waits for the store cannot finish now: it stays unacknowledged and devices resend it
-      for (const w of held) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(new Error('broker is shutting down')) }
+      for (const w of held) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(shuttingDown()) }
       held = []
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {

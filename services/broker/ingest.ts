@@ -36,6 +36,18 @@ export interface IngestDeps {
 const DLQ_PAYLOAD_KEEP = 16 * 1024
 const MAX_READINGS_PER_MESSAGE = 10_000
 
+/** The part of a PUBLISH that was dead-lettered instead of buffered (absent when all was buffered). */
+export interface DeadLettered {
+  /** dead letters written for the message: 1 for a whole payload, one per refused array member */
+  count: number
+  /** readings of the same message that were buffered */
+  buffered: number
+  /** the first dead letter's reason */
+  reason: string
+  /** refused for a quota (the device rate limit), not for what the payload said */
+  quota?: boolean
+}
+
 export interface ParsedPayload {
   readings: Reading[]
   rejected: DeadLetter[]
@@ -123,8 +135,8 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
     }
   }
 
-  type Done = (err: Error | null) => void
-  const settleWith = (p: Promise<void>, done: Done) => { p.then(() => done(null), done) }
+  type Done = (err: Error | null, deadLettered?: DeadLettered) => void
+  const settleWith = (p: Promise<void>, done: Done, deadLettered?: DeadLettered) => { p.then(() => done(null, deadLettered), done) }
 
   function enqueue(readings: Reading[], deviceId: string, done: Done): void {
     for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return settleWith(enqueueDeduplicated(readings, deviceId), done)
@@ -137,30 +149,33 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
   }
 
   /**
-   * Calls `done(null)` once the message's readings (and dead letters) are in the store;
-   * `done(err)` only when the broker is shutting down before the store confirmed: the device is
-   * then not acknowledged.
+   * Calls `done(null)` once the message's readings (and dead letters) are in the store, with what
+   * was dead-lettered if anything was; `done(err)` only when the broker is shutting down before
+   * the store confirmed: the device is then not acknowledged.
    */
   function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: Done): void {
     metrics.received.inc()
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (payload.length > opts.maxPayload) {
-      return settleWith(deadLetter([dlq(`payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`, deviceId, packet.topic, payload)]), done)
+      const reason = `payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`
+      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), done, { count: 1, buffered: 0, reason })
     }
     parseOpts.now = now
     const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, parseOpts)
     if (rejected.length === 0) return enqueue(readings, deviceId, done)
     log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')
-    if (readings.length === 0) return settleWith(deadLetter(rejected), done)
+    const refused: DeadLettered = { count: rejected.length, buffered: readings.length, reason: rejected[0].reason }
+    if (readings.length === 0) return settleWith(deadLetter(rejected), done, refused)
     const written = new Promise<void>((resolve, reject) => enqueue(readings, deviceId, (err) => (err ? reject(err) : resolve())))
-    settleWith(Promise.all([written, deadLetter(rejected)]).then(() => undefined), done)
+    settleWith(Promise.all([written, deadLetter(rejected)]).then(() => undefined), done, refused)
   }
 
   /** A publish refused by the rate limit under IOTBUF_DEVICE_RATE_POLICY=reject: kept, with the reason. */
-  function deadLetterRateLimited(deviceId: string, packet: PublishPacket, limit: number): Promise<void> {
+  function deadLetterRateLimited(deviceId: string, packet: PublishPacket, limit: number): Promise<DeadLettered> {
     metrics.received.inc()
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    return deadLetter([dlq(`rate limit: device ${deviceId} exceeded IOTBUF_DEVICE_RATE=${limit}/s`, deviceId, packet.topic, payload)])
+    const reason = `rate limit: device ${deviceId} exceeded IOTBUF_DEVICE_RATE=${limit}/s`
+    return deadLetter([dlq(reason, deviceId, packet.topic, payload)]).then(() => ({ count: 1, buffered: 0, reason, quota: true }))
   }
 
   return { ingestPublish, deadLetterRateLimited, deadLetter }

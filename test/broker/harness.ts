@@ -10,7 +10,7 @@ import type { Reading } from '../../shared/reading.js'
 import { Registry } from 'prom-client'
 import { createBroker, type RunningBroker } from '../../services/broker/broker.js'
 import { startRedisServer } from '../helpers/redis-server.js'
-import { freePort } from '../helpers/ports.js'
+import { freePort, waitFor } from '../helpers/ports.js'
 
 export const SHARDS = 4
 
@@ -91,4 +91,11 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const m = await registry.getSingleMetric(name)?.get()
   if (!m) throw new Error(`no metric ${name}`)
   return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0)
+}
+
+/** maxmemory just above what the store uses now: used/max ≈ 0.95, over the 0.85 mark but below OOM. */
+export async function pushOverHighWater(t: TestBroker): Promise<void> {
+  const used = Number(/used_memory:(\d+)/.exec(await t.probe.info('memory'))![1])
+  await t.probe.config('SET', 'maxmemory', String(Math.ceil(used / 0.95)))
+  await waitFor(() => t.broker.stats().overflow === 'high_water', 'the broker to see the high-water mark')
 }

@@ -4,15 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import { waitFor } from '../helpers/ports.js'
-import { deadLetters, metricValue, queuedReadings, startRedis, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
+import { deadLetters, metricValue, pushOverHighWater, queuedReadings, startRedis, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
 import { publishPacket, rawConnect } from './raw-mqtt.js'
-
-/** maxmemory just above what the store uses now: used/max ≈ 0.95, over the 0.85 mark but below OOM. */
-async function pushOverHighWater(t: TestBroker): Promise<void> {
-  const used = Number(/used_memory:(\d+)/.exec(await t.probe.info('memory'))![1])
-  await t.probe.config('SET', 'maxmemory', String(Math.ceil(used / 0.95)))
-  await waitFor(() => t.broker.stats().overflow === 'high_water', 'the broker to see the high-water mark')
-}
 
 describe('overflow policies and rate limit (redis-server)', () => {
   let store: StoreUnderTest | undefined

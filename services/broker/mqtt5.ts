@@ -1,0 +1,164 @@
+// MQTT 5 acknowledgements that tell a device what happened to its message.
+//
+// A negative PUBACK/PUBREC makes a device drop the message, so one is sent only where resending
+// cannot help: 0x99 when the payload was dead-lettered, 0x97 for a quota (rate limit, overflow
+// `reject`), 0x87 for an ACL denial. While the store cannot take the write nothing is sent, as in
+// 3.1.1; on shutdown aedes sends DISCONNECT 0x8B.
+//
+// aedes 2.0.0-beta.1 acknowledges an accepted v5 PUBLISH with 0x00 and no properties, and a
+// refused one (authorizePublish called back with an error) with 0x87 only
+// (lib/handlers/publish.js). For every other answer the broker writes the PUBACK/PUBREC itself
+// and then marks the packet the way aedes marks a publish it answered with 0x87
+// (`packet._notAuthorized`): its enqueuePublish then neither acknowledges nor routes it. The
+// marker is aedes' own, private, so the aedes version is pinned exactly and the wire tests
+// (test/broker/mqtt5.test.ts) fail if it changes. Upstreamable as a small hook: honour an
+// `err.reasonCode` (and a reason string) from authorizePublish the way authenticate honours
+// `err.returnCode`.
+import type { Aedes, Client, PublishPacket } from 'aedes'
+import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
+import type { Config } from '../../shared/config.js'
+import type { DeadLettered } from './ingest.js'
+
+export const ReasonCode = {
+  SUCCESS: 0x00,
+  NOT_AUTHORIZED: 0x87,
+  SERVER_SHUTTING_DOWN: 0x8b,
+  RECEIVE_MAXIMUM_EXCEEDED: 0x93,
+  QUOTA_EXCEEDED: 0x97,
+  PAYLOAD_FORMAT_INVALID: 0x99,
+  MALFORMED_PACKET: 0x81,
+} as const
+
+type AuthorizeCallback = (error?: Error | null) => void
+
+/**
+ * The callback the broker's publish path calls. aedes' own callback ignores the second argument
+ * (3.1.1 keeps its answers); the MQTT 5 one (wrap() below) turns it into a reason code.
+ */
+export type PublishCallback = (error?: Error | null, deadLettered?: DeadLettered) => void
+
+/** An error that says how an MQTT 5 device is answered; to a 3.1.1 device it closes the connection, as any error does. */
+export type Refusal = Error & { reasonCode: number }
+/** Not a reason code: leave the publish unacknowledged, the device resends it. */
+export const UNANSWERED = -1
+
+export function refusal(message: string, reasonCode: number): Refusal {
+  return Object.assign(new Error(message), { reasonCode })
+}
+
+/** Reason Strings are for people reading device logs; long dead-letter reasons are cut. */
+const REASON_STRING_MAX = 256
+const WRITE_V5 = { protocolVersion: 5 } as const
+
+/** aedes options for what the CONNACK advertises and the broker enforces. */
+export function mqtt5Options(config: Config) {
+  return {
+    topicAliasMaximum: config.MQTT_TOPIC_ALIAS_MAX,
+    // aedes applies maximumPacketSize to every client (3.1.1 ones are cut off without a word), so
+    // it is opt-in; without it an oversized payload is dead-lettered as in 3.1.1 (and answered 0x99)
+    maximumPacketSize: config.MQTT_MAX_PACKET,
+    receiveMaximum: config.MQTT_RECEIVE_MAXIMUM,
+    sessionExpiryIntervalLimit: Math.floor(config.MQTT_SESSION_EXPIRY_MAX / 1000),
+    keepaliveLimit: config.MQTT_KEEPALIVE_MAX,
+  }
+}
+
+/** What aedes' own publish handler calls, typed loosely (or not at all) by its declarations. */
+interface AedesInternals {
+  publish(packet: PublishPacket, client: Client, done: (err?: Error) => void): void
+  persistence: { incomingStorePacket(client: Client, packet: PublishPacket): Promise<void> }
+}
+
+interface V5State { problemInformation: boolean; inFlight: number }
+
+export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
+  const states = new WeakMap<Client, V5State>()
+  const internals = aedes as unknown as AedesInternals
+
+  /** aedes' preConnect hook: remembers what the CONNECT asked for. */
+  function preConnect(client: Client, packet: { protocolVersion?: number; properties?: { requestProblemInformation?: boolean } }, callback: (error: Error | null, ok: boolean) => void): void {
+    // [MQTT-3.1.2-29] Request Problem Information 0: no Reason String on acknowledgements
+    if (packet.protocolVersion === 5) states.set(client, { problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0 })
+    callback(null, true)
+  }
+
+  /** Tells aedes this publish is answered: no acknowledgement from it, no routing. */
+  function settled(packet: PublishPacket, callback: AuthorizeCallback): void {
+    (packet as PublishPacket & { _notAuthorized?: boolean })._notAuthorized = true
+    callback(null)
+  }
+
+  function writeAck(client: Client, packet: PublishPacket, reasonCode: number, reason: string | undefined): void {
+    if (!client.connected || client.closed) return
+    const ack: IPubackPacket | IPubrecPacket = { cmd: packet.qos === 2 ? 'pubrec' : 'puback', messageId: packet.messageId, reasonCode }
+    if (reason && states.get(client)?.problemInformation !== false) {
+      const text = reason.length > REASON_STRING_MAX ? reason.slice(0, REASON_STRING_MAX - 1) + '…' : reason
+      // [MQTT-3.4.2-2] the property is left out when it would exceed the client's Maximum Packet Size
+      const max = client.maximumPacketSize
+      if (max === undefined || 7 + Buffer.byteLength(text) <= max) ack.properties = { reasonString: text }
+    }
+    writeToStream(ack, client.conn, WRITE_V5)
+  }
+
+  function refuse(client: Client, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
+    if (packet.qos > 0) writeAck(client, packet, reasonCode, reason)
+    settled(packet, callback)
+  }
+
+  function acceptWithReason(client: Client, packet: PublishPacket, reason: string, callback: AuthorizeCallback): void {
+    if (packet.qos === 0) return callback(null)
+    // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
+    const route = () => internals.publish(packet, client, (err?: Error) => {
+      if (err) return callback(err)
+      if (packet.qos === 2) writeAck(client, packet, ReasonCode.SUCCESS, reason)
+      settled(packet, callback)
+    })
+    if (packet.qos === 1) { writeAck(client, packet, ReasonCode.SUCCESS, reason); return route() }
+    // as aedes does for QoS 2: in the incoming store before PUBREC, so a resend is recognised
+    // and PUBREL releases it
+    internals.persistence.incomingStorePacket(client, packet).then(route, callback)
+  }
+
+  return {
+    preConnect,
+
+    /**
+     * The publish path's callback for an MQTT 5 client: what happened becomes the reason code.
+     * A failure code ends a QoS 2 exchange at PUBREC [MQTT-4.3.3-4]: the packet id is free again.
+     */
+    wrap(client: Client, packet: PublishPacket, callback: AuthorizeCallback): PublishCallback {
+      return (err, deadLettered) => {
+        const s = states.get(client)
+        if (s && packet.qos !== 0) s.inFlight--
+        if (err) {
+          const code = (err as Partial<Refusal>).reasonCode
+          if (code === undefined) return callback(err) // aedes answers 0x87 with the message as Reason String
+          if (code === UNANSWERED) return settled(packet, callback)
+          return refuse(client, packet, code, err.message, callback)
+        }
+        if (!deadLettered) return callback(null)
+        if (deadLettered.quota) return refuse(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
+        if (deadLettered.buffered === 0) return refuse(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
+        const total = deadLettered.count + deadLettered.buffered
+        acceptWithReason(client, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback)
+      }
+    },
+
+    /**
+     * Counts a v5 QoS 1/2 publish into the client's window; false when it exceeds the Receive
+     * Maximum the CONNACK advertised: the client is then disconnected with 0x93 [MQTT-3.3.4-9].
+     */
+    enterWindow(client: Client, packet: PublishPacket): boolean {
+      const s = states.get(client)
+      if (!s || packet.qos === 0) return true
+      if (++s.inFlight <= receiveMaximum) return true
+      s.inFlight--
+      client.disconnect({ reasonCode: ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, properties: { reasonString: `more than ${receiveMaximum} QoS 1/2 PUBLISH in flight (Receive Maximum)` } }, () => undefined)
+      return false
+    },
+    /** No acknowledgement at all: the device keeps the message and resends it (store outage, shutdown). */
+    leaveUnanswered: settled,
+  }
+}
+
+export type Mqtt5Acks = ReturnType<typeof createMqtt5Acks>
