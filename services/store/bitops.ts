@@ -95,7 +95,7 @@ function lookupStringForBitCommand(c: Client, maxbit: number): { buf: Buffer; gr
 }
 
 function storeString(c: Client, key: string, value: string): void {
-  setKey(c.db, key, OBJ_STRING, value, value.length, true)
+  setKey(c.db, key, OBJ_STRING, value, value.length, true).rawString = true
 }
 
 /* SETBIT key offset value */
@@ -311,7 +311,7 @@ export function bitopCommand(c: Client): void {
     }
   }
   const value = res.latin1Slice(0, maxlen)
-  setKey(c.db, target, OBJ_STRING, value, value.length)
+  setKey(c.db, target, OBJ_STRING, value, value.length).rawString = true
   c.db.ks.dirty++
   c.addReplyLongLong(maxlen)
 }

@@ -7,6 +7,7 @@
 import { parseMemory, parseLong } from './util.js'
 import { keyspaceEventsStringToFlags, keyspaceEventsFlagsToString } from './notify.js'
 import type { StoreServer } from './server.js'
+import type { EncodingLimits } from './keyspace.js'
 import { Aof } from './persistence/aof.js'
 
 type Kind = 'string' | 'int' | 'memory' | 'bool' | 'enum' | 'save' | 'notify'
@@ -149,6 +150,7 @@ export function applyConfig(server: StoreServer, changed: Set<string> | null): s
   ks.lfuLogFactor = Number(cfg['lfu-log-factor'])
   ks.lfuDecayTime = Number(cfg['lfu-decay-time'])
   ks.notifyFlags = keyspaceEventsStringToFlags(String(cfg['notify-keyspace-events'])) ?? 0
+  applyEncodingLimits(cfg, ks.limits)
   if (changed === null) return null
   if (changed.has('appendonly') && !server.loading) {
     if (cfg.appendonly === 'yes' && server.aof === null) {
@@ -168,6 +170,16 @@ export function applyConfig(server: StoreServer, changed: Set<string> | null): s
   }
   if (changed.has('maxmemory') && Number(cfg.maxmemory) > 0) server.evictor.performEvictions(Number(cfg.maxmemory), 0)
   return null
+}
+
+/** The *-max-listpack-* / set-max-intset-entries parameters the types convert by (those the table has). */
+function applyEncodingLimits(cfg: Config, limits: EncodingLimits): void {
+  const num = (name: string, fallback: number): number => (cfg[name] === undefined ? fallback : Number(cfg[name]))
+  limits.hashMaxListpackEntries = num('hash-max-listpack-entries', limits.hashMaxListpackEntries)
+  limits.hashMaxListpackValue = num('hash-max-listpack-value', limits.hashMaxListpackValue)
+  limits.zsetMaxListpackEntries = num('zset-max-listpack-entries', limits.zsetMaxListpackEntries)
+  limits.zsetMaxListpackValue = num('zset-max-listpack-value', limits.zsetMaxListpackValue)
+  limits.setMaxIntsetEntries = num('set-max-intset-entries', limits.setMaxIntsetEntries)
 }
 
 /**

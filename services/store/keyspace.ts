@@ -44,6 +44,8 @@ export class RObj {
   slot = -1
   /** Epoch of the point-in-time dump that already wrote this key (persistence/view.ts). */
   saved = 0
+  /** A string written in place (APPEND, SETRANGE, SETBIT): Redis reports such values as 'raw', whatever their size. */
+  rawString = false
   constructor(
     public type: number,
     public ptr: any, // eslint-disable-line @typescript-eslint/no-explicit-any -- depends on type
@@ -84,8 +86,25 @@ export class Db {
   ) {}
 }
 
+/**
+ * The encoding thresholds of redis.conf (server.hash_max_listpack_entries and
+ * friends). The types switch representation by them exactly when Redis would,
+ * so OBJECT ENCODING, and what depends on the encoding (SSCAN order, ZSCAN in
+ * one call), follow CONFIG SET.
+ */
+export interface EncodingLimits {
+  hashMaxListpackEntries: number
+  hashMaxListpackValue: number
+  zsetMaxListpackEntries: number
+  zsetMaxListpackValue: number
+  setMaxIntsetEntries: number
+}
+
 export class Keyspace {
   readonly dbs: Db[]
+  readonly limits: EncodingLimits = {
+    hashMaxListpackEntries: 512, hashMaxListpackValue: 64, zsetMaxListpackEntries: 128, zsetMaxListpackValue: 64, setMaxIntsetEntries: 512,
+  }
   usedMemory = BASE_USED_MEMORY
   usedMemoryPeak = BASE_USED_MEMORY
   /* LRU clock in ms, advanced once per socket read and by the cron. Redis
@@ -247,6 +266,7 @@ export function setKey(db: Db, key: string, type: number, ptr: unknown, mem: num
     if (o.type === OBJ_STREAM) signalKeyAsReady(db, key, OBJ_STREAM)
     o.type = type
     o.ptr = ptr
+    o.rawString = false
     o.mem = newMem
     if (!db.ks.lfu) o.lru = db.ks.lruClock
     if (!keepTtl) db.expires.delete(key)

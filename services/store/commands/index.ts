@@ -29,6 +29,7 @@ import { bitmapCommands } from './bitmaps.js'
 import { sortCommands } from './sort.js'
 import { lcsCommands } from './lcs.js'
 import { zsetBlockingCommands } from './zset-blocking.js'
+import { clientStateCommands } from './client-state.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -56,4 +57,5 @@ export const commandTable: CommandRow[] = [
   ...sortCommands,
   ...lcsCommands,
   ...zsetBlockingCommands,
+  ...clientStateCommands,
 ]

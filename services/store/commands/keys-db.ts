@@ -9,7 +9,7 @@ import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './shared.js'
 import {
   OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, KEY_OVERHEAD, lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, getExpire,
-  setExpire, signalModifiedKey, expireIfNeeded, type Db, type RObj,
+  setExpire, signalModifiedKey, expireIfNeeded, lfuDecrAndReturn, type Db, type RObj,
 } from '../keyspace.js'
 import { touchAllWatchedKeysInDb } from '../multi.js'
 import { signalKeyAsReady } from '../blocked.js'
@@ -49,6 +49,7 @@ function dbMoveKey(src: Db, key: string, dst: Db, newkey: string, o: RObj): void
   dbDelete(src, key)
   const n = dbAdd(dst, newkey, o.type, o.ptr, valueMem(o, key))
   n.lru = lru
+  n.rawString = o.rawString
   if (expire !== -1) setExpire(dst, newkey, expire)
 }
 
@@ -185,7 +186,7 @@ function copyCommand(c: Client): void {
     }
     dbDelete(dst, newkey)
   }
-  dbAdd(dst, newkey, o.type, o.type === OBJ_STRING ? o.ptr : dupValue(o.ptr), valueMem(o, key))
+  dbAdd(dst, newkey, o.type, o.type === OBJ_STRING ? o.ptr : dupValue(o.ptr), valueMem(o, key)).rawString = o.rawString
   if (expire !== -1) setExpire(dst, newkey, expire)
   signalModifiedKey(dst, newkey)
   src.ks.dirty++
@@ -266,6 +267,7 @@ export function objectEncoding(o: RObj): string {
   switch (o.type) {
     case OBJ_STRING: {
       const s = o.ptr as string
+      if (o.rawString) return 'raw'
       if (isIntEncoded(s)) return 'int'
       return s.length <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT ? 'embstr' : 'raw'
     }
@@ -337,7 +339,7 @@ function objectFreqCommand(c: Client): void {
     c.addReplyError('An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.')
     return
   }
-  c.addReplyLongLong(o.lru & 0xff)
+  c.addReplyLongLong(lfuDecrAndReturn(c.db.ks, o))
 }
 
 const OBJECT_HELP = [

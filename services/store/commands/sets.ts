@@ -103,7 +103,7 @@ function spopCommand(c: Client): void {
     if (count >= s.size) {
       /* The whole set, in the order SUNION of it would reply. */
       const all = new SetValue(true)
-      for (const v of s.values()) all.add(v)
+      for (const v of s.values()) all.add(v, c.db.ks.limits.setMaxIntsetEntries)
       dbDelete(c.db, key)
       signalModifiedKey(c.db, key)
       c.db.ks.dirty++
@@ -219,7 +219,7 @@ function sinterGenericCommand(c: Client, keys: string[], dstkey: string | null, 
     if (cardOnly) {
       if (limit && card >= limit) break
     } else if (dstkey !== null) {
-      dst.add(v)
+      dst.add(v, c.db.ks.limits.setMaxIntsetEntries)
     } else {
       out.push(v)
     }
@@ -241,10 +241,10 @@ function sunionDiffGenericCommand(c: Client, keys: string[], dstkey: string | nu
   if (sets === false) return
   const dst = new SetValue(true)
   if (op === SET_OP_UNION) {
-    for (const s of sets) if (s !== null) for (const v of setTypeValues(s)) dst.add(v)
+    for (const s of sets) if (s !== null) for (const v of setTypeValues(s)) dst.add(v, c.db.ks.limits.setMaxIntsetEntries)
   } else if (sets[0] !== null && !sets.slice(1).includes(sets[0])) {
     for (const v of setTypeValues(sets[0])) {
-      if (!sets.some((s, j) => j > 0 && s !== null && setTypeIsMember(s, v))) dst.add(v)
+      if (!sets.some((s, j) => j > 0 && s !== null && setTypeIsMember(s, v))) dst.add(v, c.db.ks.limits.setMaxIntsetEntries)
     }
   }
   if (dstkey !== null) storeSet(c, dstkey, dst)

@@ -158,7 +158,7 @@ function setrangeCommand(c: Client): void {
   }
   const padded = old.length < offset ? old + '\0'.repeat(offset - old.length) : old
   const next = padded.slice(0, offset) + value + padded.slice(offset + value.length)
-  setKey(c.db, key, OBJ_STRING, next, next.length, true)
+  setKey(c.db, key, OBJ_STRING, next, next.length, true).rawString = true
   c.db.ks.dirty++
   c.addReplyLongLong(next.length)
 }

@@ -178,7 +178,7 @@ function appendCommand(c: Client): void {
     c.addReplyError('string exceeds maximum allowed size (proto-max-bulk-len)')
     return
   }
-  setKey(c.db, key, OBJ_STRING, val, val.length, true)
+  setKey(c.db, key, OBJ_STRING, val, val.length, true).rawString = o !== null
   c.db.ks.dirty++
   c.addReplyLongLong(val.length)
 }

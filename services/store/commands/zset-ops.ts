@@ -31,7 +31,7 @@ export function replyNodes(c: Client, nodes: readonly ZNode[], withScores: boole
 
 /** Stores the result at dst (setKey), or deletes dst when it is empty; replies the size. */
 export function storeZset(c: Client, dst: string, entries: Iterable<readonly [string, number]>): void {
-  const { zs, mem } = zsetFromEntries(entries)
+  const { zs, mem } = zsetFromEntries(entries, c.db.ks.limits)
   if (zs.dict.size > 0) {
     setKey(c.db, dst, OBJ_ZSET, zs, mem)
     c.db.ks.dirty++
@@ -179,7 +179,7 @@ export function zunionInterDiffGenericCommand(c: Client, dstkey: string | null, 
 
   if (cardOnly) return c.addReplyLongLong(card)
   if (dstkey !== null) return storeZset(c, dstkey, result)
-  const { zs } = zsetFromEntries(result)
+  const { zs } = zsetFromEntries(result, c.db.ks.limits)
   const nodes: ZNode[] = []
   for (let n = zs.zsl.first(); n !== null; n = n.forward[0]) nodes.push(n)
   replyNodes(c, nodes, withScores)

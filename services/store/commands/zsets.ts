@@ -10,7 +10,7 @@ import { SYNTAX_ERR, eqi, getLongOrReply, removeMembersGeneric } from './shared.
 import { collectionScanCommand, getPositiveOrReply, parseRandomCount, randomWithCountReply } from './hashes.js'
 import { OBJ_ZSET, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, signalModifiedKey, type RObj } from '../keyspace.js'
 import {
-  Zset, ZSET_MAX_LISTPACK_ENTRIES, zsetTypeCreate, zsetLength, zsetScore, zsetAdd, zsetDel, zsetRank, zsetNodeAtRank, zsetDeleteFrom,
+  Zset, zsetTypeCreate, zsetLength, zsetScore, zsetAdd, zsetDel, zsetRank, zsetNodeAtRank, zsetDeleteFrom,
   type ZNode, type RangeSpec, type LexSpec,
   ZADD_IN_INCR, ZADD_IN_NX, ZADD_IN_XX, ZADD_IN_GT, ZADD_IN_LT, ZADD_OUT_NOP, ZADD_OUT_NAN, ZADD_OUT_ADDED, ZADD_OUT_UPDATED,
 } from '../types/zset.js'
@@ -68,7 +68,7 @@ function zaddGenericCommand(c: Client, flags: number): void {
   if (o === null && !(flags & ZADD_IN_XX)) o = zsetTypeCreate(c.db, key, elements, maxlen)
   if (o !== null) {
     const zs = o.ptr as Zset
-    if (zs.listpack && zs.dict.size + elements > ZSET_MAX_LISTPACK_ENTRIES) zs.listpack = false
+    if (zs.listpack && zs.dict.size + elements > c.db.ks.limits.zsetMaxListpackEntries) zs.listpack = false
     let nanErr = false
     for (let j = 0; j < elements; j++) {
       const out = zsetAdd(c.db, o, scores[j], argv[scoreidx + 1 + j * 2], flags, result)

@@ -11,10 +11,6 @@ export class Hash extends Map<string, string> {
   listpack = true
 }
 
-/* hash-max-listpack-entries / -value (Redis 7.0 defaults). */
-export const HASH_MAX_LISTPACK_ENTRIES = 128
-export const HASH_MAX_LISTPACK_VALUE = 64
-
 /* Estimated bytes per field beyond its field and value text. */
 const FIELD_OVERHEAD = 48
 
@@ -31,7 +27,8 @@ export function hashTypeSet(db: Db, o: RObj, field: string, value: string): bool
   const h = o.ptr as Hash
   const old = h.get(field)
   h.set(field, value)
-  if (field.length > HASH_MAX_LISTPACK_VALUE || value.length > HASH_MAX_LISTPACK_VALUE || h.size > HASH_MAX_LISTPACK_ENTRIES) {
+  const lim = db.ks.limits
+  if (field.length > lim.hashMaxListpackValue || value.length > lim.hashMaxListpackValue || h.size > lim.hashMaxListpackEntries) {
     h.listpack = false
   }
   if (old === undefined) {

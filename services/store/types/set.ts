@@ -8,6 +8,7 @@
 import { OBJ_SET, objMemAdjust, dbAdd, type Db, type RObj } from '../keyspace.js'
 import { parseInt64 } from '../util.js'
 
+/** set-max-intset-entries' default (Keyspace.limits holds the configured one). */
 export const SET_MAX_INTSET_ENTRIES = 512
 /* Estimated bytes per member beyond its text. */
 const MEMBER_OVERHEAD = 40
@@ -69,13 +70,14 @@ export class SetValue {
     return isInt(v) && this.search(v) >= 0
   }
 
-  add(v: string): boolean {
+  /** Adds v; an intset past maxIntset members becomes a hashtable, as setTypeAdd() converts it. */
+  add(v: string, maxIntset = SET_MAX_INTSET_ENTRIES): boolean {
     if (this.ints !== null) {
       if (isInt(v)) {
         const i = this.search(v)
         if (i >= 0) return false
         this.ints.splice(-i - 1, 0, v)
-        if (this.ints.length > SET_MAX_INTSET_ENTRIES) this.convert()
+        if (this.ints.length > maxIntset) this.convert()
         return true
       }
       this.convert()
@@ -127,7 +129,7 @@ export function setTypeCreate(db: Db, key: string, first: string): RObj {
 }
 
 export function setTypeAdd(db: Db, o: RObj, v: string): boolean {
-  if (!(o.ptr as SetValue).add(v)) return false
+  if (!(o.ptr as SetValue).add(v, db.ks.limits.setMaxIntsetEntries)) return false
   objMemAdjust(db, o, v.length + MEMBER_OVERHEAD)
   return true
 }

@@ -5,14 +5,10 @@
  * parsing and formatting follow Redis 7.0 (strtod, "%.17g").
  */
 
-import { OBJ_ZSET, objMemAdjust, dbAdd, type Db, type RObj } from '../keyspace.js'
+import { OBJ_ZSET, objMemAdjust, dbAdd, type Db, type RObj, type EncodingLimits } from '../keyspace.js'
 
 const ZSKIPLIST_MAXLEVEL = 32
 const ZSKIPLIST_P = 0.25
-/* zset-max-listpack-entries / -value: below these Redis keeps a listpack,
- * which changes what ZSCAN and ZRANDMEMBER reply (whole set, cursor 0). */
-export const ZSET_MAX_LISTPACK_ENTRIES = 128
-export const ZSET_MAX_LISTPACK_VALUE = 64
 /* Estimated bytes per element beyond the member text (node + dict entry). */
 const ELEMENT_OVERHEAD = 80
 
@@ -278,14 +274,16 @@ export class Zset {
   readonly dict = new Map<string, number>()
   /** What Redis' encoding would be (listpack until it outgrows the limits, never back). */
   listpack: boolean
-  constructor(sizeHint: number, maxEleLen: number) {
-    this.listpack = sizeHint <= ZSET_MAX_LISTPACK_ENTRIES && maxEleLen <= ZSET_MAX_LISTPACK_VALUE
+  /* zset-max-listpack-entries / -value (Keyspace.limits): below these Redis keeps a listpack,
+   * which changes what ZSCAN and ZRANDMEMBER reply (whole set, cursor 0). */
+  constructor(sizeHint: number, maxEleLen: number, limits: EncodingLimits) {
+    this.listpack = sizeHint <= limits.zsetMaxListpackEntries && maxEleLen <= limits.zsetMaxListpackValue
   }
 }
 
 /** A detached sorted set (ZUNIONSTORE, ZRANGESTORE results) and its memory estimate, for setKey(). */
-export function zsetFromEntries(entries: Iterable<readonly [string, number]>): { zs: Zset; mem: number } {
-  const zs = new Zset(0, 0)
+export function zsetFromEntries(entries: Iterable<readonly [string, number]>, limits: EncodingLimits): { zs: Zset; mem: number } {
+  const zs = new Zset(0, 0, limits)
   let mem = 0
   let maxlen = 0
   for (const [ele, score] of entries) {
@@ -296,12 +294,12 @@ export function zsetFromEntries(entries: Iterable<readonly [string, number]>): {
     if (ele.length > maxlen) maxlen = ele.length
   }
   /* zsetConvertToListpackIfNeeded() */
-  zs.listpack = zs.dict.size <= ZSET_MAX_LISTPACK_ENTRIES && maxlen <= ZSET_MAX_LISTPACK_VALUE
+  zs.listpack = zs.dict.size <= limits.zsetMaxListpackEntries && maxlen <= limits.zsetMaxListpackValue
   return { zs, mem }
 }
 
 export function zsetTypeCreate(db: Db, key: string, sizeHint: number, maxEleLen: number): RObj {
-  return dbAdd(db, key, OBJ_ZSET, new Zset(sizeHint, maxEleLen), 0)
+  return dbAdd(db, key, OBJ_ZSET, new Zset(sizeHint, maxEleLen, db.ks.limits), 0)
 }
 
 export function zsetLength(o: RObj): number {
@@ -353,7 +351,8 @@ export function zsetInsert(db: Db, o: RObj, score: number, ele: string): void {
   if (zs.listpack && score === 0) score = 0
   zs.zsl.insert(score, ele)
   zs.dict.set(ele, score)
-  if (zs.dict.size > ZSET_MAX_LISTPACK_ENTRIES || ele.length > ZSET_MAX_LISTPACK_VALUE) zs.listpack = false
+  const lim = db.ks.limits
+  if (zs.dict.size > lim.zsetMaxListpackEntries || ele.length > lim.zsetMaxListpackValue) zs.listpack = false
   objMemAdjust(db, o, ele.length + ELEMENT_OVERHEAD)
 }
 

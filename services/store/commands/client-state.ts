@@ -1,0 +1,42 @@
+/*
+ * Connection state commands of networking.c: RESET (clearClientConnectionState)
+ * and the CLIENT subcommands that change how a connection is served.
+ */
+
+import type { Client } from '../networking.js'
+import { CLIENT_MONITOR, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP_NEXT } from '../networking.js'
+import type { CommandRow } from './table.js'
+import { discardTransaction } from '../multi.js'
+import { CLIENT_PUBSUB } from '../pubsub.js'
+
+/**
+ * clearClientConnectionState(): as if the connection had just been opened,
+ * except that it stays open and keeps its id. Nothing is replied for the
+ * subscriptions it drops.
+ */
+export function clearClientConnectionState(c: Client): void {
+  const server = c.server
+  if (c.flags & CLIENT_MONITOR) {
+    server.monitors.delete(c)
+    c.flags &= ~CLIENT_MONITOR
+  }
+  c.selectDb(0)
+  c.resp = 2
+  /* clientSetDefaultAuth(): the default user, authenticated only when it needs no password */
+  c.authenticated = server.config.requirepass === ''
+  c.parser.authenticated = c.authenticated
+  discardTransaction(c)
+  server.pubsub.unsubscribeAll(c, false, false)
+  server.pubsub.unsubscribeAll(c, true, false)
+  c.name = ''
+  c.flags &= ~(CLIENT_PUBSUB | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT)
+}
+
+function resetCommand(c: Client): void {
+  clearClientConnectionState(c)
+  c.addReplyStatus('RESET')
+}
+
+export const clientStateCommands: CommandRow[] = [
+  { name: 'reset', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, group: 'connection', handler: resetCommand, summary: 'Resets the connection.', since: '6.2.0' },
+]
