@@ -73,23 +73,34 @@ export async function devicesRevoke(deviceId: string, o: Common): Promise<void> 
   })
 }
 
-/** The latest-value cache: the device's newest reading, while its TTL lasts. */
+/**
+ * The latest-value cache: each measure's newest value with the time of the reading it came from
+ * (a device that sends temperature and humidity in separate messages has two), and the TTL left.
+ */
 export async function devicesLatest(deviceId: string, o: Common): Promise<void> {
   await withStore(o, async (redis) => {
-    const h = await redis.hgetall(latestKey(deviceId))
+    const key = latestKey(deviceId)
+    const [h, ttlMs] = await Promise.all([redis.hgetall(key), redis.pttl(key)])
     if (!Object.keys(h).length) {
       process.stderr.write(`iotbuf devices: no latest value for ${JSON.stringify(deviceId)} (nothing received within IOTBUF_LATEST_TTL, or the cache entry was evicted)\n`)
       process.exitCode = 1
       return
     }
     const measures: Record<string, string> = {}
+    const measureTs: Record<string, number> = {}
     const tags: Record<string, string> = {}
     for (const k in h) if (k.startsWith('m.')) measures[k.slice(2)] = h[k]; else if (k.startsWith('t.')) tags[k.slice(2)] = h[k]
+    // entries written before per-measure times were kept carry only the newest reading's time
+    for (const k in measures) measureTs[k] = Number(h[`at.${k}`] ?? h.ts)
     const ts = Number(h.ts)
-    if (o.json) { out(JSON.stringify({ deviceId, ts, receivedAt: Number(h.receivedAt), measures, tags }, null, 2) + '\n'); return }
-    const w = Math.max(7, ...Object.keys(measures).map((k) => k.length))
-    out(`device ${deviceId}, reading of ${when(ts)} (${ago(ts)})\n`)
-    for (const k of Object.keys(measures).sort()) out(`  ${k.padEnd(w)}  ${measures[k]}\n`)
+    const ttl = ttlMs >= 0 ? ttlMs : null
+    if (o.json) { out(JSON.stringify({ deviceId, ts, receivedAt: Number(h.receivedAt), measures, measureTs, tags, ttlMs: ttl }, null, 2) + '\n'); return }
+    const names = Object.keys(measures).sort()
+    const w = Math.max(7, ...names.map((k) => k.length))
+    const vw = Math.max(5, ...names.map((k) => measures[k].length))
+    out(`device ${deviceId}: latest values, ${ttl === null ? 'no expiry set' : `cache entry expires in ${formatDuration(ttl)}`}\n`)
+    out(`  ${'MEASURE'.padEnd(w)}  ${'VALUE'.padEnd(vw)}  READING OF\n`)
+    for (const k of names) out(`  ${k.padEnd(w)}  ${measures[k].padEnd(vw)}  ${when(measureTs[k])} (${ago(measureTs[k])})\n`)
     if (Object.keys(tags).length) out(`  tags: ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ')}\n`)
   })
 }

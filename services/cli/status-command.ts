@@ -54,7 +54,10 @@ export async function runStatus(o: StatusFlags): Promise<void> {
     }
     let prev: StatusSnapshot | null = null
     let stop = false
-    process.once('SIGINT', () => { stop = true })
+    // one listener for the whole watch (not one per refresh, which piles up past Node's limit of 10)
+    let wake = () => {}
+    const onInterrupt = () => { stop = true; wake() }
+    process.once('SIGINT', onInterrupt)
     while (!stop) {
       const st = await collectStatus(redis, config, url)
       const rates = prev ? ratesBetween(prev, st) : undefined
@@ -64,11 +67,13 @@ export async function runStatus(o: StatusFlags): Promise<void> {
         process.stdout.write(`${clear}${new Date(st.at).toISOString()}  every ${intervalMs / 1000}s  (Ctrl-C to quit)\n${renderStatus(st, { paint, rates })}\n`)
       }
       prev = st
+      if (stop) break
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, intervalMs)
-        process.once('SIGINT', () => { clearTimeout(t); resolve() })
+        wake = () => { clearTimeout(t); resolve() }
       })
     }
+    process.off('SIGINT', onInterrupt)
   })
 }
 

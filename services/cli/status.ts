@@ -114,21 +114,33 @@ export interface CheckThresholds {
   memoryPct?: [number, number]
 }
 
-/** Nagios-style: 0 OK, 1 WARNING, 2 CRITICAL, one line with perfdata after `|`. */
+/** A Nagios perfdata item: 'label=value[unit];warn;crit;min;max', U for a value that does not exist. */
+function perfItem(label: string, value: number | null, unit: string, limits: [number, number] | undefined, min: number, max?: number): string {
+  return `${label}=${value === null ? 'U' : value + unit};${limits?.[0] ?? ''};${limits?.[1] ?? ''};${min};${max ?? ''}`
+}
+
+/** Nagios-style: 0 OK, 1 WARNING, 2 CRITICAL, one line with perfdata after `|`; a limit is crossed when the value is above it. */
 export function checkStatus(st: StatusSnapshot, th: CheckThresholds): { code: 0 | 1 | 2; line: string } {
   const problems: Array<[1 | 2, string]> = []
-  const judge = (name: string, value: number, limits: [number, number] | undefined, show: (n: number) => string) => {
-    if (!limits) return
-    if (value >= limits[1]) problems.push([2, `${name} ${show(value)} >= ${show(limits[1])}`])
-    else if (value >= limits[0]) problems.push([1, `${name} ${show(value)} >= ${show(limits[0])}`])
+  const judge = (name: string, value: number | null, limits: [number, number] | undefined, show: (n: number) => string) => {
+    if (!limits || value === null) return
+    if (value > limits[1]) problems.push([2, `${name} ${show(value)} > ${show(limits[1])}`])
+    else if (value > limits[0]) problems.push([1, `${name} ${show(value)} > ${show(limits[0])}`])
   }
   const memPct = st.memory.max ? (st.memory.used / st.memory.max) * 100 : 0
+  const oldest = st.totals.oldestAgeMs
   judge('depth', st.totals.depth, th.depth, String)
-  judge('oldest', st.totals.oldestAgeMs ?? 0, th.ageMs, formatDuration)
+  judge('oldest', oldest, th.ageMs, formatDuration)
   judge('memory', memPct, th.memoryPct, (n) => `${n.toFixed(1)}%`)
   const code = problems.reduce<0 | 1 | 2>((c, [p]) => (p > c ? p : c), 0)
   const word = ['OK', 'WARNING', 'CRITICAL'][code]
-  const summary = problems.length ? problems.map(([, s]) => s).join(', ') : `depth ${st.totals.depth}, oldest ${st.totals.oldestAgeMs === null ? '-' : formatDuration(st.totals.oldestAgeMs)}, memory ${memPct.toFixed(1)}%`
-  const perf = `depth=${st.totals.depth} oldest_ms=${st.totals.oldestAgeMs ?? 0} memory_pct=${memPct.toFixed(1)} dead_letters=${st.totals.deadLetters}`
+  const summary = problems.length ? problems.map(([, s]) => s).join(', ') : `depth ${st.totals.depth}, oldest ${oldest === null ? '-' : formatDuration(oldest)}, memory ${memPct.toFixed(1)}%`
+  const seconds = (ms: number) => +(ms / 1000).toFixed(3)
+  const perf = [
+    perfItem('depth', st.totals.depth, '', th.depth, 0),
+    perfItem('oldest', oldest === null ? null : seconds(oldest), 's', th.ageMs && [seconds(th.ageMs[0]), seconds(th.ageMs[1])], 0),
+    perfItem('memory', +memPct.toFixed(1), '%', th.memoryPct, 0, 100),
+    perfItem('dead_letters', st.totals.deadLetters, '', undefined, 0),
+  ].join(' ')
   return { code, line: `IOTBUF ${word}: ${summary} | ${perf}` }
 }

@@ -12,7 +12,8 @@ export function recordLatest(p: RoutedPipeline, newestByDevice: Map<string, Read
   for (const newest of newestByDevice.values()) {
     const lk = latestKey(newest.deviceId)
     const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
-    for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]))
+    // each measure keeps the time of its own reading: a hash merges readings that carry different measures
+    for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]), `at.${k}`, newest.ts)
     if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
     p.at(lk).hset(lk, ...fields)
     p.at(lk).pexpire(lk, latestTtlMs)

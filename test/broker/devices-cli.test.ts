@@ -58,4 +58,26 @@ describe('iotbuf devices', () => {
     expect(missing.code).toBe(1)
     expect(missing.out).toMatch(/no device "nope"/)
   })
+
+  it('latest shows each value with the time of its own reading, and the TTL left of the cache entry', async () => {
+    const add = await runIotbuf(['devices', 'add', 'room-2', '--json'], env, dir)
+    const { token } = JSON.parse(add.out) as { token: string }
+    const tHum = Date.now() - 120_000
+    const tTemp = Date.now() - 10_000
+    const c = await mqtt.connectAsync(t.mqttUrl, { clientId: 'room', username: 'room-2', password: token, reconnectPeriod: 0 })
+    await c.publishAsync('devices/room-2/telemetry', JSON.stringify({ ts: tHum, humidity: 40, temperature: 19 }), { qos: 1 })
+    await c.publishAsync('devices/room-2/telemetry', JSON.stringify({ ts: tTemp, temperature: 21.5 }), { qos: 1 })
+    await c.endAsync()
+
+    const json = JSON.parse((await runIotbuf(['devices', 'latest', 'room-2', '--json'], env, dir)).out)
+    expect(json).toMatchObject({ ts: tTemp, measures: { humidity: '40', temperature: '21.5' }, measureTs: { humidity: tHum, temperature: tTemp } })
+    expect(json.ttlMs).toBeGreaterThan(250_000) // IOTBUF_LATEST_TTL defaults to 300 s
+    expect(json.ttlMs).toBeLessThanOrEqual(300_000)
+
+    const table = await runIotbuf(['devices', 'latest', 'room-2'], env, dir)
+    expect(table.code).toBe(0)
+    expect(table.out).toMatch(/^device room-2: latest values, cache entry expires in 4m\d+s$/m)
+    expect(table.out).toContain(`humidity     40     ${new Date(tHum).toISOString()} (2m`)
+    expect(table.out).toContain(`temperature  21.5   ${new Date(tTemp).toISOString()} (1`)
+  })
 })

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
-import { BIN, runIotbuf } from '../helpers/procs.js'
+import { BIN, runIotbuf, startIotbuf } from '../helpers/procs.js'
 import { waitFor } from '../helpers/ports.js'
 import { queueKey, sinkGroup, leaseKey } from '../../shared/keys.js'
 
@@ -62,17 +62,36 @@ describe('iotbuf status', () => {
 
   it('--check exits 0, 1 or 2 with one Nagios-style line', async () => {
     const ok = await runIotbuf(['status', '--check', '--max-depth', '100'], env, dir)
-    expect([ok.code, ok.out.trim()]).toEqual([0, expect.stringMatching(/^IOTBUF OK: depth 6, .* \| depth=6 /)])
+    expect([ok.code, ok.out.trim()]).toEqual([0, expect.stringMatching(/^IOTBUF OK: depth 6, .* \| depth=6;100;200;0; /)])
     const warn = await runIotbuf(['status', '--check', '--max-depth', '5,10'], env, dir)
-    expect([warn.code, warn.out.trim()]).toEqual([1, expect.stringMatching(/^IOTBUF WARNING: depth 6 >= 5 \|/)])
+    expect([warn.code, warn.out.trim()]).toEqual([1, expect.stringMatching(/^IOTBUF WARNING: depth 6 > 5 \|/)])
     const crit = await runIotbuf(['status', '--check', '--max-depth', '5', '--max-age', '30s,1m'], env, dir)
     expect(crit.code).toBe(2)
-    expect(crit.out).toMatch(/^IOTBUF CRITICAL: depth 6 >= 5, oldest 1m\d+s >= 1m0s \|/)
+    // Nagios perfdata: label=value[unit];warn;crit;min;max
+    expect(crit.out.trim()).toMatch(/^IOTBUF CRITICAL: depth 6 > 5, oldest 1m\d+s > 1m0s \| depth=6;5;10;0; oldest=9\d(\.\d+)?s;30;60;0; memory=\d+(\.\d)?%;;;0;100 dead_letters=1;;;0;$/)
+    // "at the limit" is not "above it"
+    const atLimit = await runIotbuf(['status', '--check', '--max-depth', '6,7'], env, dir)
+    expect([atLimit.code, atLimit.out]).toEqual([0, expect.stringMatching(/^IOTBUF OK: depth 6,/)])
     const down = await runIotbuf(['status', '--check', '--url', 'redis://127.0.0.1:1'], env, dir)
     expect([down.code, down.out.trim()]).toEqual([2, expect.stringMatching(/^IOTBUF CRITICAL: cannot connect to redis:\/\/127\.0\.0\.1:1: connection refused/)])
     const bad = await runIotbuf(['status', '--check', '--max-age', 'soon'], env, dir)
     expect(bad.code).toBe(2)
     expect(bad.out).toContain('--max-age soon: expected warn[,crit]')
+  })
+
+  it('--check on an empty buffer: depth 0 is not above 0, and there is no oldest age to report', async () => {
+    // database 1 of the same server holds nothing
+    const r = await runIotbuf(['status', '--check', '--max-depth', '0,5', '--max-age', '5m', '--url', `${server.url}/1`], env, dir)
+    expect(r.code, r.out).toBe(0)
+    expect(r.out.trim()).toMatch(/^IOTBUF OK: depth 0, oldest -, memory \d+(\.\d)?% \| depth=0;0;5;0; oldest=U;300;600;0; memory=\d+(\.\d)?%;;;0;100 dead_letters=0;;;0;$/)
+  })
+
+  it('--watch keeps one SIGINT listener however many times it refreshes, and Ctrl-C ends it cleanly', async () => {
+    const p = startIotbuf(['status', '--watch', '20ms', '--json'], env, dir)
+    await waitFor(() => p.output().split('\n').filter((l) => l.startsWith('{')).length >= 25, '25 refreshes', 20_000)
+    const code = await p.stop('SIGINT')
+    expect(code).toBe(0)
+    expect(p.output()).not.toMatch(/MaxListenersExceededWarning|Warning:/)
   })
 
   it('an unreachable store is one line, no stack trace, exit 1', async () => {
