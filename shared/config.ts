@@ -24,7 +24,7 @@ const ratio = z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1, 
 const oneOf = <T extends string>(...values: [T, ...T[]]) => z.enum(values, { message: `one of ${values.join(', ')}` })
 const bool = z.enum(['true', 'false', 'yes', 'no', '1', '0'], { message: 'true or false' }).transform((v) => v === 'true' || v === 'yes' || v === '1')
 const storeUrl = z.string().regex(/^(redis|rediss|redis\+cluster|rediss\+cluster):\/\/.+/, 'a URL like redis://host:6379, rediss://host:6380, redis+cluster://h1:p1,h2:p2 or rediss+cluster://h:p (TLS)')
-const SINKS = ['file', 's3', 'timestream', 'influx'] as const
+const SINKS = ['file', 's3', 'timestream', 'influx', 'opensearch'] as const
 const sinkList = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean)
   const bad = list.filter((x) => !(SINKS as readonly string[]).includes(x))
@@ -103,6 +103,18 @@ export const SETTINGS = {
   TIMESTREAM_BIGINT_MEASURES: setting(text, '', 'comma list of measures written as BIGINT (JSON cannot tell 21 from 21.0, so numbers are DOUBLE otherwise)'),
   TIMESTREAM_MEMORY_RETENTION: setting(duration, '6h', 'memory-store retention of the Timestream table; older readings are dead-lettered'),
   SINK_TIMEOUT: setting(duration, '30s', 'time limit of one sink request before it counts as failed and is retried'),
+  S3_FORMAT: setting(oneOf('ndjson', 'parquet'), 'ndjson', 's3 sink object format: ndjson = gzip NDJSON, parquet = Parquet with a schema derived from the readings'),
+  FILE_FORMAT: setting(oneOf('ndjson', 'parquet'), 'ndjson', 'file sink format: ndjson = gzip NDJSON, parquet = Parquet'),
+  PARQUET_COMPRESSION: setting(oneOf('snappy', 'gzip', 'zstd', 'uncompressed'), 'snappy', 'compression of Parquet column chunks (zstd needs Node.js 22.15 or later)'),
+  PARQUET_ROW_GROUP: setting(int(1000, 10000000), '1000000', 'readings per Parquet row group at most'),
+  SINK_OBJECT_BYTES: setting(bytes, '0', 'file and s3 sinks: gather readings (held unacknowledged in the buffer) into objects of about this many NDJSON bytes; 0 = one object per batch'),
+  SINK_OBJECT_AGE: setting(duration, '5m', 'file and s3 sinks with IOTBUF_SINK_OBJECT_BYTES: write a partly filled object once its oldest staged reading was read this long ago'),
+  OPENSEARCH_URL: setting(text, undefined, 'OpenSearch endpoint for the opensearch sink, e.g. https://search-x.eu-west-1.es.amazonaws.com'),
+  OPENSEARCH_INDEX: setting(z.string().refine((s) => /^[a-z0-9][^A-Z\\/*?"<>| ,#:%]*$/.test(s.replace(/%[YmdH]/g, '0')), 'a lowercase index name, strftime fields %Y %m %d %H allowed, e.g. iot-readings-%Y.%m.%d'), 'iot-readings-%Y.%m.%d', 'index per reading day (strftime of ts, UTC: %Y %m %d %H)'),
+  OPENSEARCH_AUTH: setting(oneOf('none', 'basic', 'sigv4-es', 'sigv4-aoss'), 'none', 'none, basic (IOTBUF_OPENSEARCH_USERNAME/PASSWORD), sigv4-es (Amazon OpenSearch Service) or sigv4-aoss (OpenSearch Serverless)'),
+  OPENSEARCH_USERNAME: setting(text, undefined, 'basic auth user of the opensearch sink'),
+  OPENSEARCH_PASSWORD: setting(text, undefined, 'basic auth password of the opensearch sink', true),
+  OPENSEARCH_MAX_REQUEST: setting(bytes, '5mb', 'largest _bulk request body; keep under the cluster\'s http.max_content_length (10 MiB on the smallest Amazon OpenSearch instances)'),
 } as const
 
 type Settings = typeof SETTINGS

@@ -15,7 +15,7 @@ export function readSinkTree(root: string): Reading[] {
     }
   }
   try { walk(root) } catch { return [] }
-  const firstId = (p: string) => p.split('/').pop()!.split('-').slice(0, 2).join('-')
+  const firstId = (p: string) => p.split('/').pop()!.replace(/\.(ndjson\.gz|parquet)$/, '').split('-').slice(0, 2).join('-')
   files.sort((a, b) => compareStreamIds(firstId(a), firstId(b)))
   const out: Reading[] = []
   for (const f of files) {

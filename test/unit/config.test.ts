@@ -40,7 +40,7 @@ describe('config', () => {
     const text = formatConfigErrors(r.errors)
     expect(text).toContain('IOTBUF_SHARDS="many" is not allowed; expected an integer from 1 to 16384')
     expect(text).toContain('IOTBUF_DRAIN_INTERVAL="soon" is not allowed; expected a duration')
-    expect(text).toContain('IOTBUF_SINKS="file,ftp" is not allowed; expected a comma list of file, s3, timestream, influx')
+    expect(text).toContain('IOTBUF_SINKS="file,ftp" is not allowed; expected a comma list of file, s3, timestream, influx, opensearch')
     expect(text).toContain('IOTBUF_HIGH_WATER="1.5"')
     expect(text).toContain('IOTBUF_SHRADS="4" is not allowed; expected no such setting')
   })

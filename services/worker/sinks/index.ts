@@ -2,9 +2,11 @@ import { join } from 'node:path'
 import type { Config, SinkName } from '../../../shared/config.js'
 import { createFileSink } from './file.js'
 import { createInfluxSink } from './influx.js'
+import { createOpenSearchSink } from './opensearch.js'
 import { createS3Sink } from './s3.js'
 import { createTimestreamSink } from './timestream.js'
 import type { Sink } from './types.js'
+import type { ObjectFormat } from './layout.js'
 
 export type { Sink, SinkBatch, SinkResult, RejectedRecord } from './types.js'
 
@@ -16,9 +18,10 @@ function required(value: string | undefined, variable: string, sink: string): st
 export function createSinks(config: Config, names: SinkName[] = config.SINKS): Sink[] {
   return names.map((name): Sink => {
     switch (name) {
-      case 'file': return createFileSink(join(config.DATA_DIR, 'sink'))
+      case 'file': return createFileSink(join(config.DATA_DIR, 'sink'), objectFormat(config.FILE_FORMAT, config))
       case 's3': return createS3Sink({
         bucket: required(config.S3_BUCKET, 'IOTBUF_S3_BUCKET', 's3'), prefix: config.S3_PREFIX, endpoint: config.S3_ENDPOINT, timeoutMs: config.SINK_TIMEOUT,
+        format: objectFormat(config.S3_FORMAT, config),
       })
       case 'timestream': return createTimestreamSink({
         database: required(config.TIMESTREAM_DATABASE, 'IOTBUF_TIMESTREAM_DATABASE', 'timestream'),
@@ -33,7 +36,34 @@ export function createSinks(config: Config, names: SinkName[] = config.SINKS): S
         url: required(config.INFLUX_URL, 'IOTBUF_INFLUX_URL', 'influx'), db: config.INFLUX_DB, org: config.INFLUX_ORG, token: config.INFLUX_TOKEN,
         measurement: config.INFLUX_MEASUREMENT, timeoutMs: config.SINK_TIMEOUT,
       })
-      default: throw new Error(`IOTBUF_SINKS: unknown sink ${String(name)} (available: file, s3, timestream, influx)`)
+      case 'opensearch': return createOpenSearchSink({
+        url: required(config.OPENSEARCH_URL, 'IOTBUF_OPENSEARCH_URL', 'opensearch'),
+        index: config.OPENSEARCH_INDEX,
+        auth: openSearchAuth(config),
+        maxRequestBytes: config.OPENSEARCH_MAX_REQUEST,
+        timeoutMs: config.SINK_TIMEOUT,
+        itemAttempts: config.SINK_RETRIES,
+      })
+      default: throw new Error(`IOTBUF_SINKS: unknown sink ${String(name)} (available: file, s3, timestream, influx, opensearch)`)
     }
   })
+}
+
+function openSearchAuth(config: Config): Parameters<typeof createOpenSearchSink>[0]['auth'] {
+  switch (config.OPENSEARCH_AUTH) {
+    case 'basic': return {
+      kind: 'basic',
+      username: required(config.OPENSEARCH_USERNAME, 'IOTBUF_OPENSEARCH_USERNAME', 'opensearch (IOTBUF_OPENSEARCH_AUTH=basic)'),
+      password: required(config.OPENSEARCH_PASSWORD, 'IOTBUF_OPENSEARCH_PASSWORD', 'opensearch (IOTBUF_OPENSEARCH_AUTH=basic)'),
+    }
+    case 'sigv4-es': case 'sigv4-aoss': return {
+      kind: 'sigv4', service: config.OPENSEARCH_AUTH === 'sigv4-es' ? 'es' : 'aoss',
+      region: required(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION, 'AWS_REGION', `opensearch (IOTBUF_OPENSEARCH_AUTH=${config.OPENSEARCH_AUTH})`),
+    }
+    default: return { kind: 'none' }
+  }
+}
+
+function objectFormat(kind: 'ndjson' | 'parquet', config: Config): ObjectFormat {
+  return kind === 'parquet' ? { kind, compression: config.PARQUET_COMPRESSION, rowGroupRows: config.PARQUET_ROW_GROUP } : { kind }
 }

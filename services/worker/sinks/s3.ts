@@ -1,15 +1,11 @@
-// Amazon S3 (or any S3-compatible store): one NDJSON.gz object per batch under the same layout as
-// the file sink. The key is a function of the batch, so a retried or re-delivered batch (after a
+// Amazon S3 (or any S3-compatible store): one NDJSON.gz or Parquet object per batch (or sized
+// object) under the same layout as the file sink. The key is a function of the batch, so a retried or re-delivered batch (after a
 // worker crash) overwrites its own object instead of adding a second copy. lib-storage switches to
 // multipart uploads for large batches.
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
-import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
 import type { Sink } from './types.js'
-import { batchObjectKey, toNdjson } from './layout.js'
-
-const gzipAsync = promisify(gzip)
+import { batchObjectKey, checkFormat, encodeObject, type ObjectFormat } from './layout.js'
 
 export interface S3SinkOptions {
   bucket: string
@@ -20,6 +16,7 @@ export interface S3SinkOptions {
   timeoutMs: number
   /** extra client settings (credentials, region) — the AWS_* environment is used otherwise */
   client?: S3ClientConfig
+  format?: ObjectFormat
 }
 
 export function s3ObjectKey(prefix: string, key: string): string {
@@ -28,6 +25,8 @@ export function s3ObjectKey(prefix: string, key: string): string {
 }
 
 export function createS3Sink(opts: S3SinkOptions): Sink {
+  const format = opts.format ?? { kind: 'ndjson' }
+  checkFormat(format)
   const client = new S3Client({
     ...(opts.endpoint ? {
       endpoint: opts.endpoint,
@@ -42,12 +41,13 @@ export function createS3Sink(opts: S3SinkOptions): Sink {
   })
   return {
     name: 's3',
+    objects: true,
     async write(batch) {
-      const Key = s3ObjectKey(opts.prefix, batchObjectKey(batch))
-      const Body = await gzipAsync(toNdjson(batch), { level: 1 })
+      const { body: Body, ext, contentType } = await encodeObject(batch, format)
+      const Key = s3ObjectKey(opts.prefix, batchObjectKey(batch, ext))
       const upload = new Upload({
         client,
-        params: { Bucket: opts.bucket, Key, Body, ContentType: 'application/gzip', Metadata: { readings: String(batch.entries.length) } },
+        params: { Bucket: opts.bucket, Key, Body, ContentType: contentType, Metadata: { readings: String(batch.entries.length) } },
         queueSize: 4,
         partSize: 8 * 1024 * 1024,
         leavePartsOnError: false,

@@ -3,6 +3,8 @@ import type { BufferedEntry } from '../../../shared/buffer/index.js'
 export interface SinkBatch {
   shard: number
   entries: BufferedEntry[]
+  /** a sized object gathered from several batches (IOTBUF_SINK_OBJECT_BYTES): named by its first ID */
+  sized?: boolean
 }
 
 /** A record the sink refused for good. `kind` is a short, low-cardinality class for the dead-letter metric. */
@@ -22,4 +24,6 @@ export interface Sink {
   readonly name: string
   write(batch: SinkBatch): Promise<SinkResult>
   close?(): Promise<void>
+  /** object sinks (file, s3): the worker may gather several batches into one object for them */
+  readonly objects?: boolean
 }
