@@ -1,27 +1,30 @@
 /*
  * rdb.c's role: SAVE, BGSAVE, `save <seconds> <changes>` rules, LASTSAVE and
- * loading at start, in our own format (not RDB):
- *
- *   "IOTBUFSNAP" <4-digit version> "\r\n"
- *   body: RESP commands that rebuild the dataset (what an AOF rewrite writes)
- *   "EOFCRC32" <8 hex digits: CRC-32 of everything before the trailer>
+ * loading at start, in Redis 7.0's RDB format (rdb.ts, rdb-file.ts), so
+ * redis-server, redis-check-rdb and every RDB tool read dump.rdb.
  *
  * The file is written to a temp name, fsynced and renamed over dbfilename,
  * so a crash during a save leaves the previous snapshot intact. BGSAVE writes
- * from a point-in-time view (view.ts) while clients keep being served.
+ * from a point-in-time view (view.ts) while clients keep being served: the
+ * keys a write is about to change are dumped first, as fork() would see them.
+ *
+ * Snapshots of the store's own earlier format ("IOTBUFSNAP", RESP commands)
+ * are still read, once: after such a load the file is rewritten as RDB.
  */
 
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { StoreServer } from '../server.js'
 import { DatasetView } from './view.js'
 import { loadCommandFile, BadFormatError } from './load.js'
+import { Crc64 } from './crc64.js'
+import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer, rdbLoadBuffer } from './rdb-file.js'
 
-export const SNAPSHOT_MAGIC = 'IOTBUFSNAP'
-export const SNAPSHOT_VERSION = 1
-const HEADER = Buffer.from(`${SNAPSHOT_MAGIC}${String(SNAPSHOT_VERSION).padStart(4, '0')}\r\n`, 'latin1')
-const TRAILER_LEN = 16
+/** The store's format before RDB: read for conversion, never written. */
+const OLD_MAGIC = 'IOTBUFSNAP'
+const OLD_HEADER_LEN = OLD_MAGIC.length + 6
+const OLD_TRAILER_LEN = 16
 
 export class Snapshot {
   /** rdb_last_save_time, in seconds. */
@@ -29,7 +32,11 @@ export class Snapshot {
   lastBgsaveStatus = 'ok'
   private lastBgsaveTry = 0
   view: DatasetView | null = null
-  private bg: { fd: number; tmp: string; crc: { v: number }; dirtyAtStart: number; start: number } | null = null
+  private bg: { fd: number; tmp: string; crc: Crc64; dirtyAtStart: number; start: number } | null = null
+  /** rdb_saves, rdb_last_load_keys_loaded, rdb_last_load_keys_expired (INFO persistence). */
+  saves = 0
+  lastLoadKeys = 0
+  lastLoadExpired = 0
   lastBgsaveTimeSec = -1
   /** BGSAVE SCHEDULE / asked while an AOF rewrite runs. */
   scheduled = false
@@ -40,17 +47,19 @@ export class Snapshot {
     return join(String(this.server.config.dir), String(this.server.config.dbfilename))
   }
 
-  private begin(): { fd: number; tmp: string; crc: { v: number }; view: DatasetView } {
+  private begin(): { fd: number; tmp: string; crc: Crc64; view: DatasetView } {
     const tmp = join(String(this.server.config.dir), `temp-${process.pid}-${Date.now()}.rdb`)
     const fd = openSync(tmp, 'w')
-    const crc = { v: crc32(HEADER) }
-    writeSync(fd, HEADER)
-    const view = new DatasetView(this.server.keyspace, fd, (b) => (crc.v = crc32(b, crc.v)))
+    const crc = new Crc64()
+    const head = rdbFileHeader(this.server, false)
+    crc.update(head)
+    writeAll(fd, head)
+    const view = new DatasetView(this.server.keyspace, fd, (b) => crc.update(b), new RdbDumpEncoder(this.server))
     return { fd, tmp, crc, view }
   }
 
-  private end(fd: number, tmp: string, crc: number): void {
-    writeSync(fd, Buffer.from(`EOFCRC32${crc.toString(16).padStart(8, '0')}`, 'latin1'))
+  private end(fd: number, tmp: string, crc: Crc64): void {
+    writeAll(fd, rdbFileTrailer(this.server, crc))
     fsyncSync(fd)
     closeSync(fd)
     renameSync(tmp, this.path)
@@ -61,7 +70,7 @@ export class Snapshot {
     const { fd, tmp, crc, view } = this.begin()
     try {
       view.finish()
-      this.end(fd, tmp, crc.v)
+      this.end(fd, tmp, crc)
     } catch (err) {
       closeQuietly(fd)
       unlinkQuietly(tmp)
@@ -69,6 +78,8 @@ export class Snapshot {
     }
     this.server.keyspace.dirty = 0
     this.lastSave = Math.floor(Date.now() / 1000)
+    this.saves++
+    this.server.log('DB saved on disk')
   }
 
   /** BGSAVE: false when a save or an AOF rewrite is already running. */
@@ -79,6 +90,7 @@ export class Snapshot {
     this.view = view
     this.server.keyspace.view = view
     this.bg = { fd, tmp, crc, dirtyAtStart: this.server.keyspace.dirty, start: Date.now() }
+    this.server.log('Background saving started')
     const step = (): void => {
       if (this.view !== view) return
       try {
@@ -86,7 +98,7 @@ export class Snapshot {
           setImmediate(step)
           return
         }
-        this.end(fd, tmp, crc.v)
+        this.end(fd, tmp, crc)
         this.done(true)
       } catch (err) {
         this.server.log(`Background saving error: ${(err as Error).message}`)
@@ -109,6 +121,7 @@ export class Snapshot {
     if (ok) {
       this.server.keyspace.dirty -= bg.dirtyAtStart
       this.lastSave = Math.floor(bg.start / 1000)
+      this.saves++
       this.server.log('Background saving terminated with success')
     }
   }
@@ -145,42 +158,39 @@ export class Snapshot {
     const path = this.path
     if (!existsSync(path)) return null
     const t0 = performance.now()
-    const fd = openSync(path, 'r')
-    let size: number
-    try {
-      size = fstatSync(fd).size
-      const head = Buffer.alloc(HEADER.length)
-      readSync(fd, head, 0, head.length, 0)
-      const magic = head.toString('latin1', 0, SNAPSHOT_MAGIC.length)
-      if (magic !== SNAPSHOT_MAGIC) {
-        const what = head.toString('latin1', 0, 5) === 'REDIS' ? 'a Redis RDB file, which the bundled store does not read (load it into redis-server, or move it away)' : 'not a snapshot'
-        throw new BadFormatError(`Wrong signature trying to load DB from file ${path}: ${what}`)
-      }
-      const version = Number(head.toString('latin1', SNAPSHOT_MAGIC.length, SNAPSHOT_MAGIC.length + 4))
-      if (!(version >= 1 && version <= SNAPSHOT_VERSION)) throw new BadFormatError(`Can't handle snapshot format version ${version} in ${path}`)
-      if (size < HEADER.length + TRAILER_LEN) throw new BadFormatError(`Short read loading DB from file ${path}: the file is truncated`)
-      const trailer = Buffer.alloc(TRAILER_LEN)
-      readSync(fd, trailer, 0, TRAILER_LEN, size - TRAILER_LEN)
-      const t = trailer.toString('latin1')
-      if (!t.startsWith('EOFCRC32')) throw new BadFormatError(`Short read loading DB from file ${path}: the file is truncated`)
-      const want = parseInt(t.slice(8), 16)
-      let crc = 0
-      const chunk = Buffer.allocUnsafe(4 * 1024 * 1024)
-      for (let off = 0; off < size - TRAILER_LEN; ) {
-        const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - TRAILER_LEN - off), off)
-        crc = crc32(chunk.subarray(0, n), crc)
-        off += n
-      }
-      if (crc !== want) throw new BadFormatError(`Wrong RDB checksum in ${path}: expected ${want.toString(16)}, got ${crc.toString(16)}. Aborting now.`)
-    } finally {
-      closeSync(fd)
+    const buf = readFileSync(path)
+    if (buf.latin1Slice(0, OLD_MAGIC.length) === OLD_MAGIC) {
+      await this.loadOldFormat(path, buf)
+      this.server.log(`Converting ${path} from the store's old snapshot format to RDB (done once)`)
+      this.save()
+    } else {
+      const st = await rdbLoadBuffer(this.server, buf, path)
+      this.lastLoadKeys = st.keys
+      this.lastLoadExpired = st.expired
     }
-    await loadCommandFile(this.server, path, HEADER.length, size - TRAILER_LEN)
     this.server.keyspace.dirty = 0
     let keys = 0
     for (const db of this.server.keyspace.dbs) keys += db.dict.size
     return { keys, ms: performance.now() - t0 }
   }
+
+  /** "IOTBUFSNAP" + 4-digit version + CRLF, RESP commands, "EOFCRC32" + 8 hex digits of CRC-32. */
+  private async loadOldFormat(path: string, buf: Buffer): Promise<void> {
+    const version = Number(buf.latin1Slice(OLD_MAGIC.length, OLD_MAGIC.length + 4))
+    if (version !== 1) throw new BadFormatError(`Can't handle snapshot format version ${version} in ${path}`)
+    const size = buf.length
+    const t = size >= OLD_HEADER_LEN + OLD_TRAILER_LEN ? buf.latin1Slice(size - OLD_TRAILER_LEN, size) : ''
+    if (!t.startsWith('EOFCRC32')) throw new BadFormatError(`Short read loading DB from file ${path}: the file is truncated`)
+    const want = parseInt(t.slice(8), 16)
+    const got = crc32(buf.subarray(0, size - OLD_TRAILER_LEN))
+    if (got !== want) throw new BadFormatError(`Wrong checksum in ${path}: expected ${want.toString(16)}, got ${got.toString(16)}. Aborting now.`)
+    await loadCommandFile(this.server, path, OLD_HEADER_LEN, size - OLD_TRAILER_LEN)
+  }
+}
+
+function writeAll(fd: number, b: Buffer): void {
+  let off = 0
+  while (off < b.length) off += writeSync(fd, b, off, b.length - off)
 }
 
 function closeQuietly(fd: number): void {

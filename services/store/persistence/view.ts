@@ -14,13 +14,44 @@ import type { Db, Keyspace, RObj } from '../keyspace.js'
 import { RespWriter } from './resp-writer.js'
 import { rewriteKey } from './rewrite.js'
 
-const FLUSH_BYTES = 1 << 20
+export const FLUSH_BYTES = 1 << 20
+
+/** How a dump writes keys: as RESP commands (AOF base without preamble) or as RDB (rdb-file.ts). */
+export interface DumpEncoder {
+  /** Keys of `db` follow (SELECT / RDB_OPCODE_SELECTDB). */
+  selectDb(db: Db): void
+  key(db: Db, key: string, o: RObj, expireAt: number): void
+  readonly length: number
+  /** The bytes so far (a view: valid until the next append). */
+  view(): Buffer
+  reset(): void
+}
+
+/** The commands an AOF rewrite writes. */
+export class RespDumpEncoder implements DumpEncoder {
+  readonly w = new RespWriter(FLUSH_BYTES + 64 * 1024)
+  selectDb(db: Db): void {
+    this.w.command(['SELECT', String(db.id)])
+  }
+  key(_db: Db, key: string, o: RObj, expireAt: number): void {
+    rewriteKey(this.w, key, o, expireAt)
+  }
+  get length(): number {
+    return this.w.length
+  }
+  view(): Buffer {
+    return this.w.view()
+  }
+  reset(): void {
+    this.w.reset()
+  }
+}
+
 
 let nextEpoch = 1
 
 export class DatasetView {
   readonly epoch = nextEpoch++
-  readonly w = new RespWriter(FLUSH_BYTES + 64 * 1024)
   /** Names, per db, that did not exist when a write first touched them. */
   private readonly absent: Set<string>[]
   private dbi = 0
@@ -36,6 +67,7 @@ export class DatasetView {
     private readonly fd: number,
     /** Sees every chunk written (checksums). */
     private readonly onChunk: ((b: Buffer) => void) | null = null,
+    readonly w: DumpEncoder = new RespDumpEncoder(),
   ) {
     this.absent = ks.dbs.map(() => new Set())
   }
@@ -57,15 +89,15 @@ export class DatasetView {
     const when = db.expires.get(key)
     if (when !== undefined && when <= this.startTime) return
     if (this.selected !== db.id) {
-      this.w.command(['SELECT', String(db.id)])
+      this.w.selectDb(db)
       this.selected = db.id
     }
-    rewriteKey(this.w, key, o, when ?? -1)
+    this.w.key(db, key, o, when ?? -1)
     this.keysWritten++
     if (this.w.length >= FLUSH_BYTES) this.drain()
   }
 
-  private drain(): void {
+  drain(): void {
     if (this.w.length === 0) return
     const b = this.w.view()
     if (this.onChunk !== null) this.onChunk(b)
