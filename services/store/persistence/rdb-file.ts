@@ -99,6 +99,7 @@ export async function rdbLoadBuffer(server: StoreServer, buf: Buffer, what: stri
   const r = new RdbReader(buf, 9)
   const ks = server.keyspace
   const opts: LoadOptions = {
+    limits: ks.limits,
     streamLimits: { maxEntries: Number(server.config['stream-node-max-entries']) || Infinity, maxBytes: Number(server.config['stream-node-max-bytes']) || Infinity },
   }
   const stats: RdbLoadStats = { keys: 0, expired: 0, emptySkipped: 0, aux: new Map(), end: 0 }

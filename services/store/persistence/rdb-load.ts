@@ -7,11 +7,11 @@
  */
 
 import '../protocol/latin1.js'
-import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM } from '../keyspace.js'
+import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type EncodingLimits } from '../keyspace.js'
 import { RingList } from '../types/list.js'
-import { SetValue, SET_MAX_INTSET_ENTRIES } from '../types/set.js'
-import { zsetFromEntries, ZSET_MAX_LISTPACK_ENTRIES } from '../types/zset.js'
-import { Hash, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE } from '../types/hash.js'
+import { SetValue } from '../types/set.js'
+import { zsetFromEntries } from '../types/zset.js'
+import { Hash } from '../types/hash.js'
 import { Stream, streamAppendItem, type AppendLimits, type StreamID } from '../types/stream.js'
 import { streamCreateCG, streamCreateConsumer, streamEstimateDistanceFromFirstEverEntry, streamMem, type StreamNACK } from '../types/stream-cg.js'
 import { lpDecode, CorruptError } from './listpack.js'
@@ -200,6 +200,8 @@ export interface LoadedValue {
 
 export interface LoadOptions {
   streamLimits: AppendLimits
+  /** *-max-listpack-* and set-max-intset-entries: the encoding a loaded value gets. */
+  limits: EncodingLimits
 }
 
 /** strtod() of a listpack score: "inf", "-inf" and decimal text. */
@@ -223,28 +225,29 @@ function listFrom(items: Iterable<string>): LoadedValue {
   return { type: OBJ_LIST, ptr: l, mem }
 }
 
-function setFrom(items: readonly string[], intset: boolean): LoadedValue {
+function setFrom(items: readonly string[], intset: boolean, lim: EncodingLimits): LoadedValue {
   if (items.length === 0) throw new EmptyKeyError('Empty set')
+  const max = lim.setMaxIntsetEntries
   let s: SetValue
-  if (intset && items.length <= SET_MAX_INTSET_ENTRIES) {
+  if (intset && items.length <= max) {
     s = new SetValue(true)
     s.ints!.push(...items)
   } else {
-    s = items.length > SET_MAX_INTSET_ENTRIES ? new SetValue(false) : SetValue.forFirst(items[0])
-    for (const m of items) if (!s.add(m)) throw new CorruptError('Duplicate set members detected')
+    s = items.length > max ? new SetValue(false) : SetValue.forFirst(items[0])
+    for (const m of items) if (!s.add(m, max)) throw new CorruptError('Duplicate set members detected')
   }
   return { type: OBJ_SET, ptr: s, mem: s.memory() }
 }
 
-function zsetFrom(pairs: [string, number][], fromListpack: boolean): LoadedValue {
+function zsetFrom(pairs: [string, number][], fromListpack: boolean, lim: EncodingLimits): LoadedValue {
   if (pairs.length === 0) throw new EmptyKeyError('Empty zset')
-  const { zs, mem } = zsetFromEntries(pairs)
+  const { zs, mem } = zsetFromEntries(pairs, lim)
   if (zs.dict.size !== pairs.length) throw new CorruptError('Duplicate zset fields detected')
-  if (fromListpack) zs.listpack = zs.dict.size <= ZSET_MAX_LISTPACK_ENTRIES
+  if (fromListpack) zs.listpack = zs.dict.size <= lim.zsetMaxListpackEntries
   return { type: OBJ_ZSET, ptr: zs, mem }
 }
 
-function hashFrom(fv: readonly string[]): LoadedValue {
+function hashFrom(fv: readonly string[], lim: EncodingLimits): LoadedValue {
   if (fv.length === 0) throw new EmptyKeyError('Empty hash')
   if (fv.length % 2 !== 0) throw new CorruptError('Hash listpack integrity check failed')
   const h = new Hash()
@@ -256,7 +259,7 @@ function hashFrom(fv: readonly string[]): LoadedValue {
     mem += fv[i].length + fv[i + 1].length + HASH_FIELD_MEM
     maxlen = Math.max(maxlen, fv[i].length, fv[i + 1].length)
   }
-  h.listpack = h.size <= HASH_MAX_LISTPACK_ENTRIES && maxlen <= HASH_MAX_LISTPACK_VALUE
+  h.listpack = h.size <= lim.hashMaxListpackEntries && maxlen <= lim.hashMaxListpackValue
   return { type: OBJ_HASH, ptr: h, mem }
 }
 
@@ -305,10 +308,10 @@ export function rdbLoadObject(r: RdbReader, rdbtype: number, opts: LoadOptions):
       const n = r.len()
       const items: string[] = []
       for (let i = 0; i < n; i++) items.push(r.string())
-      return setFrom(items, false)
+      return setFrom(items, false, opts.limits)
     }
     case T.RDB_TYPE_SET_INTSET:
-      return setFrom(intsetDecode(r.stringBuf()), true)
+      return setFrom(intsetDecode(r.stringBuf()), true, opts.limits)
     case T.RDB_TYPE_ZSET:
     case T.RDB_TYPE_ZSET_2: {
       const n = r.len()
@@ -319,24 +322,24 @@ export function rdbLoadObject(r: RdbReader, rdbtype: number, opts: LoadOptions):
         if (Number.isNaN(score)) throw new CorruptError('Zset with NAN score detected')
         pairs.push([ele, score])
       }
-      return zsetFrom(pairs, false)
+      return zsetFrom(pairs, false, opts.limits)
     }
     case T.RDB_TYPE_ZSET_ZIPLIST:
-      return zsetFrom(pairsWithScores(ziplistDecode(r.stringBuf())), true)
+      return zsetFrom(pairsWithScores(ziplistDecode(r.stringBuf())), true, opts.limits)
     case T.RDB_TYPE_ZSET_LISTPACK:
-      return zsetFrom(pairsWithScores(lpDecode(r.stringBuf())), true)
+      return zsetFrom(pairsWithScores(lpDecode(r.stringBuf())), true, opts.limits)
     case T.RDB_TYPE_HASH: {
       const n = r.len()
       const fv: string[] = []
       for (let i = 0; i < n; i++) fv.push(r.string(), r.string())
-      return hashFrom(fv)
+      return hashFrom(fv, opts.limits)
     }
     case T.RDB_TYPE_HASH_ZIPMAP:
-      return hashFrom(zipmapDecode(r.stringBuf()))
+      return hashFrom(zipmapDecode(r.stringBuf()), opts.limits)
     case T.RDB_TYPE_HASH_ZIPLIST:
-      return hashFrom(ziplistDecode(r.stringBuf()))
+      return hashFrom(ziplistDecode(r.stringBuf()), opts.limits)
     case T.RDB_TYPE_HASH_LISTPACK:
-      return hashFrom(lpDecode(r.stringBuf()))
+      return hashFrom(lpDecode(r.stringBuf()), opts.limits)
     case T.RDB_TYPE_STREAM_LISTPACKS:
     case T.RDB_TYPE_STREAM_LISTPACKS_2:
       return loadStream(r, rdbtype, opts)
