@@ -16,6 +16,8 @@ export interface Reading {
   tags?: Record<string, string>
   /** optional idempotency key sent by the device */
   id?: string
+  /** MQTT 5 Message Expiry Interval (s) the device sent with it */
+  expiry?: number
 }
 
 export interface ParseOptions {
@@ -38,7 +40,8 @@ export type ParseResult = { ok: true; readings: Reading[]; rejected: RejectedEle
 
 // `.` and `..` would read as path steps in object keys and file names downstream
 export const DEVICE_ID = /^(?!\.+$)[A-Za-z0-9_.:-]{1,128}$/
-const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
+/** measure and tag names */
+export const NAME = /^[A-Za-z0-9_.:/-]{1,128}$/
 const RESERVED = new Set(['ts', 'time', 'timestamp', 'tags', 'measures', 'id', 'deviceId'])
 
 const NOT_FINITE = 'not a finite number (beyond the ±1.8e308 a number holds)'
@@ -268,7 +271,7 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
   return [...byTime.values()].sort((a, b) => a.ts - b.ts)
 }
 
-export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions): ParseResult {
+export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions, senml = false): ParseResult {
   if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8')
   if (typeof payload !== 'string' && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
@@ -278,7 +281,16 @@ export function parsePayload(deviceId: string, payload: Buffer | string, opts: P
   } catch (err) {
     return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` }
   }
-  const lossy = lossyIntegers(text)
+  return parseDocument(deviceId, doc, opts, lossyIntegers(text), senml)
+}
+
+/**
+ * A decoded payload (JSON, or CBOR decoded to the same shapes: shared/message.ts) → readings.
+ * `senml`: the content type said SenML, so anything else is refused rather than guessed at.
+ */
+export function parseDocument(deviceId: string, doc: unknown, opts: ParseOptions, lossy: Map<number, string> = new Map(), senml = false): ParseResult {
+  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
+  if (senml && !(Array.isArray(doc) && isSenml(doc))) return { ok: false, reason: 'payload is not a SenML pack (an array of records with n or bn), as its content type says' }
   if (Array.isArray(doc)) {
     if (doc.length === 0) return { ok: false, reason: 'payload is an empty array' }
     if (opts.maxReadings && doc.length > opts.maxReadings) return { ok: false, reason: `payload has ${doc.length} readings; at most ${opts.maxReadings} per message` }

@@ -121,8 +121,8 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       if (deadLettered && deadLettered.buffered === 0 && packet.qos === 2 && client.version === 5) qos2.abandon(client, packet)
       callback(null, deadLettered)
     }
-    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), done))
-    else ingest.ingestPublish(deviceId, packet, Date.now(), done)
+    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), done, performance.now() - started))
+    else ingest.ingestPublish(deviceId, packet, Date.now(), done, performance.now() - started)
   }
 
   /** The overflow policy, applied only while the store is unreachable or above the high-water mark. */

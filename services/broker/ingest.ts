@@ -11,7 +11,8 @@ import type { Logger } from '../../shared/log.js'
 import type { DeadLetter, ReadingBuffer } from '../../shared/buffer/index.js'
 import type { StoreClient } from '../../shared/store-client.js'
 import { shardOf } from '../../shared/keys.js'
-import { parsePayload, type ParseOptions, type Reading } from '../../shared/reading.js'
+import { parseMessage, type MessageProperties } from '../../shared/message.js'
+import type { ParseOptions, Reading } from '../../shared/reading.js'
 import { reasonCategory, type BrokerMetrics } from './metrics.js'
 
 export interface IngestOptions {
@@ -46,6 +47,8 @@ export interface DeadLettered {
   reason: string
   /** refused for a quota (the device rate limit), not for what the payload said */
   quota?: boolean
+  /** its MQTT 5 Message Expiry Interval passed before it could be buffered */
+  expired?: boolean
 }
 
 export interface ParsedPayload {
@@ -61,9 +64,9 @@ function dlq(reason: string, deviceId: string, topic: string, payload: Buffer | 
   return { reason, stage: 'ingest', deviceId, topic, payload: kept }
 }
 
-/** Payload → readings; the refused members of an array batch become dead letters of their own. */
-export function parseKeepingValid(deviceId: string, topic: string, payload: Buffer, opts: ParseOptions): ParsedPayload {
-  const r = parsePayload(deviceId, payload, opts)
+/** Payload (and its MQTT 5 properties) → readings; the refused members of an array batch become dead letters of their own. */
+export function parseKeepingValid(deviceId: string, topic: string, payload: Buffer, props: MessageProperties | undefined, opts: ParseOptions): ParsedPayload {
+  const r = parseMessage(deviceId, payload, props, opts)
   if (!r.ok) return { readings: [], rejected: [dlq(r.reason, deviceId, topic, payload)] }
   return { readings: r.readings, rejected: r.rejected.map((e) => dlq(e.reason, deviceId, topic, e.element)) }
 }
@@ -153,15 +156,22 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
    * was dead-lettered if anything was; `done(err)` only when the broker is shutting down before
    * the store confirmed: the device is then not acknowledged.
    */
-  function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: Done): void {
+  function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: Done, waitedMs = 0): void {
     metrics.received.inc()
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const props = packet.properties as MessageProperties | undefined
+    // MQTT 5: a message held (backpressure, rate limit) past its expiry is not buffered any more
+    const expiry = props?.messageExpiryInterval
+    if (expiry !== undefined && waitedMs >= expiry * 1000) {
+      const reason = `expired: its Message Expiry Interval of ${expiry}s passed after ${Math.round(waitedMs)} ms waiting to be buffered`
+      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), done, { count: 1, buffered: 0, reason, expired: true })
+    }
     if (payload.length > opts.maxPayload) {
       const reason = `payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`
       return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), done, { count: 1, buffered: 0, reason })
     }
     parseOpts.now = now
-    const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, parseOpts)
+    const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, props, parseOpts)
     if (rejected.length === 0) return enqueue(readings, deviceId, done)
     log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')
     const refused: DeadLettered = { count: rejected.length, buffered: readings.length, reason: rejected[0].reason }

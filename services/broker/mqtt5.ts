@@ -100,7 +100,8 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
     writeToStream(ack, client.conn, WRITE_V5)
   }
 
-  function refuse(client: Client, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
+  /** Our own PUBACK/PUBREC (0x99, 0x97, or 0x00 for an expired message); the message is not routed. */
+  function answerUnrouted(client: Client, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
     if (packet.qos > 0) writeAck(client, packet, reasonCode, reason)
     settled(packet, callback)
   }
@@ -134,11 +135,13 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
           const code = (err as Partial<Refusal>).reasonCode
           if (code === undefined) return callback(err) // aedes answers 0x87 with the message as Reason String
           if (code === UNANSWERED) return settled(packet, callback)
-          return refuse(client, packet, code, err.message, callback)
+          return answerUnrouted(client, packet, code, err.message, callback)
         }
         if (!deadLettered) return callback(null)
-        if (deadLettered.quota) return refuse(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
-        if (deadLettered.buffered === 0) return refuse(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
+        if (deadLettered.quota) return answerUnrouted(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
+        // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
+        if (deadLettered.expired) return answerUnrouted(client, packet, ReasonCode.SUCCESS, deadLettered.reason, callback)
+        if (deadLettered.buffered === 0) return answerUnrouted(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
         const total = deadLettered.count + deadLettered.buffered
         acceptWithReason(client, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback)
       }

@@ -3,6 +3,7 @@
 // then holds. The 3.1.1 answers to the same outcomes are covered by the other broker tests.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt'
+import { encode as cborEncode } from 'cbor-x'
 import { addDevice } from '../../shared/devices.js'
 import { waitFor } from '../helpers/ports.js'
 import { deadLetters, pushOverHighWater, queuedReadings, startRedis, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
@@ -203,5 +204,81 @@ describe('MQTT 5 quotas, backpressure and shutdown (mqtt.js)', () => {
     for (let i = 0; i < 3; i++) send(v, 'devices/m5-window/telemetry', `{"t":${i}}`)
     expect((await disconnected as { reasonCode?: number }).reasonCode).toBe(0x93)
     v.c.end(true)
+  })
+})
+
+describe('MQTT 5 message properties (mqtt.js)', () => {
+  let store: StoreUnderTest
+  let t: TestBroker
+
+  beforeAll(async () => {
+    store = await startRedis()
+    t = await startTestBroker(store.url)
+  })
+  afterAll(async () => {
+    await t?.close()
+    await store?.stop()
+  })
+
+  it('User Properties become tags; the payload\'s own tags win; a name that cannot be a tag is dead-lettered (0x99)', async () => {
+    const v = await connect5(t, { clientId: 'm5-tags' })
+    send(v, 'devices/m5-tags/telemetry', '{"t":1,"tags":{"floor":"4"}}', 1, { userProperties: { site: 'roof', floor: '3' } })
+    expect((await nthAck(v, 1)).reasonCode ?? 0).toBe(0)
+    expect((await queuedReadings(t.probe, 'm5-tags'))[0].tags).toEqual({ site: 'roof', floor: '4' })
+    send(v, 'devices/m5-tags/telemetry', '{"t":2}', 1, { userProperties: { 'bad name': 'x' } })
+    const ack = await nthAck(v, 2)
+    expect(ack.reasonCode).toBe(0x99)
+    expect(ack.properties?.reasonString).toBe('user property "bad name": tag names are 1-128 of A-Z a-z 0-9 _ . : / -')
+    expect(await queuedReadings(t.probe, 'm5-tags')).toHaveLength(1)
+    await v.c.endAsync()
+  })
+
+  it('Content Type application/senml+cbor: the reading equals its application/senml+json twin', async () => {
+    const v = await connect5(t, { clientId: 'm5-cbor' })
+    const ts = Math.floor(Date.now() / 1000) - 60
+    send(v, 'devices/m5-cbor/telemetry', JSON.stringify([{ bn: 'room.', bt: ts, n: 'temp', v: 21.5 }, { n: 'door', vb: true }, { n: 'mode', vs: 'eco' }]), 1, { contentType: 'application/senml+json' })
+    // RFC 8428 §6 labels: bn -2, bt -3, n 0, v 2, vs 3, vb 4
+    send(v, 'devices/m5-cbor/telemetry', cborEncode([{ [-2]: 'room.', [-3]: ts, 0: 'temp', 2: 21.5 }, { 0: 'door', 4: true }, { 0: 'mode', 3: 'eco' }]), 1, { contentType: 'application/senml+cbor' })
+    await nthAck(v, 2)
+    expect(acksOf(v).map((a) => a.reasonCode ?? 0)).toEqual([0, 0])
+    const [json, cbor] = (await queuedReadings(t.probe, 'm5-cbor')).map(({ receivedAt: _, ...r }) => r)
+    expect(json).toEqual({ deviceId: 'm5-cbor', ts: ts * 1000, measures: { 'room.temp': 21.5, 'room.door': true, 'room.mode': 'eco' } })
+    expect(cbor).toEqual(json)
+    await v.c.endAsync()
+  })
+
+  it('refused by what the properties say: unknown Content Type, CBOR that is not SenML, Payload Format Indicator 1 with ill-formed UTF-8 (each 0x99)', async () => {
+    const v = await connect5(t, { clientId: 'm5-ct' })
+    send(v, 'devices/m5-ct/telemetry', '{"t":1}', 1, { contentType: 'text/csv' })
+    send(v, 'devices/m5-ct/telemetry', cborEncode({ t: 1 }), 1, { contentType: 'application/senml+cbor' })
+    send(v, 'devices/m5-ct/telemetry', Buffer.from([0x7b, 0xff, 0x7d]), 1, { payloadFormatIndicator: true })
+    await nthAck(v, 3)
+    expect(acksOf(v).map((a) => [a.reasonCode, a.properties?.reasonString])).toEqual([
+      [0x99, 'content type "text/csv" is not one iotbuf decodes (application/json, application/senml+json, application/senml+cbor)'],
+      [0x99, 'payload is not a SenML pack (a CBOR array of records), as its content type says'],
+      [0x99, 'payload is not valid UTF-8, though its Payload Format Indicator says it is'],
+    ])
+    expect(await queuedReadings(t.probe, 'm5-ct')).toEqual([])
+    await v.c.endAsync()
+  })
+
+  it('Message Expiry Interval: kept with the reading; one that passes while the publish is held is dead-lettered as expired', async () => {
+    const v = await connect5(t, { clientId: 'm5-exp' })
+    send(v, 'devices/m5-exp/telemetry', '{"t":1}', 1, { messageExpiryInterval: 60 })
+    await nthAck(v, 1)
+    expect((await queuedReadings(t.probe, 'm5-exp'))[0].expiry).toBe(60)
+
+    await pushOverHighWater(t)
+    const sent = Date.now()
+    send(v, 'devices/m5-exp/telemetry', '{"t":2}', 1, { messageExpiryInterval: 1 })
+    await waitFor(() => t.broker.stats().held === 1, 'the publish held')
+    await waitFor(() => Date.now() - sent > 1100, 'its expiry interval to pass')
+    await t.probe.config('SET', 'maxmemory', '0')
+    const ack = await nthAck(v, 2)
+    expect(ack.reasonCode ?? 0).toBe(0) // resending cannot help: acknowledged, kept as a dead letter
+    expect(ack.properties?.reasonString).toMatch(/^expired: its Message Expiry Interval of 1s passed/)
+    expect((await queuedReadings(t.probe, 'm5-exp')).map((r) => r.measures.t)).toEqual([1])
+    expect((await deadLetters(t.probe)).filter((d) => d.device === 'm5-exp').map((d) => d.reason)).toEqual([ack.properties?.reasonString])
+    await v.c.endAsync()
   })
 })
