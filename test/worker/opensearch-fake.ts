@@ -197,7 +197,7 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
       const body = Buffer.concat(chunks).toString()
       const path = (req.url ?? '/').split('?')[0]
       const tpl = /^\/_index_template\/([^/]+)$/.exec(path)
-      if (tpl && req.method === 'PUT') { templates.set(decodeURIComponent(tpl[1]), JSON.parse(body) as Record<string, unknown>); return reply(200, { acknowledged: true }) }
+      if (tpl && (req.method === 'PUT' || req.method === 'POST')) { templates.set(decodeURIComponent(tpl[1]), JSON.parse(body) as Record<string, unknown>); return reply(200, { acknowledged: true }) }
       if (path === '/_bulk' && (req.method === 'POST' || req.method === 'PUT')) {
         if (!/^application\/(x-ndjson|json)/.test(String(req.headers['content-type'] ?? ''))) return reply(406, { error: `Content-Type header [${String(req.headers['content-type'])}] is not supported`, status: 406 })
         if (fail > 0) { fail--; calls.failed5xx++; return reply(503, errorBody(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no cluster-manager];')) }

@@ -1,5 +1,5 @@
 // OpenSearch (Amazon OpenSearch Service, OpenSearch Serverless, self-managed): _bulk `create`
-// actions whose _id is the buffer's entry id, so a re-delivered batch (retry, worker crash) finds
+// actions whose _id is the buffer's entry id (`<shard>:<stream id>`), so a re-delivered batch (retry, worker crash) finds
 // its documents already there (409) instead of indexing them twice. Daily indices by the
 // reading's timestamp; an index template installed once at start maps the fields.
 //
@@ -43,6 +43,9 @@ export function toDocument(r: Reading): Record<string, unknown> {
   return doc
 }
 
+/** Entry ids are unique within a shard's queue only (two shards can mint the same stream ID in one ms). */
+export const documentId = (shard: number, entryId: string) => `${shard}:${entryId}`
+
 function describeError(e: BulkItemResult['error']): string {
   if (!e) return 'no reason given'
   const cause = e.caused_by ? ` (caused by ${e.caused_by.type}: ${e.caused_by.reason})` : ''
@@ -66,7 +69,12 @@ export function createOpenSearchSink(opts: OpenSearchSinkOptions): Sink {
 
   function ensureTemplate(): Promise<void> {
     templateReady ??= client.indices.putIndexTemplate({ name: 'iotbuf-readings', body: indexTemplate(templatePatternOf(opts.index)) as never })
-      .then(() => undefined, (err: unknown) => { templateReady = null; throw asOutageOrError(err, 'installing the index template') })
+      .then(() => undefined, (err: unknown) => {
+        templateReady = null
+        // a refused template says nothing about the readings: keep them buffered, never dead-letter
+        const e = asOutageOrError(err, 'installing the index template')
+        throw e instanceof OpenSearchUnavailable ? e : new OpenSearchUnavailable(e.message)
+      })
     return templateReady
   }
 
@@ -131,7 +139,7 @@ export function createOpenSearchSink(opts: OpenSearchSinkOptions): Sink {
       const rejected: RejectedRecord[] = []
       const items: Item[] = batch.entries.map((e, index) => ({
         index,
-        action: JSON.stringify({ create: { _index: indexNameFor(opts.index, e.reading.ts), _id: e.id } }),
+        action: JSON.stringify({ create: { _index: indexNameFor(opts.index, e.reading.ts), _id: documentId(batch.shard, e.id) } }),
         source: JSON.stringify(toDocument(e.reading)),
       }))
       for (const req of requests(items, rejected)) {
