@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import { createRequire } from 'node:module'
 import { SETTINGS, describeConfig, loadConfigOrExit, type SinkName } from '../../shared/config.js'
 import { parseDuration } from '../../shared/units.js'
+import { acceptOurNodeFloor } from '../../shared/node-support.js'
 
 export interface StatusFlags { json?: boolean; watch?: boolean | string; check?: boolean; maxDepth?: string; maxAge?: string; maxMemory?: string; url?: string }
 
@@ -126,6 +127,7 @@ function failureLine(commandPath: string, err: unknown): string | null {
 }
 
 export async function runCli(argv: string[]): Promise<void> {
+  acceptOurNodeFloor()
   exitQuietlyWhenOutputCloses()
   const program = buildProgram()
   let commandPath = ''
