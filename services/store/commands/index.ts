@@ -30,6 +30,7 @@ import { sortCommands } from './sort.js'
 import { lcsCommands } from './lcs.js'
 import { zsetBlockingCommands } from './zset-blocking.js'
 import { clientStateCommands } from './client-state.js'
+import { hllCommands } from './hll.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -58,4 +59,5 @@ export const commandTable: CommandRow[] = [
   ...lcsCommands,
   ...zsetBlockingCommands,
   ...clientStateCommands,
+  ...hllCommands,
 ]

@@ -1,0 +1,71 @@
+/*
+ * HyperLogLog (hyperloglog.c) against redis-server 7.0 and the bundled store:
+ * the HLL is Redis' own byte layout, so after every PFADD/PFCOUNT/PFMERGE the
+ * GET of the key must be the same bytes on both (sparse opcodes, the sparse to
+ * dense promotion, the cached cardinality), and the estimates the same numbers.
+ */
+
+import { describe, it } from 'vitest'
+import { cmds, comparedPair, type Script } from './compare.js'
+
+const cmp = comparedPair()
+const same = (...lines: string[]): Promise<void> => cmp.same(cmds(...lines))
+
+/** Deterministic pseudo-random elements (Park-Miller), some binary, some long enough for several hash blocks. */
+function elements(n: number, seed: number): string[] {
+  let s = seed
+  const next = (): number => (s = (s * 16807) % 2147483647)
+  return Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `device:${next()}:${next()}:reading` : i % 5 === 0 ? Buffer.from([next() & 255, next() & 255]).toString('latin1') : String(next())))
+}
+
+describe('PFADD PFCOUNT', () => {
+  it('an empty HLL, single elements, the cached cardinality', () =>
+    same('PFADD h', 'GET h', 'PFCOUNT h', 'GET h', 'PFADD h a', 'GET h', 'PFADD h a', 'PFCOUNT h', 'GET h', 'PFADD h b c d e f g', 'GET h',
+      'PFCOUNT h', 'PFCOUNT h', 'GET h', 'PFADD h ""', 'PFCOUNT nokey', 'PFADD h2 x y', 'PFCOUNT h h2 nokey', 'GET h', 'STRLEN h'))
+
+  it('the same bytes on every step from sparse to dense and past it', async () => {
+    const script: Script = []
+    const all = elements(6000, 7)
+    for (let i = 0; i < all.length; i += 250) {
+      script.push(['PFADD', 'h', ...all.slice(i, i + 250)], ['GET', 'h'], ['PFCOUNT', 'h'], ['GET', 'h'])
+    }
+    await cmp.same(script)
+  })
+
+  it('dense registers set by hand (up to 63) are read, counted and merged like Redis', async () => {
+    const script: Script = [['PFADD', 'h', 'a', 'b'], ['PFDEBUG', 'TODENSE', 'h'], ['SETRANGE', 'h', '16', Buffer.from([0xff, 0x0f, 0x3c])],
+      ['SETRANGE', 'h', '12303', Buffer.from([0xfc])], ['PFCOUNT', 'h'], ['GET', 'h'], ['PFADD', 's', 'x'], ['PFMERGE', 's', 'h'], ['GET', 's'],
+      ['PFCOUNT', 's', 'h'], ['PFDEBUG', 'GETREG', 'h']]
+    await cmp.same(script)
+  })
+
+  it('large cardinalities estimate the same', async () => {
+    const script: Script = []
+    for (let i = 0; i < 20; i++) script.push(['PFADD', 'big', ...elements(2500, 1000 + i)], ['PFCOUNT', 'big'])
+    script.push(['GET', 'big'])
+    await cmp.same(script)
+  })
+
+  it('errors: wrong type, not an HLL, corrupted values', () =>
+    same('SET s foo', 'PFADD s a', 'PFCOUNT s', 'PFCOUNT s nokey', 'LPUSH l a', 'PFADD l a', 'PFCOUNT l', 'PFMERGE l', 'PFMERGE d s', 'EXISTS d',
+      'SET bad HYLL\x02aaaaaaaaaaaaaaaaaaa', 'PFADD bad a', 'PFCOUNT bad', 'PFADD h a b c', 'APPEND h xx', 'PFCOUNT h', 'PFADD h z', 'PFADD d2 a',
+      'SETRANGE d2 4 \x00', 'PFCOUNT d2', 'PFADD', 'PFCOUNT', 'PFMERGE'))
+})
+
+describe('PFMERGE', () => {
+  it('sparse with sparse stays sparse; a dense source makes the target dense', async () => {
+    const script: Script = [
+      ['PFADD', 'a', ...elements(300, 1)], ['PFADD', 'b', ...elements(300, 2)], ['PFMERGE', 'm', 'a', 'b'], ['GET', 'm'], ['PFCOUNT', 'm'],
+      ['PFMERGE', 'a', 'b'], ['GET', 'a'], ['PFADD', 'big', ...elements(4000, 3)], ['PFMERGE', 'm2', 'a', 'big'], ['GET', 'm2'], ['PFCOUNT', 'm2'],
+      ['PFCOUNT', 'a', 'b', 'big'], ['PFMERGE', 'e'], ['GET', 'e'], ['PFMERGE', 'e2', 'nokey'], ['GET', 'e2'], ['PFMERGE', 'a', 'a'], ['GET', 'a'],
+    ]
+    await cmp.same(script)
+  })
+})
+
+describe('PFDEBUG PFSELFTEST', () => {
+  it('ENCODING DECODE TODENSE GETREG', () =>
+    same('PFADD h a b c d e f 1 2 3', 'PFDEBUG ENCODING h', 'PFDEBUG DECODE h', 'PFDEBUG TODENSE h', 'PFDEBUG ENCODING h', 'GET h', 'PFDEBUG TODENSE h',
+      'PFDEBUG DECODE h', 'PFDEBUG FOO h', 'PFDEBUG ENCODING nokey', 'SET s x', 'PFDEBUG ENCODING s', 'PFADD g x', 'PFDEBUG GETREG g', 'PFCOUNT g'))
+  it('PFSELFTEST passes', () => same('PFSELFTEST', 'PFSELFTEST x'))
+})
