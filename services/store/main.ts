@@ -3,9 +3,12 @@
  * runStore() for the `iotbuf store` command, which behaves like redis-server.
  */
 
-import { readFileSync } from 'node:fs'
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { StoreServer } from './server.js'
-import { defaultConfig, findParam, loadServerConfig, setParam, type Config } from './config.js'
+import { defaultConfig, findParam, setParam, type Config } from './config.js'
+import { ConfigFileError, loadServerConfig } from './config-file.js'
+import { commandTable } from './commands/index.js'
 
 export interface StoreHandle {
   port: number
@@ -74,27 +77,36 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
     io.exit(1)
   }
   const cfg = defaultConfig()
-  let fileText: string | null = null
-  let args = argv
-  if (args.length > 0 && !args[0].startsWith('--')) {
-    try {
-      fileText = readFileSync(args[0], 'utf8')
-    } catch (err) {
-      fail(`Fatal error, can't open config file '${args[0]}': ${(err as Error).message}`)
-      return
-    }
-    args = args.slice(1)
-  }
+  /* redis-server [/path/to/redis.conf] [options]: a first argument not starting with '-' is the file */
+  const configFile = argv.length > 0 && !argv[0].startsWith('-') ? resolve(argv[0]) : null
+  const args = configFile === null ? argv : argv.slice(1)
+  const known = new Set(commandTable.map((r) => r.name))
+  let renames: [string, string][]
   try {
-    loadServerConfig(cfg, fileText, args)
+    renames = loadServerConfig(cfg, configFile, args, (name) => known.has(name)).renames
   } catch (err) {
-    fail(`*** FATAL CONFIG FILE ERROR *** ${(err as Error).message}`)
+    if (err instanceof ConfigFileError && err.line === null && err.message.startsWith('Fatal error')) fail(err.message)
+    else if (err instanceof ConfigFileError && err.line !== null) {
+      fail(`\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line ${err.line}\n>>> '${err.text}'\n${err.message}`)
+    } else fail(`\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n${(err as Error).message}`)
     return
   }
-  const bind = String(cfg.bind).split(/\s+/)[0]
+  /* the first address of `bind`; a leading '-' marks an address that may be unavailable */
+  const bind = (String(cfg.bind).split(/\s+/).find((a) => a !== '' && a !== '*' && a !== '-::*') ?? '0.0.0.0').replace(/^-/, '')
   const server = new StoreServer(cfg)
-  server.log = (msg) => io.stdout.write(`${msg}\n`)
+  if (configFile !== null) server.configFile = configFile
+  for (const [from, to] of renames) {
+    const cmd = server.commands.get(from)!
+    server.commands.delete(from)
+    if (to !== '') server.commands.set(to, cmd)
+  }
+  /* logfile: lines go to the file when one is set, as redis-server's serverLog() */
+  const logfile = String(cfg.logfile)
+  const say = logfile === '' ? (msg: string): void => void io.stdout.write(`${msg}\n`) : (msg: string): void => appendFileSync(logfile, `${process.pid}:M ${new Date().toISOString()} * ${msg}\n`)
+  server.log = say
   server.fatal = (msg) => fail(msg)
+  /* Node cannot fork; under systemd, docker or `iotbuf start` a foreground process is what is wanted anyway */
+  if (cfg.daemonize === 'yes') say('daemonize yes: the bundled store does not detach, it keeps running in the foreground')
   try {
     await server.listen(Number(cfg.port), bind)
   } catch (err) {
@@ -108,8 +120,17 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
     fail(`Fatal error loading the DB: ${(err as Error).message}. Exiting.`)
     return
   }
-  io.stdout.write(`Ready to accept connections tcp ${bind}:${server.port}\n`)
+  const pidfile = String(cfg.pidfile)
+  if (pidfile !== '') {
+    try {
+      writeFileSync(pidfile, `${process.pid}\n`)
+    } catch (err) {
+      say(`Failed to write PID file: ${(err as Error).message}`)
+    }
+  }
+  say(`Ready to accept connections tcp ${bind}:${server.port}`)
   const shutdown = (): void => {
+    if (pidfile !== '') rmSync(pidfile, { force: true })
     void server.close().then(() => io.exit(0))
   }
   io.signals.once('SIGTERM', shutdown)

@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT } from './networking.js'
 import { Keyspace } from './keyspace.js'
-import { defaultConfig, type Config } from './config.js'
+import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
 import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
@@ -107,8 +107,7 @@ export class StoreServer {
         this.port = typeof addr === 'object' && addr ? addr.port : port
         this.config.port = this.port
         this.tcp = tcp
-        this.cronTimer = setInterval(() => this.cron(), 1000 / Number(this.config.hz))
-        this.cronTimer.unref()
+        this.restartCron()
         resolve(this.port)
       })
     })
@@ -413,6 +412,43 @@ export class StoreServer {
     }
   }
 
+  /** (Re)starts serverCron at the configured hz (CONFIG SET hz takes effect at once). */
+  restartCron(): void {
+    if (this.tcp === null) return
+    if (this.cronTimer) clearInterval(this.cronTimer)
+    this.cronTimer = setInterval(() => this.cron(), 1000 / effectiveHz(this.config))
+    this.cronTimer.unref()
+  }
+
+  /**
+   * CONFIG RESETSTAT: resetServerStats() and the command table's counters. Subsystems with
+   * statistics of their own (slowlog, latency, error stats...) push a resetter here.
+   */
+  readonly statResetters: (() => void)[] = []
+  resetStats(): void {
+    this.numCommands = 0
+    this.numConnections = 0
+    this.rejectedConnections = 0
+    this.netInputBytes = 0
+    this.opsSamples = []
+    this.lastOpsSample = { time: Date.now(), count: 0 }
+    const ks = this.keyspace
+    ks.expiredKeys = 0
+    ks.evictedKeys = 0
+    ks.expiredStalePerc = 0
+    ks.expiredTimeCapReached = 0
+    ks.keyspaceHits = 0
+    ks.keyspaceMisses = 0
+    const resetTable = (t: Map<string, Command>): void => {
+      for (const cmd of t.values()) {
+        cmd.calls = 0
+        if (cmd.subcommands) resetTable(cmd.subcommands)
+      }
+    }
+    resetTable(this.commands)
+    for (const r of this.statResetters) r()
+  }
+
   private cron(): void {
     const now = Date.now()
     this.keyspace.lruClock = now
@@ -423,7 +459,7 @@ export class StoreServer {
       this.lastOpsSample = { time: now, count: this.numCommands }
     }
     if (!this.loading) {
-      activeExpireCycle(this.keyspace, Number(this.config.hz))
+      activeExpireCycle(this.keyspace, effectiveHz(this.config))
       const maxmemory = this.config.maxmemory as number
       if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)
       if (this.aof !== null) this.aof.cron(now)

@@ -6,6 +6,7 @@
 import type { CommandRow } from './table.js'
 import { connectionCommands } from './connection.js'
 import { serverCommands } from './server.js'
+import { configCommands } from './config.js'
 import { keysCommands } from './keys.js'
 import { keysDbCommands } from './keys-db.js'
 import { stringCommands } from './strings.js'
@@ -35,6 +36,7 @@ import { hllCommands } from './hll.js'
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
   ...serverCommands,
+  ...configCommands,
   ...keysCommands,
   ...keysDbCommands,
   ...stringCommands,

@@ -1,12 +1,11 @@
 /*
- * Server commands: INFO, CONFIG, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
+ * Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
  */
 
 import type { Client } from '../networking.js'
 import type { CommandRow, Command } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
-import { PARAMS, findParam, formatParam, setParam, applyConfig } from '../config.js'
 import { stringMatch, bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from './connection.js'
 
@@ -117,76 +116,6 @@ function persistenceInfo(c: Client, kv: (o: Record<string, string | number>) => 
   }
   if (s.loading) out += kv({ loading_start_time: Math.floor(s.loadingStart / 1000) })
   return out
-}
-
-/* ---------------------------------- CONFIG --------------------------------- */
-
-function configGetCommand(c: Client): void {
-  const found = new Map<string, string>()
-  for (const pattern of c.argv.slice(2)) {
-    const lower = pattern.toLowerCase()
-    for (const p of PARAMS) {
-      if (found.has(p.name)) continue
-      if (p.name === lower || stringMatch(lower, p.name, true)) found.set(p.name, formatParam(c.server.config, p))
-    }
-  }
-  c.addReplyMapLen(found.size)
-  for (const [k, v] of found) {
-    c.addReplyBulk(k)
-    c.addReplyBulk(v)
-  }
-}
-
-function configSetCommand(c: Client): void {
-  const argv = c.argv
-  if ((argv.length - 2) % 2 !== 0) {
-    c.addReplyError(`wrong number of arguments for 'config|set' command`)
-    return
-  }
-  const cfg = c.server.config
-  const saved = { ...cfg }
-  const seen = new Set<string>()
-  const oldAppendonly = cfg.appendonly
-  for (let i = 2; i < argv.length; i += 2) {
-    const p = findParam(argv[i])
-    if (!p || p.immutable) {
-      Object.assign(cfg, saved)
-      c.addReplyError(p ? `CONFIG SET failed (possibly related to argument '${argv[i]}') - can't set immutable config` : `Unknown option or number of arguments for CONFIG SET - '${argv[i]}'`)
-      return
-    }
-    if (seen.has(p.name)) {
-      Object.assign(cfg, saved)
-      c.addReplyError(`CONFIG SET failed (possibly related to argument '${argv[i]}') - duplicate parameter`)
-      return
-    }
-    seen.add(p.name)
-    const err = setParam(cfg, p, argv[i + 1])
-    if (err) {
-      Object.assign(cfg, saved)
-      c.addReplyError(`CONFIG SET failed (possibly related to argument '${argv[i]}') - ${err}`)
-      return
-    }
-  }
-  if (cfg.appendonly === oldAppendonly) seen.delete('appendonly')
-  const applyErr = applyConfig(c.server, seen)
-  if (applyErr) {
-    c.addReplyError(`CONFIG SET failed - ${applyErr}`)
-    return
-  }
-  c.addReplyRaw(OK)
-}
-
-function configResetstatCommand(c: Client): void {
-  const s = c.server
-  s.numCommands = 0
-  s.numConnections = 0
-  s.keyspace.expiredKeys = 0
-  s.keyspace.evictedKeys = 0
-  s.keyspace.expiredStalePerc = 0
-  s.keyspace.expiredTimeCapReached = 0
-  s.keyspace.keyspaceHits = 0
-  s.keyspace.keyspaceMisses = 0
-  c.addReplyRaw(OK)
 }
 
 /* ------------------------------ keyspace-wide ------------------------------ */
@@ -323,11 +252,6 @@ export const serverCommands: CommandRow[] = [
   row('flushdb', -1, ['write'], flushdbCommand, 'Remove all keys from the current database.', '1.0.0'),
   row('flushall', -1, ['write'], flushallCommand, 'Removes all keys from all databases.', '1.0.0'),
   row('time', 1, ['loading', 'stale', 'fast'], timeCommand, 'Returns the server time.', '2.6.0'),
-  row('config', -2, [], noop, 'A container for server configuration commands.', '2.0.0', [
-    row('get', -3, ['admin', 'noscript', 'loading', 'stale'], configGetCommand, 'Returns the effective values of configuration parameters.', '2.0.0'),
-    row('set', -4, ['admin', 'noscript', 'loading', 'stale'], configSetCommand, 'Sets configuration parameters in-flight.', '2.0.0'),
-    row('resetstat', 2, ['admin', 'noscript', 'loading', 'stale'], configResetstatCommand, 'Resets the server\'s statistics.', '2.0.0'),
-  ]),
   row('command', -1, ['loading', 'stale'], commandCommand, 'Returns detailed information about all commands.', '2.8.13', [
     row('count', 2, ['loading', 'stale'], commandCountCommand, 'Returns a count of commands.', '2.8.13'),
     row('list', -2, ['loading', 'stale'], commandListCommand, 'Returns a list of command names.', '7.0.0'),
