@@ -28,6 +28,10 @@ export const CLIENT_REPLY_OFF = 1 << 26
 export const CLIENT_REPLY_SKIP_NEXT = 1 << 27
 export const CLIENT_REPLY_SKIP = 1 << 28
 export const CLIENT_MONITOR = 1 << 29
+/** Its script yielded (busy script): no more of its requests run until the script ends (protectClient). */
+export const CLIENT_PROTECTED = 1 << 30
+/** The client scripts run their commands with (CLIENT_SCRIPT). */
+export const CLIENT_SCRIPT = 1 << 31
 
 export class Client extends ReplyBuffer {
   readonly id: number
@@ -89,7 +93,7 @@ export class Client extends ReplyBuffer {
    * blocks (its pipeline resumes on unblock) or must be closed.
    */
   processInputBuffer(): void {
-    while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY)) === 0) {
+    while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTECTED)) === 0) {
       const argv = this.parser.next()
       if (argv === null) break
       if (argv instanceof ProtocolError) {

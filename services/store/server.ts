@@ -10,7 +10,7 @@ import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_S
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, type Command } from './commands/table.js'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
@@ -23,6 +23,7 @@ import { Snapshot } from './persistence/snapshot.js'
 import { LoadingClient } from './persistence/load.js'
 import { applyConfig } from './config.js'
 import { PubSub, CLIENT_PUBSUB, PUBSUB_ALLOWED } from './pubsub.js'
+import { Scripting } from './scripting/scripting.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -75,6 +76,10 @@ export class StoreServer {
   private pendingFlush: Client[] = []
   private beforeSleepScheduled = false
   private readonly beforeSleepFn = (): void => this.beforeSleep()
+  /** Lua scripts and Functions (scripting/). */
+  readonly scripting: Scripting
+  /** Off while a script's command runs under redis.set_repl() without REPL_AOF. */
+  propagateAof = true
   /** Where log lines go (runStore prints them; tests may capture). */
   log: (msg: string) => void = () => {}
   /** An unrecoverable persistence error (Redis exits). */
@@ -89,6 +94,7 @@ export class StoreServer {
     this.commands = buildCommandTable(commandTable)
     this.evictor = new Evictor(this.keyspace)
     this.snapshot = new Snapshot(this)
+    this.scripting = new Scripting(this)
     this.keyspace.hooks = { propagateDel: (db, key) => this.aof?.feedDel(db, key) }
     this.keyspace.publish = (channel, message) => this.publish(channel, message)
     applyConfig(this, null)
@@ -272,6 +278,12 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
+    /* A script past busy-reply-threshold is between two slices: only allow_busy commands run. */
+    if (this.scripting.busy && (cmd.flagBits & CMD_ALLOW_BUSY) === 0) {
+      c.addReplyError(this.scripting.runner.busyError())
+      flagTransaction(c)
+      return
+    }
     /* Free memory before the command runs, counting what a write brings in,
      * so used memory stays at the limit instead of overshooting it. */
     const maxmemory = this.config.maxmemory as number
@@ -335,7 +347,7 @@ export class StoreServer {
       const dirty = ks.dirty
       cmd.row.handler(c)
       if (ks.dirty !== dirty) {
-        if (this.aof !== null) this.aof.feedCommand(c.db, cmd, c.argv)
+        if (this.aof !== null && this.propagateAof) this.aof.feedCommand(c.db, cmd, c.argv)
         if (keys !== null) notifyCommand(ks, c.db, cmd, c.argv, keys, existed!)
       }
     }
@@ -395,7 +407,8 @@ export class StoreServer {
 
   /** After each command: serve clients blocked on keys it made ready. */
   afterCommand(): void {
-    if (this.keyspace.readyKeys.length !== 0) handleClientsBlockedOnKeys(this.keyspace)
+    /* a suspended script's writes wake blocked clients only once it has ended */
+    if (this.keyspace.readyKeys.length !== 0 && !this.scripting.running) handleClientsBlockedOnKeys(this.keyspace)
   }
 
   /** End of an event (beforeSleep): resume unblocked clients and flush them. */
@@ -458,7 +471,8 @@ export class StoreServer {
       if (this.opsSamples.length > STATS_METRIC_SAMPLES) this.opsSamples.shift()
       this.lastOpsSample = { time: now, count: this.numCommands }
     }
-    if (!this.loading) {
+    /* nothing changes under a script suspended between slices */
+    if (!this.loading && !this.scripting.running) {
       activeExpireCycle(this.keyspace, effectiveHz(this.config))
       const maxmemory = this.config.maxmemory as number
       if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)

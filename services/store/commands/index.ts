@@ -32,6 +32,7 @@ import { lcsCommands } from './lcs.js'
 import { zsetBlockingCommands } from './zset-blocking.js'
 import { clientStateCommands } from './client-state.js'
 import { hllCommands } from './hll.js'
+import { scriptingCommands } from './scripting.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -62,4 +63,5 @@ export const commandTable: CommandRow[] = [
   ...zsetBlockingCommands,
   ...clientStateCommands,
   ...hllCommands,
+  ...scriptingCommands,
 ]

@@ -8,6 +8,7 @@ import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
 import { stringMatch, bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from './connection.js'
+import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */
 
@@ -46,7 +47,7 @@ function infoSection(c: Client, name: string): string | null {
         used_memory: used, used_memory_human: bytesToHuman(used), used_memory_rss: process.memoryUsage.rss(),
         used_memory_rss_human: bytesToHuman(process.memoryUsage.rss()), used_memory_peak: ks.usedMemoryPeak, used_memory_peak_human: bytesToHuman(ks.usedMemoryPeak),
         maxmemory, maxmemory_human: bytesToHuman(maxmemory), maxmemory_policy: cfg['maxmemory-policy'],
-        mem_fragmentation_ratio: '1.00', mem_allocator: 'v8',
+        mem_fragmentation_ratio: '1.00', mem_allocator: 'v8', ...scriptingMemoryInfo(s),
       })
     }
     case 'persistence':
@@ -260,3 +261,17 @@ export const serverCommands: CommandRow[] = [
     row('getkeys', -3, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
   ]),
 ]
+
+/** INFO memory's scripting fields (used_memory_lua and friends, as Redis 7.0 names them). */
+function scriptingMemoryInfo(s: StoreServer): Record<string, string | number> {
+  const { evals, functions } = s.scripting
+  const vmEval = evals.memoryLua
+  const vmFunctions = functions.memoryLua
+  return {
+    used_memory_vm_eval: vmEval, used_memory_lua_human: bytesToHuman(vmEval), used_memory_scripts_eval: evals.memory,
+    number_of_cached_scripts: evals.scripts.size, number_of_functions: functions.functions.size, number_of_libraries: functions.libraries.size,
+    used_memory_vm_functions: vmFunctions, used_memory_vm_total: vmEval + vmFunctions, used_memory_functions: 0, used_memory_scripts: evals.memory,
+    used_memory_lua: vmEval,
+  }
+}
+

@@ -5,7 +5,7 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_DENY_BLOCKING } from '../networking.js'
+import { CLIENT_DENY_BLOCKING, CLIENT_SCRIPT } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js'
 import { OBJ_STREAM, WRONGTYPE_ERR, expireIfNeeded, lookupKeyRead } from '../keyspace.js'
@@ -94,6 +94,8 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
       const t = getBlockTimeoutOrReply(c, argv[++i])
       if (t === null) return
       timeout = t
+      // as Redis: BLOCK makes no sense in a script, and is refused rather than treated as a timeout
+      if (c.flags & CLIENT_SCRIPT) return c.addReplyError(`${argv[0]} command is not allowed with BLOCK option from scripts`)
     } else if (o === 'count' && moreargs) {
       const v = parseLong(argv[++i])
       if (v === null) {

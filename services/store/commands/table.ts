@@ -49,6 +49,9 @@ export const CMD_NO_AUTH = 1 << 3
 export const CMD_NO_MULTI = 1 << 4
 export const CMD_BLOCKING = 1 << 5
 export const CMD_LOADING = 1 << 6
+export const CMD_NOSCRIPT = 1 << 7
+export const CMD_MAY_REPLICATE = 1 << 8
+export const CMD_ALLOW_BUSY = 1 << 9
 
 const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   write: CMD_WRITE,
@@ -58,6 +61,9 @@ const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   no_multi: CMD_NO_MULTI,
   blocking: CMD_BLOCKING,
   loading: CMD_LOADING,
+  noscript: CMD_NOSCRIPT,
+  may_replicate: CMD_MAY_REPLICATE,
+  allow_busy: CMD_ALLOW_BUSY,
 }
 
 export class Command {

@@ -91,6 +91,11 @@ export class Aof {
    * got), so replaying the file rebuilds the same dataset at any later time.
    */
   /** EXEC: the transaction's writes go into the file between MULTI and EXEC (MULTI only once one writes). */
+  /** Inside EXEC or a script: their writes already go out as one MULTI/EXEC. */
+  get inTransaction(): boolean {
+    return this.txState !== TX_NONE
+  }
+
   beginTransaction(): void {
     this.txState = TX_PENDING
   }
@@ -420,6 +425,10 @@ export class Aof {
     this.selectedDb = -1
     const tmp = join(this.dirPath, `temp-rewriteaof-bg-${process.pid}.aof`)
     const fd = openSync(tmp, 'w')
+    // rewriteFunctions(): the libraries come first, as FUNCTION LOAD, so the keys' scripts find them
+    const libs = new RespWriter()
+    for (const lib of this.server.scripting.functions.listLibraries()) libs.command(['FUNCTION', 'LOAD', lib.code])
+    if (libs.length > 0) writeSync(fd, libs.view())
     const view = new DatasetView(this.server.keyspace, fd)
     this.server.keyspace.view = view
     this.rewrite = { view, fd, tmp, incrsBefore, start: Date.now() }

@@ -57,6 +57,11 @@ export function rdbFileHeader(server: StoreServer, aofBase: boolean, extra: Reco
   T.rdbSaveAux(out, 'used-mem', server.keyspace.usedMemory)
   for (const [k, v] of Object.entries(extra)) T.rdbSaveAux(out, k, v)
   T.rdbSaveAux(out, 'aof-base', aofBase ? 1 : 0)
+  // rdbSaveFunctions(): every library's code, after the aux fields and before the keys
+  for (const lib of server.scripting.functions.listLibraries()) {
+    out.byte(T.RDB_OPCODE_FUNCTION2)
+    out.string(lib.code)
+  }
   return Buffer.from(out.view())
 }
 
@@ -150,8 +155,8 @@ export async function rdbLoadBuffer(server: StoreServer, buf: Buffer, what: stri
       case T.RDB_OPCODE_FUNCTION:
         throw new CorruptError('Pre-release function format not supported.')
       case T.RDB_OPCODE_FUNCTION2: {
-        r.string()
-        server.log('# The RDB file holds a function library; the bundled store has no FUNCTION support yet, the library was skipped.')
+        const err = server.scripting.functions.loadLibrary(r.string(), true)
+        if (err !== null) throw new CorruptError(`Failed loading library: ${err}`)
         continue
       }
       case T.RDB_OPCODE_EOF:
