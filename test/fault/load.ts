@@ -3,7 +3,8 @@
 // one reading at a time — the next only after the PUBACK — so its readings have one true order,
 // and every reading carries (device, seq) plus an idempotency key ("id") for the broker's dedup.
 // The history it keeps — what was sent, what was acknowledged and when — is what the checker
-// holds the sinks to.
+// holds the sinks to. Every second device speaks MQTT 5 (its session kept by Session Expiry
+// Interval instead of clean session 0), the others MQTT 3.1.1.
 import mqtt, { type MqttClient } from 'mqtt'
 
 export interface DeviceHistory {
@@ -60,6 +61,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
     history.set(id, h)
     const client = mqtt.connect(opts.url, {
       clientId: id, clean: false, reconnectPeriod: 200, connectTimeout: 5_000, keepalive: 30,
+      ...(n % 2 === 1 ? { protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } } : {}),
       ...(opts.credentials ? opts.credentials(id) : {}),
     })
     // connection errors are the point of these tests; the client reconnects by itself
