@@ -21,7 +21,7 @@ export async function runDrain(flags: DrainFlags): Promise<void> {
     const n = moved(s)
     if (bar && n > bar.getTotal()) bar.setTotal(n)
     bar?.update(n, { dead: s.deadLettered })
-  })
+  }, { flush: true })
   bar?.stop()
   await close()
   const seconds = (Date.now() - started) / 1000

@@ -50,7 +50,7 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
   const intervalMs = flags.intervalMs ?? config.DRAIN_INTERVAL
   log.info({ store: redactUrl(url), sinks: sinks.map((s) => s.name), once: !!flags.once, intervalMs, worker: config.WORKER_ID }, 'worker started')
   if (flags.once) {
-    const sum = await drainOrFail(worker, log, flags.onProgress)
+    const sum = await drainOrFail(worker, log, flags.onProgress, true)
     await close()
     log.info(sum, 'drained')
     process.exitCode = sum.failedSinks.length ? 1 : 0
@@ -74,13 +74,16 @@ export async function runWorker(flags: WorkerFlags): Promise<void> {
     worker.stop()
     clearTimeout(timer)
     await running
+    // staged readings are safe in the buffer either way; writing them now saves the next worker the re-read
+    const flushed = await worker.flushStaged().catch((err: Error) => { log.warn({ err: err.message }, 'could not write the staged objects; they stay buffered'); return null })
+    if (flushed && Object.keys(flushed.drained).length) log.info(flushed, 'staged objects written at shutdown')
     metricsServer?.close()
     await close()
   })
 }
 
-function drainOrFail(worker: Worker, log: { warn: (o: object, m: string) => void }, onProgress?: (s: DrainSummary) => void) {
-  return worker.drainUntilEmpty(onProgress).then((s) => {
+function drainOrFail(worker: Worker, log: { warn: (o: object, m: string) => void }, onProgress?: (s: DrainSummary) => void, flush = false) {
+  return worker.drainUntilEmpty(onProgress, { flush }).then((s) => {
     if (s.failedSinks.length) log.warn({ failed: s.failedSinks }, 'some sinks failed this pass')
     return s
   })

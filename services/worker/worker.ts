@@ -7,10 +7,17 @@
 // is back. If the sink answered and refused the batch IOTBUF_SINK_RETRIES times, the batch's
 // records are dead-lettered with that answer and acknowledged, so one poisoned batch never blocks
 // a shard. Either way nothing leaves the buffer without a sink write or a dead letter.
+//
+// Object sizing (IOTBUF_SINK_OBJECT_BYTES, file and s3 sinks): the batches a sink reads are kept
+// unacknowledged — staged in the buffer itself, which already holds them safely — until they add
+// up to the size (or the oldest was read IOTBUF_SINK_OBJECT_AGE ago, or `--once`/shutdown
+// flushes); then they are written as one object and acknowledged together. After a crash the
+// next owner re-reads them from its pending list and writes the object again under the same key
+// (the first entry's ID), replacing any copy the dead worker got out.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import type { Config } from '../../shared/config.js'
 import type { Logger } from '../../shared/log.js'
-import type { ReadingBuffer, ShardDepth } from '../../shared/buffer/index.js'
+import type { BufferedEntry, ReadingBuffer, ShardDepth } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import type { Leases } from './lease.js'
 import type { Sink, SinkResult } from './sinks/types.js'
@@ -34,16 +41,27 @@ export interface DrainSummary {
   skippedShards: number
 }
 
+export interface PassOptions {
+  /** write staged readings out whatever their size or age (`worker --once`, shutdown) */
+  flush?: boolean
+}
+
 export interface Worker {
   /** one pass over every shard */
-  drainPass(): Promise<DrainSummary>
-  /** passes until one drains nothing (`worker --once`) */
-  drainUntilEmpty(onProgress?: (s: DrainSummary) => void): Promise<DrainSummary>
+  drainPass(opts?: PassOptions): Promise<DrainSummary>
+  /** passes until one drains nothing (`worker --once`, with flush) */
+  drainUntilEmpty(onProgress?: (s: DrainSummary) => void, opts?: PassOptions): Promise<DrainSummary>
+  /** writes out every staged object of this worker (at shutdown, after stop()) */
+  flushStaged(): Promise<DrainSummary>
+  /** readings staged per sink, not yet written */
+  staged(): Record<string, number>
   stop(): void
   readonly stopping: boolean
 }
 
 const SHARD_CONCURRENCY = 4
+/** ids per XACK when an object's readings are acknowledged */
+const ACK_SLICE = 10_000
 const emptySummary = (): DrainSummary => ({ drained: {}, deadLettered: 0, trimmed: 0, failedSinks: [], skippedShards: 0 })
 
 export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: Partial<RetryPolicy>): Worker {
@@ -52,6 +70,18 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
   const consumer = config.WORKER_ID
   const abort = new AbortController()
   const m = createDrainMetrics(registry, buffer)
+  const objectBytes = config.SINK_OBJECT_BYTES
+  /** per `sink/shard`: entries read, not yet written or acknowledged, in stream order */
+  const staging = new Map<string, { entries: BufferedEntry[]; bytes: number; since: number }>()
+  new Gauge({
+    name: 'iotbuf_sink_staged_readings', help: 'readings read and held unacknowledged for a sized object, per sink', labelNames: ['sink'] as const, registers: [registry],
+    collect() { this.reset(); for (const [sink, n] of Object.entries(stagedCounts())) this.set({ sink }, n) },
+  })
+  function stagedCounts(): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [key, st] of staging) { const sink = key.slice(0, key.lastIndexOf('/')); out[sink] = (out[sink] ?? 0) + st.entries.length }
+    return out
+  }
 
   async function writeWithRetries(sink: Sink, shard: number, batch: Parameters<Sink['write']>[0]): Promise<SinkResult> {
     try {
@@ -82,21 +112,70 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
         log.warn({ shard, sink: sink.name }, 'lost the shard lease mid-batch; leaving the batch to the new owner')
         return
       }
-      if (result.rejected.length) {
-        await buffer.deadLetter(result.rejected.map(({ index, reason }) => ({
-          reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading.deviceId, payload: JSON.stringify(entries[index].reading),
-        })))
-        for (const r of result.rejected) m.deadLetters.inc({ sink: sink.name, reason: r.kind ?? 'rejected' })
-        summary.deadLettered += result.rejected.length
-      }
-      await buffer.ack(shard, group, consumer, entries.map((e) => e.id))
-      const ok = entries.length - result.rejected.length
-      m.drained.inc({ sink: sink.name }, ok)
-      summary.drained[sink.name] = (summary.drained[sink.name] ?? 0) + ok
+      await settle(shard, sink, entries, result, summary)
     }
   }
 
-  async function drainShard(shard: number, summary: DrainSummary): Promise<void> {
+  /** Dead-letters what the sink refused, acknowledges the whole lot, counts. */
+  async function settle(shard: number, sink: Sink, entries: BufferedEntry[], result: SinkResult, summary: DrainSummary): Promise<void> {
+    if (result.rejected.length) {
+      await buffer.deadLetter(result.rejected.map(({ index, reason }) => ({
+        reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading.deviceId, payload: JSON.stringify(entries[index].reading),
+      })))
+      for (const r of result.rejected) m.deadLetters.inc({ sink: sink.name, reason: r.kind ?? 'rejected' })
+      summary.deadLettered += result.rejected.length
+    }
+    // an object can hold hundreds of thousands of readings: acknowledge in slices, so no single
+    // XACK holds the store up
+    for (let i = 0; i < entries.length; i += ACK_SLICE) await buffer.ack(shard, sinkGroup(sink.name), consumer, entries.slice(i, i + ACK_SLICE).map((e) => e.id))
+    const ok = entries.length - result.rejected.length
+    m.drained.inc({ sink: sink.name }, ok)
+    summary.drained[sink.name] = (summary.drained[sink.name] ?? 0) + ok
+  }
+
+  /** drainSink for an object sink with IOTBUF_SINK_OBJECT_BYTES: see the header. */
+  async function drainSized(shard: number, sink: Sink, summary: DrainSummary, lease: { lost: boolean }, flush: boolean): Promise<void> {
+    const group = sinkGroup(sink.name)
+    const key = `${sink.name}/${shard}`
+    let st = staging.get(key)
+    // between passes the lease was free: if another worker took our pending entries (recover)
+    // it has written them; what we hold in memory is stale and must not be written over its object
+    if (st?.entries.length && (await buffer.ownPending(shard, group, consumer)) !== st.entries.length) {
+      log.warn({ sink: sink.name, shard, staged: st.entries.length }, 'staged readings were taken over by another worker; dropping them here')
+      st = undefined
+    }
+    if (!st) { st = { entries: [], bytes: 0, since: 0 }; staging.set(key, st) }
+    const cur = st
+    await buffer.recover(shard, group, consumer)
+    const writeObject = async (upTo: number) => {
+      const entries = cur.entries.slice(0, upTo)
+      m.batchSize.observe({ sink: sink.name }, entries.length)
+      const end = m.sinkLatency.startTimer({ sink: sink.name })
+      const result = await writeWithRetries(sink, shard, { shard, entries, sized: true })
+      end()
+      if (lease.lost) throw new Error('lost the shard lease while writing an object; the new owner re-delivers it')
+      await settle(shard, sink, entries, result, summary)
+      cur.entries = cur.entries.slice(upTo)
+      cur.bytes = cur.entries.reduce((a, e) => a + e.bytes, 0)
+      cur.since = Date.now()
+    }
+    while (!abort.signal.aborted && !lease.lost) {
+      const last = cur.entries[cur.entries.length - 1]
+      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES, last ? { count: cur.entries.length, lastId: last.id } : undefined)
+      if (!entries.length) break
+      for (const e of entries) {
+        if (!cur.entries.length) cur.since = Date.now()
+        cur.entries.push(e)
+        cur.bytes += e.bytes
+        // cut exactly where the size is reached, so a re-delivery cuts the same objects
+        if (cur.bytes >= objectBytes) await writeObject(cur.entries.length)
+      }
+    }
+    if (cur.entries.length && !lease.lost && (flush || Date.now() - cur.since >= config.SINK_OBJECT_AGE)) await writeObject(cur.entries.length)
+    if (!cur.entries.length) staging.delete(key)
+  }
+
+  async function drainShard(shard: number, summary: DrainSummary, opts: PassOptions): Promise<void> {
     if (!(await leases.leaseShard(shard))) { summary.skippedShards++; return }
     // renew while sinks work, so a slow batch (retries, large uploads) never lets the lease lapse
     const lease = { lost: false }
@@ -105,7 +184,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
       leases.renewShard(shard).then((ok) => { if (!ok) lease.lost = true }, (err: Error) => log.warn({ shard, err: err.message }, 'lease renewal failed'))
     }, renewEvery)
     try {
-      await Promise.all(sinks.map((sink) => drainSink(shard, sink, summary, lease).catch((err: Error) => {
+      await Promise.all(sinks.map((sink) => (objectBytes > 0 && sink.objects ? drainSized(shard, sink, summary, lease, !!opts.flush) : drainSink(shard, sink, summary, lease)).catch((err: Error) => {
         if (!summary.failedSinks.includes(sink.name)) summary.failedSinks.push(sink.name)
         log.error({ sink: sink.name, shard, err: err.message }, 'sink unavailable; its readings stay buffered for the next pass')
       })))
@@ -120,21 +199,28 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     return (await buffer.depth()).some((d) => d.depth > 0)
   }
 
-  async function drainPass(): Promise<DrainSummary> {
+  async function drainPass(opts: PassOptions = {}, only?: number[]): Promise<DrainSummary> {
     const summary = emptySummary()
+    const shards = only ?? Array.from({ length: buffer.shards }, (_, i) => i)
     let next = 0
-    const lane = async () => { while (next < buffer.shards && !abort.signal.aborted) await drainShard(next++, summary) }
-    await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, buffer.shards) }, lane))
+    // a flush after stop() still has to run once over the shards that hold staged readings
+    const lane = async () => { while (next < shards.length && (!abort.signal.aborted || opts.flush)) await drainShard(shards[next++], summary, opts) }
+    await Promise.all(Array.from({ length: Math.min(SHARD_CONCURRENCY, shards.length) }, lane))
     return summary
   }
 
   return {
     drainPass,
-    async drainUntilEmpty(onProgress) {
+    staged: stagedCounts,
+    async flushStaged() {
+      const shards = [...new Set([...staging.entries()].filter(([, st]) => st.entries.length).map(([key]) => Number(key.slice(key.lastIndexOf('/') + 1))))]
+      return shards.length ? drainPass({ flush: true }, shards) : emptySummary()
+    },
+    async drainUntilEmpty(onProgress, opts = {}) {
       const total = emptySummary()
       let idleSince = Date.now()
       for (let pass = 0; pass < 10_000 && !abort.signal.aborted; pass++) {
-        const s = await drainPass()
+        const s = await drainPass(opts)
         let moved = s.deadLettered
         for (const [k, v] of Object.entries(s.drained)) { total.drained[k] = (total.drained[k] ?? 0) + v; moved += v }
         total.deadLettered += s.deadLettered

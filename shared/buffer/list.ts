@@ -134,11 +134,12 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       return moved
     },
 
-    async read(shard, group, consumer, max, maxBytes) {
+    async read(shard, group, consumer, max, maxBytes, staged) {
       const inflight = inflightOf(shard, group, consumer)
       const bad: DeadLetter[] = []
-      // our own unacknowledged batch first (a sink outage left it): it is older than the rest
-      const mine = await redis.lrange(inflight, 0, -1)
+      // our own unacknowledged batch first (a sink outage left it): it is older than the rest;
+      // staged items are the head of the in-flight list, what follows them is the batch
+      const mine = await redis.lrange(inflight, staged?.count ?? 0, -1)
       if (mine.length) {
         const entries = entriesOf(mine, bad)
         await dropBad(inflight, bad)
@@ -167,6 +168,10 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       const entries = entriesOf(moved, bad)
       await dropBad(inflight, bad)
       return entries
+    },
+
+    async ownPending(shard, group, consumer) {
+      return redis.llen(inflightOf(shard, group, consumer))
     },
 
     async ack(shard, group, consumer, ids) {

@@ -71,12 +71,12 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
       return claimed
     },
 
-    async read(shard, group, consumer, max, maxBytes) {
+    async read(shard, group, consumer, max, maxBytes, staged) {
       const key = queueKey(shard)
       const bad: DeadLetter[] = []
       const badIds: string[] = []
-      // our own pending entries first: they are older than anything not yet delivered
-      let reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, '0')) as XReadReply
+      // our own pending entries first (after the staged ones): older than anything not yet delivered
+      let reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, staged?.count ? staged.lastId : '0')) as XReadReply
       let entries = reply ? entriesOf(reply[0][1], bad, badIds) : []
       if (!entries.length && !badIds.length) {
         reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, '>')) as XReadReply
@@ -91,6 +91,11 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
         if (bytes > maxBytes && i > 0) return entries.slice(0, i)
       }
       return entries
+    },
+
+    async ownPending(shard, group, consumer) {
+      const [, , , consumers] = (await redis.xpending(queueKey(shard), group)) as [number, string | null, string | null, Array<[string, string]> | null]
+      return Number(consumers?.find(([c]) => c === consumer)?.[1] ?? 0)
     },
 
     async ack(shard, group, _consumer, ids) {

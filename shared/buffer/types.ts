@@ -39,7 +39,14 @@ export interface ReadingBuffer {
   prepare(groups: string[]): Promise<void>
   /** take over what a dead consumer left delivered-but-unacknowledged on this shard */
   recover(shard: number, group: string, consumer: string): Promise<number>
-  read(shard: number, group: string, consumer: string, max: number, maxBytes: number): Promise<BufferedEntry[]>
+  /**
+   * The next batch: this consumer's unacknowledged entries first, then new ones. `staged` (the
+   * worker holds that many of its unacknowledged entries, up to `lastId`, for one large object)
+   * skips those, so only what comes after them is returned.
+   */
+  read(shard: number, group: string, consumer: string, max: number, maxBytes: number, staged?: { count: number; lastId: string }): Promise<BufferedEntry[]>
+  /** how many entries are delivered to this consumer and not acknowledged (another worker's recover() takes them) */
+  ownPending(shard: number, group: string, consumer: string): Promise<number>
   ack(shard: number, group: string, consumer: string, ids: string[]): Promise<void>
   /** drop what every group has acknowledged; returns how many entries went */
   trim(shard: number): Promise<number>
