@@ -95,8 +95,9 @@ export function handleClientsBlockedOnKeys(ks: Keyspace): void {
         /* Serving writes (a pop, a group read): dumps and the AOF see it like a command. */
         if (ks.view !== null) ks.view.beforeWrite(db, c.argv)
         const dirty = ks.dirty
+        const start = performance.now()
         if (c.bstate.serve(c, key)) unblockClient(c)
-        c.server.servedBlocked(c, dirty)
+        c.server.servedBlocked(c, dirty, start)
       }
     }
   }

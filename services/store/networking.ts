@@ -42,6 +42,8 @@ export class Client extends ReplyBuffer {
   flags = 0
   argv: string[] = []
   cmd: Command | null = null
+  /** argv indexes the slow log must not show (passwords): redactClientCommandArgument(). */
+  redacted: number[] | null = null
   lastCmd: Command | null = null
   authenticated: boolean
   readonly ctime = Date.now()

@@ -10,7 +10,7 @@ import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_S
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, type Command } from './commands/table.js'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
@@ -24,6 +24,9 @@ import { LoadingClient } from './persistence/load.js'
 import { applyConfig } from './config.js'
 import { PubSub, CLIENT_PUBSUB, PUBSUB_ALLOWED } from './pubsub.js'
 import { Scripting } from './scripting/scripting.js'
+import { SlowLog } from './slowlog.js'
+import { LatencyMonitor, CommandHistogram } from './latency.js'
+import { CLIENT_BLOCKED } from './networking.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -45,6 +48,8 @@ export class StoreServer {
   readonly commands: Map<string, Command>
   readonly clients = new Map<number, Client>()
   readonly pubsub = new PubSub()
+  readonly slowlog = new SlowLog()
+  readonly latency = new LatencyMonitor()
   private nextClientId = 1
   blockedClients = 0
   /** Clients unblocked during this event; their pipelines resume after it. */
@@ -338,6 +343,10 @@ export class StoreServer {
   /** call(): runs the handler and does the bookkeeping every command shares. */
   call(c: Client, cmd: Command): void {
     const ks = this.keyspace
+    /* The arguments as sent: a handler may rewrite c.argv for the AOF (SPOP → DEL), the slow log shows the original. */
+    const argv = c.argv
+    c.redacted = null
+    const start = performance.now()
     if ((cmd.flagBits & CMD_WRITE) === 0) {
       cmd.row.handler(c)
     } else {
@@ -353,6 +362,24 @@ export class StoreServer {
     }
     cmd.calls++
     this.numCommands++
+    this.recordDuration(c, cmd, argv, (performance.now() - start) * 1000)
+  }
+
+  /**
+   * The bookkeeping of call() after the command ran: the slow log, the
+   * latency monitor's "command"/"fast-command" events and the command's
+   * histogram. A client that blocked is recorded when it is served.
+   */
+  private recordDuration(c: Client, cmd: Command, argv: string[], us: number): void {
+    if (c.flags & CLIENT_BLOCKED) return
+    const cfg = this.config
+    const duration = Math.round(us)
+    if ((cmd.flagBits & CMD_SKIP_SLOWLOG) === 0) {
+      this.slowlog.push(argv, c.redacted, duration, c.addr, c.name, Number(cfg['slowlog-log-slower-than'] ?? 10000), Number(cfg['slowlog-max-len'] ?? 128))
+    }
+    const threshold = Number(cfg['latency-monitor-threshold'] ?? 0)
+    if (threshold > 0) this.latency.addSampleIfNeeded(cmd.flagBits & CMD_FAST ? 'fast-command' : 'command', Math.floor(us / 1000), threshold)
+    ;(cmd.histogram ??= new CommandHistogram()).record(us * 1000)
   }
 
   /** A write during BGSAVE/rewrite: the dump takes the keys it names first. */
@@ -363,8 +390,9 @@ export class StoreServer {
   }
 
   /** A blocked client was served (blocked.ts): propagate what it changed. */
-  servedBlocked(c: Client, dirtyBefore: number): void {
+  servedBlocked(c: Client, dirtyBefore: number, startMs: number): void {
     if (this.keyspace.dirty !== dirtyBefore && this.aof !== null && c.cmd !== null) this.aof.feedCommand(c.db, c.cmd, c.argv)
+    if (c.cmd !== null) this.recordDuration(c, c.cmd, c.argv, (performance.now() - startMs) * 1000)
   }
 
   /* ------------------------- replies after the AOF ------------------------- */
@@ -455,6 +483,7 @@ export class StoreServer {
     const resetTable = (t: Map<string, Command>): void => {
       for (const cmd of t.values()) {
         cmd.calls = 0
+        cmd.histogram = null
         if (cmd.subcommands) resetTable(cmd.subcommands)
       }
     }

@@ -5,7 +5,7 @@
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { OK, SYNTAX_ERR } from './shared.js'
-import { PROTECTED, DENY_LOADING, MULTI_ARG, HIDDEN } from '../config-table.js'
+import { PROTECTED, DENY_LOADING, MULTI_ARG, HIDDEN, SENSITIVE } from '../config-table.js'
 import { allowProtectedAction, applyConfig, configNames, findParam, formatParam, isImmutable, restoreParam, setParamArgs, type ConfigDef } from '../config.js'
 import { rewriteConfig } from '../config-file.js'
 import { stringMatch } from '../util.js'
@@ -57,6 +57,8 @@ function configSetCommand(c: Client): void {
       invalidName ??= argv[i]
       continue
     }
+    /* a password never reaches the slow log (config.c redacts SENSITIVE_CONFIG values) */
+    if (d.flags & SENSITIVE) (c.redacted ??= []).push(i + 1)
     if (invalidName !== null || errName !== null || denyLoading) continue
     if (isImmutable(d) || (d.flags & PROTECTED && !allowProtectedAction(cfg, 'enable-protected-configs', isLocalClient(c)))) {
       errstr = isImmutable(d) ? "can't set immutable config" : "can't set protected config"

@@ -45,6 +45,8 @@ function checkPassword(c: Client, user: string, pass: string): boolean {
 
 function authCommand(c: Client): void {
   const argv = c.argv
+  /* the slow log and MONITOR never show credentials */
+  c.redacted = argv.length > 2 ? [1, 2] : [1]
   if (argv.length > 3) {
     c.addReplyError(SYNTAX_ERR)
     return
@@ -81,6 +83,7 @@ function helloCommand(c: Client): void {
   for (let j = next; j < argv.length; j++) {
     const more = argv.length - j - 1
     if (eqi(argv[j], 'auth') && more >= 2) {
+      c.redacted = [j + 1, j + 2]
       if (!checkPassword(c, argv[j + 1], argv[j + 2])) return
       j += 2
     } else if (eqi(argv[j], 'setname') && more >= 1) {

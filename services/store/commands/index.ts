@@ -33,6 +33,9 @@ import { zsetBlockingCommands } from './zset-blocking.js'
 import { clientStateCommands } from './client-state.js'
 import { hllCommands } from './hll.js'
 import { scriptingCommands } from './scripting.js'
+import { slowlogCommands } from './slowlog.js'
+import { latencyCommands } from './latency.js'
+import { memoryCommands } from './memory.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -64,4 +67,7 @@ export const commandTable: CommandRow[] = [
   ...clientStateCommands,
   ...hllCommands,
   ...scriptingCommands,
+  ...slowlogCommands,
+  ...latencyCommands,
+  ...memoryCommands,
 ]

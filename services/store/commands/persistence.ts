@@ -1,5 +1,5 @@
 /*
- * Persistence and memory commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE MEMORY,
+ * Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE,
  * and XSETID, which AOF rewrites and snapshots use to restore a stream's
  * last id and counters (rdb.c / aof.c / object.c / t_stream.c).
  */
@@ -65,43 +65,6 @@ function bgrewriteaofCommand(c: Client): void {
 
 function lastsaveCommand(c: Client): void {
   c.addReplyLongLong(c.server.snapshot.lastSave)
-}
-
-/* MEMORY USAGE key [SAMPLES count]: the incremental estimate kept per key. */
-function memoryUsageCommand(c: Client): void {
-  const argv = c.argv
-  for (let j = 3; j < argv.length; j += 2) {
-    if (eqi(argv[j], 'samples') && j + 1 < argv.length) {
-      if (getLongOrReply(c, argv[j + 1]) === null) return
-    } else {
-      c.addReplyError(SYNTAX_ERR)
-      return
-    }
-  }
-  const db = c.db
-  if (db.expires.size !== 0) {
-    const when = db.expires.get(argv[2])
-    if (when !== undefined && when <= Date.now()) {
-      c.addReplyNull()
-      return
-    }
-  }
-  const o = db.dict.get(argv[2])
-  if (o === undefined) c.addReplyNull()
-  else c.addReplyLongLong(o.mem)
-}
-
-function memoryHelpCommand(c: Client): void {
-  const lines = [
-    'MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-    'USAGE <key> [SAMPLES <count>]',
-    '    Return memory in bytes used by <key> and its value. Nested values are',
-    '    sampled up to <count> times (default: 5, 0 means sample all).',
-    'HELP',
-    '    Print this help.',
-  ]
-  c.addReplyArrayLen(lines.length)
-  for (const l of lines) c.addReplyStatus(l)
 }
 
 /* XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id] */
@@ -170,12 +133,5 @@ export const persistenceCommands: CommandRow[] = [
   row('bgsave', -1, ['admin', 'noscript'], bgsaveCommand, 'Asynchronously saves the database(s) to disk.', '1.0.0'),
   row('bgrewriteaof', 1, ['admin', 'noscript'], bgrewriteaofCommand, 'Asynchronously rewrites the append-only file to disk.', '1.0.0'),
   row('lastsave', 1, ['loading', 'stale', 'fast'], lastsaveCommand, 'Returns the Unix timestamp of the last successful save to disk.', '1.0.0'),
-  {
-    ...row('memory', -2, [], noop, 'A container for memory diagnostics commands.', '4.0.0'),
-    subcommands: [
-      { ...row('usage', -3, ['readonly'], memoryUsageCommand, 'Estimates the memory usage of a key.', '4.0.0'), firstKey: 2, lastKey: 2, step: 1 },
-      row('help', 2, ['loading', 'stale'], memoryHelpCommand, 'Returns helpful text about the different subcommands.', '4.0.0'),
-    ],
-  },
   { name: 'xsetid', arity: -3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, handler: xsetidCommand, group: 'stream', summary: 'An internal command for replicating stream values.', since: '5.0.0' },
 ]

@@ -5,6 +5,7 @@
  */
 
 import type { Client } from '../networking.js'
+import { CommandHistogram } from '../latency.js'
 
 export type CommandFlag =
   | 'write'
@@ -52,6 +53,8 @@ export const CMD_LOADING = 1 << 6
 export const CMD_NOSCRIPT = 1 << 7
 export const CMD_MAY_REPLICATE = 1 << 8
 export const CMD_ALLOW_BUSY = 1 << 9
+export const CMD_FAST = 1 << 10
+export const CMD_SKIP_SLOWLOG = 1 << 11
 
 const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   write: CMD_WRITE,
@@ -64,6 +67,8 @@ const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   noscript: CMD_NOSCRIPT,
   may_replicate: CMD_MAY_REPLICATE,
   allow_busy: CMD_ALLOW_BUSY,
+  fast: CMD_FAST,
+  skip_slowlog: CMD_SKIP_SLOWLOG,
 }
 
 export class Command {
@@ -73,6 +78,8 @@ export class Command {
   readonly flagBits: number
   readonly subcommands: Map<string, Command> | null
   calls = 0
+  /** Run times since start or CONFIG RESETSTAT, for LATENCY HISTOGRAM (null: never called). */
+  histogram: CommandHistogram | null = null
 
   constructor(
     readonly row: CommandRow,
