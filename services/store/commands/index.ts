@@ -36,6 +36,7 @@ import { scriptingCommands } from './scripting.js'
 import { slowlogCommands } from './slowlog.js'
 import { latencyCommands } from './latency.js'
 import { memoryCommands } from './memory.js'
+import { geoCommands } from './geo.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -70,4 +71,5 @@ export const commandTable: CommandRow[] = [
   ...slowlogCommands,
   ...latencyCommands,
   ...memoryCommands,
+  ...geoCommands,
 ]

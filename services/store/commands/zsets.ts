@@ -25,7 +25,7 @@ const LEX_ERR = 'min or max not valid string range item'
 
 /* --------------------------------- ZADD ---------------------------------- */
 
-function zaddGenericCommand(c: Client, flags: number): void {
+export function zaddGenericCommand(c: Client, flags: number): void {
   const argv = c.argv
   const key = argv[1]
   let ch = false

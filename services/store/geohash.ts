@@ -1,0 +1,267 @@
+/*
+ * geohash.c and geohash_helper.c: Redis' 52-bit geohash (26 steps of
+ * interleaved latitude/longitude bits, latitude on the even bits) over the
+ * Web Mercator latitude range, the 3x3 box search plan for a radius or a box,
+ * and the haversine distances, computed in the same order as Redis so that
+ * scores, coordinates and distances come out as the same doubles.
+ *
+ * Hashes have at most 53 bits, so they are plain numbers; bit operations are
+ * done on their two 32-bit halves.
+ */
+
+export const GEO_STEP_MAX = 26
+export const GEO_LAT_MIN = -85.05112878
+export const GEO_LAT_MAX = 85.05112878
+export const GEO_LONG_MIN = -180
+export const GEO_LONG_MAX = 180
+
+const D_R = Math.PI / 180.0
+const EARTH_RADIUS_IN_METERS = 6372797.560856
+const MERCATOR_MAX = 20037726.37
+
+const TWO32 = 4294967296
+
+export interface Range { min: number; max: number }
+export interface HashBits { bits: number; step: number }
+export interface Area { hash: HashBits; longitude: Range; latitude: Range }
+
+const WGS84_LONG: Range = { min: GEO_LONG_MIN, max: GEO_LONG_MAX }
+const WGS84_LAT: Range = { min: GEO_LAT_MIN, max: GEO_LAT_MAX }
+
+/** Spreads the 16 low bits of x to the even bits of a uint32. */
+function spread16(x: number): number {
+  x &= 0xffff
+  x = (x | (x << 8)) & 0x00ff00ff
+  x = (x | (x << 4)) & 0x0f0f0f0f
+  x = (x | (x << 2)) & 0x33333333
+  x = (x | (x << 1)) & 0x55555555
+  return x >>> 0
+}
+
+/** The even bits of a uint32, packed into 16 bits. */
+function compact16(x: number): number {
+  x &= 0x55555555
+  x = (x | (x >>> 1)) & 0x33333333
+  x = (x | (x >>> 2)) & 0x0f0f0f0f
+  x = (x | (x >>> 4)) & 0x00ff00ff
+  x = (x | (x >>> 8)) & 0x0000ffff
+  return x
+}
+
+/** interleave64(): x (latitude) on the even bits, y (longitude) on the odd ones. */
+function interleave(x: number, y: number): number {
+  const even = spread16(x >>> 16) * TWO32 + spread16(x)
+  const odd = spread16(y >>> 16) * TWO32 + spread16(y)
+  return even + odd * 2
+}
+
+/** deinterleave64(): [latitude bits, longitude bits]. */
+function deinterleave(bits: number): [number, number] {
+  const hi = Math.floor(bits / TWO32) >>> 0
+  const lo = bits >>> 0
+  return [compact16(lo) + compact16(hi) * 65536, compact16(lo >>> 1) + compact16(hi >>> 1) * 65536]
+}
+
+/** geohashEncode(): null outside the ranges (as Redis returns 0). */
+export function geohashEncode(longRange: Range, latRange: Range, longitude: number, latitude: number, step: number): HashBits | null {
+  if (longitude > GEO_LONG_MAX || longitude < GEO_LONG_MIN || latitude > GEO_LAT_MAX || latitude < GEO_LAT_MIN) return null
+  if (latitude < latRange.min || latitude > latRange.max || longitude < longRange.min || longitude > longRange.max) return null
+  let latOffset = (latitude - latRange.min) / (latRange.max - latRange.min)
+  let longOffset = (longitude - longRange.min) / (longRange.max - longRange.min)
+  latOffset *= 2 ** step
+  longOffset *= 2 ** step
+  /* The C code truncates to uint32_t. */
+  return { bits: interleave(Math.trunc(latOffset) >>> 0, Math.trunc(longOffset) >>> 0), step }
+}
+
+export function geohashEncodeWGS84(longitude: number, latitude: number, step: number): HashBits | null {
+  return geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, step)
+}
+
+export function geohashDecode(longRange: Range, latRange: Range, hash: HashBits): Area {
+  const [ilato, ilono] = deinterleave(hash.bits)
+  const latScale = latRange.max - latRange.min
+  const longScale = longRange.max - longRange.min
+  const div = 2 ** hash.step
+  return {
+    hash,
+    latitude: { min: latRange.min + (ilato / div) * latScale, max: latRange.min + ((ilato + 1) / div) * latScale },
+    longitude: { min: longRange.min + (ilono / div) * longScale, max: longRange.min + ((ilono + 1) / div) * longScale },
+  }
+}
+
+/** geohashDecodeAreaToLongLat(): the centre of the cell, clamped to the valid ranges. */
+function areaToLongLat(area: Area): [number, number] {
+  let x = (area.longitude.min + area.longitude.max) / 2
+  if (x > GEO_LONG_MAX) x = GEO_LONG_MAX
+  if (x < GEO_LONG_MIN) x = GEO_LONG_MIN
+  let y = (area.latitude.min + area.latitude.max) / 2
+  if (y > GEO_LAT_MAX) y = GEO_LAT_MAX
+  if (y < GEO_LAT_MIN) y = GEO_LAT_MIN
+  return [x, y]
+}
+
+/** decodeGeohash(): a zset score back to [longitude, latitude]. */
+export function decodeScore(score: number): [number, number] {
+  /* (uint64_t)score: the score is a non-negative integer for every GEOADDed member. */
+  const bits = score > 0 ? Math.trunc(score) : 0
+  return areaToLongLat(geohashDecode(WGS84_LONG, WGS84_LAT, { bits: Math.min(bits, 2 ** 64 - 1), step: GEO_STEP_MAX }))
+}
+
+/** geohashAlign52Bits(): a step-n hash as the prefix of a 52-bit score. */
+export function align52Bits(hash: HashBits): number {
+  return hash.bits * 2 ** (52 - hash.step * 2)
+}
+
+/* geohash_move_x / geohash_move_y: the neighbouring cell, wrapping around the step's grid. */
+function move(hash: HashBits, dx: number, dy: number): HashBits {
+  const [lat, lon] = deinterleave(hash.bits)
+  const size = 2 ** hash.step
+  const nlon = dx === 0 ? lon : (lon + dx + size) % size
+  const nlat = dy === 0 ? lat : (lat + dy + size) % size
+  return { bits: interleave(nlat, nlon), step: hash.step }
+}
+
+export interface Neighbors {
+  north: HashBits; south: HashBits; east: HashBits; west: HashBits
+  north_east: HashBits; north_west: HashBits; south_east: HashBits; south_west: HashBits
+}
+
+function geohashNeighbors(hash: HashBits): Neighbors {
+  return {
+    east: move(hash, 1, 0), west: move(hash, -1, 0), south: move(hash, 0, -1), north: move(hash, 0, 1),
+    north_west: move(hash, -1, 1), north_east: move(hash, 1, 1), south_east: move(hash, 1, -1), south_west: move(hash, -1, -1),
+  }
+}
+
+const ZERO: HashBits = { bits: 0, step: 0 }
+
+export function isZero(h: HashBits): boolean {
+  return h.bits === 0 && h.step === 0
+}
+
+/* ------------------------------ geohash_helper ------------------------------ */
+
+export const CIRCULAR_TYPE = 1
+export const RECTANGLE_TYPE = 2
+
+export interface GeoShape {
+  type: number
+  /** longitude, latitude of the centre */
+  xy: [number, number]
+  /** meters per unit */
+  conversion: number
+  radius: number
+  width: number
+  height: number
+  /** min lon, min lat, max lon, max lat (set by geohashCalculateAreasByShape) */
+  bounds: [number, number, number, number]
+}
+
+const degRad = (ang: number): number => ang * D_R
+const radDeg = (ang: number): number => ang / D_R
+
+function estimateStepsByRadius(rangeMeters: number, lat: number): number {
+  if (rangeMeters === 0) return 26
+  let step = 1
+  while (rangeMeters < MERCATOR_MAX) {
+    rangeMeters *= 2
+    step++
+  }
+  step -= 2 // make sure the range is included in most of the base cases
+  /* Wider range towards the poles. */
+  if (lat > 66 || lat < -66) {
+    step--
+    if (lat > 80 || lat < -80) step--
+  }
+  if (step < 1) step = 1
+  if (step > 26) step = 26
+  return step
+}
+
+function boundingBox(shape: GeoShape): void {
+  const [longitude, latitude] = shape.xy
+  const height = shape.conversion * (shape.type === CIRCULAR_TYPE ? shape.radius : shape.height / 2)
+  const width = shape.conversion * (shape.type === CIRCULAR_TYPE ? shape.radius : shape.width / 2)
+  const latDelta = radDeg(height / EARTH_RADIUS_IN_METERS)
+  const longDeltaTop = radDeg(width / EARTH_RADIUS_IN_METERS / Math.cos(degRad(latitude + latDelta)))
+  const longDeltaBottom = radDeg(width / EARTH_RADIUS_IN_METERS / Math.cos(degRad(latitude - latDelta)))
+  /* North and south hemispheres widen towards opposite edges of the box. */
+  const southern = latitude < 0
+  shape.bounds = [
+    southern ? longitude - longDeltaBottom : longitude - longDeltaTop,
+    latitude - latDelta,
+    southern ? longitude + longDeltaBottom : longitude + longDeltaTop,
+    latitude + latDelta,
+  ]
+}
+
+/**
+ * geohashCalculateAreasByShapeWGS84(): the cell holding the centre, at a
+ * step where the 3x3 cells around it cover the shape, and its neighbours,
+ * with the neighbours the shape cannot reach zeroed.
+ */
+export function calculateAreasByShape(shape: GeoShape): { hash: HashBits; neighbors: Neighbors } {
+  boundingBox(shape)
+  const [minLon, minLat, maxLon, maxLat] = shape.bounds
+  const [longitude, latitude] = shape.xy
+  let radiusMeters = shape.type === CIRCULAR_TYPE ? shape.radius
+    : Math.sqrt((shape.width / 2) * (shape.width / 2) + (shape.height / 2) * (shape.height / 2))
+  radiusMeters *= shape.conversion
+  let steps = estimateStepsByRadius(radiusMeters, latitude)
+  let hash = geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps)!
+  let neighbors = geohashNeighbors(hash)
+  let area = geohashDecode(WGS84_LONG, WGS84_LAT, hash)
+  /* Near the edge of its cell the estimated step may be too coarse for the neighbours to cover the area. */
+  const north = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.north)
+  const south = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.south)
+  const east = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.east)
+  const west = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.west)
+  const decrease = north.latitude.max < maxLat || south.latitude.min > minLat || east.longitude.max < maxLon || west.longitude.min > minLon
+  if (steps > 1 && decrease) {
+    steps--
+    hash = geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps)!
+    neighbors = geohashNeighbors(hash)
+    area = geohashDecode(WGS84_LONG, WGS84_LAT, hash)
+  }
+  /* Exclude the search areas that are useless. */
+  if (steps >= 2) {
+    if (area.latitude.min < minLat) neighbors.south = neighbors.south_west = neighbors.south_east = ZERO
+    if (area.latitude.max > maxLat) neighbors.north = neighbors.north_east = neighbors.north_west = ZERO
+    if (area.longitude.min < minLon) neighbors.west = neighbors.south_west = neighbors.north_west = ZERO
+    if (area.longitude.max > maxLon) neighbors.east = neighbors.south_east = neighbors.north_east = ZERO
+  }
+  return { hash, neighbors }
+}
+
+function latDistance(lat1d: number, lat2d: number): number {
+  return EARTH_RADIUS_IN_METERS * Math.abs(degRad(lat2d) - degRad(lat1d))
+}
+
+/** geohashGetDistance(): haversine on Redis' earth radius. */
+export function geohashGetDistance(lon1d: number, lat1d: number, lon2d: number, lat2d: number): number {
+  const lon1r = degRad(lon1d)
+  const lon2r = degRad(lon2d)
+  const v = Math.sin((lon2r - lon1r) / 2)
+  /* Practically the same longitude: skip the expensive part. */
+  if (v === 0.0) return latDistance(lat1d, lat2d)
+  const lat1r = degRad(lat1d)
+  const lat2r = degRad(lat2d)
+  const u = Math.sin((lat2r - lat1r) / 2)
+  const a = u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v
+  return 2.0 * EARTH_RADIUS_IN_METERS * Math.asin(Math.sqrt(a))
+}
+
+/** geoWithinShape() after decoding: the distance from the centre, or -1 when outside the shape. */
+export function distanceIfWithin(shape: GeoShape, x: number, y: number): number {
+  if (shape.type === CIRCULAR_TYPE) {
+    const d = geohashGetDistance(shape.xy[0], shape.xy[1], x, y)
+    return d > shape.radius * shape.conversion ? -1 : d
+  }
+  const widthM = shape.width * shape.conversion
+  const heightM = shape.height * shape.conversion
+  /* The latitude distance is cheaper: check it first. */
+  if (latDistance(shape.xy[1], y) > heightM / 2) return -1
+  if (geohashGetDistance(x, y, shape.xy[0], y) > widthM / 2) return -1
+  return geohashGetDistance(shape.xy[0], shape.xy[1], x, y)
+}
