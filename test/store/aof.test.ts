@@ -4,10 +4,10 @@
  * with `iotbuf store` as a child process killed with SIGKILL.
  */
 
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { startStore } from '../../services/store/main.js'
 import { RawClient, encodeCommand } from '../helpers/redis.js'
@@ -26,7 +26,9 @@ describe('AOF', () => {
     const s = await startStore({ port: 0, appendonly: 'yes', dir })
     const c = await RawClient.connect(s.port)
     await writeMixed(c, 300)
-    await c.call('SET', 'short', 'x', 'PX', '1500')
+    /* long enough to outlive the restart on a loaded machine, short enough to expire in the test */
+    await c.call('SET', 'short', 'x', 'PX', '8000')
+    const shortExpiresAt = Date.now() + 8000
     const before = await readDataset(s.port)
     c.close()
     await s.close()
@@ -37,13 +39,13 @@ describe('AOF', () => {
     const s2 = await startStore({ port: 0, appendonly: 'yes', dir })
     expect(await readDataset(s2.port)).toEqual(before)
     /* a restart does not extend TTLs: 'short' still expires on its original schedule */
-    await waitFor(async () => (await RawClient.connect(s2.port).then(async (x) => (await x.call('EXISTS', 'short')).toString())) === ':0\r\n', 'short to expire', 3000)
+    await waitFor(async () => (await RawClient.connect(s2.port).then(async (x) => (await x.call('EXISTS', 'short')).toString())) === ':0\r\n', 'short to expire', Math.max(shortExpiresAt + 2000 - Date.now(), 100))
     await s2.close()
   })
 
-  it('a file written by the bundled store loads into redis-server 7.0 with the same dataset', async () => {
+  for (const preamble of ['yes', 'no']) it(`a file written by the bundled store (aof-use-rdb-preamble ${preamble}) loads into redis-server 7.0 with the same dataset`, async () => {
     const dir = tmp()
-    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    const s = await startStore({ port: 0, appendonly: 'yes', dir, 'aof-use-rdb-preamble': preamble })
     const c = await RawClient.connect(s.port)
     await writeMixed(c, 200, 'a')
     expect((await c.call('BGREWRITEAOF')).toString()).toBe('+Background append only file rewriting started\r\n')
@@ -55,6 +57,7 @@ describe('AOF', () => {
     const ours3 = await readDataset(s.port, 3)
     c.close()
     await s.close()
+    expect(readdirSync(aofDir(dir))).toContain(`appendonly.aof.2.base.${preamble === 'yes' ? 'rdb' : 'aof'}`)
     const copy = tmp()
     cpSync(dir, copy, { recursive: true })
     const redis = await startRedisServer(['--dir', copy, '--appendonly', 'yes'])
@@ -64,6 +67,52 @@ describe('AOF', () => {
     } finally {
       await redis.stop()
     }
+  })
+
+  it('an AOF with an RDB preamble from redis-server (multi-part, and the legacy single file of Redis\' test assets) loads', async () => {
+    const redis = await startRedisServer(['--appendonly', 'yes', '--aof-use-rdb-preamble', 'yes'])
+    const dir = tmp()
+    try {
+      const c = await RawClient.connect(redis.port)
+      await writeMixed(c, 100, 'r')
+      await c.call('BGREWRITEAOF')
+      await waitFor(async () => (await info(c, 'aof_rewrite_in_progress')) === '0' && (await info(c, 'aof_rewrite_scheduled')) === '0', 'rewrite')
+      await writeMixed(c, 20, 'after')
+      c.close()
+      expect(readdirSync(join(redis.dir, 'appendonlydir')).some((f) => f.endsWith('.base.rdb'))).toBe(true)
+      cpSync(redis.dir, dir, { recursive: true })
+    } finally {
+      await redis.stop()
+    }
+    /* what redis-server itself rebuilds from these files is the reference */
+    const again = tmp()
+    cpSync(dir, again, { recursive: true })
+    const r1 = await startRedisServer(['--dir', again, '--appendonly', 'yes'])
+    let want: Map<string, string>
+    try {
+      want = await readDataset(r1.port)
+    } finally {
+      await r1.stop()
+    }
+    const s = await startStore({ port: 0, appendonly: 'yes', dir })
+    expect(await readDataset(s.port)).toEqual(want)
+    await s.close()
+    /* a pre-7.0 single appendonly.aof: RDB preamble, then commands */
+    const legacy = tmp()
+    copyFileSync(join(__dirname, '../../../shared/redis-tests/redis-7.0.15/tests/assets/rdb-preamble.aof'), join(legacy, 'appendonly.aof'))
+    const legacyCopy = tmp()
+    cpSync(legacy, legacyCopy, { recursive: true })
+    const r2 = await startRedisServer(['--dir', legacyCopy, '--appendonly', 'yes'])
+    let wantLegacy: Map<string, string>
+    try {
+      wantLegacy = await readDataset(r2.port)
+    } finally {
+      await r2.stop()
+    }
+    expect(wantLegacy.size).toBeGreaterThan(0)
+    const s2 = await startStore({ port: 0, appendonly: 'yes', dir: legacy })
+    expect(await readDataset(s2.port)).toEqual(wantLegacy)
+    await s2.close()
   })
 
   it('BGREWRITEAOF while clients write: base + new incr rebuild exactly the live dataset', async () => {
@@ -79,7 +128,9 @@ describe('AOF', () => {
     await w.readReplies(300)
     await waitFor(async () => (await info(c, 'aof_rewrite_in_progress')) === '0', 'rewrite')
     const files = readdirSync(aofDir(dir))
-    expect(files).toContain('appendonly.aof.2.base.aof')
+    /* aof-use-rdb-preamble yes (the default): the base is an RDB file redis-check-rdb accepts */
+    expect(files).toContain('appendonly.aof.2.base.rdb')
+    expect(execFileSync('redis-check-rdb', [join(aofDir(dir), 'appendonly.aof.2.base.rdb')], { encoding: 'utf8' })).toContain('RDB looks OK')
     expect(files).not.toContain('appendonly.aof.1.incr.aof')
     const live = await readDataset(s.port)
     c.close()

@@ -48,8 +48,9 @@ export async function readDataset(port: number, db = 0): Promise<Map<string, str
         v = JSON.stringify(bulks(await c.call('XRANGE', k, '-', '+'))) + (await c.call('XINFO', 'GROUPS', k)).toString('latin1').replace(/:\d{10,}/g, '')
       } else v = '?'
       const pttl = Number((await c.call('PTTL', k)).toString().slice(1))
-      /* TTLs compared to the 10 s bucket: the two reads happen moments apart. */
-      out.set(k, `${type}:${v}${pttl > 0 ? `:ttl~${Math.round(pttl / 10000)}` : ''}`)
+      /* TTLs compared in whole minutes, rounded up: the two reads happen moments apart (seconds on a
+       * loaded machine), and the TTLs written here are whole minutes, so no boundary falls in between. */
+      out.set(k, `${type}:${v}${pttl > 0 ? `:ttl~${Math.ceil(pttl / 60000)}` : ''}`)
     }
     return out
   } finally {

@@ -163,4 +163,28 @@ describe('rdb files', () => {
       await r.stop()
     }
   })
+
+  it('INFO persistence lists the fields of Redis 7.0, in its order, and counts saves', async () => {
+    const names = async (port: number): Promise<string[]> => {
+      const c = await RawClient.connect(port)
+      try {
+        return (await c.call('INFO', 'persistence')).toString().split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':')[0])
+      } finally {
+        c.close()
+      }
+    }
+    const r = await startRedisServer()
+    const s = await startStore({ port: 0, dir: tmp(), save: '' })
+    try {
+      expect(await names(s.port)).toEqual(await names(r.port))
+      const c = await RawClient.connect(s.port)
+      await c.call('SET', 'k', 'v')
+      await c.call('SAVE')
+      expect((await c.call('INFO', 'persistence')).toString()).toMatch(/rdb_saves:1\r\n/)
+      c.close()
+    } finally {
+      await s.close()
+      await r.stop()
+    }
+  })
 })

@@ -100,14 +100,24 @@ function persistenceInfo(c: Client, kv: (o: Record<string, string | number>) => 
   const snap = s.snapshot
   const aof = s.aof
   const now = Date.now()
+  /* current_save_keys_*: a BGSAVE or AOF rewrite walks the keyspace (persistence/view.ts) */
+  const dump = s.keyspace.view
+  let total = 0
+  if (dump !== null) for (const db of s.keyspace.dbs) total += db.dict.size
+  const bgStart = snap.bgStart
   let out = '# Persistence\r\n' + kv({
-    loading: s.loading ? 1 : 0, async_loading: 0, current_cow_peak: 0, current_cow_size: 0, rdb_changes_since_last_save: s.keyspace.dirty,
+    loading: s.loading ? 1 : 0, async_loading: 0, current_cow_peak: 0, current_cow_size: 0, current_cow_size_age: 0,
+    current_fork_perc: dump !== null && total > 0 ? Math.min(100, (dump.keysWritten * 100) / total).toFixed(2) : '0.00',
+    current_save_keys_processed: dump?.keysWritten ?? 0, current_save_keys_total: dump !== null ? total : 0,
+    rdb_changes_since_last_save: s.keyspace.dirty,
     rdb_bgsave_in_progress: snap.inProgress ? 1 : 0, rdb_last_save_time: snap.lastSave, rdb_last_bgsave_status: snap.lastBgsaveStatus,
-    rdb_last_bgsave_time_sec: snap.lastBgsaveTimeSec,
+    rdb_last_bgsave_time_sec: snap.lastBgsaveTimeSec, rdb_current_bgsave_time_sec: bgStart !== null ? Math.round((now - bgStart) / 1000) : -1,
+    rdb_saves: snap.saves, rdb_last_cow_size: 0, rdb_last_load_keys_expired: snap.lastLoadExpired, rdb_last_load_keys_loaded: snap.lastLoadKeys,
     aof_enabled: aof !== null ? 1 : 0, aof_rewrite_in_progress: aof?.rewrite ? 1 : 0, aof_rewrite_scheduled: aof?.rewriteScheduled ? 1 : 0,
     aof_last_rewrite_time_sec: aof?.lastRewriteTimeSec ?? -1,
     aof_current_rewrite_time_sec: aof?.rewrite ? Math.round((now - aof.rewrite.start) / 1000) : -1,
-    aof_last_bgrewrite_status: aof?.lastRewriteStatus ?? 'ok', aof_last_write_status: aof?.lastWriteStatus ?? 'ok',
+    aof_last_bgrewrite_status: aof?.lastRewriteStatus ?? 'ok', aof_rewrites: aof?.rewrites ?? 0, aof_rewrites_consecutive_failures: 0,
+    aof_last_write_status: aof?.lastWriteStatus ?? 'ok', aof_last_cow_size: 0, module_fork_in_progress: 0, module_fork_last_cow_size: 0,
   })
   if (aof !== null) {
     out += kv({

@@ -18,8 +18,10 @@ import type { Db } from '../keyspace.js'
 import type { Command } from '../commands/table.js'
 import { RespWriter } from './resp-writer.js'
 import { DatasetView } from './view.js'
-import { loadCommandFile, BadFormatError } from './load.js'
+import { loadAofFile, BadFormatError } from './load.js'
 import { streamIDToString, type Stream } from '../types/stream.js'
+import { Crc64 } from './crc64.js'
+import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer } from './rdb-file.js'
 
 interface AofFile {
   name: string
@@ -46,9 +48,11 @@ export class Aof {
   /** aof_current_size and aof_base_size, for INFO and auto rewrite. */
   currentSize = 0
   baseSize = 0
-  rewrite: { view: DatasetView; fd: number; tmp: string; incrsBefore: AofFile[]; start: number } | null = null
+  rewrite: { view: DatasetView; fd: number; tmp: string; incrsBefore: AofFile[]; start: number; rdb: Crc64 | null; headBytes: number } | null = null
   rewriteScheduled = false
   lastRewriteStatus = 'ok'
+  /** aof_rewrites: rewrites completed since start. */
+  rewrites = 0
   lastRewriteTimeSec = -1
   lastWriteStatus = 'ok'
   /** strerror() of the last failed write, for -MISCONF */
@@ -343,7 +347,7 @@ export class Aof {
         if (files[i].type === 'i' && i === files.length - 1) continue
         throw new BadFormatError(`The AOF file ${files[i].name} doesn't exist`)
       }
-      const r = await loadCommandFile(this.server, path)
+      const r = await loadAofFile(this.server, path)
       commands += r.commands
       if (r.truncated) {
         const last = i === files.length - 1
@@ -425,13 +429,29 @@ export class Aof {
     this.selectedDb = -1
     const tmp = join(this.dirPath, `temp-rewriteaof-bg-${process.pid}.aof`)
     const fd = openSync(tmp, 'w')
-    // rewriteFunctions(): the libraries come first, as FUNCTION LOAD, so the keys' scripts find them
-    const libs = new RespWriter()
-    for (const lib of this.server.scripting.functions.listLibraries()) libs.command(['FUNCTION', 'LOAD', lib.code])
-    if (libs.length > 0) writeSync(fd, libs.view())
-    const view = new DatasetView(this.server.keyspace, fd)
+    /* aof-use-rdb-preamble yes (Redis' default): the base file is an RDB file, written as BGSAVE writes one
+     * (function libraries included, as RDB_OPCODE_FUNCTION2 records after the aux fields). */
+    let rdb: Crc64 | null = null
+    let headBytes = 0
+    let view: DatasetView
+    if (this.cfg['aof-use-rdb-preamble'] === 'yes') {
+      const crc = new Crc64()
+      const head = rdbFileHeader(this.server, true)
+      crc.update(head)
+      writeSync(fd, head)
+      headBytes = head.length
+      rdb = crc
+      view = new DatasetView(this.server.keyspace, fd, (b) => crc.update(b), new RdbDumpEncoder(this.server))
+    } else {
+      // rewriteFunctions(): the libraries come first, as FUNCTION LOAD, so the keys' scripts find them
+      const libs = new RespWriter()
+      for (const lib of this.server.scripting.functions.listLibraries()) libs.command(['FUNCTION', 'LOAD', lib.code])
+      if (libs.length > 0) writeSync(fd, libs.view())
+      headBytes = libs.length
+      view = new DatasetView(this.server.keyspace, fd)
+    }
     this.server.keyspace.view = view
-    this.rewrite = { view, fd, tmp, incrsBefore, start: Date.now() }
+    this.rewrite = { view, fd, tmp, incrsBefore, start: Date.now(), rdb, headBytes }
     const step = (): void => {
       const rw = this.rewrite
       if (rw === null || rw.view !== view) return
@@ -444,10 +464,16 @@ export class Aof {
 
   private finishRewrite(): void {
     const rw = this.rewrite!
+    let tail = 0
+    if (rw.rdb !== null) {
+      const t = rdbFileTrailer(this.server, rw.rdb)
+      writeSync(rw.fd, t)
+      tail = t.length
+    }
     fsyncSync(rw.fd)
     closeSync(rw.fd)
     const seq = (this.base?.seq ?? 0) + 1
-    const base: AofFile = { name: `${this.fileName}.${seq}.base.aof`, seq, type: 'b' }
+    const base: AofFile = { name: `${this.fileName}.${seq}.base.${rw.rdb !== null ? 'rdb' : 'aof'}`, seq, type: 'b' }
     renameSync(rw.tmp, join(this.dirPath, base.name))
     const old = [...(this.base ? [this.base] : []), ...rw.incrsBefore]
     this.base = base
@@ -460,13 +486,14 @@ export class Aof {
         /* already gone */
       }
     }
-    this.baseSize = rw.view.bytesWritten
+    this.baseSize = rw.headBytes + rw.view.bytesWritten + tail
     let size = this.baseSize
     for (const f of this.incrs) size += fstatSizeOrZero(join(this.dirPath, f.name))
     this.currentSize = size + this.buf.length
     this.server.keyspace.view = null
     this.rewrite = null
     this.lastRewriteStatus = 'ok'
+    this.rewrites++
     this.lastRewriteTimeSec = Math.round((Date.now() - rw.start) / 1000)
     if (!this.syncRewrite) this.server.log('Background AOF rewrite finished successfully')
   }

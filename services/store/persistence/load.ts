@@ -5,12 +5,13 @@
  * AOF base and incr files and for snapshots, whose body is the same.
  */
 
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs'
+import { openSync, readSync, closeSync, fstatSync, readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { Client, CLIENT_MULTI, CLIENT_DENY_BLOCKING } from '../networking.js'
 import { RequestParser, ProtocolError } from '../protocol/parser.js'
 import { lookupCommand } from '../commands/table.js'
 import type { StoreServer } from '../server.js'
+import { rdbLoadBuffer } from './rdb-file.js'
 
 const READ_CHUNK = 4 * 1024 * 1024
 const SLICE_MS = 20
@@ -100,4 +101,26 @@ export async function loadCommandFile(server: StoreServer, path: string, start =
   }
   const inMulti = (c.flags & CLIENT_MULTI) !== 0
   return { commands, validUpTo: inMulti ? beforeMulti : validUpTo, size, truncated: inMulti || validUpTo < size }
+}
+
+/**
+ * loadSingleAppendOnlyFile(): a file that starts with "REDIS" has an RDB
+ * preamble (a base written with aof-use-rdb-preamble yes, or a pre-7.0 AOF
+ * with one), and commands may follow it; anything else is commands only.
+ */
+export async function loadAofFile(server: StoreServer, path: string): Promise<LoadResult> {
+  const fd = openSync(path, 'r')
+  const sig = Buffer.alloc(5)
+  try {
+    readSync(fd, sig, 0, 5, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (sig.toString('latin1') !== 'REDIS') return loadCommandFile(server, path)
+  server.log('Reading RDB base file on AOF loading...')
+  const buf = readFileSync(path)
+  const st = await rdbLoadBuffer(server, buf, path, true)
+  if (st.end >= buf.length) return { commands: 0, validUpTo: buf.length, size: buf.length, truncated: false }
+  server.log('Reading the remaining AOF tail...')
+  return loadCommandFile(server, path, st.end)
 }

@@ -126,6 +126,11 @@ export class Snapshot {
     }
   }
 
+  /** When the running BGSAVE started (rdb_current_bgsave_time_sec), or null. */
+  get bgStart(): number | null {
+    return this.bg?.start ?? null
+  }
+
   get inProgress(): boolean {
     return this.view !== null
   }
