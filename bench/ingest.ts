@@ -46,7 +46,7 @@ export async function runPublishers(port: number, args: string[], timeoutMs: num
   return res
 }
 
-type Target = 'bare aedes' | 'iotbuf broker + iotbuf store' | 'iotbuf broker + redis-server' | 'mosquitto'
+type Target = 'bare aedes' | 'iotbuf broker + iotbuf store' | 'iotbuf broker + redis-server' | 'mosquitto' | 'bare aedes, MQTT 5' | 'iotbuf broker + iotbuf store, MQTT 5'
 
 export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; raw: unknown }> {
   const total = opts.publishers * opts.messages
@@ -55,7 +55,7 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
   const results: Partial<Record<Target, PublishResult | string>> = {}
   const checks: Record<string, unknown> = {}
 
-  async function one(target: Target, start: () => Promise<{ mqtt: MqttServer; store?: StoreServer }>): Promise<void> {
+  async function one(target: Target, start: () => Promise<{ mqtt: MqttServer; store?: StoreServer }>, protocol: 4 | 5 = 4): Promise<void> {
     let servers: { mqtt: MqttServer; store?: StoreServer } | null = null
     try {
       servers = await start()
@@ -65,7 +65,7 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
       }
       const cpu0 = [await cpuSecondsOf(servers.mqtt.proc.pid), servers.store ? await cpuSecondsOf(servers.store.proc.pid) : null]
       const t0 = performance.now()
-      const r = await runPublishers(servers.mqtt.port, [...pubArgs, '--tag', target.replace(/\W+/g, '')], timeoutMs)
+      const r = await runPublishers(servers.mqtt.port, [...pubArgs, '--protocol', String(protocol), '--tag', target.replace(/\W+/g, '')], timeoutMs)
       const wall = (performance.now() - t0) / 1000
       const cpu1 = [await cpuSecondsOf(servers.mqtt.proc.pid), servers.store ? await cpuSecondsOf(servers.store.proc.pid) : null]
       const pct = (i: number) => (cpu0[i] !== null && cpu1[i] !== null ? (100 * (cpu1[i]! - cpu0[i]!)) / wall : null)
@@ -101,6 +101,12 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
     try { return { store, mqtt: await startIotbufBroker(store.url) } } catch (err) { await store.stop(); throw err }
   })
   await one('mosquitto', async () => ({ mqtt: await startMosquitto() }))
+  // MQTT 5 publishers (issue 19): the same broker, and bare aedes 2 as its anchor, in the same run
+  await one('bare aedes, MQTT 5', async () => ({ mqtt: await startBareAedes() }), 5)
+  await one('iotbuf broker + iotbuf store, MQTT 5', async () => {
+    const store = await startBundledStore()
+    try { return { store, mqtt: await startIotbufBroker(store.url) } } catch (err) { await store.stop(); throw err }
+  }, 5)
 
   const ok = (t: Target) => (typeof results[t] === 'object' ? results[t] as PublishResult : null)
   const why = (t: Target) => (typeof results[t] === 'string' ? `n/a (${(results[t] as string).slice(0, 100)})` : undefined)
@@ -122,6 +128,11 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
     const on = t.endsWith('iotbuf store') ? 'bundled store' : 'redis-server'
     rows.push({ suite: 'ingest', figure: `CPU per message, broker + store, on ${on}`, unit: 'µs', iotbuf: cpuUsPerMsg(ok(t), true), anchor: cpuUsPerMsg(ok('bare aedes'), false), anchorName: 'bare aedes (broker)', note: why(t) })
   }
+  const v5 = 'iotbuf broker + iotbuf store, MQTT 5' as const
+  rows.push(
+    { suite: 'ingest', figure: `ingest msgs/s, MQTT 5 publishers, vs our MQTT 3.1.1 figure (bundled store, ${shape})`, unit: 'msg/s', iotbuf: ok(v5)?.rate ?? null, anchor: ok('iotbuf broker + iotbuf store')?.rate ?? null, anchorName: 'iotbuf, MQTT 3.1.1', target: { cmp: '>=', ratio: 0.95, from: 'issue 19' }, note: why(v5) ?? why('iotbuf broker + iotbuf store') },
+    { suite: 'ingest', figure: 'ingest msgs/s, MQTT 5 publishers, vs bare aedes 2 with MQTT 5 publishers', unit: 'msg/s', iotbuf: ok(v5)?.rate ?? null, anchor: ok('bare aedes, MQTT 5')?.rate ?? null, anchorName: 'bare aedes, MQTT 5', note: why(v5) ?? why('bare aedes, MQTT 5') },
+  )
   rows.push({ suite: 'ingest', figure: 'publisher process CPU while driving bare aedes (~100 %: the publishers set its pace)', unit: '%', iotbuf: null, anchor: ok('bare aedes')?.cpuPercent ?? null, anchorName: 'bare aedes', note: 'reference only' })
   rows.push({ suite: 'ingest', figure: 'PUBACK p99, Mosquitto (reference)', unit: 'ms', iotbuf: null, anchor: ok('mosquitto')?.p99Ms ?? null, anchorName: 'mosquitto 2', note: 'reference only' })
   return { rows, raw: { shape, results, checks } }

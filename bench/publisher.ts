@@ -2,7 +2,7 @@
 // clients publishing QoS 1, either as fast as a window of in-flight messages allows (ingest) or at
 // a fixed total rate for a time (e2e). Prints one JSON line with the counts and PUBACK latency.
 //
-//   node dist/bench/publisher.js --port P [--clients 10] [--messages 20000] [--window 100]
+//   node dist/bench/publisher.js --port P [--clients 10] [--messages 20000] [--window 100] [--protocol 4|5]
 //   node dist/bench/publisher.js --port P --rate 20000 --seconds 60 [--window 1000]
 import hdr from 'hdr-histogram-js'
 import { connectAsync, type MqttClient } from 'mqtt'
@@ -18,6 +18,8 @@ const messages = arg('messages', 20_000)
 const window = arg('window', 100)
 const rate = arg('rate', 0)
 const seconds = arg('seconds', 0)
+// 4 = MQTT 3.1.1, 5 = MQTT 5
+const protocolVersion = arg('protocol', 4) === 5 ? 5 : 4
 const tag = process.argv.includes('--tag') ? process.argv[process.argv.indexOf('--tag') + 1] : String(process.pid)
 
 const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
@@ -29,7 +31,7 @@ let behind = 0
 
 async function connectAll(): Promise<MqttClient[]> {
   return Promise.all(Array.from({ length: clients }, (_, i) => connectAsync({
-    host: '127.0.0.1', port, protocolVersion: 4, clientId: `bench-${tag}-${i}`, clean: true,
+    host: '127.0.0.1', port, protocolVersion, clientId: `bench-${tag}-${i}`, clean: true,
     reconnectPeriod: 0, connectTimeout: 10_000, keepalive: 60,
   })))
 }
