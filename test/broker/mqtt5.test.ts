@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient, type Packet } from 'mqtt'
 import { encode as cborEncode } from 'cbor-x'
 import { addDevice } from '../../shared/devices.js'
 import { waitFor } from '../helpers/ports.js'
+import { publishPacket, rawConnect } from './raw-mqtt.js'
 import { deadLetters, pushOverHighWater, queuedReadings, startRedis, startTestBroker, type StoreUnderTest, type TestBroker } from './harness.js'
 
 interface V5Client { c: MqttClient; received: Packet[]; connack: Packet }
@@ -122,6 +123,30 @@ describe('MQTT 5 with mqtt.js', () => {
     expect(v.c.connected).toBe(true)
     expect(await queuedReadings(t.probe, 'someone-else')).toEqual([])
     await v.c.endAsync()
+  })
+
+  it('a persistent session (Clean Start 0, Session Expiry) resending QoS 2 after a reconnect is written once', async () => {
+    const session = { clientId: 'm5-q2s', clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 300 } }
+    const first = await rawConnect(t.broker.port, session)
+    first.send(publishPacket('devices/m5-q2s/telemetry', '{"t":1}', 9, 2))
+    await first.waitFor('pubrec', 1)
+    first.socket.destroy() // PUBREC "lost": the device resends after reconnecting
+    const second = await rawConnect(t.broker.port, session)
+    // (aedes 2.0.0-beta.1 sets Session Present only for a session with subscriptions; this one has none)
+    second.send(publishPacket('devices/m5-q2s/telemetry', '{"t":1}', 9, 2, true))
+    expect((await second.waitFor('pubrec', 1) as Ack).reasonCode ?? 0).toBe(0)
+    second.send({ cmd: 'pubrel', messageId: 9 })
+    await second.waitFor('pubcomp', 1)
+    second.end()
+    expect(await queuedReadings(t.probe, 'm5-q2s')).toHaveLength(1)
+  })
+
+  it('a topic with U+0000: DISCONNECT 0x81 Malformed Packet, nothing buffered', async () => {
+    const c = await rawConnect(t.broker.port, { clientId: 'm5-nul', protocolVersion: 5 })
+    c.send(publishPacket('devices/m5-nul\u0000/telemetry', '{"t":1}', 1, 1))
+    expect((await c.waitFor('disconnect', 1) as Ack).reasonCode).toBe(0x81)
+    await c.waitClosed()
+    expect(c.received.filter((p) => p.cmd === 'puback')).toEqual([])
   })
 
   it('topic aliases: the topic is sent once, later publishes carry only the alias', async () => {

@@ -1,4 +1,4 @@
-// A byte-level MQTT 3.1.1 client (mqtt-packet over a socket) for what mqtt.js will not do on
+// A byte-level MQTT 3.1.1 (or 5) client (mqtt-packet over a socket) for what mqtt.js will not do on
 // purpose: resend a QoS 2 PUBLISH with the same packet id, several packets in one TCP write,
 // withhold PUBREL.
 import { connect, type Socket } from 'node:net'
@@ -17,10 +17,11 @@ export interface RawClient {
   end(): void
 }
 
-export async function rawConnect(port: number, opts: { clientId: string; clean?: boolean; username?: string; password?: string }): Promise<RawClient> {
+export async function rawConnect(port: number, opts: { clientId: string; clean?: boolean; username?: string; password?: string; protocolVersion?: 4 | 5; properties?: mqttPacket.IConnectPacket['properties'] }): Promise<RawClient> {
+  const version = opts.protocolVersion ?? 4
   const socket = connect(port, '127.0.0.1')
   const received: mqttPacket.Packet[] = []
-  const parser = mqttPacket.parser()
+  const parser = mqttPacket.parser({ protocolVersion: opts.protocolVersion ?? 4 })
   parser.on('packet', (p: mqttPacket.Packet) => received.push(p))
   socket.on('data', (d) => parser.parse(d))
   let isClosed = false
@@ -29,7 +30,7 @@ export async function rawConnect(port: number, opts: { clientId: string; clean?:
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const client: RawClient = {
     socket, received,
-    send(...packets) { socket.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p)))) },
+    send(...packets) { socket.write(Buffer.concat(packets.map((p) => mqttPacket.generate(p, { protocolVersion: version })))) },
     async waitFor(cmd, n = 1) {
       return waitFor(() => received.filter((p) => p.cmd === cmd)[n - 1] ?? (isClosed ? Promise.reject(new Error(`connection closed before ${cmd} #${n}`)) : null), `${cmd} #${n}`, 10_000, 5)
     },
@@ -38,11 +39,12 @@ export async function rawConnect(port: number, opts: { clientId: string; clean?:
     end() { socket.end() },
   }
   client.send({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: opts.clean ?? true, clientId: opts.clientId, keepalive: 30,
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clean: opts.clean ?? true, clientId: opts.clientId, keepalive: 30,
+    ...(opts.properties ? { properties: opts.properties } : {}),
     ...(opts.username ? { username: opts.username, password: Buffer.from(opts.password ?? '') } : {}),
   })
   const connack = (await client.waitFor('connack')) as mqttPacket.IConnackPacket
-  if (connack.returnCode !== 0) { socket.destroy(); throw Object.assign(new Error(`CONNACK return code ${connack.returnCode}`), { returnCode: connack.returnCode }) }
+  if ((connack.returnCode ?? connack.reasonCode ?? 0) !== 0) { socket.destroy(); throw Object.assign(new Error(`CONNACK return code ${connack.returnCode}`), { returnCode: connack.returnCode }) }
   return client
 }
 
