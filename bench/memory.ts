@@ -7,6 +7,7 @@ import { rssOf, sleep, tempDir, waitFor, lastLines } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import { loadReadings, readingJson } from './lib/readings.js'
 import { client, infoField, queueDepth, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
+import { benchMemoryTypes } from './memory-types.js'
 
 interface MemoryResult { usedBefore: number; usedAfter: number; rssBefore: number | null; rssAfter: number | null; loadSeconds: number; depth: number }
 
@@ -121,5 +122,7 @@ export async function benchMemory(opts: BenchOptions): Promise<{ rows: Row[]; ra
     { suite: 'memory', figure: `pipelined XADD load of ${M} readings (ioredis client)`, unit: 'readings/s', iotbuf: b ? n / b.loadSeconds : null, anchor: a ? n / a.loadSeconds : null, anchorName: 'redis-server', note: bErr },
     { suite: 'memory', figure: `AOF load time, ${M} readings`, unit: 's', iotbuf: ab?.loadSeconds ?? null, anchor: aa?.loadSeconds ?? null, anchorName: 'redis-server (no RDB preamble)', note: abErr },
   ]
-  return { rows, raw }
+  const types = await benchMemoryTypes()
+  raw.types = types.raw
+  return { rows: [...rows, ...types.rows], raw }
 }

@@ -28,8 +28,24 @@ for (let i = 1; i < 256; i++) POPCOUNT[i] = (i & 1) + POPCOUNT[i >> 1]
 
 /** redisPopcount() over bytes [start, end] of a binary string. */
 export function popcount(s: string, start: number, end: number): number {
+  const len = end - start + 1
   let n = 0
-  for (let i = start; i <= end; i++) n += POPCOUNT[s.charCodeAt(i)]
+  if (len < 256) {
+    for (let i = start; i <= end; i++) n += POPCOUNT[s.charCodeAt(i)]
+    return n
+  }
+  /* Long ranges: copy into an aligned buffer once and count 32 bits at a time. */
+  const words = len >>> 2
+  const buf = Buffer.alloc(words * 4 + 4) // unpooled, so byteOffset is 0 and the Uint32Array view is aligned
+  buf.latin1Write(s.slice(start, start + words * 4), 0)
+  const w = new Uint32Array(buf.buffer, buf.byteOffset, words)
+  for (let i = 0; i < words; i++) {
+    let v = w[i]
+    v -= (v >>> 1) & 0x55555555
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333)
+    n += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24
+  }
+  for (let i = start + words * 4; i <= end; i++) n += POPCOUNT[s.charCodeAt(i)]
   return n
 }
 

@@ -387,8 +387,8 @@ function createHll(): Buffer {
   return b
 }
 
-/** isHLLObjectOrReply(): the value's bytes when it is a valid HLL string, else null after the error. */
-function hllBytesOrReply(c: Client, o: RObj): Buffer | null {
+/** isHLLObjectOrReply(): the value when it is a valid HLL string, else null after the error. */
+function hllStringOrReply(c: Client, o: RObj): string | null {
   if (o.type !== OBJ_STRING) {
     c.addReplyError(WRONGTYPE_ERR)
     return null
@@ -400,7 +400,13 @@ function hllBytesOrReply(c: Client, o: RObj): Buffer | null {
     c.addReplyError(NOT_HLL_ERR)
     return null
   }
-  return Buffer.from(s, 'latin1')
+  return s
+}
+
+/** The value's bytes, to read registers or change them (the string itself cannot change). */
+function hllBytesOrReply(c: Client, o: RObj): Buffer | null {
+  const s = hllStringOrReply(c, o)
+  return s === null ? null : Buffer.from(s, 'latin1')
 }
 
 function maxSparseBytes(c: Client): number {
@@ -457,9 +463,15 @@ export function pfcountCommand(c: Client): void {
   const key = argv[1]
   const o = lookupKeyRead(c.db, key)
   if (o === null) return c.addReplyLongLong(0)
-  const b = hllBytesOrReply(c, o)
-  if (b === null) return
-  if ((b[15] & 0x80) === 0) return c.addReplyLongLong(Number(b.readBigUInt64LE(8)))
+  const s = hllStringOrReply(c, o)
+  if (s === null) return
+  /* A valid cached cardinality: read it without copying the registers. */
+  if ((s.charCodeAt(15) & 0x80) === 0) {
+    let cached = 0
+    for (let i = 15; i >= 8; i--) cached = cached * 256 + s.charCodeAt(i)
+    return c.addReplyLongLong(cached)
+  }
+  const b = Buffer.from(s, 'latin1')
   const card = countRegisters(b)
   if (card === null) return c.addReplyError(INVALID_HLL_ERR)
   /* The cache is part of the value: a read-only command that changes the string, as in Redis. */

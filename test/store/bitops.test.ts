@@ -26,6 +26,12 @@ describe('BITCOUNT BITPOS', () => {
       'BITCOUNT s 5 30 BIT', 'BITCOUNT s 5 30 bYtE', 'BITCOUNT s 0 -1 BIT', 'BITCOUNT s -9 -2 BIT', 'BITCOUNT s 100 200', 'BITCOUNT s 3 1 BIT',
       'BITCOUNT nokey', 'BITCOUNT nokey 0 1', 'BITCOUNT s 0', 'BITCOUNT s 0 1 NIBBLE', 'BITCOUNT s x 1', 'BITCOUNT s 0 1 BIT x', 'SET i 255', 'BITCOUNT i',
       'LPUSH l a', 'BITCOUNT l'))
+  it('BITCOUNT over long values (the word-at-a-time path) and their edges', async () => {
+    let seed = 5
+    const bytes = Buffer.from(Array.from({ length: 1029 }, () => (seed = (seed * 16807) % 2147483647) & 255))
+    await cmp.same([['SET', 'r', bytes], ['BITCOUNT', 'r'], ['BITCOUNT', 'r', '1', '1027'], ['BITCOUNT', 'r', '3', '-3'], ['BITCOUNT', 'r', '13', '8000', 'BIT'],
+      ['BITCOUNT', 'r', '-8000', '-13', 'BIT'], ['BITCOUNT', 'r', '255', '511'], ['SETBIT', 'r', '8231', '1'], ['BITCOUNT', 'r'], ['BITPOS', 'r', '0', '500', '-1']])
+  })
   it('BITPOS with and without an end, in bytes and bits', () =>
     same('SET s \xff\xf0\x00', 'BITPOS s 0', 'BITPOS s 1', 'BITPOS s 1 2', 'BITPOS s 0 0 0', 'BITPOS s 0 0 1', 'BITPOS s 1 7 15 BIT',
       'BITPOS s 0 3 7 BIT', 'BITPOS s 0 0 7 BIT', 'BITPOS s 1 12 23 BIT', 'BITPOS s 1 -3 -1 BIT', 'BITPOS s 0 9 9 BIT', 'BITPOS s 1 9 9 BIT',
