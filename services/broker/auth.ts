@@ -58,6 +58,13 @@ export interface AuthDeps {
   matchTopic: TopicMatcher
 }
 
+/** For banners: how devices get in on this bind. */
+export function authSummary(config: Pick<Config, 'MQTT_ANONYMOUS' | 'MQTT_HOST'>): string {
+  return anonymousAllowed(config)
+    ? `anonymous devices allowed${config.MQTT_ANONYMOUS === 'auto' ? ' (loopback)' : ' (IOTBUF_MQTT_ANONYMOUS=true)'}`
+    : `device authentication on${config.MQTT_ANONYMOUS === 'auto' ? ' (listening beyond loopback)' : ''}: username = device id, password = its token (iotbuf devices add)`
+}
+
 export function createAuth(config: Pick<Config, 'MQTT_ANONYMOUS' | 'MQTT_HOST' | 'AUTH_CACHE_TTL'>, deps: AuthDeps) {
   const { redis, log, metrics, matchTopic } = deps
   const allowAnonymous = anonymousAllowed(config)
@@ -95,8 +102,13 @@ export function createAuth(config: Pick<Config, 'MQTT_ANONYMOUS' | 'MQTT_HOST' |
     done(null, true)
   }
 
-  function refuse(reason: string, code: number, done: (err: AuthenticateError | null, ok: boolean | null) => void): void {
+  /** Every refusal is counted and logged, whatever the reason (a wrong token is logged where it is checked). */
+  function refuse(client: Client, reason: string, code: number, done: (err: AuthenticateError | null, ok: boolean | null) => void, deviceId?: string): void {
     metrics.authFailures.inc({ reason })
+    const remote = (client.conn as Partial<{ remoteAddress: string }>).remoteAddress
+    log.info({ deviceId, clientId: client.id, remote, reason }, reason === 'anonymous'
+      ? 'device refused: no username, and anonymous devices are refused when listening beyond loopback (IOTBUF_MQTT_ANONYMOUS)'
+      : 'device refused')
     done(authError(reason, code), null)
   }
 
@@ -110,19 +122,19 @@ export function createAuth(config: Pick<Config, 'MQTT_ANONYMOUS' | 'MQTT_HOST' |
   function authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void {
     const certDevice = certificateDevice(client)
     if (certDevice !== null) {
-      if (username !== undefined && username !== certDevice) return refuse('username_not_certificate_cn', NOT_AUTHORIZED, done)
+      if (username !== undefined && username !== certDevice) return refuse(client, 'username_not_certificate_cn', NOT_AUTHORIZED, done, certDevice)
       // a certificate stays valid until it expires; a revoke in the registry still shuts the device out
       recordOf(certDevice, Date.now()).then(
-        (r) => (r?.revokedAt ? refuse('revoked', NOT_AUTHORIZED, done) : accept(client, certDevice, done)),
-        () => refuse('store_unavailable', SERVER_UNAVAILABLE, done),
+        (r) => (r?.revokedAt ? refuse(client, 'revoked', NOT_AUTHORIZED, done, certDevice) : accept(client, certDevice, done)),
+        () => refuse(client, 'store_unavailable', SERVER_UNAVAILABLE, done, certDevice),
       )
       return
     }
     if (username === undefined || username === '') {
       if (allowAnonymous) return accept(client, null, done)
-      return refuse('anonymous', NOT_AUTHORIZED, done)
+      return refuse(client, 'anonymous', NOT_AUTHORIZED, done)
     }
-    if (!password || password.length === 0) return refuse('no_password', BAD_USERNAME_OR_PASSWORD, done)
+    if (!password || password.length === 0) return refuse(client, 'no_password', BAD_USERNAME_OR_PASSWORD, done, username)
     const token = password.toString('utf8')
     const digest = createHash('sha256').update(token).digest('base64')
     const hit = verified.get(username)
@@ -138,7 +150,7 @@ export function createAuth(config: Pick<Config, 'MQTT_ANONYMOUS' | 'MQTT_HOST' |
       (err: Error) => {
         // the store blinked: refuse for now with "server unavailable"; the device retries
         log.warn({ deviceId: username, err: err.message }, 'cannot verify device token: store unreachable')
-        refuse('store_unavailable', SERVER_UNAVAILABLE, done)
+        refuse(client, 'store_unavailable', SERVER_UNAVAILABLE, done, username)
       },
     )
   }

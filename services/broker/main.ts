@@ -5,6 +5,7 @@ import { createBuffer } from '../../shared/buffer/index.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
 import { onShutdown, fail } from '../../shared/process.js'
 import { createBroker } from './broker.js'
+import { anonymousAllowed, authSummary } from './auth.js'
 
 export async function runBroker(): Promise<void> {
   const config = loadConfigOrExit()
@@ -25,8 +26,8 @@ export async function runBroker(): Promise<void> {
       return { ok: redis.status === 'ready' && s.overflow === null, detail: `store ${redis.status}; overflow ${s.overflow ?? 'none'}; held ${s.held}; in flight ${s.inFlight}` }
     })
     const extra = [broker.tlsPort ? `mqtts://${config.MQTT_HOST}:${broker.tlsPort}` : '', broker.wsPort ? `ws://${config.MQTT_HOST}:${broker.wsPort}` : ''].filter(Boolean)
-    log.info({ mqtt: `mqtt://${config.MQTT_HOST}:${broker.port}`, tls: broker.tlsPort, ws: broker.wsPort, store: redactUrl(url), metrics: config.BROKER_METRICS_PORT || 'off' },
-      `broker listening on mqtt://${config.MQTT_HOST}:${broker.port}${extra.length ? ' and ' + extra.join(', ') : ''}`)
+    log.info({ mqtt: `mqtt://${config.MQTT_HOST}:${broker.port}`, tls: broker.tlsPort, ws: broker.wsPort, store: redactUrl(url), metrics: config.BROKER_METRICS_PORT || 'off', anonymous: anonymousAllowed(config) },
+      `broker listening on mqtt://${config.MQTT_HOST}:${broker.port}${extra.length ? ' and ' + extra.join(', ') : ''}; ${authSummary(config)}`)
     onShutdown(log, async () => {
       await broker.close(8_000)
       metricsServer?.close()

@@ -34,6 +34,9 @@ export interface StoreGuard {
 export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, deps: { log: Logger; metrics: BrokerMetrics }): StoreGuard {
   const { log, metrics } = deps
   let cause: OverflowCause | null = redis.status === 'ready' ? null : 'store_unreachable'
+  // the first connection is not a recovery: until the store was reached once, becoming reachable
+  // is logged only if the policy had to act meanwhile
+  let reachedOnce = cause === null
   let ratio = 0
   let episode = { since: Date.now(), held: 0, rejected: 0, dropped: 0 }
   let waiters: Array<() => void> = []
@@ -52,7 +55,9 @@ export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, de
         ? 'store unreachable: withholding acknowledgements until it is back (devices keep and resend their messages)'
         : `store memory above the high-water mark (${(ratio * 100).toFixed(1)}% of maxmemory): overflow policy in force`)
     } else if (!next && prev) {
-      log.info({ cause: prev, ms: Date.now() - episode.since, held: episode.held, rejected: episode.rejected, dropped: episode.dropped }, 'store healthy again: overflow episode over')
+      const acted = episode.held + episode.rejected + episode.dropped > 0
+      if (reachedOnce || acted) log.info({ cause: prev, ms: Date.now() - episode.since, held: episode.held, rejected: episode.rejected, dropped: episode.dropped }, 'store healthy again: overflow episode over')
+      reachedOnce = true
       for (const fn of recoveredListeners) fn()
     } else if (next && prev) {
       log.warn({ from: prev, to: next }, 'overflow cause changed')

@@ -11,6 +11,7 @@ import { loadConfigOrExit, type Config } from '../../shared/config.js'
 import { createLogger, type Logger } from '../../shared/log.js'
 import { createStoreClient, connectStore } from '../../shared/store-client.js'
 import { nodeFlagsFor } from '../../shared/process.js'
+import { authSummary } from '../broker/auth.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/iotbuf.js', import.meta.url))
 
@@ -53,12 +54,15 @@ export async function runStart(): Promise<void> {
   if (bundled) ports.unshift(['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
   if (config.BROKER_METRICS_PORT) ports.push(['broker metrics', 'IOTBUF_BROKER_METRICS_PORT', config.BROKER_METRICS_PORT])
   if (config.WORKER_METRICS_PORT) ports.push(['worker metrics', 'IOTBUF_WORKER_METRICS_PORT', config.WORKER_METRICS_PORT])
+  // every port before anything starts, so one run names all that are taken, each with its variable
+  const taken: string[] = []
   for (const [what, variable, port] of ports) {
     const host = what === 'MQTT' ? config.MQTT_HOST : '127.0.0.1'
-    if (!(await portFree(host, port))) {
-      process.stderr.write(`iotbuf start: ${what} port ${host}:${port} is already in use — stop what listens there or set ${variable} to another port\n`)
-      process.exit(1)
-    }
+    if (!(await portFree(host, port))) taken.push(`${what} port ${host}:${port} is already in use — stop what listens there or set ${variable} to another port`)
+  }
+  if (taken.length) {
+    process.stderr.write(taken.map((t) => `iotbuf start: ${t}\n`).join(''))
+    process.exit(1)
   }
 
   const specs: ChildSpec[] = []
@@ -75,6 +79,7 @@ export async function runStart(): Promise<void> {
   const where = [
     bundled ? `store   redis://127.0.0.1:${config.STORE_PORT}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
     `broker  mqtt://${config.MQTT_HOST}:${config.MQTT_PORT}${config.BROKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.BROKER_METRICS_PORT}/metrics` : ''}`,
+    `        ${authSummary(config)}`,
     `worker  every ${config.DRAIN_INTERVAL} ms to ${config.SINKS.join(', ')}${config.SINKS.includes('file') ? ` (${join(config.DATA_DIR, 'sink')})` : ''}${config.WORKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : ''}`,
   ]
   process.stdout.write(`iotbuf is running (Ctrl-C to stop)\n${where.map((w) => `  ${w}`).join('\n')}\n`)
@@ -95,7 +100,9 @@ function supervise(log: Logger) {
   const running = new Map<string, ChildProcess>()
   let stopping = false
   function start(spec: ChildSpec, attempt = 0): ChildProcess {
-    const child = spawn(process.execPath, [...nodeFlagsFor(spec.args[0]), BIN, ...spec.args], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env })
+    // the store logs pino JSON lines like the others here (alone, it writes redis-server's format)
+    const env = spec.args[0] === 'store' ? { ...process.env, IOTBUF_STORE_LOG: 'json' } : process.env
+    const child = spawn(process.execPath, [...nodeFlagsFor(spec.args[0]), BIN, ...spec.args], { stdio: ['ignore', 'inherit', 'inherit'], env })
     const startedAt = Date.now()
     running.set(spec.name, child)
     child.on('exit', (code, signal) => {

@@ -9,6 +9,7 @@ import { StoreServer } from './server.js'
 import { defaultConfig, findParam, setParam, type Config } from './config.js'
 import { ConfigFileError, loadServerConfig } from './config-file.js'
 import { commandTable } from './commands/index.js'
+import { redisLogLine, storeLogWriter } from './log.js'
 
 export interface StoreHandle {
   port: number
@@ -102,7 +103,7 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   }
   /* logfile: lines go to the file when one is set, as redis-server's serverLog() */
   const logfile = String(cfg.logfile)
-  const say = logfile === '' ? (msg: string): void => void io.stdout.write(`${msg}\n`) : (msg: string): void => appendFileSync(logfile, `${process.pid}:M ${new Date().toISOString()} * ${msg}\n`)
+  const say = logfile === '' ? storeLogWriter(io.stdout) : (msg: string): void => appendFileSync(logfile, redisLogLine(msg) + '\n')
   server.log = say
   server.fatal = (msg) => fail(msg)
   /* Node cannot fork; under systemd, docker or `iotbuf start` a foreground process is what is wanted anyway */

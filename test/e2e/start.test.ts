@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:net'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import mqtt from 'mqtt'
 import { freePort, waitFor } from '../helpers/ports.js'
+import { authSummary } from '../../services/broker/auth.js'
 import { runIotbuf, startIotbuf } from '../helpers/procs.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 
@@ -38,6 +40,63 @@ describe('iotbuf start', () => {
     } finally {
       blocker.close()
     }
+  })
+
+  it('checks every port before starting anything and names each taken one with its variable', async () => {
+    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()])
+    const blockers = await Promise.all(ports.map((port) => new Promise<Server>((resolve) => { const b = createServer(); b.listen(port, '127.0.0.1', () => resolve(b)) })))
+    try {
+      const [store, mqttPort, brokerMetrics, workerMetrics] = ports.map(String)
+      const env = await envWith({ IOTBUF_STORE_URL: undefined, IOTBUF_STORE_PORT: store, IOTBUF_MQTT_PORT: mqttPort, IOTBUF_BROKER_METRICS_PORT: brokerMetrics, IOTBUF_WORKER_METRICS_PORT: workerMetrics })
+      const r = await runIotbuf(['start'], env, dir)
+      expect(r.code).toBe(1)
+      const said = (what: string, port: string, variable: string) => `iotbuf start: ${what} port 127.0.0.1:${port} is already in use — stop what listens there or set ${variable} to another port`
+      expect(r.out.trim().split('\n')).toEqual([
+        said('store', store, 'IOTBUF_STORE_PORT'), said('MQTT', mqttPort, 'IOTBUF_MQTT_PORT'),
+        said('broker metrics', brokerMetrics, 'IOTBUF_BROKER_METRICS_PORT'), said('worker metrics', workerMetrics, 'IOTBUF_WORKER_METRICS_PORT'),
+      ])
+    } finally {
+      for (const b of blockers) b.close()
+    }
+  })
+
+  it('with the bundled store: every log line is JSON, the first connection is no "episode", the banner says how devices get in', async () => {
+    const p = startIotbuf(['start'], await envWith({ IOTBUF_STORE_URL: undefined, IOTBUF_STORE_PORT: String(await freePort()) }), dir)
+    try {
+      await p.waitForOutput(/"msg":"broker listening/)
+      await p.waitForOutput(/"msg":"worker /)
+      const lines = p.output().split('\n').filter((l) => l.trim() !== '')
+      const banner = lines.findIndex((l) => l.startsWith('iotbuf is running'))
+      expect(banner).toBeGreaterThanOrEqual(0)
+      expect(lines.slice(banner + 1, banner + 5)).toEqual([
+        expect.stringMatching(/^ {2}store {3}redis:\/\/127\.0\.0\.1:\d+/), expect.stringMatching(/^ {2}broker {2}mqtt:\/\/127\.0\.0\.1:/),
+        '          anonymous devices allowed (loopback)', expect.stringMatching(/^ {2}worker {2}every /),
+      ])
+      const logs = lines.filter((_, i) => i < banner || i > banner + 4)
+      for (const l of logs) expect(() => JSON.parse(l), l).not.toThrow()
+      const store = logs.map((l) => JSON.parse(l) as { svc: string; msg: string }).filter((j) => j.svc === 'store')
+      expect(store.map((j) => j.msg)).toContainEqual(expect.stringMatching(/^Ready to accept connections tcp 127\.0\.0\.1:\d+$/))
+      expect(p.output()).not.toMatch(/overflow episode|store healthy again/)
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0)
+    }
+  })
+
+  it('with device authentication on, the banner says so and a refused anonymous connection is logged', async () => {
+    const env = await envWith({ IOTBUF_MQTT_ANONYMOUS: 'false' })
+    const p = startIotbuf(['start'], env, dir)
+    try {
+      await p.waitForOutput(/"msg":"broker listening/)
+      expect(p.output()).toContain('          device authentication on: username = device id, password = its token (iotbuf devices add)\n')
+      expect(p.output()).toMatch(/"msg":"broker listening on mqtt:\/\/127\.0\.0\.1:\d+; device authentication on/)
+      await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${env.IOTBUF_MQTT_PORT}`, { clientId: 'nobody-1', reconnectPeriod: 0 })).rejects.toThrow(/Not authorized/i)
+      await p.waitForOutput(/"clientId":"nobody-1","remote":"[^"]+","reason":"anonymous","msg":"device refused: no username/)
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0)
+    }
+    // beyond loopback the default (auto) turns it on, and the banner says why
+    expect(authSummary({ MQTT_HOST: '0.0.0.0', MQTT_ANONYMOUS: 'auto' })).toBe('device authentication on (listening beyond loopback): username = device id, password = its token (iotbuf devices add)')
+    expect(authSummary({ MQTT_HOST: '::1', MQTT_ANONYMOUS: 'auto' })).toBe('anonymous devices allowed (loopback)')
   })
 
   it('stops with a message naming a bad setting', async () => {

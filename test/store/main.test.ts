@@ -38,7 +38,8 @@ describe('runStore', () => {
     const port = await freePort()
     const io = fakeIO()
     await runStore(['--port', String(port), '--bind', '127.0.0.1', '--maxmemory', '256mb', '--maxmemory-policy', 'allkeys-lru', '--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', mkdtempSync(join(tmpdir(), 'iotbuf-store-')), '--save', ''], io)
-    expect(io.out).toBe(`Ready to accept connections tcp 127.0.0.1:${port}\n`)
+    // redis-server's log line: "<pid>:M 01 Dec 2026 14:33:01.123 * <message>"
+    expect(io.out).toMatch(new RegExp(`^${process.pid}:M \\d\\d [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\* Ready to accept connections tcp 127\\.0\\.0\\.1:${port}\\n$`))
     const c = await RawClient.connect(port)
     expect((await c.call('CONFIG', 'GET', 'maxmemory')).toString()).toBe('*2\r\n$9\r\nmaxmemory\r\n$9\r\n268435456\r\n')
     expect((await c.call('CONFIG', 'GET', 'maxmemory-policy')).toString()).toContain('allkeys-lru')
