@@ -67,54 +67,66 @@ export function parseDouble(s: string): number | null {
   return v
 }
 
-/** stringmatchlen(): Redis glob-style matching over binary strings. */
+/**
+ * stringmatchlen(): Redis glob-style matching over binary strings, as 7.0's util.c.
+ * A '*' that found no match for the rest of the pattern anywhere in the rest of
+ * the string sets `skipLongerMatches`: no earlier '*' can do better by eating
+ * more, so the search stops. That is what keeps KEYS "a*a*a*...b" linear-ish
+ * instead of exponential.
+ */
 export function stringMatch(pattern: string, str: string, nocase = false): boolean {
-  return matchAt(pattern, 0, str, 0, nocase, 0)
+  return matchImpl(pattern, 0, str, 0, nocase, { skipLongerMatches: false })
 }
 
-function lower(c: string, nocase: boolean): string {
-  return nocase ? c.toLowerCase() : c
+/** tolower() in the C locale: only A-Z change. */
+function lowerCode(c: number, nocase: boolean): number {
+  return nocase && c >= 65 && c <= 90 ? c + 32 : c
 }
 
-function matchAt(p: string, pi: number, s: string, si: number, nocase: boolean, depth: number): boolean {
-  /* Same guard as Redis against exponential patterns like a*a*a*a*. */
-  if (depth > 1000) return false
-  while (pi < p.length && si <= s.length) {
-    const pc = p[pi]
-    if (pc === '*') {
-      while (p[pi + 1] === '*') pi++
-      if (pi + 1 === p.length) return true
-      for (let k = si; k <= s.length; k++) {
-        if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true
+function matchImpl(p: string, pi: number, s: string, si: number, nocase: boolean, st: { skipLongerMatches: boolean }): boolean {
+  const plen = p.length
+  const slen = s.length
+  /* charCodeAt past the end is NaN, like reading C's terminating NUL: never '*', never equal */
+  while (pi < plen && si < slen) {
+    const pc = p.charCodeAt(pi)
+    if (pc === 42 /* '*' */) {
+      while (pi + 1 < plen && p.charCodeAt(pi + 1) === 42) pi++
+      if (pi + 1 === plen) return true
+      while (si < slen) {
+        if (matchImpl(p, pi + 1, s, si, nocase, st)) return true
+        if (st.skipLongerMatches) return false
+        si++
       }
+      st.skipLongerMatches = true
       return false
-    }
-    if (si >= s.length) return false
-    if (pc === '?') {
+    } else if (pc === 63 /* '?' */) {
       si++
-    } else if (pc === '[') {
+    } else if (pc === 91 /* '[' */) {
       pi++
-      const not = p[pi] === '^'
+      const not = p.charCodeAt(pi) === 94 /* '^' */
       if (not) pi++
       let match = false
+      const c = s.charCodeAt(si)
       for (;;) {
-        if (pi >= p.length) {
+        const rest = plen - pi
+        if (p.charCodeAt(pi) === 92 /* '\\' */ && rest >= 2) {
+          pi++
+          if (p.charCodeAt(pi) === c) match = true
+        } else if (p.charCodeAt(pi) === 93 /* ']' */) {
+          break
+        } else if (rest === 0) {
           pi--
           break
-        }
-        if (p[pi] === '\\' && pi + 2 <= p.length) {
-          pi++
-          if (p[pi] === s[si]) match = true
-        } else if (p[pi] === ']') {
-          break
-        } else if (p[pi + 1] === '-' && pi + 2 < p.length) {
-          let start = lower(p[pi], nocase)
-          let end = lower(p[pi + 2], nocase)
-          const c = lower(s[si], nocase)
+        } else if (rest >= 3 && p.charCodeAt(pi + 1) === 45 /* '-' */) {
+          let start = p.charCodeAt(pi)
+          let end = p.charCodeAt(pi + 2)
           if (start > end) [start, end] = [end, start]
+          start = lowerCode(start, nocase)
+          end = lowerCode(end, nocase)
+          const lc = lowerCode(c, nocase)
           pi += 2
-          if (c >= start && c <= end) match = true
-        } else if (lower(p[pi], nocase) === lower(s[si], nocase)) {
+          if (lc >= start && lc <= end) match = true
+        } else if (lowerCode(p.charCodeAt(pi), nocase) === lowerCode(c, nocase)) {
           match = true
         }
         pi++
@@ -123,14 +135,17 @@ function matchAt(p: string, pi: number, s: string, si: number, nocase: boolean, 
       if (!match) return false
       si++
     } else {
-      if (pc === '\\' && pi + 1 < p.length) pi++
-      if (lower(p[pi], nocase) !== lower(s[si], nocase)) return false
+      if (pc === 92 /* '\\' */ && plen - pi >= 2) pi++
+      if (lowerCode(p.charCodeAt(pi), nocase) !== lowerCode(s.charCodeAt(si), nocase)) return false
       si++
     }
     pi++
+    if (si === slen) {
+      while (pi < plen && p.charCodeAt(pi) === 42) pi++
+      break
+    }
   }
-  while (pi < p.length && p[pi] === '*') pi++
-  return pi === p.length && si === s.length
+  return pi === plen && si === slen
 }
 
 /** memtoull(): "256mb", "1gb", "100" → bytes; null when malformed. */

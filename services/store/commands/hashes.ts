@@ -260,6 +260,20 @@ export function getPositiveOrReply(c: Client, s: string, msg: string): number | 
   return v
 }
 
+/*
+ * A negative count repeats elements, so the reply grows with the count, not the collection:
+ * Redis 7.0 would spend forever writing SRANDMEMBER s -9223372036854775807 and stop answering
+ * anyone. The store refuses replies past MAX_REPEATED_RANDOM elements (about 100 MB) instead.
+ */
+export const MAX_REPEATED_RANDOM = 1 << 24
+
+/** Replies the error and returns true when `n` repeated random picks are past the bound. */
+export function tooManyRepeatedPicks(c: Client, n: number): boolean {
+  if (n <= MAX_REPEATED_RANDOM) return false
+  c.addReplyError(`value is out of range, a negative count must be at least -${MAX_REPEATED_RANDOM}`)
+  return true
+}
+
 /**
  * The count of HRANDFIELD/ZRANDMEMBER/SRANDMEMBER: [-LONG_MAX, LONG_MAX],
  * and with WITH* only half of that. Returns null after replying an error.
@@ -290,6 +304,7 @@ export function randomWithCountReply(c: Client, all: [string, string][], count: 
   const uniq = count >= 0
   const n = Math.abs(count)
   if (n === 0) return c.addReplyArrayLen(0)
+  if (!uniq && tooManyRepeatedPicks(c, n)) return
   const header = (k: number): void => c.addReplyArrayLen(withValues && c.resp === 2 ? k * 2 : k)
   const emit = (e: [string, string]): void => {
     if (withValues && c.resp > 2) c.addReplyArrayLen(2)

@@ -6,7 +6,7 @@
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, eqi, removeMembersGeneric } from './shared.js'
-import { collectionScanCommand, getPositiveOrReply, parseRandomCount } from './hashes.js'
+import { collectionScanCommand, getPositiveOrReply, parseRandomCount, tooManyRepeatedPicks } from './hashes.js'
 import {
   OBJ_SET, WRONGTYPE_ERR, lookupKeyRead, lookupKeyReadOfType, lookupKeyWriteOfType, dbDelete, setKey, signalModifiedKey,
   type RObj,
@@ -147,6 +147,7 @@ function srandmemberCommand(c: Client): void {
     if (o === null || l === 0) return c.addReplyArrayLen(0)
     const s = o.ptr as SetValue
     const n = Math.abs(l)
+    if (l < 0 && tooManyRepeatedPicks(c, n)) return
     if (l < 0 || n === 1) {
       const all = [...s.values()]
       c.addReplyArrayLen(n)
