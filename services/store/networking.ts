@@ -159,7 +159,7 @@ export class Client extends ReplyBuffer {
     return (
       `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${(this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
       `name=${this.name} age=${Math.floor((now - this.ctime) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)} ` +
-      `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=0 multi=${this.mstate ? this.mstate.commands.length : -1} ` +
+      `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=${this.server.pubsub.shardCount(this)} multi=${this.mstate ? this.mstate.commands.length : -1} ` +
       `qbuf=${this.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=${this.outPos} oll=${this.outChunks.length} ` +
       `omem=${this.outputBytes} tot-mem=${this.outputBytes + 20000} events=r cmd=${cmd} user=default redir=-1 resp=${this.resp} ` +
       `lib-name=${this.libName} lib-ver=${this.libVer}`

@@ -21,12 +21,15 @@ export const PUBSUB_ALLOWED = new Set(['ping', 'subscribe', 'ssubscribe', 'unsub
 interface Subscriptions {
   channels: Set<string>
   patterns: Set<string>
+  /** Shard channels (SSUBSCRIBE): their own namespace, counted apart, no patterns. */
+  shardChannels: Set<string>
 }
 
 export class PubSub {
   /** channel → subscribers in subscription order */
   readonly channels = new Map<string, Set<Client>>()
   readonly patterns = new Map<string, Set<Client>>()
+  readonly shardChannels = new Map<string, Set<Client>>()
   private readonly subs = new WeakMap<Client, Subscriptions>()
   private readonly pendingFlush = new Set<Client>()
   private flushScheduled = false
@@ -34,7 +37,7 @@ export class PubSub {
   private of(c: Client): Subscriptions {
     let s = this.subs.get(c)
     if (s === undefined) {
-      s = { channels: new Set(), patterns: new Set() }
+      s = { channels: new Set(), patterns: new Set(), shardChannels: new Set() }
       this.subs.set(c, s)
     }
     return s
@@ -44,6 +47,16 @@ export class PubSub {
   count(c: Client): number {
     const s = this.subs.get(c)
     return s === undefined ? 0 : s.channels.size + s.patterns.size
+  }
+
+  /** clientShardSubscriptionsCount() */
+  shardCount(c: Client): number {
+    return this.subs.get(c)?.shardChannels.size ?? 0
+  }
+
+  /** clientTotalPubSubSubscriptionCount(): what keeps a RESP2 client in subscribed mode. */
+  totalCount(c: Client): number {
+    return this.count(c) + this.shardCount(c)
   }
 
   channelCount(c: Client): number {
@@ -90,8 +103,64 @@ export class PubSub {
       clients.delete(c)
       if (clients.size === 0) dict.delete(name)
     }
-    if (this.count(c) === 0) c.flags &= ~CLIENT_PUBSUB
+    if (this.totalCount(c) === 0) c.flags &= ~CLIENT_PUBSUB
     if (notify) this.replySubscription(c, pattern ? 'punsubscribe' : 'unsubscribe', name)
+  }
+
+  /** pubsubSubscribeChannel(pubSubShardType) */
+  subscribeShard(c: Client, name: string): void {
+    const mine = this.of(c).shardChannels
+    if (!mine.has(name)) {
+      mine.add(name)
+      let clients = this.shardChannels.get(name)
+      if (clients === undefined) {
+        clients = new Set()
+        this.shardChannels.set(name, clients)
+      }
+      clients.add(c)
+    }
+    c.flags |= CLIENT_PUBSUB
+    this.replyShardSubscription(c, 'ssubscribe', name)
+  }
+
+  /** pubsubUnsubscribeChannel(pubSubShardType) */
+  unsubscribeShard(c: Client, name: string, notify: boolean): void {
+    if (this.of(c).shardChannels.delete(name)) {
+      const clients = this.shardChannels.get(name)!
+      clients.delete(c)
+      if (clients.size === 0) this.shardChannels.delete(name)
+    }
+    if (this.totalCount(c) === 0) c.flags &= ~CLIENT_PUBSUB
+    if (notify) this.replyShardSubscription(c, 'sunsubscribe', name)
+  }
+
+  /** SUNSUBSCRIBE without arguments (pubsubUnsubscribeShardAllChannels). */
+  unsubscribeShardAll(c: Client, notify: boolean): void {
+    const names = [...(this.subs.get(c)?.shardChannels ?? [])]
+    for (const n of names) this.unsubscribeShard(c, n, notify)
+    if (names.length === 0 && notify) this.replyShardSubscription(c, 'sunsubscribe', null)
+  }
+
+  private replyShardSubscription(c: Client, kind: string, name: string | null): void {
+    replyPushLen(c, 3)
+    c.addReplyBulk(kind)
+    if (name === null) c.addReplyNull()
+    else c.addReplyBulk(name)
+    c.addReplyLongLong(this.shardCount(c))
+  }
+
+  /** pubsubPublishMessage(sharded): shard channel subscribers get an "smessage"; no pattern matching. */
+  publishShard(channel: string, message: string): number {
+    const clients = this.shardChannels.get(channel)
+    if (clients === undefined) return 0
+    for (const c of clients) {
+      replyPushLen(c, 3)
+      c.addReplyBulk('smessage')
+      c.addReplyBulk(channel)
+      c.addReplyBulk(message)
+      this.scheduleFlush(c)
+    }
+    return clients.size
   }
 
   /** UNSUBSCRIBE / PUNSUBSCRIBE without arguments: all of them, or one null confirmation. */
@@ -105,6 +174,7 @@ export class PubSub {
   freeClient(c: Client): void {
     this.unsubscribeAll(c, false, false)
     this.unsubscribeAll(c, true, false)
+    this.unsubscribeShardAll(c, false)
     this.subs.delete(c)
     this.pendingFlush.delete(c)
   }

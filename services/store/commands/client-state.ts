@@ -28,6 +28,7 @@ export function clearClientConnectionState(c: Client): void {
   discardTransaction(c)
   server.pubsub.unsubscribeAll(c, false, false)
   server.pubsub.unsubscribeAll(c, true, false)
+  server.pubsub.unsubscribeShardAll(c, false)
   c.name = ''
   c.flags &= ~(CLIENT_PUBSUB | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT)
 }

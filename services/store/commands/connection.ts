@@ -4,6 +4,7 @@
 
 import type { Client } from '../networking.js'
 import { CLIENT_CLOSE_AFTER_REPLY } from '../networking.js'
+import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
 import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand } from './admin.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
@@ -14,7 +15,7 @@ export const REDIS_VERSION = '7.0.15'
 function pingCommand(c: Client): void {
   if (c.argv.length > 2) {
     c.addReplyError(`wrong number of arguments for 'ping' command`)
-  } else if (c.resp === 2 && c.server.pubsub.count(c) > 0) {
+  } else if (c.resp === 2 && c.flags & CLIENT_PUBSUB) {
     /* Subscribed mode (pubsub.c): PING answers in the shape of a message. */
     c.addReplyArrayLen(2)
     c.addReplyBulk('pong')

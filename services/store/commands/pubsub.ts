@@ -7,6 +7,7 @@
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { stringMatch } from '../util.js'
+import { CLIENT_DENY_BLOCKING } from '../networking.js'
 
 function subscribeCommand(c: Client, pattern: boolean): void {
   const ps = c.server.pubsub
@@ -39,12 +40,36 @@ function pubsubNumsubCommand(c: Client): void {
   }
 }
 
-/* Sharded pub/sub exists only in cluster mode; a standalone server has no shard channels. */
+/* ----------------------- sharded pub/sub (Redis 7.0) ----------------------- */
+
+/* A standalone server has one shard: shard channels are a namespace of their own, delivered as "smessage". */
+function ssubscribeCommand(c: Client): void {
+  if (c.flags & CLIENT_DENY_BLOCKING) {
+    c.addReplyError("SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
+    return
+  }
+  for (let j = 1; j < c.argv.length; j++) c.server.pubsub.subscribeShard(c, c.argv[j])
+}
+
+function sunsubscribeCommand(c: Client): void {
+  const ps = c.server.pubsub
+  if (c.argv.length === 1) ps.unsubscribeShardAll(c, true)
+  else for (let j = 1; j < c.argv.length; j++) ps.unsubscribeShard(c, c.argv[j], true)
+}
+
+function pubsubShardchannelsCommand(c: Client): void {
+  const pattern = c.argv.length > 2 ? c.argv[2] : null
+  const out: string[] = []
+  for (const ch of c.server.pubsub.shardChannels.keys()) if (pattern === null || stringMatch(pattern, ch)) out.push(ch)
+  c.addReplyBulkArray(out)
+}
+
 function pubsubShardnumsubCommand(c: Client): void {
+  const ps = c.server.pubsub
   c.addReplyArrayLen((c.argv.length - 2) * 2)
   for (let j = 2; j < c.argv.length; j++) {
     c.addReplyBulk(c.argv[j])
-    c.addReplyLongLong(0)
+    c.addReplyLongLong(ps.shardChannels.get(c.argv[j])?.size ?? 0)
   }
 }
 
@@ -83,6 +108,9 @@ export const pubsubCommands: CommandRow[] = [
   { name: 'unsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, false), summary: 'Stops listening to messages posted to channels.', since: '2.0.0' },
   { name: 'psubscribe', arity: -2, flags: PS_FLAGS, ...none, handler: (c) => subscribeCommand(c, true), summary: 'Listens for messages published to channels that match one or more patterns.', since: '2.0.0' },
   { name: 'punsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, true), summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0' },
+  { name: 'ssubscribe', arity: -2, flags: PS_FLAGS, firstKey: 1, lastKey: -1, step: 1, group: 'pubsub', handler: ssubscribeCommand, summary: 'Listens for messages published to shard channels.', since: '7.0.0' },
+  { name: 'sunsubscribe', arity: -1, flags: PS_FLAGS, firstKey: 1, lastKey: -1, step: 1, group: 'pubsub', handler: sunsubscribeCommand, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0' },
+  { name: 'spublish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], firstKey: 1, lastKey: 1, step: 1, group: 'pubsub', handler: (c) => c.addReplyLongLong(c.server.pubsub.publishShard(c.argv[1], c.argv[2])), summary: 'Post a message to a shard channel', since: '7.0.0' },
   { name: 'publish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, handler: publishCommand, summary: 'Posts a message to a channel.', since: '2.0.0' },
   {
     name: 'pubsub', arity: -2, flags: [], ...none, handler: noop, summary: 'A container for Pub/Sub commands.', since: '2.8.0',
@@ -90,7 +118,7 @@ export const pubsubCommands: CommandRow[] = [
       sub('channels', -2, pubsubChannelsCommand, 'Returns the active channels.', '2.8.0'),
       sub('numsub', -2, pubsubNumsubCommand, 'Returns a count of subscribers to channels.', '2.8.0'),
       sub('numpat', 2, (c) => c.addReplyLongLong(c.server.pubsub.patterns.size), 'Returns a count of unique pattern subscriptions.', '2.8.0'),
-      sub('shardchannels', -2, (c) => c.addReplyArrayLen(0), 'Returns the active shard channels.', '7.0.0'),
+      sub('shardchannels', -2, pubsubShardchannelsCommand, 'Returns the active shard channels.', '7.0.0'),
       sub('shardnumsub', -2, pubsubShardnumsubCommand, 'Returns the count of subscribers of shard channels.', '7.0.0'),
       sub('help', 2, pubsubHelpCommand, 'Returns helpful text about the different subcommands.', '6.2.0'),
     ],

@@ -247,7 +247,21 @@ function sortCommandGeneric(c: Client, readonly: boolean): void {
   c.addReplyLongLong(outputlen)
 }
 
+/** sortGetKeys(): the sorted key, and the last STORE destination (options with arguments are skipped). */
+function sortGetKeys(argv: readonly string[]): string[] {
+  const keys = [argv[1]]
+  let store: string | null = null
+  for (let i = 2; i < argv.length; i++) {
+    const opt = argv[i].toLowerCase()
+    if (opt === 'limit') i += 2
+    else if (opt === 'get' || opt === 'by') i += 1
+    else if (opt === 'store' && i + 1 < argv.length) store = argv[i + 1]
+  }
+  if (store !== null) keys.push(store)
+  return keys
+}
+
 export const sortCommands: CommandRow[] = [
-  { name: 'sort', arity: -2, flags: ['write', 'denyoom', 'movablekeys'], firstKey: 1, lastKey: 1, step: 1, group: 'generic', handler: (c) => sortCommandGeneric(c, false), summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', since: '1.0.0' },
+  { name: 'sort', arity: -2, flags: ['write', 'denyoom', 'movablekeys'], firstKey: 1, lastKey: 1, step: 1, group: 'generic', handler: (c) => sortCommandGeneric(c, false), getKeys: sortGetKeys, summary: 'Sorts the elements in a list, a set, or a sorted set, optionally storing the result.', since: '1.0.0' },
   { name: 'sort_ro', arity: -2, flags: ['readonly', 'movablekeys'], firstKey: 1, lastKey: 1, step: 1, group: 'generic', handler: (c) => sortCommandGeneric(c, true), summary: 'Returns the sorted elements of a list, a set, or a sorted set.', since: '7.0.0' },
 ]

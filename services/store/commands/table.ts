@@ -37,6 +37,8 @@ export interface CommandRow {
   lastKey: number
   step: number
   handler: (c: Client) => void
+  /** The key finder of a movablekeys command (db.c sortGetKeys, zmpopGetKeys ...), used instead of first/last/step. */
+  getKeys?: (argv: readonly string[]) => string[]
   group: string
   summary: string
   since: string
@@ -103,6 +105,7 @@ export class Command {
 
   /** getKeysFromCommand() for first/last/step key specs. */
   getKeys(argv: readonly string[]): string[] {
+    if (this.row.getKeys !== undefined) return this.row.getKeys(argv)
     const { firstKey, step } = this.row
     let { lastKey } = this.row
     const keys: string[] = []

@@ -177,12 +177,21 @@ function zmpopGenericCommand(c: Client, numkeysIdx: number, block: boolean): voi
   else genericZpop(c, c.db, keys, where, count, shape)
 }
 
+/** zmpopGetKeys() / bzmpopGetKeys(): numkeys keys after the numkeys argument. */
+function mpopGetKeys(numkeysIdx: number): (argv: readonly string[]) => string[] {
+  return (argv) => {
+    const n = parseLong(argv[numkeysIdx] ?? '')
+    if (n === null || n < 1) return []
+    return argv.slice(numkeysIdx + 1, numkeysIdx + 1 + n)
+  }
+}
+
 const blk = { firstKey: 1, lastKey: -2, step: 1, group: 'sorted-set' }
 const movable = { firstKey: 0, lastKey: 0, step: 0, group: 'sorted-set' }
 
 export const zsetBlockingCommands: CommandRow[] = [
-  { name: 'zmpop', arity: -4, flags: ['write', 'movablekeys'], ...movable, handler: (c) => zmpopGenericCommand(c, 1, false), summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.', since: '7.0.0' },
-  { name: 'bzmpop', arity: -5, flags: ['write', 'blocking', 'movablekeys'], ...movable, handler: (c) => zmpopGenericCommand(c, 2, true), summary: 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', since: '7.0.0' },
+  { name: 'zmpop', arity: -4, flags: ['write', 'movablekeys'], ...movable, handler: (c) => zmpopGenericCommand(c, 1, false), getKeys: mpopGetKeys(1), summary: 'Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.', since: '7.0.0' },
+  { name: 'bzmpop', arity: -5, flags: ['write', 'blocking', 'movablekeys'], ...movable, handler: (c) => zmpopGenericCommand(c, 2, true), getKeys: mpopGetKeys(2), summary: 'Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', since: '7.0.0' },
   { name: 'bzpopmin', arity: -3, flags: ['write', 'fast', 'blocking'], ...blk, handler: (c) => bzpopGeneric(c, ZSET_MIN), summary: 'Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', since: '5.0.0' },
   { name: 'bzpopmax', arity: -3, flags: ['write', 'fast', 'blocking'], ...blk, handler: (c) => bzpopGeneric(c, ZSET_MAX), summary: 'Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.', since: '5.0.0' },
 ]
