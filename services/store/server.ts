@@ -50,6 +50,8 @@ export class StoreServer {
   readonly pubsub = new PubSub()
   readonly slowlog = new SlowLog()
   readonly latency = new LatencyMonitor()
+  /** DEBUG SET-ACTIVE-EXPIRE 0 turns the expire cycle off (keys then expire only when touched). */
+  activeExpireEnabled = true
   private nextClientId = 1
   blockedClients = 0
   /** Clients unblocked during this event; their pipelines resume after it. */
@@ -502,7 +504,9 @@ export class StoreServer {
     }
     /* nothing changes under a script suspended between slices */
     if (!this.loading && !this.scripting.running) {
-      activeExpireCycle(this.keyspace, effectiveHz(this.config))
+      const t0 = performance.now()
+      if (this.activeExpireEnabled) activeExpireCycle(this.keyspace, effectiveHz(this.config))
+      this.latency.addSampleIfNeeded('expire-cycle', Math.floor(performance.now() - t0), Number(this.config['latency-monitor-threshold'] ?? 0))
       const maxmemory = this.config.maxmemory as number
       if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)
       if (this.aof !== null) this.aof.cron(now)

@@ -36,6 +36,7 @@ import { scriptingCommands } from './scripting.js'
 import { slowlogCommands } from './slowlog.js'
 import { latencyCommands } from './latency.js'
 import { memoryCommands } from './memory.js'
+import { debugCommands } from './debug.js'
 import { geoCommands } from './geo.js'
 
 export const commandTable: CommandRow[] = [
@@ -71,5 +72,6 @@ export const commandTable: CommandRow[] = [
   ...slowlogCommands,
   ...latencyCommands,
   ...memoryCommands,
+  ...debugCommands,
   ...geoCommands,
 ]

@@ -108,9 +108,9 @@ export const pubsubCommands: CommandRow[] = [
   { name: 'unsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, false), summary: 'Stops listening to messages posted to channels.', since: '2.0.0' },
   { name: 'psubscribe', arity: -2, flags: PS_FLAGS, ...none, handler: (c) => subscribeCommand(c, true), summary: 'Listens for messages published to channels that match one or more patterns.', since: '2.0.0' },
   { name: 'punsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, true), summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0' },
-  { name: 'ssubscribe', arity: -2, flags: PS_FLAGS, firstKey: 1, lastKey: -1, step: 1, group: 'pubsub', handler: ssubscribeCommand, summary: 'Listens for messages published to shard channels.', since: '7.0.0' },
-  { name: 'sunsubscribe', arity: -1, flags: PS_FLAGS, firstKey: 1, lastKey: -1, step: 1, group: 'pubsub', handler: sunsubscribeCommand, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0' },
-  { name: 'spublish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], firstKey: 1, lastKey: 1, step: 1, group: 'pubsub', handler: (c) => c.addReplyLongLong(c.server.pubsub.publishShard(c.argv[1], c.argv[2])), summary: 'Post a message to a shard channel', since: '7.0.0' },
+  { name: 'ssubscribe', arity: -2, flags: PS_FLAGS, ...none, handler: ssubscribeCommand, summary: 'Listens for messages published to shard channels.', since: '7.0.0' },
+  { name: 'sunsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: sunsubscribeCommand, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0' },
+  { name: 'spublish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, handler: (c) => c.addReplyLongLong(c.server.pubsub.publishShard(c.argv[1], c.argv[2])), summary: 'Post a message to a shard channel', since: '7.0.0' },
   { name: 'publish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, handler: publishCommand, summary: 'Posts a message to a channel.', since: '2.0.0' },
   {
     name: 'pubsub', arity: -2, flags: [], ...none, handler: noop, summary: 'A container for Pub/Sub commands.', since: '2.8.0',
