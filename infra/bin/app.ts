@@ -16,6 +16,11 @@ new IotbufStack(app, 'Iotbuf', {
   workers: ctx('workers') ? Number(ctx('workers')) : undefined,
   imageTag: ctx('imageTag'),
   certificateArn: ctx('certificateArn'),
+  s3Format: ctx('s3Format') === 'parquet' ? 'parquet' : undefined,
+  // -c iotbuf:measures=temperature:double,door:string,ok:boolean
+  measures: ctx('measures') ? Object.fromEntries(ctx('measures')!.split(',').map((m) => m.split(':') as [string, 'double' | 'string' | 'boolean'])) : undefined,
+  objectBytes: ctx('objectBytes'),
+  openSearch: ctx('openSearch') === 'true',
 })
 const assembly = app.synth()
 process.stdout.write(`synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} into ${assembly.directory}\n`)

@@ -1,6 +1,7 @@
 // iotbuf on AWS: the same processes as docker-compose, with ElastiCache (Valkey, cluster mode) as
 // the buffer, brokers as a Fargate service behind an NLB, workers as a scheduled Fargate task that
-// drains to S3 and Timestream (or Timestream for InfluxDB), and alarms on what can lose data:
+// drains to S3 (NDJSON.gz or Parquet with a Glue table for Athena), Timestream (or Timestream
+// for InfluxDB) and optionally OpenSearch, and alarms on what can lose data:
 // queue depth and age, store memory and evictions.
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib'
 import * as ec2 from 'aws-cdk-lib/aws-ec2'
@@ -17,6 +18,7 @@ import { ScheduledFargateTask } from 'aws-cdk-lib/aws-ecs-patterns'
 import type { Construct } from 'constructs'
 import { addWorkerPolicy } from './iam.js'
 import { addAlarms } from './alarms.js'
+import { addReadingsTable, addSearchDomain, addSearchWriterPolicy, searchEnv, type MeasureType } from './analytics.js'
 
 export interface IotbufStackProps extends StackProps {
   /** ECR repository and tag of the image built from the Dockerfile */
@@ -36,6 +38,14 @@ export interface IotbufStackProps extends StackProps {
   /** ACM certificate: the NLB terminates MQTT over TLS on 8883; without it 8883 is passed through */
   certificateArn?: string
   s3Prefix?: string
+  /** s3 sink objects: parquet adds a Glue table with partition projection for Athena */
+  s3Format?: 'ndjson' | 'parquet'
+  /** measure columns of the Glue table (measures differ per fleet) */
+  measures?: Record<string, MeasureType>
+  /** IOTBUF_SINK_OBJECT_BYTES of the workers ('0' = one object per batch) */
+  objectBytes?: string
+  /** an Amazon OpenSearch Service domain in the VPC, written by the workers with SigV4 */
+  openSearch?: boolean
 }
 
 export class IotbufStack extends Stack {
@@ -136,6 +146,12 @@ export class IotbufStack extends Stack {
       Object.assign(sinkEnv, { IOTBUF_SINKS: 's3,timestream', IOTBUF_TIMESTREAM_DATABASE: 'iotbuf', IOTBUF_TIMESTREAM_TABLE: 'readings', IOTBUF_TIMESTREAM_MEMORY_RETENTION: '24h' })
     }
 
+    const s3Format = props.s3Format ?? 'ndjson'
+    Object.assign(sinkEnv, { IOTBUF_S3_FORMAT: s3Format, IOTBUF_SINK_OBJECT_BYTES: props.objectBytes ?? '64mb' })
+    if (s3Format === 'parquet') addReadingsTable(this, { bucket: this.bucket, prefix, shards: 64, measures: props.measures ?? {} })
+    const search = props.openSearch ? addSearchDomain(this, { vpc, appSg }) : undefined
+    if (search) Object.assign(sinkEnv, { IOTBUF_SINKS: `${sinkEnv.IOTBUF_SINKS},opensearch`, ...searchEnv(search) })
+
     // --- processes
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED })
     const repo = ecr.Repository.fromRepositoryName(this, 'Repo', props.imageRepository ?? 'iotbuf')
@@ -187,6 +203,7 @@ export class IotbufStack extends Stack {
       desiredTaskCount: props.workers ?? 2, securityGroups: [appSg], subnetSelection: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     })
     addWorkerPolicy(workerTask.taskRole, { bucket: this.bucket, prefix, table })
+    if (search) addSearchWriterPolicy(workerTask.taskRole, search)
 
     // the monitor: `iotbuf status --watch --json`, one JSON line a minute, turned into metrics
     const monitorTask = new ecs.FargateTaskDefinition(this, 'MonitorTask', { cpu: 256, memoryLimitMiB: 512 })

@@ -104,4 +104,25 @@ describe('infra: CDK stack', () => {
     ti.hasResourceProperties('AWS::Timestream::InfluxDBInstance', { PubliclyAccessible: false, DeploymentType: 'WITH_MULTIAZ_STANDBY' })
     ti.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [M.objectLike({ Environment: M.arrayWith([{ Name: 'IOTBUF_SINKS', Value: 's3,influx' }]) })] })
   }, 60_000)
+
+  it('Parquet + OpenSearch: a Glue table with partition projection over the key layout, a VPC domain the worker may only POST _bulk and PUT its template to', async () => {
+    const { t: tp } = await synth({ s3Format: 'parquet', openSearch: true, measures: { temperature: 'double', door: 'string' } })
+    tp.resourceCountIs('AWS::Glue::Table', 1)
+    const [table] = Object.values(tp.findResources('AWS::Glue::Table'))
+    const input = table.Properties.TableInput
+    expect(input.Parameters).toMatchObject({ 'projection.enabled': 'true', 'projection.dt.type': 'date', 'projection.dt.format': 'yyyy-MM-dd', 'projection.hh.digits': '2', 'projection.shard.range': '0,63' })
+    expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain('/iotbuf/dt=${dt}/hh=${hh}/shard=${shard}')
+    expect(input.PartitionKeys.map((k: Json) => k.Name)).toEqual(['dt', 'hh', 'shard'])
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe')
+    expect(input.StorageDescriptor.Columns).toEqual(expect.arrayContaining([{ Name: 'ts', Type: 'timestamp' }, { Name: 'temperature', Type: 'double' }, { Name: 'door', Type: 'string' }, { Name: 'tags', Type: 'map<string,string>' }]))
+    tp.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      EncryptionAtRestOptions: { Enabled: true }, NodeToNodeEncryptionOptions: { Enabled: true }, DomainEndpointOptions: M.objectLike({ EnforceHTTPS: true }), VPCOptions: M.anyValue(),
+    })
+    tp.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [M.objectLike({ Environment: M.arrayWith([{ Name: 'IOTBUF_SINKS', Value: 's3,timestream,opensearch' }, { Name: 'IOTBUF_S3_FORMAT', Value: 'parquet' }, { Name: 'IOTBUF_OPENSEARCH_AUTH', Value: 'sigv4-es' }]) })] })
+    const policies = JSON.stringify(tp.findResources('AWS::IAM::Policy'))
+    expect(policies).toContain('es:ESHttpPost')
+    expect(policies).toContain('/_bulk')
+    expect(policies).toContain('/_index_template/iotbuf-readings')
+    expect(policies).not.toMatch(/es:ESHttp(Get|Delete)|"es:\*"/)
+  }, 120_000)
 })
