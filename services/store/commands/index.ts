@@ -38,6 +38,7 @@ import { latencyCommands } from './latency.js'
 import { memoryCommands } from './memory.js'
 import { debugCommands } from './debug.js'
 import { geoCommands } from './geo.js'
+import { dumpCommands } from './dump.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -74,4 +75,5 @@ export const commandTable: CommandRow[] = [
   ...memoryCommands,
   ...debugCommands,
   ...geoCommands,
+  ...dumpCommands,
 ]
