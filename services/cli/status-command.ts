@@ -38,6 +38,10 @@ export async function runStatus(o: StatusFlags): Promise<void> {
       const r = checkStatus(await collectStatus(conn.redis, conn.config, conn.url), th)
       process.stdout.write(r.line + '\n')
       process.exitCode = r.code
+    } catch (err) {
+      // a store that refuses the check's reads is as CRITICAL as one that cannot be reached
+      process.stdout.write(`IOTBUF CRITICAL: the store refused the check: ${(err as Error).message}\n`)
+      process.exitCode = 2
     } finally {
       conn.redis.disconnect()
     }

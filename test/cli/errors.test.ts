@@ -50,6 +50,9 @@ describe('iotbuf commands on failure', () => {
       expect(r.out, args.join(' ')).toMatch(line)
       expect(r.out).not.toMatch(/\n\s+at /)
     }
+    // for a monitoring check the same refusal is CRITICAL, on stdout where Nagios reads it
+    const check = await runIotbuf(['status', '--check'], env, dir)
+    expect([check.code, check.out]).toEqual([2, expect.stringMatching(/^IOTBUF CRITICAL: the store refused the check: WRONGTYPE [^\n]*\n$/)])
     await redis.flushall()
   })
 
