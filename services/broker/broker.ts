@@ -184,20 +184,20 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       if (client.version === 5) { client.disconnect({ reasonCode: ReasonCode.MALFORMED_PACKET }, () => undefined); return v5.leaveUnanswered(packet, aedesCallback) }
       return aedesCallback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
     }
-    const denied = auth.publishDenied(client, packet.topic)
-    if (denied !== null) {
-      metrics.rejected.inc({ reason: 'acl' })
-      log.info({ client: client.id, topic: packet.topic, reason: denied }, 'publish refused')
-      // 3.1.1: the connection closes; MQTT 5: aedes answers 0x87 with this as Reason String, the connection stays
-      return aedesCallback(new Error(denied))
-    }
-    const deviceId = matchTopic(packet.topic)
-    if (deviceId === null) return aedesCallback(null) // not telemetry: routed like any broker routes it
     let callback: PublishCallback = aedesCallback
     if (client.version === 5) {
       if (!v5.enterWindow(client, packet)) return v5.leaveUnanswered(packet, aedesCallback)
       callback = v5.wrap(client, packet, aedesCallback)
     }
+    const denied = auth.publishDenied(client, packet.topic)
+    if (denied !== null) {
+      metrics.rejected.inc({ reason: 'acl' })
+      log.info({ client: client.id, topic: packet.topic, reason: denied }, 'publish refused')
+      // 3.1.1: the connection closes; MQTT 5: aedes answers 0x87 with this as Reason String, the connection stays
+      return callback(new Error(denied))
+    }
+    const deviceId = matchTopic(packet.topic)
+    if (deviceId === null) return callback(null) // not telemetry: routed like any broker routes it
     if (stopping) return callback(shuttingDown())
     const started = performance.now()
     if (packet.qos === 2) {

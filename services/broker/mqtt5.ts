@@ -69,7 +69,12 @@ interface AedesInternals {
   persistence: { incomingStorePacket(client: Client, packet: PublishPacket): Promise<void> }
 }
 
-interface V5State { problemInformation: boolean; inFlight: number }
+/**
+ * Per connection: what its CONNECT asked for, and the QoS 1/2 publishes not answered yet, in the
+ * order they arrived. Answers leave in that order [MQTT-4.6.0-2, -3] even when a later one is
+ * ready first (a dead-letter write can finish before an earlier reading's buffer write).
+ */
+interface V5State { problemInformation: boolean; inFlight: number; answers: Array<{ send: (() => void) | null }> }
 
 export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
   const states = new WeakMap<Client, V5State>()
@@ -78,7 +83,7 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
   /** aedes' preConnect hook: remembers what the CONNECT asked for. */
   function preConnect(client: Client, packet: { protocolVersion?: number; properties?: { requestProblemInformation?: boolean } }, callback: (error: Error | null, ok: boolean) => void): void {
     // [MQTT-3.1.2-29] Request Problem Information 0: no Reason String on acknowledgements
-    if (packet.protocolVersion === 5) states.set(client, { problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0 })
+    if (packet.protocolVersion === 5) states.set(client, { problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0, answers: [] })
     callback(null, true)
   }
 
@@ -120,6 +125,23 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
     internals.persistence.incomingStorePacket(client, packet).then(route, callback)
   }
 
+  /** What happened to the publish, as the reason code of its acknowledgement. */
+  function answer(client: Client, packet: PublishPacket, callback: AuthorizeCallback, err: Error | null | undefined, deadLettered: DeadLettered | undefined): void {
+    if (err) {
+      const code = (err as Partial<Refusal>).reasonCode
+      if (code === undefined) return callback(err) // aedes answers 0x87 with the message as Reason String
+      if (code === UNANSWERED) return settled(packet, callback)
+      return answerUnrouted(client, packet, code, err.message, callback)
+    }
+    if (!deadLettered) return callback(null)
+    if (deadLettered.quota) return answerUnrouted(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
+    // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
+    if (deadLettered.expired) return answerUnrouted(client, packet, ReasonCode.SUCCESS, deadLettered.reason, callback)
+    if (deadLettered.buffered === 0) return answerUnrouted(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
+    const total = deadLettered.count + deadLettered.buffered
+    acceptWithReason(client, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback)
+  }
+
   return {
     preConnect,
 
@@ -128,22 +150,14 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
      * A failure code ends a QoS 2 exchange at PUBREC [MQTT-4.3.3-4]: the packet id is free again.
      */
     wrap(client: Client, packet: PublishPacket, callback: AuthorizeCallback): PublishCallback {
+      const s = states.get(client)
+      if (!s || packet.qos === 0) return (err, deadLettered) => answer(client, packet, callback, err, deadLettered)
+      const slot: V5State['answers'][number] = { send: null }
+      s.answers.push(slot)
       return (err, deadLettered) => {
-        const s = states.get(client)
-        if (s && packet.qos !== 0) s.inFlight--
-        if (err) {
-          const code = (err as Partial<Refusal>).reasonCode
-          if (code === undefined) return callback(err) // aedes answers 0x87 with the message as Reason String
-          if (code === UNANSWERED) return settled(packet, callback)
-          return answerUnrouted(client, packet, code, err.message, callback)
-        }
-        if (!deadLettered) return callback(null)
-        if (deadLettered.quota) return answerUnrouted(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
-        // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
-        if (deadLettered.expired) return answerUnrouted(client, packet, ReasonCode.SUCCESS, deadLettered.reason, callback)
-        if (deadLettered.buffered === 0) return answerUnrouted(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
-        const total = deadLettered.count + deadLettered.buffered
-        acceptWithReason(client, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback)
+        s.inFlight--
+        slot.send = () => answer(client, packet, callback, err, deadLettered)
+        while (s.answers.length && s.answers[0].send) s.answers.shift()!.send!()
       }
     },
 

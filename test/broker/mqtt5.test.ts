@@ -141,6 +141,18 @@ describe('MQTT 5 with mqtt.js', () => {
     expect(await queuedReadings(t.probe, 'm5-q2s')).toHaveLength(1)
   })
 
+  it('acknowledgements leave in the order the publishes came, whatever finished first [MQTT-4.6.0-2]', async () => {
+    const c = await rawConnect(t.broker.port, { clientId: 'm5-order', protocolVersion: 5 })
+    // buffered, dead-lettered (0x99) and denied (0x87) publishes interleaved in one TCP write
+    const kinds = Array.from({ length: 30 }, (_, i) => i % 3)
+    c.send(...kinds.map((k, i) => publishPacket(k === 2 ? '$iot/m5-order' : 'devices/m5-order/telemetry', k === 1 ? 'not json' : `{"i":${i}}`, i + 1, 1)))
+    await c.waitFor('puback', kinds.length)
+    const acks = c.received.filter((p) => p.cmd === 'puback') as Ack[]
+    expect(acks.map((a) => a.messageId)).toEqual(kinds.map((_, i) => i + 1))
+    expect(acks.map((a) => a.reasonCode ?? 0)).toEqual(kinds.map((k) => [0, 0x99, 0x87][k]))
+    c.end()
+  })
+
   it('a topic with U+0000: DISCONNECT 0x81 Malformed Packet, nothing buffered', async () => {
     const c = await rawConnect(t.broker.port, { clientId: 'm5-nul', protocolVersion: 5 })
     c.send(publishPacket('devices/m5-nul\u0000/telemetry', '{"t":1}', 1, 1))
