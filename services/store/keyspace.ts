@@ -121,6 +121,8 @@ export class Keyspace {
   /** expired_stale_perc: running estimate of expired keys among sampled ones. */
   expiredStalePerc = 0
   expiredTimeCapReached = 0
+  /** Set during CLIENT PAUSE: expired keys are neither deleted on access nor by the cycle. */
+  expirePaused = false
   /** notify-keyspace-events as NOTIFY_* bits; 0 = off (the usual case). */
   notifyFlags = 0
   /** Delivers a keyspace notification; pub/sub installs the real one. */
@@ -148,6 +150,8 @@ export class Keyspace {
 export function expireIfNeeded(db: Db, key: string): boolean {
   const when = db.expires.get(key)
   if (when === undefined || when > Date.now()) return false
+  /* While clients are paused (CLIENT PAUSE) nothing is deleted: the key reads as gone, and goes after the pause. */
+  if (db.ks.expirePaused) return true
   deleteExpiredKey(db, key)
   return true
 }

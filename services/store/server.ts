@@ -10,7 +10,7 @@ import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_S
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, type Command } from './commands/table.js'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
@@ -37,6 +37,16 @@ const PROTECTED_MODE_ERR =
   "3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. " +
   '4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n'
 
+export const PAUSE_OFF = 0
+export const PAUSE_WRITE = 1
+export const PAUSE_ALL = 2
+
+/** What CLIENT PAUSE WRITE holds back: writes, may-replicate commands (PUBLISH, EVAL ...) and an EXEC that queued one. */
+function mayReplicate(c: Client, cmd: Command): boolean {
+  if (cmd.flagBits & (CMD_WRITE | CMD_MAY_REPLICATE)) return true
+  return cmd.name === 'exec' && c.mstate !== null && c.mstate.commands.some((q) => (q.cmd.flagBits & (CMD_WRITE | CMD_MAY_REPLICATE)) !== 0)
+}
+
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
 
@@ -50,6 +60,11 @@ export class StoreServer {
   readonly pubsub = new PubSub()
   readonly slowlog = new SlowLog()
   readonly latency = new LatencyMonitor()
+  /** CLIENT PAUSE (networking.c pauseClients): the mode, when it ends, and the clients waiting for it. */
+  pauseType = PAUSE_OFF
+  pauseEnd = 0
+  private pauseTimer: NodeJS.Timeout | null = null
+  private readonly postponed: Client[] = []
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the expire cycle off (keys then expire only when touched). */
   activeExpireEnabled = true
   private nextClientId = 1
@@ -234,6 +249,11 @@ export class StoreServer {
   unlinkClient(c: Client): void {
     this.monitors.delete(c)
     if (!this.clients.delete(c.id)) return
+    const p = this.postponed.indexOf(c)
+    if (p !== -1) {
+      this.postponed.splice(p, 1)
+      this.blockedClients--
+    }
     this.pubsub.freeClient(c)
     if (c.bstate) {
       unblockClient(c)
@@ -318,6 +338,11 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
+    /* CLIENT PAUSE: the client waits, its command unexecuted, until the pause ends (blockPostponeClient). */
+    if (this.pauseType !== PAUSE_OFF && (this.pauseType === PAUSE_ALL || mayReplicate(c, cmd))) {
+      this.postpone(c)
+      return
+    }
     if (c.flags & CLIENT_MULTI && !MULTI_PASSTHROUGH.has(cmd.name)) {
       queueMultiCommand(c, cmd)
       c.addReplyRaw('+QUEUED\r\n')
@@ -389,6 +414,40 @@ export class StoreServer {
     const view = this.keyspace.view!
     if (cmd.name === 'flushall' || cmd.name === 'flushdb' || cmd.name === 'swapdb' || cmd.name === 'move' || cmd.name === 'copy') view.finish()
     else view.beforeWrite(c.db, c.argv)
+  }
+
+  /** pauseClients(): a second pause extends the first, and ALL wins over WRITE. */
+  pauseClients(endMs: number, type: number): void {
+    this.pauseType = Math.max(this.pauseType, type)
+    this.pauseEnd = Math.max(this.pauseEnd, endMs)
+    this.keyspace.expirePaused = true
+    if (this.pauseTimer) clearTimeout(this.pauseTimer)
+    this.pauseTimer = setTimeout(() => this.unpauseClients(), Math.max(0, this.pauseEnd - Date.now()))
+  }
+
+  /** unpauseClients(): the postponed clients run their command, in the order they arrived, then their pipelines. */
+  unpauseClients(): void {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer)
+    this.pauseTimer = null
+    this.pauseType = PAUSE_OFF
+    this.pauseEnd = 0
+    this.keyspace.expirePaused = false
+    const list = this.postponed.splice(0)
+    for (const c of list) {
+      c.flags &= ~CLIENT_BLOCKED
+      this.blockedClients--
+      if (c.closed) continue
+      this.processCommand(c)
+      this.afterCommand()
+      this.unblockedClients.push(c)
+    }
+    this.afterEvent()
+  }
+
+  private postpone(c: Client): void {
+    c.flags |= CLIENT_BLOCKED
+    this.blockedClients++
+    this.postponed.push(c)
   }
 
   /** A blocked client was served (blocked.ts): propagate what it changed. */
@@ -505,7 +564,7 @@ export class StoreServer {
     /* nothing changes under a script suspended between slices */
     if (!this.loading && !this.scripting.running) {
       const t0 = performance.now()
-      if (this.activeExpireEnabled) activeExpireCycle(this.keyspace, effectiveHz(this.config))
+      if (this.activeExpireEnabled && this.pauseType === PAUSE_OFF) activeExpireCycle(this.keyspace, effectiveHz(this.config))
       this.latency.addSampleIfNeeded('expire-cycle', Math.floor(performance.now() - t0), Number(this.config['latency-monitor-threshold'] ?? 0))
       const maxmemory = this.config.maxmemory as number
       if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)

@@ -5,6 +5,9 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { RawClient, encodeCommand, show, startBundledStore } from '../helpers/redis.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { cmds, comparedPair } from './compare.js'
@@ -73,11 +76,14 @@ describe('DEBUG', () => {
 
   let redis: RedisServer
   let store: StoreHandle
+  /* DEBUG RELOAD writes dump.rdb: into a directory of its own, never the working directory other stores load from */
+  const dir = mkdtempSync(join(tmpdir(), 'iotbuf-debug-'))
   beforeAll(async () => {
-    ;[redis, store] = await Promise.all([startRedisServer(['--enable-debug-command', 'yes']), startBundledStore({ 'enable-debug-command': 'yes' })])
+    ;[redis, store] = await Promise.all([startRedisServer(['--enable-debug-command', 'yes']), startBundledStore({ 'enable-debug-command': 'yes', dir })])
   })
   afterAll(async () => {
     await Promise.all([redis?.stop(), store?.close()])
+    rmSync(dir, { recursive: true, force: true })
   })
 
   async function both(scenario: (port: number) => Promise<string[]>): Promise<void> {

@@ -6,6 +6,7 @@ import type { Client } from '../networking.js'
 import { CLIENT_CLOSE_AFTER_REPLY } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
+import { clientStateSubcommands } from './client-state.js'
 import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand } from './admin.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
@@ -268,6 +269,8 @@ export const connectionCommands: CommandRow[] = [
       sub('kill', -3, clientKillCommand, 'Terminates open connections.'),
       sub('no-evict', 3, clientNoEvictCommand, 'Sets the client eviction mode of the connection.'),
       sub('no-touch', 3, clientNoTouchCommand, 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.'),
+      sub('pause', -3, clientStateSubcommands.pause, 'Suspends commands processing.'),
+      sub('unpause', 2, clientStateSubcommands.unpause, 'Resumes processing commands from paused clients.'),
       sub('reply', 3, clientReplyCommand, "Instructs the server whether to reply to commands."),
     ],
   },
