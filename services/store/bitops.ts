@@ -36,7 +36,7 @@ export function popcount(s: string, start: number, end: number): number {
   }
   /* Long ranges: copy into an aligned buffer once and count 32 bits at a time. */
   const words = len >>> 2
-  const buf = Buffer.alloc(words * 4 + 4) // unpooled, so byteOffset is 0 and the Uint32Array view is aligned
+  const buf = Buffer.allocUnsafeSlow(words * 4) // unpooled, so byteOffset is 0 and the Uint32Array view is aligned; every byte is written next
   buf.latin1Write(s.slice(start, start + words * 4), 0)
   const w = new Uint32Array(buf.buffer, buf.byteOffset, words)
   for (let i = 0; i < words; i++) {
