@@ -13,6 +13,7 @@ import { compareStreamIds } from '../../shared/stream-id.js'
 import { DLQ } from '../../shared/keys.js'
 import { readSinkTree } from '../helpers/sink-files.js'
 import type { TimestreamFake } from '../worker/timestream-fake.js'
+import type { OpenSearchFake } from '../worker/opensearch-fake.js'
 import type { DeviceHistory } from './load.js'
 
 /** What the checker needs of a reading: who sent it and its sequence number. */
@@ -148,6 +149,18 @@ export function readTimestreamSink(fake: TimestreamFake): SinkContents {
   const readings: Seen[] = []
   for (const row of fake.rows.values()) readings.push({ deviceId: row.dimensions.deviceId, seq: Number(row.values.seq?.value) })
   return { sink: 'timestream', readings, ordered: false }
+}
+
+/** Every document the OpenSearch double holds, once per time it was created: a re-delivered create that indexed again would show as a duplicate. */
+export function readOpenSearchSink(fake: OpenSearchFake): SinkContents {
+  const readings: Seen[] = []
+  for (const docs of fake.indices.values()) {
+    for (const [id, doc] of docs) {
+      const seen = { deviceId: String(doc.deviceId), seq: Number((doc.measures as Record<string, unknown> | undefined)?.seq) }
+      for (let i = 0; i < (fake.createdTimes.get(id) ?? 1); i++) readings.push(seen)
+    }
+  }
+  return { sink: 'opensearch', readings, ordered: false }
 }
 
 /** The dead-letter stream, with (device, seq) recovered from each payload where it parses. */

@@ -1,6 +1,7 @@
-// An HTTP proxy in front of a sink endpoint (s3rver, the Timestream fake) that a scenario flips
-// between up (forward), down (every connection reset: the endpoint is unreachable) and throttle
-// (the service's own throttling answer: S3's 503 SlowDown, Timestream's ThrottlingException),
+// An HTTP proxy in front of a sink endpoint (s3rver, the Timestream and OpenSearch doubles) that a
+// scenario flips between up (forward), down (every connection reset: the endpoint is unreachable)
+// and throttle (the service's own throttling answer: S3's 503 SlowDown, Timestream's
+// ThrottlingException, OpenSearch's 429 rejected_execution_exception),
 // so the worker meets the outage the way it would meet AWS having one.
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -15,8 +16,14 @@ export interface FaultProxy {
   close(): Promise<void>
 }
 
-function throttle(flavour: 's3' | 'timestream', res: ServerResponse): void {
-  if (flavour === 's3') {
+type Flavour = 's3' | 'timestream' | 'opensearch'
+
+function throttle(flavour: Flavour, res: ServerResponse): void {
+  if (flavour === 'opensearch') {
+    const reason = 'rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=0, max_coordinating_and_primary_bytes=0]'
+    res.writeHead(429, { 'content-type': 'application/json; charset=UTF-8' })
+    res.end(JSON.stringify({ error: { root_cause: [{ type: 'rejected_execution_exception', reason }], type: 'rejected_execution_exception', reason }, status: 429 }))
+  } else if (flavour === 's3') {
     res.writeHead(503, { 'content-type': 'application/xml' })
     res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>')
   } else {
@@ -25,7 +32,7 @@ function throttle(flavour: 's3' | 'timestream', res: ServerResponse): void {
   }
 }
 
-export async function startFaultProxy(target: string, flavour: 's3' | 'timestream'): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, flavour: Flavour): Promise<FaultProxy> {
   const to = new URL(target)
   const sockets = new Set<Socket>()
   const counts = { forwarded: 0, reset: 0, throttled: 0 }

@@ -25,5 +25,5 @@ describe('process faults under load', () => {
     // the dedup markers are written in one transaction with the readings (shared/buffer/batcher.ts)
     passLine(await runScenario(brokerKill()))
   }, 120_000)
-  it('worker SIGKILL mid-batch: the next worker re-delivers, sinks hold each reading once', async () => passLine(await runScenario(workerKill())), 120_000)
+  it('worker SIGKILL mid-batch: the next worker re-delivers, sinks (file, s3, timestream, opensearch) hold each reading once', async () => passLine(await runScenario(workerKill())), 120_000)
 })

@@ -19,7 +19,7 @@ const DEVICES_IN_FLIGHT = DEVICES
 
 describe('resource faults under load', () => {
   afterAll(killLeftovers)
-  it('S3 and Timestream down, then throttling, then back: the buffer holds, nothing dead-lettered', async () => passLine(await runScenario(sinkOutage())), 150_000)
+  it('S3, Timestream and OpenSearch down, then throttling, then back: the buffer holds, nothing dead-lettered', async () => passLine(await runScenario(sinkOutage())), 150_000)
 
   it('maxmemory + allkeys-lru with no worker: the high-water mark holds, no queue is evicted', async () => {
     const r = await runScenario(memoryPressure())

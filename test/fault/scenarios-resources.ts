@@ -7,12 +7,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { queueKey } from '../../shared/keys.js'
 import { parseInfo } from '../../shared/store-client.js'
-import { readFileSink, readS3Sink, readTimestreamSink } from './checker.js'
+import { readFileSink, readOpenSearchSink, readS3Sink, readTimestreamSink } from './checker.js'
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
 import { fileSink, sleep, type ScenarioSpec } from './run.js'
 import type { Pipeline } from './pipeline.js'
 import { startS3rver, type ChildServer } from '../worker/harness.js'
 import { startTimestreamFake, type TimestreamFake } from '../worker/timestream-fake.js'
+import { startOpenSearchFake, type OpenSearchFake } from '../worker/opensearch-fake.js'
 import { waitFor } from '../helpers/ports.js'
 
 const info = async (p: Pipeline, section: string) => {
@@ -25,36 +26,38 @@ export function sinkOutage(downMs = 3_000, throttleMs = 3_000): ScenarioSpec {
   let fake: TimestreamFake
   let s3Proxy: FaultProxy
   let tsProxy: FaultProxy
+  let search: OpenSearchFake
+  let osProxy: FaultProxy
   return {
-    name: 'S3 + Timestream down, throttling, back',
+    name: 'S3 + Timestream + OpenSearch down, throttling, back',
     pipeline: { storeArgs: ['--appendfsync', 'everysec'] },
     async setup() {
-      ;[s3, fake] = await Promise.all([startS3rver('outage'), startTimestreamFake()])
-      ;[s3Proxy, tsProxy] = await Promise.all([startFaultProxy(s3.url, 's3'), startFaultProxy(fake.url, 'timestream')])
+      ;[s3, fake, search] = await Promise.all([startS3rver('outage'), startTimestreamFake(), startOpenSearchFake()])
+      ;[s3Proxy, tsProxy, osProxy] = await Promise.all([startFaultProxy(s3.url, 's3'), startFaultProxy(fake.url, 'timestream'), startFaultProxy(search.url, 'opensearch')])
       return {
         env: {
           AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', IOTBUF_SINK_TIMEOUT: '2s',
-          IOTBUF_SINKS: 'file,s3,timestream', IOTBUF_S3_BUCKET: 'outage', IOTBUF_S3_PREFIX: 'out', IOTBUF_S3_ENDPOINT: s3Proxy.url,
+          IOTBUF_SINKS: 'file,s3,timestream,opensearch', IOTBUF_OPENSEARCH_URL: osProxy.url, IOTBUF_S3_BUCKET: 'outage', IOTBUF_S3_PREFIX: 'out', IOTBUF_S3_ENDPOINT: s3Proxy.url,
           IOTBUF_TIMESTREAM_DATABASE: 'iot', IOTBUF_TIMESTREAM_TABLE: 'readings', IOTBUF_TIMESTREAM_ENDPOINT: tsProxy.url,
         },
-        teardown: async () => { await Promise.all([s3Proxy.close(), tsProxy.close(), s3.stop(), fake.close()]) },
+        teardown: async () => { await Promise.all([s3Proxy.close(), tsProxy.close(), osProxy.close(), s3.stop(), fake.close(), search.close()]) },
       }
     },
-    readSinks: async (p) => [readFileSink(`${p.env.IOTBUF_DATA_DIR}/sink`), await readS3Sink(s3.url, 'outage', 'out'), readTimestreamSink(fake)],
+    readSinks: async (p) => [readFileSink(`${p.env.IOTBUF_DATA_DIR}/sink`), await readS3Sink(s3.url, 'outage', 'out'), readTimestreamSink(fake), readOpenSearchSink(search)],
     async fault(p) {
       const faultAt = Date.now()
-      s3Proxy.set('down'); tsProxy.set('down')
+      s3Proxy.set('down'); tsProxy.set('down'); osProxy.set('down')
       await sleep(downMs)
       const depthDown = await totalDepth(p)
-      s3Proxy.set('throttle'); tsProxy.set('throttle')
+      s3Proxy.set('throttle'); tsProxy.set('throttle'); osProxy.set('throttle')
       await sleep(throttleMs)
       const depthThrottled = await totalDepth(p)
-      s3Proxy.set('up'); tsProxy.set('up')
+      s3Proxy.set('up'); tsProxy.set('up'); osProxy.set('up')
       return {
         faultAt, healedAt: Date.now(),
         extra: {
           'queue depth after outage': depthDown, 'after throttling': depthThrottled,
-          'S3 resets/throttled': `${s3Proxy.counts.reset}/${s3Proxy.counts.throttled}`, 'Timestream resets/throttled': `${tsProxy.counts.reset}/${tsProxy.counts.throttled}`,
+          'S3 resets/throttled': `${s3Proxy.counts.reset}/${s3Proxy.counts.throttled}`, 'Timestream resets/throttled': `${tsProxy.counts.reset}/${tsProxy.counts.throttled}`, 'OpenSearch resets/throttled': `${osProxy.counts.reset}/${osProxy.counts.throttled}`,
         },
       }
     },

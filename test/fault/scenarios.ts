@@ -2,10 +2,11 @@
 // on its AOF, the store paused (SIGSTOP) and resumed, the broker SIGKILLed and restarted (devices
 // reconnect and resend), a worker SIGKILLed in the middle of a batch. Each returns a ScenarioSpec
 // for runScenario; the vitest file and the chaos runner run the same specs.
-import { readS3Sink, readFileSink, readTimestreamSink } from './checker.js'
+import { readOpenSearchSink, readS3Sink, readFileSink, readTimestreamSink } from './checker.js'
 import { fileSink, sleep, type ScenarioSpec } from './run.js'
 import { startS3rver, type ChildServer } from '../worker/harness.js'
 import { startTimestreamFake, type TimestreamFake } from '../worker/timestream-fake.js'
+import { startOpenSearchFake, type OpenSearchFake } from '../worker/opensearch-fake.js'
 import type { Pipeline } from './pipeline.js'
 
 /** Waits until the broker's log says the store is unreachable or writes fail (it noticed the fault). */
@@ -79,25 +80,26 @@ export function brokerKill(downMs = 500): ScenarioSpec {
   }
 }
 
-/** A worker SIGKILLed while a Timestream call of its batch is held open (S3 and file write on beside it). */
+/** A worker SIGKILLed while a Timestream call of its batch is held open (S3, OpenSearch and file write on beside it). */
 export function workerKill(): ScenarioSpec {
   let s3: ChildServer
   let fake: TimestreamFake
+  let search: OpenSearchFake
   const creds = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
   return {
     name: 'worker SIGKILL mid-batch',
     pipeline: { storeArgs: ['--appendfsync', 'everysec'] },
     async setup() {
-      ;[s3, fake] = await Promise.all([startS3rver('fault'), startTimestreamFake()])
+      ;[s3, fake, search] = await Promise.all([startS3rver('fault'), startTimestreamFake(), startOpenSearchFake()])
       return {
         env: {
-          ...creds, IOTBUF_SINKS: 'file,s3,timestream', IOTBUF_S3_BUCKET: 'fault', IOTBUF_S3_PREFIX: 'wk', IOTBUF_S3_ENDPOINT: s3.url,
+          ...creds, IOTBUF_SINKS: 'file,s3,timestream,opensearch', IOTBUF_OPENSEARCH_URL: search.url, IOTBUF_S3_BUCKET: 'fault', IOTBUF_S3_PREFIX: 'wk', IOTBUF_S3_ENDPOINT: s3.url,
           IOTBUF_TIMESTREAM_DATABASE: 'iot', IOTBUF_TIMESTREAM_TABLE: 'readings', IOTBUF_TIMESTREAM_ENDPOINT: fake.url,
         },
-        teardown: async () => { await Promise.all([s3.stop(), fake.close()]) },
+        teardown: async () => { await Promise.all([s3.stop(), fake.close(), search.close()]) },
       }
     },
-    readSinks: async (p) => [readFileSink(`${p.env.IOTBUF_DATA_DIR}/sink`), await readS3Sink(s3.url, 'fault', 'wk'), readTimestreamSink(fake)],
+    readSinks: async (p) => [readFileSink(`${p.env.IOTBUF_DATA_DIR}/sink`), await readS3Sink(s3.url, 'fault', 'wk'), readTimestreamSink(fake), readOpenSearchSink(search)],
     async fault(p) {
       fake.hold()
       await fake.held()

@@ -42,7 +42,9 @@ export interface OpenSearchFake {
 const hashShare = (id: string) => createHash('sha1').update(id).digest().readUInt32BE(0) / 2 ** 32
 const errorBody = (status: number, type: string, reason: string) => ({ error: { root_cause: [{ type, reason }], type, reason }, status })
 
-export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLength?: number; rejectedType?: string } = {}): Promise<OpenSearchFake> {
+export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLength?: number; rejectedType?: string; keepSources?: boolean } = {}): Promise<OpenSearchFake> {
+  // keepSources false (the bench): ids and mappings are kept, document bodies are not
+  const keepSources = opts.keepSources ?? true
   const auth = opts.auth ?? { kind: 'none' }
   const maxContentLength = opts.maxContentLength ?? 10 * 1024 * 1024
   const rejectedType = opts.rejectedType ?? 'rejected_execution_exception'
@@ -154,7 +156,7 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
       }
       const err = indexDoc(index, id, doc)
       if (err) { calls.mapperErrors++; items.push({ [op]: { ...base, status: 400, error: err } }); continue }
-      docs.set(id, doc)
+      docs.set(id, keepSources ? doc : {})
       createdTimes.set(id, (createdTimes.get(id) ?? 0) + 1)
       items.push({ [op]: { ...base, _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: calls.items, _primary_term: 1, status: 201 } })
     }
