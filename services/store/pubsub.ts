@@ -142,24 +142,14 @@ export class PubSub {
   }
 
   private replyShardSubscription(c: Client, kind: string, name: string | null): void {
-    replyPushLen(c, 3)
-    c.addReplyBulk(kind)
-    if (name === null) c.addReplyNull()
-    else c.addReplyBulk(name)
-    c.addReplyLongLong(this.shardCount(c))
+    replyConfirmation(c, kind, name, this.shardCount(c))
   }
 
   /** pubsubPublishMessage(sharded): shard channel subscribers get an "smessage"; no pattern matching. */
   publishShard(channel: string, message: string): number {
     const clients = this.shardChannels.get(channel)
     if (clients === undefined) return 0
-    for (const c of clients) {
-      replyPushLen(c, 3)
-      c.addReplyBulk('smessage')
-      c.addReplyBulk(channel)
-      c.addReplyBulk(message)
-      this.scheduleFlush(c)
-    }
+    this.deliver(clients, 'smessage', channel, message)
     return clients.size
   }
 
@@ -180,11 +170,18 @@ export class PubSub {
   }
 
   private replySubscription(c: Client, kind: string, name: string | null): void {
-    replyPushLen(c, 3)
-    c.addReplyBulk(kind)
-    if (name === null) c.addReplyNull()
-    else c.addReplyBulk(name)
-    c.addReplyLongLong(this.count(c))
+    replyConfirmation(c, kind, name, this.count(c))
+  }
+
+  /** addReplyPubsubMessage(): a "message" or "smessage" to each subscriber of a channel. */
+  private deliver(clients: Set<Client>, kind: string, channel: string, message: string): void {
+    for (const c of clients) {
+      replyPushLen(c, 3)
+      c.addReplyBulk(kind)
+      c.addReplyBulk(channel)
+      c.addReplyBulk(message)
+      this.scheduleFlush(c)
+    }
   }
 
   /** pubsubPublishMessage(): delivers to channel then pattern subscribers; returns receivers. */
@@ -192,14 +189,8 @@ export class PubSub {
     let receivers = 0
     const clients = this.channels.get(channel)
     if (clients !== undefined) {
-      for (const c of clients) {
-        replyPushLen(c, 3)
-        c.addReplyBulk('message')
-        c.addReplyBulk(channel)
-        c.addReplyBulk(message)
-        this.scheduleFlush(c)
-        receivers++
-      }
+      this.deliver(clients, 'message', channel, message)
+      receivers += clients.size
     }
     if (this.patterns.size !== 0) {
       for (const [pattern, pclients] of this.patterns) {
@@ -230,6 +221,15 @@ export class PubSub {
       for (const r of list) if (!r.closed) r.flush()
     })
   }
+}
+
+/** addReplyPubsub(Un)Subscribed(): [kind, name or null, the count that kind of subscription keeps]. */
+function replyConfirmation(c: Client, kind: string, name: string | null, count: number): void {
+  replyPushLen(c, 3)
+  c.addReplyBulk(kind)
+  if (name === null) c.addReplyNull()
+  else c.addReplyBulk(name)
+  c.addReplyLongLong(count)
 }
 
 /** A push header in RESP3 ('>'), a plain array in RESP2. */
