@@ -123,6 +123,35 @@ describe('Parquet sinks, read back by DuckDB', () => {
     }
   })
 
+  it('s3 sink with object sizing (IOTBUF_SINK_OBJECT_BYTES=64kb): Parquet objects named by their first ID, fewer than the batches, every reading once', async () => {
+    const t = await openTestWorker(redis.url, {
+      IOTBUF_SINKS: 's3', IOTBUF_S3_FORMAT: 'parquet', IOTBUF_S3_BUCKET: BUCKET, IOTBUF_S3_PREFIX: 'sized', IOTBUF_S3_ENDPOINT: s3.url,
+      IOTBUF_SHARDS: '2', IOTBUF_BATCH_MAX: '100', IOTBUF_SINK_OBJECT_BYTES: '64kb', IOTBUF_WORKER_ID: 'pq-sized',
+    })
+    try {
+      const sent = readings(3000)
+      await t.buffer.enqueueReadings(sent)
+      const sum = await t.worker.drainUntilEmpty(undefined, { flush: true })
+      expect(sum.drained.s3).toBe(3000)
+      const c = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' })
+      const keys = ((await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'sized/' }))).Contents ?? []).map((o) => o.Key!)
+      // ~110 bytes of JSON per reading: ~600 readings per 64 KiB object, against 30 batches of 100
+      expect(keys.length).toBeGreaterThanOrEqual(4)
+      expect(keys.length).toBeLessThanOrEqual(8)
+      expect(keys.every((k) => /^sized\/dt=\d{4}-\d\d-\d\d\/hh=\d\d\/shard=0[01]\/\d+-\d+\.parquet$/.test(k))).toBe(true)
+      const local = tempDir('parquet-sized')
+      for (const Key of keys) {
+        const path = join(local, Key)
+        mkdirSync(dirname(path), { recursive: true })
+        writeFileSync(path, await (await c.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToByteArray())
+      }
+      c.destroy()
+      await checkLake(join(local, 'sized'), sent)
+    } finally {
+      await t.close()
+    }
+  })
+
   it('a bad IOTBUF_FILE_FORMAT stops the configuration, naming the variable', async () => {
     await expect(openTestWorker(redis.url, { IOTBUF_SINKS: 'file', IOTBUF_FILE_FORMAT: 'orc' })).rejects.toThrow(/IOTBUF_FILE_FORMAT.*one of ndjson, parquet/)
   })
