@@ -6,7 +6,8 @@
 
 import { RawClient } from '../helpers/redis.js'
 
-function bulks(b: Buffer): string[] {
+/** The bulk strings of a reply, in order (nested arrays flattened). */
+export function bulks(b: Buffer): string[] {
   const out: string[] = []
   const s = b.toString('latin1')
   const re = /\$(\d+)\r\n/g

@@ -9,18 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { RawClient, startRedisServer, startBundledStore } from '../helpers/redis.js'
 import { comparedPair, cmds } from './compare.js'
 import { everyEncodingScript, readFull, writeScript } from './rdb-dataset.js'
-
-function bulks(b: Buffer): string[] {
-  const out: string[] = []
-  const s = b.toString('latin1')
-  const re = /\$(\d+)\r\n/g
-  let m: RegExpExecArray | null
-  while ((m = re.exec(s)) !== null) {
-    out.push(s.slice(re.lastIndex, re.lastIndex + Number(m[1])))
-    re.lastIndex += Number(m[1]) + 2
-  }
-  return out
-}
+import { bulks } from './dataset.js'
 
 /** DUMPs every key of `from` (every db) and RESTOREs it into `to` with its remaining TTL. */
 async function copyByDump(from: number, to: number): Promise<number> {

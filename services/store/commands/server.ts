@@ -59,6 +59,8 @@ function infoSection(c: Client, name: string): string | null {
         expired_keys: ks.expiredKeys, expired_stale_perc: (ks.expiredStalePerc * 100).toFixed(2),
         expired_time_cap_reached_count: ks.expiredTimeCapReached, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0,
+        /* MIGRATE opens a connection per call (commands/dump.ts), none is kept */
+        migrate_cached_sockets: 0,
       })
     case 'replication':
       return '# Replication\r\n' + kv({ role: 'master', connected_slaves: 0, master_replid: s.runId, master_repl_offset: 0 })

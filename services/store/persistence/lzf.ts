@@ -27,6 +27,18 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
   let ip = 0
   let op = 1 // byte 0 is the control byte of the first literal run
   let lit = 0
+  /* One more literal byte; a full run of 32 gets its control byte and a new run starts. */
+  const literal = (): boolean => {
+    if (op >= maxOut) return false
+    lit++
+    out[op++] = input[ip++]
+    if (lit === MAX_LIT) {
+      out[op - lit - 1] = lit - 1
+      lit = 0
+      op++
+    }
+    return true
+  }
   while (ip < n - 2) {
     const h = (((input[ip] << 16) | (input[ip + 1] << 8) | input[ip + 2]) * 2654435761) >>> (32 - HLOG)
     const ref = htab[h]
@@ -55,27 +67,11 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
         htab[(((input[ip] << 16) | (input[ip + 1] << 8) | input[ip + 2]) * 2654435761) >>> (32 - HLOG)] = ip
       }
       ip = end
-    } else {
-      if (op >= maxOut) return null
-      lit++
-      out[op++] = input[ip++]
-      if (lit === MAX_LIT) {
-        out[op - lit - 1] = lit - 1
-        lit = 0
-        op++
-      }
+    } else if (!literal()) {
+      return null
     }
   }
-  while (ip < n) {
-    if (op >= maxOut) return null
-    lit++
-    out[op++] = input[ip++]
-    if (lit === MAX_LIT) {
-      out[op - lit - 1] = lit - 1
-      lit = 0
-      op++
-    }
-  }
+  while (ip < n) if (!literal()) return null
   if (lit > 0) out[op - lit - 1] = lit - 1
   else op--
   if (op > maxOut) return null

@@ -19,6 +19,7 @@ import { formatDouble } from '../protocol/reply.js'
 import { ListpackBuilder, canonicalInt } from './listpack.js'
 import { intsetEncode } from './ziplist.js'
 import { lzfCompress } from './lzf.js'
+import { RespWriter } from './resp-writer.js'
 
 export const RDB_VERSION = 10
 
@@ -67,51 +68,19 @@ const QUICKLIST_NODE_BYTES = 8192
 
 const STREAM_ITEM_FLAG_SAMEFIELDS = 2
 
-/** A growable output buffer with the rdbSave* primitives (rio over a buffer). */
-export class RdbOut {
-  buf: Buffer
-  pos = 0
-
+/** The rdbSave* primitives over RespWriter's growable buffer (rio over a buffer). */
+export class RdbOut extends RespWriter {
   constructor(
     /** rdbcompression: LZF for strings longer than 20 bytes. */
     public compress = true,
     initial = 64 * 1024,
   ) {
-    this.buf = Buffer.allocUnsafe(initial)
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    let size = this.buf.length * 2
-    while (size < this.pos + n) size *= 2
-    const b = Buffer.allocUnsafe(size)
-    this.buf.copy(b, 0, 0, this.pos)
-    this.buf = b
-  }
-
-  get length(): number {
-    return this.pos
-  }
-
-  /** The bytes so far (a view: valid until the next append). */
-  view(): Buffer {
-    return this.buf.subarray(0, this.pos)
-  }
-
-  reset(): void {
-    this.pos = 0
-    if (this.buf.length > 4 * 1024 * 1024) this.buf = Buffer.allocUnsafe(64 * 1024)
+    super(initial)
   }
 
   byte(b: number): void {
     this.ensure(1)
     this.buf[this.pos++] = b
-  }
-
-  raw(b: Uint8Array): void {
-    this.ensure(b.length)
-    this.buf.set(b, this.pos)
-    this.pos += b.length
   }
 
   /** rdbSaveLen(): 6, 14, 32 or 64 bits, big-endian. Negative numbers are written as their uint64. */

@@ -15,7 +15,7 @@ export class RespWriter {
     this.buf = Buffer.allocUnsafe(initial)
   }
 
-  private ensure(n: number): void {
+  protected ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return
     let size = this.buf.length * 2
     while (size < this.pos + n) size *= 2
