@@ -26,7 +26,7 @@ const senmlJson = (bn: string) => JSON.stringify([{ bn, bt: ts, n: 'temp', v: 21
 const senmlCbor = (bn: string) => cborEncode([{ [-2]: bn, [-3]: ts, 0: 'temp', 2: 21.5 }, { 0: 'door', 4: true }]) as Buffer
 
 /** mosquitto_pub -V mqttv5 -d: one publish per line of stdin on one connection; the PUBACK reason codes and Reason Strings it printed. */
-async function mosquittoPub(port: number, topic: string, args: string[], stdinLines?: string[]): Promise<{ codes: number[]; reasons: string[] }> {
+async function mosquittoPub(port: number, topic: string, args: string[], stdinLines?: string[]): Promise<{ codes: number[]; reasons: string[]; out: string }> {
   const argv = ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-q', '1', '-d', '-t', topic, ...args, ...(stdinLines ? ['-l'] : [])]
   const child = execFile('mosquitto_pub', argv, { timeout: 10_000 })
   let out = ''; let err = ''
@@ -37,7 +37,7 @@ async function mosquittoPub(port: number, topic: string, args: string[], stdinLi
   const codes = [...out.matchAll(/received PUBACK \(Mid: \d+, RC:(\d+)\)/g)].map((m) => Number(m[1]))
   // mosquitto prints "Warning: Publish N failed: <reason code name>." and the Reason String on the next line
   const reasons = err.split('\n').filter((l) => l && !l.startsWith('Warning:'))
-  return { codes, reasons }
+  return { codes, reasons, out }
 }
 
 interface PahoPublish { topic: string; payloadHex: string; contentType?: string; userProperties?: Array<[string, string]>; payloadFormatIndicator?: number }
@@ -81,6 +81,13 @@ describe('MQTT 5 reason codes seen by mosquitto_pub and paho-mqtt', () => {
     const quota = await mosquittoPub(limited.broker.port, 'devices/mosq-2/telemetry', [], ['{"t":1}', '{"t":2}'])
     expect(quota.codes).toEqual([0, 0x97])
     expect((await queuedReadings(t.probe, 'mosq-1')).map((x) => [x.measures.t, x.tags])).toEqual([[1, { site: 'roof' }]])
+  })
+
+  it('mosquitto_pub with a topic alias: the second publish carries only the alias, both are buffered', async () => {
+    const r = await mosquittoPub(t.broker.port, 'devices/mosq-alias/telemetry', ['-D', 'PUBLISH', 'topic-alias', '1'], ['{"t":1}', '{"t":2}'])
+    expect(r.codes).toEqual([0, 0])
+    expect(r.out).toMatch(/sending PUBLISH \(d0, q1, r0, m2, '\(null\)'/) // no topic on the wire, only the alias
+    expect((await queuedReadings(t.probe, 'mosq-alias')).map((x) => x.measures.t)).toEqual([1, 2])
   })
 
   it('paho-mqtt: 0x00 buffered with tags from User Properties, 0x99 with the Reason String (bad JSON, ill-formed UTF-8 under Payload Format Indicator 1), 0x87 for a denied topic', async () => {
