@@ -321,10 +321,24 @@ export function signalModifiedKey(db: Db, key: string): void {
   if (db.watchedKeys.size !== 0) touchWatchedKey(db, key)
 }
 
+/**
+ * scanDatabaseForDeletedStreams(): keys clients block on that are streams in `emptied` and
+ * will not be streams once it is flushed (or swapped with `replacedWith`) are signalled, so
+ * XREADGROUP readers get -UNBLOCKED instead of waiting forever.
+ */
+export function scanDatabaseForDeletedStreams(emptied: Db, replacedWith: Db | null): void {
+  for (const key of emptied.blockingKeys.keys()) {
+    const wasStream = emptied.dict.get(key)?.type === OBJ_STREAM
+    const isStream = replacedWith?.dict.get(key)?.type === OBJ_STREAM
+    if (wasStream && !isStream) signalKeyAsReady(emptied, key, OBJ_STREAM)
+  }
+}
+
 /** FLUSHDB / FLUSHALL. Returns the number of keys removed. */
 export function emptyDb(db: Db): number {
   const n = db.dict.size
   touchAllWatchedKeysInDb(db)
+  scanDatabaseForDeletedStreams(db, null)
   for (const o of db.dict.values()) db.ks.usedMemory -= o.mem
   db.dict.clear()
   db.expires.clear()

@@ -1,5 +1,5 @@
 /*
- * Client administration and the server's exits: CLIENT KILL / NO-EVICT / NO-TOUCH / REPLY,
+ * Client administration and the server's exits: CLIENT KILL / NO-EVICT / NO-TOUCH / REPLY / UNBLOCK,
  * MONITOR and SHUTDOWN (networking.c clientCommand, replication.c monitorCommand,
  * server.c shutdownCommand), with redis-server 7.0's replies.
  */
@@ -9,7 +9,9 @@ import {
 } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
-import { OK, SYNTAX_ERR, eqi } from './shared.js'
+import { OK, SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './shared.js'
+import { unblockClient } from '../blocked.js'
+import { parseInt64 } from '../util.js'
 
 function onOffFlag(c: Client, flag: number): void {
   const v = c.argv[2].toLowerCase()
@@ -130,3 +132,38 @@ export const adminCommands: CommandRow[] = [
   { name: 'monitor', arity: 1, flags: ['admin', 'noscript', 'loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, group: 'server', handler: monitorCommand, summary: 'Listens for all requests received by the server in real-time.', since: '1.0.0' },
   { name: 'shutdown', arity: -1, flags: ['admin', 'noscript', 'loading', 'stale', 'no_multi', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, group: 'server', handler: shutdownCommand, summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.', since: '1.0.0' },
 ]
+
+/**
+ * CLIENT UNBLOCK <id> [TIMEOUT|ERROR]: a client blocked on keys (BLPOP, BZPOPMIN, XREAD...)
+ * gets its timeout reply, or -UNBLOCKED; 1 when one was unblocked, else 0.
+ */
+export function clientUnblockCommand(c: Client): void {
+  const argv = c.argv
+  if (argv.length > 4) {
+    c.addReplyError(`unknown subcommand or wrong number of arguments for '${argv[1].slice(0, 128)}'. Try CLIENT HELP.`)
+    return
+  }
+  let unblockError = false
+  if (argv.length === 4) {
+    if (eqi(argv[3], 'timeout')) unblockError = false
+    else if (eqi(argv[3], 'error')) unblockError = true
+    else {
+      c.addReplyError('CLIENT UNBLOCK reason should be TIMEOUT or ERROR')
+      return
+    }
+  }
+  const id = parseInt64(argv[2])
+  if (id === null) {
+    c.addReplyError(NOT_INTEGER_ERR)
+    return
+  }
+  const target = [...c.server.clients.values()].find((x) => BigInt(x.id) === id)
+  if (target === undefined || target.bstate === null) {
+    c.addReplyLongLong(0)
+    return
+  }
+  if (unblockError) target.addReplyError('-UNBLOCKED client unblocked via CLIENT UNBLOCK')
+  else target.bstate.onTimeout(target)
+  unblockClient(target)
+  c.addReplyLongLong(1)
+}

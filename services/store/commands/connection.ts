@@ -7,7 +7,7 @@ import { CLIENT_CLOSE_AFTER_REPLY } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
 import { clientStateSubcommands } from './client-state.js'
-import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand } from './admin.js'
+import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand, clientUnblockCommand } from './admin.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
 
@@ -272,6 +272,7 @@ export const connectionCommands: CommandRow[] = [
       sub('pause', -3, clientStateSubcommands.pause, 'Suspends commands processing.'),
       sub('unpause', 2, clientStateSubcommands.unpause, 'Resumes processing commands from paused clients.'),
       sub('reply', 3, clientReplyCommand, "Instructs the server whether to reply to commands."),
+      sub('unblock', -3, clientUnblockCommand, 'Unblocks a client blocked by a blocking command from a different connection.'),
     ],
   },
 ]

@@ -8,7 +8,7 @@ import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './shared.js'
 import {
-  OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, KEY_OVERHEAD, lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, getExpire,
+  scanDatabaseForDeletedStreams, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, KEY_OVERHEAD, lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, getExpire,
   setExpire, signalModifiedKey, expireIfNeeded, lfuDecrAndReturn, type Db, type RObj,
 } from '../keyspace.js'
 import { touchAllWatchedKeysInDb } from '../multi.js'
@@ -208,6 +208,9 @@ function swapdbCommand(c: Client): void {
     return
   }
   if (a !== b) {
+    /* scanDatabaseForDeletedStreams(): XREADGROUP readers whose stream goes away are answered */
+    scanDatabaseForDeletedStreams(a, b)
+    scanDatabaseForDeletedStreams(b, a)
     touchAllWatchedKeysInDb(a)
     touchAllWatchedKeysInDb(b)
     const ma = a as unknown as MutableDb
