@@ -11,6 +11,7 @@ import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
 import { OK, SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './shared.js'
 import { unblockClient } from '../blocked.js'
+import { addReplySubcommandSyntaxError } from './help.js'
 import { parseInt64 } from '../util.js'
 
 function onOffFlag(c: Client, flag: number): void {
@@ -139,10 +140,7 @@ export const adminCommands: CommandRow[] = [
  */
 export function clientUnblockCommand(c: Client): void {
   const argv = c.argv
-  if (argv.length > 4) {
-    c.addReplyError(`unknown subcommand or wrong number of arguments for '${argv[1].slice(0, 128)}'. Try CLIENT HELP.`)
-    return
-  }
+  if (argv.length > 4) return addReplySubcommandSyntaxError(c)
   let unblockError = false
   if (argv.length === 4) {
     if (eqi(argv[3], 'timeout')) unblockError = false

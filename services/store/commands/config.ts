@@ -8,6 +8,7 @@ import { OK, SYNTAX_ERR } from './shared.js'
 import { PROTECTED, DENY_LOADING, MULTI_ARG, HIDDEN, SENSITIVE } from '../config-table.js'
 import { allowProtectedAction, applyConfig, configNames, findParam, formatParam, isImmutable, restoreParam, setParamArgs, type ConfigDef } from '../config.js'
 import { rewriteConfig } from '../config-file.js'
+import { addReplyHelp } from './help.js'
 import { stringMatch } from '../util.js'
 
 /** A loopback client, for the `local` setting of enable-protected-configs / enable-debug-command. */
@@ -138,7 +139,6 @@ function configRewriteCommand(c: Client): void {
 }
 
 const HELP = [
-  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern>',
   '    Return parameters matching the glob-like <pattern> and their values.',
   'SET <directive> <value>',
@@ -147,13 +147,10 @@ const HELP = [
   '    Reset statistics reported by the INFO command.',
   'REWRITE',
   '    Rewrite the configuration file.',
-  'HELP',
-  '    Prints this help.',
 ]
 
 function configHelpCommand(c: Client): void {
-  c.addReplyArrayLen(HELP.length)
-  for (const line of HELP) c.addReplyStatus(line)
+  addReplyHelp(c, HELP)
 }
 
 const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string, subcommands?: CommandRow[]): CommandRow => ({
