@@ -6,6 +6,8 @@ export const DEVICES = 'iot:devices'
 export const SEEN = 'iot:seen'
 export const DLQ = 'iot:dlq'
 export const STATS = 'iot:stats'
+/** readings staged for a sized object (IOTBUF_SINK_OBJECT_BYTES), field `<sink>:<shard>`, written by the shard's lease holder */
+export const STAGED = 'iot:staged'
 
 export const queueKey = (shard: number) => `iot:{${shard}}:q`
 export const leaseKey = (shard: number) => `iot:{${shard}}:lease`

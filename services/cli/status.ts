@@ -17,13 +17,14 @@ export type StatusSnapshot = Awaited<ReturnType<typeof collectStatus>>
 export async function collectStatus(redis: StoreClient, config: Config, url: string) {
   const buffer = createBuffer(redis, config)
   const now = Date.now()
-  const [shards, dlq, info, owners, active, buffered] = await Promise.all([
+  const [shards, dlq, info, owners, active, buffered, staged] = await Promise.all([
     buffer.depth(),
     redis.xlen(DLQ),
     infoOfEachMaster(redis),
     Promise.all(Array.from({ length: config.SHARDS }, (_, s) => redis.get(leaseKey(s)))),
     redis.zcount(SEEN, now - ACTIVE_WINDOW_MS, '+inf'),
     redis.hget(STATS, 'buffered'),
+    buffer.staged(),
   ])
   // one node's INFO; on a cluster the fullest master's (maxmemory is per node)
   const f = fullestNode(info)
@@ -33,6 +34,8 @@ export async function collectStatus(redis: StoreClient, config: Config, url: str
     oldestAgeMs: shards.reduce<number | null>((a, s) => (s.oldestMs === null ? a : Math.max(a ?? 0, now - s.oldestMs)), null),
     deadLetters: dlq,
     activeDevices: active,
+    /** per sink: readings read and held (pending) for a sized object, IOTBUF_SINK_OBJECT_BYTES */
+    staged,
   }
   return {
     at: now,
@@ -87,7 +90,7 @@ export function renderStatus(st: StatusSnapshot, opts: { paint: Paint; rates?: R
   const lines = [
     `${paint('bold', 'store')}   ${st.store}  buffer ${st.buffer}  ops/s ${m.opsPerSec}`,
     `${paint('bold', 'memory')}  ${formatBytes(m.used)}${pct}${memoryBar(m.used, m.max, paint)}  policy ${m.policy}  evicted ${m.evictedKeys}  expired ${m.expiredKeys}`,
-    `${paint('bold', 'queue')}   depth ${t.depth}  pending ${t.pending}  oldest ${t.oldestAgeMs === null ? '-' : formatDuration(t.oldestAgeMs)}  dead letters ${t.deadLetters > 0 ? paint('yellow', String(t.deadLetters)) : '0'}  active devices ${t.activeDevices}`,
+    `${paint('bold', 'queue')}   depth ${t.depth}  pending ${t.pending}  oldest ${t.oldestAgeMs === null ? '-' : formatDuration(t.oldestAgeMs)}  dead letters ${t.deadLetters > 0 ? paint('yellow', String(t.deadLetters)) : '0'}  active devices ${t.activeDevices}${Object.keys(t.staged).length ? `  staged ${Object.entries(t.staged).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`,
   ]
   if (opts.rates) lines.push(`${paint('bold', 'rates')}   in ${opts.rates.inPerSec.toFixed(1)}/s  out ${opts.rates.outPerSec.toFixed(1)}/s`)
   lines.push('')

@@ -173,6 +173,8 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     }
     if (cur.entries.length && !lease.lost && (flush || Date.now() - cur.since >= config.SINK_OBJECT_AGE)) await writeObject(cur.entries.length)
     if (!cur.entries.length) staging.delete(key)
+    // for `iotbuf status`; the next lease holder of the shard overwrites the field, so a dead worker's count does not linger
+    if (!lease.lost) await buffer.setStaged(`${sink.name}:${shard}`, cur.entries.length).catch((err: Error) => log.debug({ err: err.message }, 'could not record the staged count'))
   }
 
   async function drainShard(shard: number, summary: DrainSummary, opts: PassOptions): Promise<void> {

@@ -2,7 +2,7 @@
 // counters written with every enqueue, and the dead-letter stream.
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
-import { DLQ, STATS, latestKey, SEEN } from '../keys.js'
+import { DLQ, STAGED, STATS, latestKey, SEEN } from '../keys.js'
 import type { DeadLetter } from './types.js'
 import { execRoutedOrThrow, routedPipeline, type Pipeline, type RoutedPipeline } from './routed.js'
 
@@ -43,4 +43,18 @@ export async function execOrThrow(p: Pipeline): Promise<unknown[]> {
   if (!res) throw new Error('pipeline was discarded')
   for (const [err] of res) if (err) throw err
   return res.map(([, v]) => v)
+}
+
+export async function setStagedIn(redis: StoreClient, field: string, count: number): Promise<void> {
+  if (count > 0) await redis.hset(STAGED, field, count)
+  else await redis.hdel(STAGED, field)
+}
+
+export async function stagedIn(redis: StoreClient): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const [field, n] of Object.entries(await redis.hgetall(STAGED))) {
+    const sink = field.slice(0, field.lastIndexOf(':'))
+    out[sink] = (out[sink] ?? 0) + Number(n)
+  }
+  return out
 }

@@ -16,7 +16,7 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } from '../keys.js'
 import { msOfStreamId } from '../stream-id.js'
-import { deadLetterInto, execOrThrow } from './common.js'
+import { deadLetterInto, execOrThrow, setStagedIn, stagedIn } from './common.js'
 import { execRoutedOrThrow, routedPipeline } from './routed.js'
 import { createEnqueueBatcher, promised } from './batcher.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
@@ -169,6 +169,9 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       await dropBad(inflight, bad)
       return entries
     },
+
+    setStaged: (field, count) => setStagedIn(redis, field, count),
+    staged: () => stagedIn(redis),
 
     async ownPending(shard, group, consumer) {
       return redis.llen(inflightOf(shard, group, consumer))

@@ -4,7 +4,7 @@
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
-import { deadLetterInto, execOrThrow } from './common.js'
+import { deadLetterInto, execOrThrow, setStagedIn, stagedIn } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
 import { createEnqueueBatcher, promised } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
@@ -92,6 +92,9 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
       }
       return entries
     },
+
+    setStaged: (field, count) => setStagedIn(redis, field, count),
+    staged: () => stagedIn(redis),
 
     async ownPending(shard, group, consumer) {
       const [, , , consumers] = (await redis.xpending(queueKey(shard), group)) as [number, string | null, string | null, Array<[string, string]> | null]

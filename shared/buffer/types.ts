@@ -45,6 +45,10 @@ export interface ReadingBuffer {
    * skips those, so only what comes after them is returned.
    */
   read(shard: number, group: string, consumer: string, max: number, maxBytes: number, staged?: { count: number; lastId: string }): Promise<BufferedEntry[]>
+  /** records how many readings a sink holds staged on a shard (`<sink>:<shard>`), for `iotbuf status` */
+  setStaged(field: string, count: number): Promise<void>
+  /** staged readings per sink, summed over the shards */
+  staged(): Promise<Record<string, number>>
   /** how many entries are delivered to this consumer and not acknowledged (another worker's recover() takes them) */
   ownPending(shard: number, group: string, consumer: string): Promise<number>
   ack(shard: number, group: string, consumer: string, ids: string[]): Promise<void>

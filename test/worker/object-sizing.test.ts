@@ -17,6 +17,7 @@ import { sinkGroup, queueKey } from '../../shared/keys.js'
 import type { Sink } from '../../services/worker/sinks/types.js'
 import { createFileSink } from '../../services/worker/sinks/file.js'
 import { makeReadings, metricValue, openTestWorker, publish, tempDir } from './harness.js'
+import { collectStatus, painter, renderStatus } from '../../services/cli/status.js'
 
 let redis: RedisServer
 beforeAll(async () => { redis = await startRedisServer() })
@@ -99,6 +100,9 @@ describe('object sizing for the file sink', () => {
       expect(await metricValue(t.registry, 'iotbuf_sink_staged_readings', { sink: 'file' })).toBe(n)
       const groups = (await t.buffer.depth()).flatMap((d) => d.groups)
       expect(groups.reduce((a, g) => a + g.pending, 0)).toBe(n) // what `iotbuf status` shows as pending
+      const st = await collectStatus(t.redis, t.config, redis.url)
+      expect(st.totals.staged).toEqual({ file: n })
+      expect(renderStatus(st, { paint: painter(false) })).toContain(`staged file=${n}`)
       expect(objects(join(dataDir, 'sink'))).toEqual([])
       // passes go on as the daemon runs them; once the oldest staged reading is 400 ms old, one object per shard
       let written = 0
@@ -107,6 +111,7 @@ describe('object sizing for the file sink', () => {
       expect(objs).toHaveLength(2)
       expect(objs.reduce((a, o) => a + o.readings.length, 0)).toBe(n)
       expect(t.worker.staged()).toEqual({})
+      expect((await collectStatus(t.redis, t.config, redis.url)).totals.staged).toEqual({})
       expect((await t.buffer.depth()).reduce((a, d) => a + d.depth, 0)).toBe(0)
     } finally {
       await t.close()
