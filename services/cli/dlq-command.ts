@@ -1,3 +1,6 @@
+import { isUtf8 } from 'node:buffer'
+import { DLQ } from '../../shared/keys.js'
+import type { StoreClient } from '../../shared/store-client.js'
 import { parseDuration } from '../../shared/units.js'
 import { withStore } from './connect.js'
 import { confirm, getDeadLetter, listDeadLetters, progressBar, purgeDeadLetters, renderDeadLetters, replayDeadLetters, selectForReplay } from './dlq.js'
@@ -21,12 +24,23 @@ export async function dlqList(o: Common & { limit: string; reason?: string }): P
  * Indented when that loses nothing; otherwise the bytes as the device sent them — re-serialising
  * would show 1e400 as null and a rounded 2^53+ integer as the number it was not.
  */
-function readablePayload(payload: string): string {
+function readablePayload(bytes: Buffer): string {
+  // not UTF-8 (a binary payload): printable ASCII as is, every other byte as \xHH
+  if (!isUtf8(bytes)) return `(${bytes.length} bytes, not UTF-8)\n` + [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('')
+  const payload = bytes.toString('utf8')
   try {
     const doc: unknown = JSON.parse(payload)
     if (JSON.stringify(doc) === payload) return JSON.stringify(doc, null, 2)
   } catch { /* not JSON: as it came */ }
   return payload
+}
+
+/** The payload field as stored: bytes, not a string decoded (and maybe mangled) on the way. */
+async function payloadBytes(redis: StoreClient, id: string): Promise<Buffer> {
+  const [entry] = (await redis.xrangeBuffer(DLQ, id, id)) as Array<[Buffer, Buffer[]]>
+  const fields = entry?.[1] ?? []
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].toString() === 'payload') return fields[i + 1]
+  return Buffer.alloc(0)
 }
 
 /** Dead letters are stream entries: `<ms>-<seq>` (or `<ms>`), as `dlq list` prints them. */
@@ -41,7 +55,7 @@ export async function dlqShow(id: string, o: Common): Promise<void> {
     const e = await getDeadLetter(redis, id)
     if (!e) { process.stderr.write(`iotbuf dlq: no dead letter with id ${id}\n`); process.exitCode = 1; return }
     if (o.json) { process.stdout.write(JSON.stringify(e, null, 2) + '\n'); return }
-    process.stdout.write([`id       ${e.id}`, `at       ${new Date(e.at).toISOString()}`, `stage    ${e.stage}`, `device   ${e.device ?? '-'}`, `topic    ${e.topic ?? '-'}`, `reason   ${e.reason}`, 'payload', readablePayload(e.payload), ''].join('\n'))
+    process.stdout.write([`id       ${e.id}`, `at       ${new Date(e.at).toISOString()}`, `stage    ${e.stage}`, `device   ${e.device ?? '-'}`, `topic    ${e.topic ?? '-'}`, `reason   ${e.reason}`, 'payload', readablePayload(await payloadBytes(redis, e.id)), ''].join('\n'))
   })
 }
 

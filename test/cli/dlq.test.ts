@@ -62,6 +62,11 @@ describe('iotbuf dlq', () => {
     expect(show.out.split('\n').slice(-2)).toEqual([sent, ''])
     expect(show.out).not.toContain('null')
     await redis.xdel('iot:dlq', id)
+    // bytes that are not UTF-8 are shown byte for byte, not as replacement characters
+    const bin = (await redis.xadd('iot:dlq', '*', 'reason', 'payload is not valid UTF-8', 'stage', 'ingest', 'payload', Buffer.from([0x7b, 0xff, 0xfe, 0x5c, 0x7d]), 'device', 'd9', 'at', String(Date.now())))!
+    const binShow = await runIotbuf(['dlq', 'show', bin], env, dir)
+    expect(binShow.out.split('\n').slice(-3)).toEqual(['(5 bytes, not UTF-8)', '{\\xff\\xfe\\x5c}', ''])
+    await redis.xdel('iot:dlq', bin)
   })
 
   it('replay re-validates: valid entries go back into their shard, invalid ones stay with their reason', async () => {
