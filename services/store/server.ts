@@ -24,6 +24,8 @@ import { LoadingClient } from './persistence/load.js'
 import { applyConfig } from './config.js'
 import { PubSub, CLIENT_PUBSUB, PUBSUB_ALLOWED } from './pubsub.js'
 import { Scripting } from './scripting/scripting.js'
+import { extractShebangFlags } from './scripting/eval.js'
+import { SF_EVAL_COMPAT_MODE, SF_NO_WRITES } from './scripting/run.js'
 import { SlowLog } from './slowlog.js'
 import { LatencyMonitor, CommandHistogram } from './latency.js'
 import { CLIENT_BLOCKED } from './networking.js'
@@ -42,9 +44,23 @@ export const PAUSE_WRITE = 1
 export const PAUSE_ALL = 2
 
 /** What CLIENT PAUSE WRITE holds back: writes, may-replicate commands (PUBLISH, EVAL ...) and an EXEC that queued one. */
-function mayReplicate(c: Client, cmd: Command): boolean {
-  if (cmd.flagBits & (CMD_WRITE | CMD_MAY_REPLICATE)) return true
-  return cmd.name === 'exec' && c.mstate !== null && c.mstate.commands.some((q) => (q.cmd.flagBits & (CMD_WRITE | CMD_MAY_REPLICATE)) !== 0)
+function mayReplicate(c: Client, cmd: Command, argv: readonly string[] = c.argv): boolean {
+  if (cmd.name === 'exec') return c.mstate !== null && c.mstate.commands.some((q) => mayReplicate(c, q.cmd, q.argv))
+  if ((cmd.flagBits & (CMD_WRITE | CMD_MAY_REPLICATE)) === 0) return false
+  /* evalGetCommandFlags() / fcallGetCommandFlags(): a script declared no-writes replicates nothing */
+  const flags = scriptFlagsOf(c.server, cmd.name, argv)
+  return flags === null || (flags & SF_EVAL_COMPAT_MODE) !== 0 || (flags & SF_NO_WRITES) === 0
+}
+
+/** The flags a script or function declared, null when unknown (no such script: it will fail anyway). */
+function scriptFlagsOf(server: StoreServer, name: string, argv: readonly string[]): number | null {
+  if (name === 'eval') {
+    const r = extractShebangFlags(argv[1] ?? '')
+    return typeof r === 'string' ? null : r[0]
+  }
+  if (name === 'evalsha') return server.scripting.evals.scripts.get((argv[1] ?? '').toLowerCase())?.flags ?? null
+  if (name === 'fcall') return server.scripting.functions.functions.get(argv[1] ?? '')?.flags ?? null
+  return null
 }
 
 /* Commands that run immediately even inside MULTI. */
