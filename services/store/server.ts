@@ -63,6 +63,9 @@ function scriptFlagsOf(server: StoreServer, name: string, argv: readonly string[
   return null
 }
 
+/* Commands that look keys up with LOOKUP_NOTOUCH in Redis: asking about a key is not using it (OBJECT IDLETIME stays). */
+const LOOKUP_NOTOUCH_COMMANDS = new Set(['type', 'exists', 'ttl', 'pttl', 'expiretime', 'pexpiretime'])
+
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
 
@@ -366,7 +369,7 @@ export class StoreServer {
     }
     const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0
     const mark = quiet ? c.replyMark() : null
-    this.keyspace.noTouch = (c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch'
+    this.keyspace.noTouch = ((c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch') || LOOKUP_NOTOUCH_COMMANDS.has(cmd.name)
     if (this.monitors.size !== 0) this.feedMonitors(c, cmd)
     try {
       this.call(c, cmd)

@@ -7,6 +7,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { cmds, comparedPair, runBoth, type Script } from './compare.js'
+import { RawClient, show } from '../helpers/redis.js'
 
 const cmp = comparedPair()
 const { same } = cmp
@@ -64,6 +65,23 @@ describe('OBJECT FREQ / IDLETIME / REFCOUNT', () => {
       'SET k v', 'OBJECT IDLETIME k', 'OBJECT FREQ k', 'OBJECT IDLETIME nokey', 'CONFIG SET maxmemory-policy allkeys-lfu', 'SET f v', 'OBJECT FREQ f',
       'GET f', 'OBJECT FREQ f', 'OBJECT IDLETIME f', 'OBJECT FREQ nokey', 'CONFIG SET maxmemory-policy noeviction',
     )))
+})
+
+describe('OBJECT IDLETIME and the commands that only ask about a key', () => {
+  it('TYPE EXISTS TTL PTTL EXPIRETIME leave the idle time running, GET resets it', () =>
+    cmp.onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      await c.call('SET', 'foo', 'bar')
+      const t0 = Date.now()
+      while (Date.now() - t0 < 1100) await c.call('PING')
+      for (const q of ['TYPE', 'EXISTS', 'TTL', 'PTTL', 'EXPIRETIME']) await c.call(q, 'foo')
+      const out = [show(await c.call('OBJECT', 'IDLETIME', 'foo'))]
+      await c.call('GET', 'foo')
+      out.push(show(await c.call('OBJECT', 'IDLETIME', 'foo')))
+      c.close()
+      return out
+    }))
 })
 
 describe('RESET', () => {
