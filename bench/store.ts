@@ -1,6 +1,7 @@
 // The bundled store beside redis-server with redis-benchmark: same flags, alternated run by run
 // (so background load hits both alike), non-pipelined and -P 16, plus `XADD s * f v` — the
 // command every buffered reading costs.
+import { createHash } from 'node:crypto'
 import type { BenchOptions } from './lib/options.js'
 import { lastLines, runToEnd } from './lib/procs.js'
 import type { Row } from './lib/report.js'
@@ -15,7 +16,16 @@ interface Test {
   probe: string[]
   /** CSV rows it yields (ping yields two) */
   rows: string[]
+  /** commands run on each server before it (SCRIPT LOAD, FUNCTION LOAD) */
+  setup?: string[][]
+  /** the ratio to redis-server it should reach, non-pipelined and pipelined, when not the default */
+  target?: [number, number]
 }
+
+/* issue 16: a script and a function doing one INCR, beside redis-server */
+const INCR_SCRIPT = "return redis.call('INCR', KEYS[1])"
+const INCR_SHA = createHash('sha1').update(INCR_SCRIPT).digest('hex')
+const INCR_LIBRARY = "#!lua name=benchlib\nredis.register_function('bench_incr', function(keys) return redis.call('INCR', keys[1]) end)"
 
 const TESTS: Test[] = [
   { name: 'PING', args: ['-t', 'ping'], probe: ['PING'], rows: ['PING_INLINE', 'PING_MBULK'] },
@@ -29,6 +39,14 @@ const TESTS: Test[] = [
   { name: 'HSET', args: ['-t', 'hset'], probe: ['HSET', 'bench:probe:h', 'f', 'v'], rows: ['HSET'] },
   { name: 'XADD s * f v', args: ['XADD', 's', '*', 'f', 'v'], probe: ['XADD', 'bench:probe:s', '*', 'f', 'v'], rows: ['XADD s * f v'] },
   ...typeTests(),
+  {
+    name: 'EVALSHA incr', args: ['EVALSHA', INCR_SHA, '1', 'bench:lua'], probe: ['EVAL', INCR_SCRIPT, '1', 'bench:probe:lua'],
+    rows: [`EVALSHA ${INCR_SHA} 1 bench:lua`], setup: [['SCRIPT', 'LOAD', INCR_SCRIPT]], target: [0.3, 0.3],
+  },
+  {
+    name: 'FCALL incr', args: ['FCALL', 'bench_incr', '1', 'bench:fn'], probe: ['FUNCTION', 'LIST'],
+    rows: ['FCALL bench_incr 1 bench:fn'], setup: [['FUNCTION', 'LOAD', 'REPLACE', INCR_LIBRARY]], target: [0.3, 0.3],
+  },
 ]
 
 /*
@@ -116,6 +134,7 @@ export async function benchStore(opts: BenchOptions): Promise<{ rows: Row[]; raw
         if (store && !storeError && !missing.has(t.name)) { if (turn++ % 2) order.unshift(store); else order.push(store) }
         for (const srv of order) {
           if (t.name.startsWith('XADD')) { const k = client(srv.port); await k.del('s').catch(() => undefined); k.disconnect() }
+          for (const cmd of t.setup ?? []) { const k = client(srv.port); await k.call(cmd[0], ...cmd.slice(1)).catch(() => undefined); k.disconnect() }
           const r = await redisBenchmark(srv.port, t, P, opts)
           runs.push({ ...r, server: srv.kind })
           const shown = r.rps ? Object.values(r.rps).map((v) => Math.round(v).toLocaleString('en-US')).join(' / ') : r.error
@@ -139,12 +158,14 @@ export async function benchStore(opts: BenchOptions): Promise<{ rows: Row[]; raw
           : !b && storeError ? (store ? 'n/a (store exited)' : 'n/a (store did not start)') : undefined
         rows.push({
           suite: 'store',
-          figure: `${csvName === 'XADD s * f v' ? 'XADD s * f v' : csvName}, -P ${P}`,
+          figure: `${csvName.startsWith('EVALSHA') ? "EVALSHA of return redis.call('INCR', KEYS[1])" : csvName}, -P ${P}`,
           unit: 'req/s',
           iotbuf: b?.rps?.[csvName] ?? null,
           anchor: a?.rps?.[csvName] ?? null,
           anchorName: 'redis-server',
-          target: { cmp: '>=', ratio: P === 1 ? 0.7 : 0.4, from: t.name.startsWith('XADD') ? 'issue 5' : TYPE_TESTS.has(t.name) ? 'issue 15' : 'issue 4' },
+          target: t.target
+            ? { cmp: '>=', ratio: t.target[P === 1 ? 0 : 1], from: 'issue 16' }
+            : { cmp: '>=', ratio: P === 1 ? 0.7 : 0.4, from: t.name.startsWith('XADD') ? 'issue 5' : TYPE_TESTS.has(t.name) ? 'issue 15' : 'issue 4' },
           note,
         })
       }

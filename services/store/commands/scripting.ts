@@ -54,6 +54,7 @@ const evals = (c: Client) => c.server.scripting.evals
 const fns = (c: Client) => c.server.scripting.functions
 
 function functionFlush(c: Client): void {
+  if (c.argv.length > 3) return c.addReplyError("unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.")
   if (c.argv.length === 3) {
     const m = c.argv[2].toLowerCase()
     if (m !== 'sync' && m !== 'async') return c.addReplyError('FUNCTION FLUSH only supports SYNC|ASYNC option')
@@ -73,9 +74,16 @@ function sub(name: string, arity: number, flags: CommandFlag[], handler: (c: Cli
   return { name, arity, flags, firstKey: 0, lastKey: 0, step: 0, group: 'scripting', handler, summary, since: '7.0.0' }
 }
 
+/** evalGetKeys(): the numkeys arguments after argv[2]. */
+function evalKeys(argv: readonly string[]): string[] {
+  const n = Number(argv[2])
+  if (!Number.isInteger(n) || n < 0 || n > argv.length - 3) return []
+  return argv.slice(3, 3 + n)
+}
+
 /* EVAL's keys follow numkeys (movable); the key specs are not first/last/step. */
 const evalRow = (name: string, flags: CommandFlag[], handler: (c: Client) => void, summary: string, since: string): CommandRow =>
-  ({ name, arity: -3, flags, firstKey: 0, lastKey: 0, step: 0, group: 'scripting', handler, summary, since })
+  ({ name, arity: -3, flags, firstKey: 0, lastKey: 0, step: 0, getKeys: evalKeys, group: 'scripting', handler, summary, since })
 
 const EVAL_FLAGS: CommandFlag[] = ['noscript', 'skip_monitor', 'may_replicate', 'no_mandatory_keys', 'stale', 'movablekeys']
 const EVAL_RO_FLAGS: CommandFlag[] = ['noscript', 'skip_monitor', 'no_mandatory_keys', 'stale', 'readonly', 'movablekeys']

@@ -6,6 +6,7 @@
  */
 
 import type { Client } from '../networking.js'
+import { CLIENT_SCRIPT } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, eqi, getLongOrReply } from './shared.js'
 import {
@@ -138,8 +139,9 @@ function sortCommandGeneric(c: Client, readonly: boolean): void {
     c.addReplyError(WRONGTYPE_ERR)
     return
   }
-  /* An unordered set's native order would differ between a master and its replicas: a stored result is sorted. */
-  if (dontsort && found !== null && found.type === OBJ_SET && storekey !== null) {
+  /* An unordered set's native order would differ between a master and its replicas: a stored result
+   * (or one a script sees) is sorted. */
+  if (dontsort && found !== null && found.type === OBJ_SET && (storekey !== null || c.flags & CLIENT_SCRIPT)) {
     dontsort = false
     alpha = true
     sortby = null

@@ -17,9 +17,11 @@ import { openCmsgpack } from './lib-cmsgpack.js'
 import { openStruct } from './lib-struct.js'
 import { pushErrorTable } from './convert.js'
 import { rand48, srand48 } from './rand48.js'
+import { REDIS_VERSION } from '../commands/connection.js'
 
-export const REDIS_VERSION = '7.0.15'
-export const REDIS_VERSION_NUM = 0x00070015
+export { REDIS_VERSION }
+/** major << 16 | minor << 8 | patch, as redis.REDIS_VERSION_NUM */
+export const REDIS_VERSION_NUM = REDIS_VERSION.split('.').reduce((n, part) => n * 256 + Number(part), 0)
 
 /** The redis.* functions whose work needs the server (run.ts provides them). */
 export interface RedisApi {
@@ -199,7 +201,7 @@ export class LuaEngine {
   }
 
   /** Pushes an empty table that reads through to the table at idx and refuses writes. */
-  private pushReadonlyProxy(idx: number): void {
+  pushReadonlyProxy(idx: number): void {
     const L = this.L
     const target = lua.lua_absindex(L, idx)
     lua.lua_newtable(L)

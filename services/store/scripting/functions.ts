@@ -54,6 +54,9 @@ export class Functions {
       lua.lua_newtable(L)
       pushLibraryApi(L, this.runner, (L) => this.registerFunction(L))
       e.pushErrorMetatable(L)
+      // read-only, also for a function that kept a reference to it from load time
+      e.pushReadonlyProxy(-1)
+      lua.lua_remove(L, -2)
       lua.lua_setfield(L, -2, K('redis'))
       e.pushErrorMetatable(L)
       this.libraryApiRef = lauxRef(L)
@@ -100,7 +103,7 @@ export class Functions {
       return { error: 'No functions registered' }
     }
     for (const f of lib.functions.keys()) {
-      const other = into.functions.get(f)
+      const other = into.functions.get(f.toLowerCase())
       if (other !== undefined && other.lib !== old) {
         this.freeLibrary(lib)
         return { error: `Function ${f} already exists` }
@@ -108,7 +111,7 @@ export class Functions {
     }
     if (old !== undefined) this.unlink(old, into, true)
     into.libraries.set(name, lib)
-    for (const [f, fi] of lib.functions) into.functions.set(f, fi)
+    for (const fi of lib.functions.values()) into.functions.set(fi.name.toLowerCase(), fi)
     return name
   }
 
@@ -199,7 +202,7 @@ export class Functions {
       lua.lua_getfield(L, 1, K('callback'))
     }
     if (!NAME_RE.test(name)) return fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
-    if (lib.functions.has(name)) return fail('Function already exists in the library')
+    if ([...lib.functions.keys()].some((f) => f.toLowerCase() === name!.toLowerCase())) return fail('Function already exists in the library')
     const ref = lauxRef(L)
     lib.functions.set(name, { name, desc, flags, ref, lib })
     return 0
@@ -211,7 +214,7 @@ export class Functions {
 
   private unlink(lib: LibraryInfo, from: { libraries: Map<string, LibraryInfo>; functions: Map<string, FunctionInfo> } = this, free = true): void {
     from.libraries.delete(lib.name)
-    for (const f of lib.functions.keys()) from.functions.delete(f)
+    for (const f of lib.functions.keys()) from.functions.delete(f.toLowerCase())
     if (free) this.freeLibrary(lib)
   }
 
@@ -245,7 +248,7 @@ export class Functions {
 
   fcall(c: Client, ro: boolean): void {
     const argv = c.argv
-    const fi = this.functions.get(argv[1])
+    const fi = this.functions.get(argv[1].toLowerCase())
     if (fi === undefined) return c.addReplyError('Function not found')
     if (!/^-?\d+$/.test(argv[2])) return c.addReplyError('Bad number of keys provided')
     const numkeys = Number(argv[2])
@@ -356,7 +359,7 @@ export class Functions {
         const old = this.libraries.get(lib.name)
         if (old !== undefined && policy !== 'replace') return this.abortJoin(c, staged, `Library ${lib.name} already exists`)
         for (const f of lib.functions.keys()) {
-          const other = this.functions.get(f)
+          const other = this.functions.get(f.toLowerCase())
           if (other !== undefined && other.lib !== old) return this.abortJoin(c, staged, `Function ${f} already exists`)
         }
       }
@@ -367,7 +370,7 @@ export class Functions {
     }
     for (const lib of staged.libraries.values()) {
       this.libraries.set(lib.name, lib)
-      for (const [f, fi] of lib.functions) this.functions.set(f, fi)
+      for (const fi of lib.functions.values()) this.functions.set(fi.name.toLowerCase(), fi)
     }
     c.server.keyspace.dirty++
     c.addReplyRaw('+OK\r\n')

@@ -38,6 +38,8 @@ export type LuaState = any
 
 /** C's printf("%.<p>g", n), which Lua 5.1 (%.14g) and Redis (%.17g) format numbers with. */
 export function formatG(n: number, p: number): string {
+  // an integer of at most p digits prints as itself (the common case: counts, ids, timestamps)
+  if (Number.isInteger(n) && Math.abs(n) < 10 ** p && !Object.is(n, -0)) return String(n)
   if (n !== n) return '-nan' // what 0/0 prints on x86 Linux
   if (n === Infinity) return 'inf'
   if (n === -Infinity) return '-inf'

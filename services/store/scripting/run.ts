@@ -52,6 +52,7 @@ const PROPAGATE_REPL = 2
 /** Instructions between two looks at the clock (Redis: 100000 of a VM ~20× faster). */
 const HOOK_COUNT = 10000
 
+const NOREPLICAS_ERR = '-NOREPLICAS Not enough good replicas to write.'
 export const SLOW_EVAL_ERR = '-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.'
 export const SLOW_SCRIPT_ERR = '-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.'
 
@@ -91,6 +92,8 @@ export interface RunCtx {
   /** False in EXEC and while loading: there is no caller to come back to later. */
   canYield: boolean
   suspended: boolean
+  /** redis.calls since the last hook: a script that makes them yields from redis.call, not from the hook. */
+  callsSinceHook: number
   ownsAofTx: boolean
 }
 
@@ -116,6 +119,12 @@ export class ScriptRunner implements RedisApi {
     return this.current !== null && this.current.flags & RUN_EVAL_MODE ? SLOW_EVAL_ERR : SLOW_SCRIPT_ERR
   }
 
+  /** checkGoodReplicasStatus(): min-replicas-to-write asks for replicas this store never has. */
+  private tooFewReplicas(): boolean {
+    const cfg = this.server.config as Record<string, unknown>
+    return Number(cfg['min-replicas-to-write'] ?? 0) > 0 && Number(cfg['min-replicas-max-lag'] ?? 0) > 0
+  }
+
   private oomNow(): boolean {
     const maxmemory = Number(this.server.config.maxmemory)
     return maxmemory > 0 && this.server.keyspace.usedMemory > maxmemory
@@ -138,6 +147,10 @@ export class ScriptRunner implements RedisApi {
           caller.addReplyError('Can not execute a script with write flag using *_ro command.')
           return null
         }
+        if (this.tooFewReplicas()) {
+          caller.addReplyError(NOREPLICAS_ERR)
+          return null
+        }
       }
       if (oom && (scriptFlags & (SF_ALLOW_OOM | SF_NO_WRITES)) === 0) {
         caller.addReplyError("-OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
@@ -152,7 +165,7 @@ export class ScriptRunner implements RedisApi {
     const coRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX) // keeps the coroutine alive while it runs
     return {
       caller, funcname, flags, replFlags: PROPAGATE_AOF | PROPAGATE_REPL, start: performance.now(), oomAtStart: oom, engine, co, coRef,
-      canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false,
+      canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false, callsSinceHook: 0,
     }
   }
 
@@ -186,6 +199,12 @@ export class ScriptRunner implements RedisApi {
   }
 
   private resume(ctx: RunCtx, nargs: number): void {
+    if (ctx.flags & RUN_KILLED && ctx.suspended) {
+      // SCRIPT KILL reached a suspended script (only read-only ones can be killed): it is not
+      // resumed at all, so no pcall in it can catch the kill; the coroutine is dropped
+      this.finishKilled(ctx)
+      return
+    }
     const status = lua.lua_resume(ctx.co, null, nargs)
     if (status === lua.LUA_YIELD) {
       if (!ctx.suspended) {
@@ -216,14 +235,21 @@ export class ScriptRunner implements RedisApi {
       )
       ctx.flags |= RUN_TIMEDOUT
     }
-    if (ctx.canYield && lua.lua_isyieldable(L)) lua.lua_yield(L, 0)
+    // A script calling redis yields at its next redis.call, the ordinary way a JS function
+    // yields a coroutine; only a pure-Lua stretch yields here, from the hook (fengari does not
+    // reliably resume hook-yields of code that calls JS functions under pcall).
+    const calls = ctx.callsSinceHook
+    ctx.callsSinceHook = 0
+    if (calls === 0 && ctx.canYield && lua.lua_isyieldable(L)) lua.lua_yield(L, 0)
   }
 
   /** The end of luaCallFunction() and scriptResetRun(). */
   private finish(ctx: RunCtx, status: number): void {
     const { co, caller } = ctx
     const server = this.server
-    if (status !== lua.LUA_OK) {
+    if (status === -1) {
+      // replied by finishKilled()
+    } else if (status !== lua.LUA_OK) {
       caller.addReplyError(`Error running script ${ctx.funcname}, ${String(fromLua(lua.lua_tolstring(co, -1) ?? new Uint8Array())).slice(0, 100)}`)
     } else if (lua.lua_toboolean(co, 1)) {
       lua.lua_settop(co, 2)
@@ -244,6 +270,23 @@ export class ScriptRunner implements RedisApi {
       server.afterEvent()
       caller.flush()
     }
+  }
+
+  /** The reply of a script killed while suspended: Redis' message, with where it was. */
+  private finishKilled(ctx: RunCtx): void {
+    const ar = new lua.lua_Debug()
+    let where = ''
+    for (let level = 0; lua.lua_getstack(ctx.co, level, ar); level++) {
+      lua.lua_getinfo(ctx.co, toKey('Sl'), ar)
+      const source = fromLua(ar.source)
+      if (source.startsWith('@user_')) {
+        where = ` script: ${ctx.funcname}, on ${source}:${ar.currentline > 0 ? ar.currentline : Math.max(ar.linedefined, 1)}.`
+        break
+      }
+    }
+    this.server.log('Lua script killed by user with SCRIPT KILL.')
+    ctx.caller.addReplyError(`-ERR Script killed by user with SCRIPT KILL...${where}`)
+    this.finish(ctx, -1)
   }
 
   /** SCRIPT KILL / FUNCTION KILL (scriptKill()). */
@@ -279,6 +322,7 @@ export class ScriptRunner implements RedisApi {
       pushErrorTable(L, argv)
       return raise ? lua.lua_error(L) : 1
     }
+    ctx.callsSinceHook++
     if (this.inCall) {
       pushErrorTable(L, 'luaRedisGenericCommand() recursive call detected. Are you doing funny stuff with Lua debug hooks?')
       return 1
@@ -296,7 +340,10 @@ export class ScriptRunner implements RedisApi {
     } finally {
       this.inCall = false
     }
-    return raise ? lua.lua_error(L) : 1
+    if (raise) return lua.lua_error(L)
+    // past busy-reply-threshold: hand the event loop a turn, the reply is what resume() returns
+    if (ctx.flags & RUN_TIMEDOUT && ctx.canYield && (ctx.flags & RUN_KILLED) === 0 && lua.lua_isyieldable(L)) return lua.lua_yield(L, 1)
+    return 1
   }
 
   /** scriptCall(): the checks, then call(). Returns the error, or null with the reply in the script client. */
@@ -315,6 +362,7 @@ export class ScriptRunner implements RedisApi {
     if (write && (ctx.flags & RUN_WRITE_DIRTY) === 0) {
       const aof = server.aof
       if (aof !== null && aof.lastWriteStatus === 'err') return `-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`
+      if (this.tooFewReplicas()) return NOREPLICAS_ERR
     }
     if ((ctx.flags & (RUN_ALLOW_OOM | RUN_WRITE_DIRTY)) === 0 && ctx.oomAtStart && cmd.flagBits & CMD_DENYOOM && Number(server.config.maxmemory) > 0) {
       return "-OOM command not allowed when used memory > 'maxmemory'."
