@@ -59,7 +59,7 @@ function scriptFlagsOf(server: StoreServer, name: string, argv: readonly string[
     return typeof r === 'string' ? null : r[0]
   }
   if (name === 'evalsha') return server.scripting.evals.scripts.get((argv[1] ?? '').toLowerCase())?.flags ?? null
-  if (name === 'fcall') return server.scripting.functions.functions.get(argv[1] ?? '')?.flags ?? null
+  if (name === 'fcall') return server.scripting.functions.functions.get((argv[1] ?? '').toLowerCase())?.flags ?? null
   return null
 }
 
