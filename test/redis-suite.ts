@@ -1,8 +1,8 @@
 /*
  * `npm run test:redis`: Redis 7.0.15's own test suite against the bundled store, as a ratchet.
  *
- * Runs ../shared/redis-tests/run-units.sh (every unit, one at a time, against a real
- * redis-server and against the store), reads its table and compares the store's passes per unit
+ * Runs ../shared/redis-tests/run-units.sh (every unit, each in its own invocation, against a real
+ * redis-server and against a fresh store), reads its table and compares the store's passes per unit
  * with test/redis-suite-baseline.json. It fails only when a unit passes fewer tests than its
  * baseline, so partial progress lands and regressions do not.
  *
@@ -16,14 +16,14 @@
  */
 
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /* dist/test/redis-suite.js and test/redis-suite.ts both sit two levels below the root */
 const here = dirname(fileURLToPath(import.meta.url))
 const root = existsSync(join(here, '..', 'package.json')) ? resolve(here, '..') : resolve(here, '..', '..')
-const runUnits = join(root, '..', 'shared', 'redis-tests', 'run-units.sh')
+const runUnitsScript = join(root, '..', 'shared', 'redis-tests', 'run-units.sh')
 const baselinePath = join(root, 'test', 'redis-suite-baseline.json')
 
 interface UnitResult {
@@ -39,21 +39,47 @@ interface Baseline {
   units: Record<string, { redis: number; store: number }>
 }
 
-/** One run of run-units.sh over `units` (all of them when empty); its table, parsed. */
-function runSuite(units: string[]): Promise<Map<string, UnitResult>> {
+/** Every unit run-units.sh would run when given none (unit/*.tcl and unit/type/*.tcl). */
+function allUnits(): string[] {
+  const tests = join(root, '..', 'shared', 'redis-tests', 'redis-7.0.15', 'tests')
+  const out: string[] = []
+  for (const dir of ['unit', 'unit/type']) {
+    for (const f of readdirSync(join(tests, dir)).sort()) {
+      if (f.endsWith('.tcl') && !/list-common|printver/.test(f)) out.push(`${dir}/${f.slice(0, -4)}`)
+    }
+  }
+  return out
+}
+
+/**
+ * run-units.sh over `units`, one invocation per unit: each unit gets a fresh store and
+ * redis-server, so a unit that leaves the store stuck (a script that never ends, a pause)
+ * costs that unit alone, not every unit after it. Returns the table, parsed.
+ */
+async function runSuite(units: string[]): Promise<Map<string, UnitResult>> {
+  const results = new Map<string, UnitResult>()
+  let header = true
+  for (const unit of units) {
+    for (const [u, r] of await runUnits([unit], header)) results.set(u, r)
+    header = false
+  }
+  return results
+}
+
+function runUnits(units: string[], printHeader: boolean): Promise<Map<string, UnitResult>> {
   return new Promise((resolveRun, reject) => {
     /* --min 0: run-units.sh's own threshold is not the question here, the baseline is */
-    const child = spawn(runUnits, ['--min', '0', ...units], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(runUnitsScript, ['--min', '0', ...units], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
     const results = new Map<string, UnitResult>()
     let pending = ''
     child.stdout.on('data', (chunk: Buffer) => {
-      process.stdout.write(chunk)
       pending += chunk.toString('utf8')
       const lines = pending.split('\n')
       pending = lines.pop()!
       for (const line of lines) {
         const m = /^(unit\/\S+)\s+(\d+)\s+(\d+)\s+\S+\s*(.*)$/.exec(line)
         if (m) results.set(m[1], { redis: Number(m[2]), store: Number(m[3]), firstFailure: m[4] })
+        if (m || (printHeader && line.startsWith('unit '))) console.log(line)
       }
     })
     child.on('error', reject)
@@ -92,9 +118,10 @@ const ABOUT =
 async function main(): Promise<number> {
   const args = process.argv.slice(2)
   const update = args.includes('--update-baseline')
-  const units = args.filter((a) => a !== '--update-baseline')
-  if (!existsSync(runUnits)) {
-    console.error(`${runUnits} not found: the suite lives in ../shared/redis-tests beside the project`)
+  const named = args.filter((a) => a !== '--update-baseline')
+  const units = named.length > 0 ? named : allUnits()
+  if (!existsSync(runUnitsScript)) {
+    console.error(`${runUnitsScript} not found: the suite lives in ../shared/redis-tests beside the project`)
     return 2
   }
   const started = Date.now()
@@ -105,13 +132,13 @@ async function main(): Promise<number> {
   if (update) {
     for (const [unit, r] of results) baseline.units[unit] = { redis: r.redis, store: r.store }
     baseline.about = ABOUT
-    baseline.measured = `${headCommit()} ${new Date().toISOString().slice(0, 16)}Z, ${units.length > 0 ? units.join(' ') : 'every unit'} in ${minutes} min`
+    baseline.measured = `${headCommit()} ${new Date().toISOString().slice(0, 16)}Z, ${named.length > 0 ? named.join(' ') : 'every unit'} in ${minutes} min`
     writeBaseline(baseline)
     console.log(`baseline rewritten for ${results.size} units (${baselinePath}) in ${minutes} min`)
     return 0
   }
 
-  const expected = units.length > 0 ? units : Object.keys(baseline.units)
+  const expected = named.length > 0 ? named : [...new Set([...Object.keys(baseline.units), ...units])]
   const below = (unit: string, r: UnitResult | undefined): boolean => (r?.store ?? 0) < (baseline.units[unit]?.store ?? 0)
   let regressed = expected.filter((u) => below(u, results.get(u)))
   if (regressed.length > 0) {
