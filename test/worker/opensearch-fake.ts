@@ -24,13 +24,15 @@ export interface OpenSearchFake {
   templates: Map<string, Record<string, unknown>>
   /** successful creates per _id over the whole run: more than 1 would be a duplicate */
   createdTimes: Map<string, number>
-  calls: { bulk: number; items: number; conflicts: number; rejected429: number; mapperErrors: number; tooLarge: number; unauthorized: number; failed5xx: number }
+  calls: { bulk: number; items: number; conflicts: number; rejected429: number; mapperErrors: number; tooLarge: number; unauthorized: number; failed5xx: number; resets: number }
   /** Authorization headers seen, the last 20 */
   authHeaders: string[]
   /** items whose _id hashes under this share (0..1) are refused with 429 the first time they come */
   rejectShare(share: number): void
   /** the next n _bulk requests answer 503 as a whole */
   failNext(n: number): void
+  /** the next n _bulk requests get their connection reset, with no HTTP answer */
+  resetNext(n: number): void
   /** _bulk requests wait until release() (to catch a worker mid-batch) */
   hold(): void
   release(): void
@@ -53,10 +55,11 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
   const templates = new Map<string, Record<string, unknown>>()
   const createdTimes = new Map<string, number>()
   const rejectedOnce = new Set<string>()
-  const calls = { bulk: 0, items: 0, conflicts: 0, rejected429: 0, mapperErrors: 0, tooLarge: 0, unauthorized: 0, failed5xx: 0 }
+  const calls = { bulk: 0, items: 0, conflicts: 0, rejected429: 0, mapperErrors: 0, tooLarge: 0, unauthorized: 0, failed5xx: 0, resets: 0 }
   const authHeaders: string[] = []
   let share = 0
   let fail = 0
+  let reset = 0
   let holding = false
   let waiters: Array<() => void> = []
   let heldWaiters: Array<() => void> = []
@@ -202,6 +205,7 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
       if (tpl && (req.method === 'PUT' || req.method === 'POST')) { templates.set(decodeURIComponent(tpl[1]), JSON.parse(body) as Record<string, unknown>); return reply(200, { acknowledged: true }) }
       if (path === '/_bulk' && (req.method === 'POST' || req.method === 'PUT')) {
         if (!/^application\/(x-ndjson|json)/.test(String(req.headers['content-type'] ?? ''))) return reply(406, { error: `Content-Type header [${String(req.headers['content-type'])}] is not supported`, status: 406 })
+        if (reset > 0) { reset--; calls.resets++; req.socket.destroy(); return }
         if (fail > 0) { fail--; calls.failed5xx++; return reply(503, errorBody(503, 'cluster_block_exception', 'blocked by: [SERVICE_UNAVAILABLE/2/no cluster-manager];')) }
         if (holding) {
           for (const w of heldWaiters) w()
@@ -225,6 +229,7 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
     url: `http://127.0.0.1:${port}`, indices, templates, createdTimes, calls, authHeaders, release,
     rejectShare(s) { share = s },
     failNext(n) { fail = n },
+    resetNext(n) { reset = n },
     hold() { holding = true },
     held() { return new Promise<void>((resolve) => { if (waiters.length) resolve(); else heldWaiters.push(resolve) }) },
     count() { let n = 0; for (const d of indices.values()) n += d.size; return n },

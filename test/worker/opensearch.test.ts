@@ -120,6 +120,26 @@ describe('opensearch sink', () => {
     }
   })
 
+  it('connections reset before any answer are an outage too: nothing dead-lettered, indexed once the cluster answers', async () => {
+    const f = await fake()
+    const t = await openTestWorker(redis.url, env(f, { IOTBUF_SHARDS: '1', IOTBUF_SINK_RETRIES: '2', IOTBUF_WORKER_ID: 'os-reset' }))
+    try {
+      const n = await publish(t.buffer, makeReadings(2, 100))
+      f.resetNext(1000)
+      const down = await t.worker.drainUntilEmpty()
+      expect(f.calls.resets).toBeGreaterThan(0)
+      expect(down.failedSinks).toEqual(['opensearch'])
+      expect(await t.redis.xlen(DLQ)).toBe(0)
+      expect((await t.buffer.depth())[0].depth).toBe(n)
+      f.resetNext(0)
+      const up = await t.worker.drainUntilEmpty()
+      expect(up.drained.opensearch).toBe(n)
+      expect(f.count()).toBe(n)
+    } finally {
+      await t.close()
+    }
+  })
+
   const authCases: Array<[string, FakeAuth, Record<string, string>, boolean]> = [
     ['SigV4 for Amazon OpenSearch Service (es)', { kind: 'sigv4', region: 'eu-west-1', service: 'es' }, { IOTBUF_OPENSEARCH_AUTH: 'sigv4-es' }, true],
     ['SigV4 for OpenSearch Serverless (aoss)', { kind: 'sigv4', region: 'eu-west-1', service: 'aoss' }, { IOTBUF_OPENSEARCH_AUTH: 'sigv4-aoss' }, true],

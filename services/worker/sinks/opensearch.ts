@@ -79,11 +79,12 @@ export function createOpenSearchSink(opts: OpenSearchSinkOptions): Sink {
   }
 
   function asOutageOrError(err: unknown, what: string): Error {
-    const e = err as { meta?: { statusCode?: number; body?: unknown }; message?: string; name?: string }
+    const e = err as { meta?: { statusCode?: number | null; body?: unknown }; message?: string; name?: string }
     const status = e.meta?.statusCode
     const body = e.meta?.body === undefined ? '' : `: ${typeof e.meta.body === 'string' ? e.meta.body : JSON.stringify(e.meta.body).slice(0, 300)}`
     if (status === 401 || status === 403) return new OpenSearchUnavailable(`opensearch ${what}: HTTP ${status}, access denied — check IOTBUF_OPENSEARCH_AUTH and the credentials${body}`, status)
-    if (status === undefined || status >= 500 || status === 429) return new OpenSearchUnavailable(`opensearch ${what}: ${status ? `HTTP ${status}` : e.message ?? 'no answer'}${body}`, status)
+    // no status at all (the client reports null for a reset or refused connection): OpenSearch never answered
+    if (status == null || status >= 500 || status === 429) return new OpenSearchUnavailable(`opensearch ${what}: ${status ? `HTTP ${status}` : e.message ?? 'no answer'}${body}`, status ?? undefined)
     return Object.assign(new Error(`opensearch ${what}: HTTP ${status}${body}`), { status })
   }
 
