@@ -11,7 +11,8 @@ import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientRe
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
 
-export const REDIS_VERSION = '7.0.15'
+import { REDIS_VERSION } from '../version.js'
+
 
 function pingCommand(c: Client): void {
   if (c.argv.length > 2) {

@@ -7,7 +7,7 @@ import type { CommandRow, Command } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
 import { stringMatch, bytesToHuman } from '../util.js'
-import { REDIS_VERSION } from './connection.js'
+import { REDIS_VERSION } from '../version.js'
 import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */

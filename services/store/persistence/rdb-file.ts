@@ -8,7 +8,7 @@
 import type { Db, RObj } from '../keyspace.js'
 import { dbAdd, setExpire, lfuDecrAndReturn, LFU_INIT_VAL } from '../keyspace.js'
 import type { StoreServer } from '../server.js'
-import { REDIS_VERSION } from '../commands/connection.js'
+import { REDIS_VERSION } from '../version.js'
 import type { DumpEncoder } from './view.js'
 import { Crc64 } from './crc64.js'
 import * as T from './rdb.js'

@@ -17,7 +17,7 @@ import { openCmsgpack } from './lib-cmsgpack.js'
 import { openStruct } from './lib-struct.js'
 import { pushErrorTable } from './convert.js'
 import { rand48, srand48 } from './rand48.js'
-import { REDIS_VERSION } from '../commands/connection.js'
+import { REDIS_VERSION } from '../version.js'
 
 export { REDIS_VERSION }
 /** major << 16 | minor << 8 | patch, as redis.REDIS_VERSION_NUM */
