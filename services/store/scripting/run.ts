@@ -101,8 +101,6 @@ export class ScriptRunner implements RedisApi {
   current: RunCtx | null = null
   readonly sc: ScriptClient
   private inCall = false
-  /** One finished coroutine per interpreter, ready for the next call. */
-  private readonly spareThreads = new WeakMap<LuaEngine, { co: LuaState; ref: number }>()
 
   constructor(private readonly server: StoreServer) {
     this.sc = new ScriptClient(server)
@@ -163,14 +161,8 @@ export class ScriptRunner implements RedisApi {
     if (ro || ((scriptFlags & SF_EVAL_COMPAT_MODE) === 0 && scriptFlags & SF_NO_WRITES)) flags |= RUN_READ_ONLY
     if ((scriptFlags & SF_EVAL_COMPAT_MODE) === 0 && scriptFlags & SF_ALLOW_OOM) flags |= RUN_ALLOW_OOM
     const L = engine.L
-    // a coroutine that ended normally is reused (creating one per call costs more than a short script)
-    let spare = this.spareThreads.get(engine)
-    if (spare !== undefined) this.spareThreads.delete(engine)
-    else {
-      const co = lua.lua_newthread(L)
-      spare = { co, ref: lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX) } // kept alive from the registry
-    }
-    const { co, ref: coRef } = spare
+    const co = lua.lua_newthread(L)
+    const coRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX) // keeps the coroutine alive while it runs
     return {
       caller, funcname, flags, replFlags: PROPAGATE_AOF | PROPAGATE_REPL, start: performance.now(), oomAtStart: oom, engine, co, coRef,
       canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false, callsSinceHook: 0,
@@ -267,10 +259,7 @@ export class ScriptRunner implements RedisApi {
       caller.addReplyError(errorReply(co, ctx.funcname))
     }
     lua.lua_sethook(co, null, 0, 0)
-    if (status === lua.LUA_OK && !this.spareThreads.has(ctx.engine)) {
-      lua.lua_settop(co, 0)
-      this.spareThreads.set(ctx.engine, { co, ref: ctx.coRef })
-    } else ctx.engine.unref(ctx.coRef)
+    ctx.engine.unref(ctx.coRef)
     if (ctx.ownsAofTx) server.aof?.endTransaction()
     server.propagateAof = true
     this.current = null
