@@ -73,7 +73,7 @@ describe('keys', () => {
       'SET a 1', 'TTL a', 'PTTL a', 'TTL nokey', 'EXPIRE a 100', 'TTL a', 'EXPIRE a 50 GT', 'EXPIRE a 200 GT', 'TTL a', 'EXPIRE a 300 LT',
       'EXPIRE a 10 NX', 'EXPIRE a 10 XX', 'TTL a', 'EXPIRE a 10 NX XX', 'EXPIRE a 10 GT LT', 'EXPIRE a 10 FOO', 'EXPIRE a x',
       'EXPIRE a 99999999999999999', 'PERSIST a', 'PERSIST a', 'TTL a', 'EXPIRE nokey 10', 'PEXPIRE a 100000', 'EXPIRE a -1', 'EXISTS a',
-      'SET b 1', 'EXPIREAT b 1', 'EXISTS b', 'SET c 1', 'PEXPIREAT c 99999999999999', 'TTL c', 'EXPIRE c 10 LT', 'TTL c',
+      'SET b 1', 'EXPIREAT b 1', 'EXISTS b', 'SET c 1', 'PEXPIREAT c 99999999999999', 'PEXPIRETIME c', 'EXPIRE c 10 LT', 'TTL c',
     )))
   it('SCAN returns every key (cursor values differ by design)', async () => {
     const c = cmp.pair.store.server
