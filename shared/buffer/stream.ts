@@ -134,7 +134,11 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
       const res = await p.exec()
       const out: ShardDepth[] = []
       for (let s = 0; s < shards; s++) {
-        const [[, len], [gErr, groups], [, first]] = res.slice(s * 3, s * 3 + 3)
+        const [[lenErr, len], [gErr, groups], [firstErr, first]] = res.slice(s * 3, s * 3 + 3)
+        // a queue key the store refuses to read (WRONGTYPE) is an error to report, not a depth of NaN;
+        // XINFO GROUPS of a stream not created yet says "no such key", which is an empty shard
+        if (lenErr || firstErr) throw lenErr ?? firstErr
+        if (gErr && !/no such key/.test(gErr.message)) throw gErr
         const firstEntries = first as Array<[string, string[]]>
         out.push({
           shard: s,

@@ -1,7 +1,7 @@
 // Every CLI command as a user meets it when something goes wrong: a store that refuses a command
 // (here: keys of the wrong type in a real redis-server) is one line on stderr and exit 1, never a
 // stack trace; a reader that closes the pipe early (`iotbuf config | head`) ends it quietly.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -23,6 +23,7 @@ describe('iotbuf commands on failure', () => {
     dir = mkdtempSync(join(tmpdir(), 'iotbuf-errors-'))
     env = { IOTBUF_STORE_URL: server.url, IOTBUF_SHARDS: '2' }
   })
+  afterEach(async () => { await redis.flushall() }) // a failed case must not leave wrong-type keys to the next
   afterAll(async () => {
     redis?.disconnect()
     await server?.stop()
@@ -50,10 +51,13 @@ describe('iotbuf commands on failure', () => {
       expect(r.out, args.join(' ')).toMatch(line)
       expect(r.out).not.toMatch(/\n\s+at /)
     }
+    // only a queue key of the wrong type (nothing else to refuse first): still the store's refusal, not a crash
+    await redis.del(DLQ, DEVICES, SEEN, latestKey('d1'))
+    const queueOnly = await runIotbuf(['status'], env, dir)
+    expect([queueOnly.code, queueOnly.out]).toEqual([1, expect.stringMatching(/^iotbuf status: the store refused (XLEN|XRANGE): WRONGTYPE [^\n]*\n$/)])
     // for a monitoring check the same refusal is CRITICAL, on stdout where Nagios reads it
     const check = await runIotbuf(['status', '--check'], env, dir)
     expect([check.code, check.out]).toEqual([2, expect.stringMatching(/^IOTBUF CRITICAL: the store refused the check: WRONGTYPE [^\n]*\n$/)])
-    await redis.flushall()
   })
 
   it.each([['config'], ['config', '--json'], ['dlq', 'list'], ['status'], ['devices', 'list'], ['--help']])('`iotbuf %s` exits quietly when its stdout is closed', async (...args: string[]) => {
