@@ -17,7 +17,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
-import type { DeadLettered } from './ingest.js'
+import type { DeadLettered } from '../../shared/ingest.js'
 
 export const ReasonCode = {
   SUCCESS: 0x00,

@@ -1,19 +1,26 @@
-// The write-before-ack path: a telemetry PUBLISH becomes readings in the buffer, and the promise
-// resolves (letting aedes send PUBACK/PUBREC) only after the store confirmed. A bad payload —
+// The write-before-ack path, one for the broker and the bridge: a telemetry PUBLISH becomes
+// readings in the buffer, and the callback runs (letting aedes send PUBACK/PUBREC, or the bridge
+// acknowledge upstream) only after the store confirmed. A bad payload —
 // or the bad elements of a batch — is dead-lettered with its reason and acknowledged: it is
 // stored, just not as a reading, and it never blocks the device's good readings.
 //
 // A write that fails (connection lost mid-pipeline, OOM) is retried until it succeeds or the
 // broker shuts down: the device is simply not acknowledged meanwhile, and never disconnected
 // because the store blinked.
-import type { PublishPacket } from 'aedes'
-import type { Logger } from '../../shared/log.js'
-import type { DeadLetter, ReadingBuffer } from '../../shared/buffer/index.js'
-import type { StoreClient } from '../../shared/store-client.js'
-import { shardOf } from '../../shared/keys.js'
-import { parseMessage, type MessageProperties } from '../../shared/message.js'
-import type { ParseOptions, Reading } from '../../shared/reading.js'
-import { reasonCategory, type BrokerMetrics } from './metrics.js'
+import type { Logger } from './log.js'
+import type { DeadLetter, ReadingBuffer } from './buffer/index.js'
+import type { StoreClient } from './store-client.js'
+import { shardOf } from './keys.js'
+import { parseMessage, type MessageProperties } from './message.js'
+import type { ParseOptions, Reading } from './reading.js'
+import { reasonCategory, type IngestMetrics } from './ingest-metrics.js'
+
+/** What ingest reads of a PUBLISH: aedes' PublishPacket and mqtt.js' IPublishPacket both fit. */
+export interface PublishPacket {
+  topic: string
+  payload: Buffer | string
+  properties?: object
+}
 
 export interface IngestOptions {
   maxPayload: number
@@ -25,7 +32,7 @@ export interface IngestOptions {
 export interface IngestDeps {
   buffer: ReadingBuffer
   redis: StoreClient
-  metrics: BrokerMetrics
+  metrics: IngestMetrics
   log: Logger
   /** resolves when a failed write is worth retrying (store back, or a backoff elapsed) */
   waitBeforeRetry(attempt: number, err: Error): Promise<void>
