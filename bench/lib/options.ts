@@ -9,6 +9,8 @@ export interface BenchOptions {
   publishers: number
   messages: number
   window: number
+  /** ingest: the raw-socket load generator (default) or mqtt.js clients */
+  publisher: 'raw' | 'mqttjs'
   /** e2e: target readings/s and duration */
   rate: number
   seconds: number
@@ -25,6 +27,7 @@ export const DEFAULTS: BenchOptions = {
   publishers: 10,
   messages: 20_000,
   window: 100,
+  publisher: 'raw',
   rate: 20_000,
   seconds: 60,
   drainInterval: '1s',
