@@ -130,6 +130,8 @@ function strerror(err: unknown): string {
 export interface LoadedConfig {
   /** rename-command pairs, in file order, for the command table */
   renames: [string, string][]
+  /** `user <name> <rules...>` lines, in file order, for the ACL */
+  users: string[][]
 }
 
 /**
@@ -141,6 +143,7 @@ export function loadServerConfig(cfg: Config, configFile: string | null, argv: s
   const options = argvToConfigText(argv)
   if (options) text += `\n${options}`
   const renames: [string, string][] = []
+  const users: string[][] = []
   const hooks: LoadHooks = {
     include: readIncluded,
     directive: (d) => {
@@ -153,7 +156,11 @@ export function loadServerConfig(cfg: Config, configFile: string | null, argv: s
         return null
       }
       if (name === 'sentinel') return 'sentinel directive while not in sentinel mode'
-      /* user and loadmodule: ACL users and modules are not part of the store (yet); accepted as redis-server would read them */
+      if (name === 'user') {
+        users.push(d)
+        return null
+      }
+      /* loadmodule: modules are not part of the store; accepted as redis-server would read it */
       return null
     },
   }
@@ -166,7 +173,7 @@ export function loadServerConfig(cfg: Config, configFile: string | null, argv: s
     }
   }
   if (cfg['cluster-enabled'] === 'yes' && cfg.replicaof !== '') throw new ConfigFileError('replicaof directive not allowed in cluster mode', null, null)
-  return { renames }
+  return { renames, users }
 }
 
 /* ------------------------------ CONFIG REWRITE ----------------------------- */

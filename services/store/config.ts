@@ -413,6 +413,8 @@ export function applyConfig(server: StoreServer, changed: Set<string> | null): {
   ks.lfuDecayTime = Number(cfg['lfu-decay-time'])
   ks.notifyFlags = keyspaceEventsStringToFlags(String(cfg['notify-keyspace-events'])) ?? 0
   applyEncodingLimits(cfg, ks.limits)
+  /* requirepass is the default user's password (ACLUpdateDefaultUserPassword) */
+  if (changed === null || changed.has('requirepass')) server.acl.setRequirepass(String(cfg.requirepass))
   if (changed === null) return null
   if (changed.has('hz')) server.restartCron()
   if (changed.has('appendonly') && !server.loading) {

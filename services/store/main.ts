@@ -42,6 +42,8 @@ export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
   cfg.bind = bind
   const server = new StoreServer(cfg)
   if (typeof opts.log === 'function') server.log = opts.log as (msg: string) => void
+  const aclErr = server.acl.loadUsersAtStartup()
+  if (aclErr !== null) throw new Error(aclErr)
   const port = await server.listen(opts.port, bind)
   try {
     await server.loadDataFromDisk()
@@ -83,8 +85,9 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   const args = configFile === null ? argv : argv.slice(1)
   const known = new Set(commandTable.map((r) => r.name))
   let renames: [string, string][]
+  let users: string[][]
   try {
-    renames = loadServerConfig(cfg, configFile, args, (name) => known.has(name)).renames
+    ;({ renames, users } = loadServerConfig(cfg, configFile, args, (name) => known.has(name)))
   } catch (err) {
     if (err instanceof ConfigFileError && err.line === null && err.message.startsWith('Fatal error')) fail(err.message)
     else if (err instanceof ConfigFileError && err.line !== null) {
@@ -96,6 +99,19 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   const bind = (String(cfg.bind).split(/\s+/).find((a) => a !== '' && a !== '*' && a !== '-::*') ?? '0.0.0.0').replace(/^-/, '')
   const server = new StoreServer(cfg)
   if (configFile !== null) server.configFile = configFile
+  /* `user` lines are checked as redis-server checks them while reading its config, then applied with the aclfile */
+  for (const u of users) {
+    const err = server.acl.appendUserForLoading(u)
+    if (err !== null) {
+      fail(`\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n>>> '${u.join(' ')}'\n${err}`)
+      return
+    }
+  }
+  const aclErr = server.acl.loadUsersAtStartup()
+  if (aclErr !== null) {
+    fail(aclErr)
+    return
+  }
   for (const [from, to] of renames) {
     const cmd = server.commands.get(from)!
     server.commands.delete(from)

@@ -11,6 +11,7 @@ import type { StoreServer } from './server.js'
 import type { Command } from './commands/table.js'
 import type { MultiState } from './multi.js'
 import type { BlockState } from './blocked.js'
+import type { AclUser } from './acl.js'
 
 /* client flags (server.h CLIENT_*) */
 export const CLIENT_MULTI = 1 << 3
@@ -46,6 +47,8 @@ export class Client extends ReplyBuffer {
   redacted: number[] | null = null
   lastCmd: Command | null = null
   authenticated: boolean
+  /** The ACL user the connection runs as: the default user until AUTH / HELLO AUTH. */
+  user: AclUser
   readonly ctime = Date.now()
   lastInteraction = Date.now()
   readonly parser = new RequestParser()
@@ -67,7 +70,8 @@ export class Client extends ReplyBuffer {
     super()
     this.id = id
     this.db = server.keyspace.dbs[0]
-    this.authenticated = server.config.requirepass === ''
+    this.user = server.acl.defaultUser
+    this.authenticated = this.user.enabledWithoutPassword
     this.parser.authenticated = this.authenticated
     this.parser.maxBulkLen = server.config['proto-max-bulk-len'] as number
     this.addr = `${socket.remoteAddress}:${socket.remotePort}`
@@ -161,7 +165,7 @@ export class Client extends ReplyBuffer {
       `name=${this.name} age=${Math.floor((now - this.ctime) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)} ` +
       `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=${this.server.pubsub.shardCount(this)} multi=${this.mstate ? this.mstate.commands.length : -1} ` +
       `qbuf=${this.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=${this.outPos} oll=${this.outChunks.length} ` +
-      `omem=${this.outputBytes} tot-mem=${this.outputBytes + 20000} events=r cmd=${cmd} user=default redir=-1 resp=${this.resp} ` +
+      `omem=${this.outputBytes} tot-mem=${this.outputBytes + 20000} events=r cmd=${cmd} user=${this.user.name} redir=-1 resp=${this.resp} ` +
       `lib-name=${this.libName} lib-ver=${this.libVer}`
     )
   }

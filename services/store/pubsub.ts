@@ -71,6 +71,10 @@ export class PubSub {
     return [...(this.subs.get(c)?.channels ?? [])]
   }
 
+  clientShardChannels(c: Client): string[] {
+    return [...(this.subs.get(c)?.shardChannels ?? [])]
+  }
+
   clientPatterns(c: Client): string[] {
     return [...(this.subs.get(c)?.patterns ?? [])]
   }

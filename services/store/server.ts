@@ -29,6 +29,7 @@ import { SF_EVAL_COMPAT_MODE, SF_NO_WRITES } from './scripting/run.js'
 import { SlowLog } from './slowlog.js'
 import { LatencyMonitor, CommandHistogram } from './latency.js'
 import { CLIENT_BLOCKED } from './networking.js'
+import { Acl } from './acl-users.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -119,8 +120,15 @@ export class StoreServer {
   private readonly beforeSleepFn = (): void => this.beforeSleep()
   /** Lua scripts and Functions (scripting/). */
   readonly scripting: Scripting
+  /** ACL users, their rules and the ACL log (acl*.ts). */
+  readonly acl: Acl
   /** Off while a script's command runs under redis.set_repl() without REPL_AOF. */
   propagateAof = true
+  /** The client whose script or function is running (ACL LOG names it for the script's commands). */
+  scriptCaller(): Client | null {
+    return this.scripting.runner.current?.caller ?? null
+  }
+
   /** Where log lines go (runStore prints them; tests may capture). */
   log: (msg: string) => void = () => {}
   /** An unrecoverable persistence error (Redis exits). */
@@ -133,6 +141,7 @@ export class StoreServer {
     this.config = { ...defaultConfig(), ...config } as Config
     this.keyspace = new Keyspace(Number(this.config.databases))
     this.commands = buildCommandTable(commandTable)
+    this.acl = new Acl(this.commands, this)
     this.evictor = new Evictor(this.keyspace)
     this.snapshot = new Snapshot(this)
     this.scripting = new Scripting(this)
@@ -240,7 +249,7 @@ export class StoreServer {
    * when it listens beyond loopback without requirepass.
    */
   private protectedModeRefuses(sock: Socket): boolean {
-    if (this.config['protected-mode'] !== 'yes' || this.config.requirepass !== '') return false
+    if (this.config['protected-mode'] !== 'yes' || !this.acl.defaultUser.enabledWithoutPassword) return false
     let ip = sock.remoteAddress ?? ''
     if (ip.startsWith('::ffff:')) ip = ip.slice(7)
     if (isIP(ip) === 0) return false
@@ -314,8 +323,14 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
-    if (!c.authenticated && (cmd.flagBits & CMD_NO_AUTH) === 0) {
+    if ((cmd.flagBits & CMD_NO_AUTH) === 0 && this.acl.authRequired(c)) {
       c.addReplyError('-NOAUTH Authentication required.')
+      flagTransaction(c)
+      return
+    }
+    const denied = this.acl.denied(c, 'command')
+    if (denied !== null) {
+      c.addReplyError(denied)
       flagTransaction(c)
       return
     }

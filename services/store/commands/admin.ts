@@ -74,13 +74,15 @@ export function clientKillCommand(c: Client): void {
       else return c.addReplyError(SYNTAX_ERR)
     } else return c.addReplyError(SYNTAX_ERR)
   }
-  if (user !== null && user !== 'default') return c.addReplyError(`No such user '${user}'`)
+  const killUser = user === null ? null : s.acl.getUser(user)
+  if (user !== null && killUser === null) return c.addReplyError(`No such user '${user}'`)
   let killed = 0
   for (const x of [...s.clients.values()]) {
     if (id !== null && x.id !== id) continue
     if (addr !== null && x.addr !== addr) continue
     if (laddr !== null && x.laddr !== laddr) continue
     if (type !== null && type !== clientType(x)) continue
+    if (killUser !== null && x.user !== killUser) continue
     if (skipMe && x === c) continue
     kill(c, x)
     killed++

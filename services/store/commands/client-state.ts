@@ -26,7 +26,8 @@ export function clearClientConnectionState(c: Client): void {
   c.selectDb(0)
   c.resp = 2
   /* clientSetDefaultAuth(): the default user, authenticated only when it needs no password */
-  c.authenticated = server.config.requirepass === ''
+  c.user = server.acl.defaultUser
+  c.authenticated = c.user.enabledWithoutPassword
   c.parser.authenticated = c.authenticated
   discardTransaction(c)
   server.pubsub.unsubscribeAll(c, false, false)

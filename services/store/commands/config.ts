@@ -126,7 +126,7 @@ function configRewriteCommand(c: Client): void {
     return
   }
   try {
-    rewriteConfig(s.config, s.configFile)
+    rewriteConfig(s.config, s.configFile, { userLines: () => (String(s.config.aclfile) !== '' ? [] : s.acl.sortedUsers().map((u) => `user ${u.name} ${u.describe()}`)) })
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why = e.code === 'EACCES' ? 'Permission denied' : e.code === 'ENOENT' ? 'No such file or directory' : e.message

@@ -12,6 +12,7 @@ import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
 
 import { REDIS_VERSION } from '../version.js'
+import { USER_NOPASS } from '../acl.js'
 
 
 function pingCommand(c: Client): void {
@@ -33,17 +34,11 @@ function echoCommand(c: Client): void {
   c.addReplyBulk(c.argv[1])
 }
 
-/** Checks a password against requirepass for the default user. */
+/** ACLAuthenticateUser(), or WRONGPASS (the failure is in the ACL log). */
 function checkPassword(c: Client, user: string, pass: string): boolean {
-  const required = String(c.server.config.requirepass)
-  const ok = user === 'default' && (required === '' || pass === required)
-  if (!ok) {
-    c.addReplyError('-WRONGPASS invalid username-password pair or user is disabled.')
-    return false
-  }
-  c.authenticated = true
-  c.parser.authenticated = true
-  return true
+  if (c.server.acl.authenticate(c, user, pass)) return true
+  c.addReplyError('-WRONGPASS invalid username-password pair or user is disabled.')
+  return false
 }
 
 function authCommand(c: Client): void {
@@ -54,7 +49,7 @@ function authCommand(c: Client): void {
     c.addReplyError(SYNTAX_ERR)
     return
   }
-  if (argv.length === 2 && c.server.config.requirepass === '') {
+  if (argv.length === 2 && c.server.acl.defaultUser.flags & USER_NOPASS) {
     c.addReplyError(
       'AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     )

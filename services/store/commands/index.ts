@@ -39,6 +39,7 @@ import { memoryCommands } from './memory.js'
 import { debugCommands } from './debug.js'
 import { geoCommands } from './geo.js'
 import { dumpCommands } from './dump.js'
+import { aclCommands } from './acl.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -76,4 +77,5 @@ export const commandTable: CommandRow[] = [
   ...debugCommands,
   ...geoCommands,
   ...dumpCommands,
+  ...aclCommands,
 ]

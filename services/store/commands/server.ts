@@ -2,6 +2,7 @@
  * Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
  */
 
+import { ACL_CATEGORIES, commandCategories } from '../acl.js'
 import type { Client } from '../networking.js'
 import type { CommandRow, Command } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
@@ -176,8 +177,11 @@ function replyCommandInfo(c: Client, cmd: Command): void {
   c.addReplyLongLong(r.firstKey)
   c.addReplyLongLong(r.lastKey)
   c.addReplyLongLong(r.step)
-  c.addReplySetLen(1)
-  c.addReplyStatus(`@${r.group}`)
+  /* addReplyCommandCategories(): the ACL categories, in ACL CAT's order */
+  const bits = c.server.acl.cmds.categories[c.server.acl.cmds.ids.get(cmd) ?? -1] ?? commandCategories(cmd)
+  const cats = ACL_CATEGORIES.filter((_, i) => bits & (1 << i))
+  c.addReplySetLen(cats.length)
+  for (const cat of cats) c.addReplyStatus(`@${cat}`)
   c.addReplyArrayLen(0) /* tips */
   c.addReplyArrayLen(0) /* key specs: derived from first/last/step by clients */
   const subs = cmd.subcommands ? [...cmd.subcommands.values()] : []

@@ -54,7 +54,9 @@ function execCommand(c: Client): void {
   for (const q of queued) {
     c.argv = q.argv
     c.cmd = q.cmd
-    c.server.call(c, q.cmd)
+    const denied = c.server.acl.denied(c, 'exec')
+    if (denied !== null) c.addReplyError(denied)
+    else c.server.call(c, q.cmd)
   }
   aof?.endTransaction()
   c.flags &= ~CLIENT_DENY_BLOCKING

@@ -19,6 +19,7 @@
 
 import type { Socket } from 'node:net'
 import { Client, CLIENT_DENY_BLOCKING, CLIENT_PROTECTED, CLIENT_SCRIPT } from '../networking.js'
+import { ACL_OK, checkCommandPerm } from '../acl-check.js'
 import { lookupCommand, CMD_WRITE, CMD_DENYOOM, CMD_NOSCRIPT, CMD_MAY_REPLICATE, CMD_BLOCKING } from '../commands/table.js'
 import type { StoreServer } from '../server.js'
 import { lua, lauxlib, K as toKey, fromLua, formatG, type LuaState } from './lua.js'
@@ -357,6 +358,11 @@ export class ScriptRunner implements RedisApi {
     // Redis 7 flags the blocking list and zset commands noscript; XREAD/XREADGROUP refuse only their BLOCK form
     const blocking = (cmd.flagBits & CMD_BLOCKING) !== 0 && cmd.name !== 'xread' && cmd.name !== 'xreadgroup'
     if (cmd.flagBits & CMD_NOSCRIPT || blocking) return 'This Redis command is not allowed from script'
+    /* scriptVerifyACL(): the script's commands run as the caller's user */
+    sc.user = ctx.caller.user
+    sc.cmd = cmd
+    const denied = server.acl.denied(sc, 'script')
+    if (denied !== null) return denied
     const write = (cmd.flagBits & CMD_WRITE) !== 0
     if (ctx.flags & RUN_READ_ONLY && (write || cmd.flagBits & CMD_MAY_REPLICATE)) return 'Write commands are not allowed from read-only scripts.'
     if (write && (ctx.flags & RUN_WRITE_DIRTY) === 0) {
@@ -402,7 +408,7 @@ export class ScriptRunner implements RedisApi {
     return 0
   }
 
-  /** redis.acl_check_cmd(): every user may run every command here (no ACL rules yet), so only the lookup is checked. */
+  /** redis.acl_check_cmd(): may the caller's user run this command with these arguments? */
   aclCheckCmd(L: LuaState): number {
     if (this.current === null) return raiseError(L, 'redis.acl_check_cmd can only be called inside a script invocation')
     const argv = luaArgsToArgv(L)
@@ -410,8 +416,9 @@ export class ScriptRunner implements RedisApi {
       pushErrorTable(L, argv)
       return lua.lua_error(L)
     }
-    if (lookupCommand(this.server.commands, argv) === null) return raiseError(L, 'Invalid command passed to redis.acl_check_cmd()')
-    lua.lua_pushboolean(L, true)
+    const cmd = lookupCommand(this.server.commands, argv)
+    if (cmd === null) return raiseError(L, 'Invalid command passed to redis.acl_check_cmd()')
+    lua.lua_pushboolean(L, checkCommandPerm(this.current.caller.user, cmd, argv)[0] === ACL_OK)
     return 1
   }
 
