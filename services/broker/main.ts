@@ -1,19 +1,26 @@
 import { loadConfigOrExit } from '../../shared/config.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient, storeUrlOf, redactUrl } from '../../shared/store-client.js'
+import { createStoreClient, storeUrlOf, redactUrl, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
 import { onShutdown, fail } from '../../shared/process.js'
 import { createBroker } from './broker.js'
 import { anonymousAllowed, authSummary } from './auth.js'
 
+/**
+ * The broker's store connection. Auto-pipelining: the writes of every connection in one event-loop
+ * turn share one round trip. No blind resends: the enqueue batcher settles unanswered writes itself
+ * (shared/buffer/batcher.ts). The in-process broker tests connect through this too.
+ */
+export function createBrokerStoreClient(url: string, password?: string, name = 'iotbuf-broker'): StoreClient {
+  return createStoreClient(url, { name, autoPipelining: true, resendUnanswered: false }, password)
+}
+
 export async function runBroker(): Promise<void> {
   const config = loadConfigOrExit()
   const log = createLogger('broker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
-  // auto-pipelining: the writes of every connection in one event-loop turn share one round trip;
-  // no blind resends: the enqueue batcher settles unanswered writes itself (shared/buffer/batcher.ts)
-  const redis = createStoreClient(url, { name: 'iotbuf-broker', autoPipelining: true, resendUnanswered: false }, config.STORE_PASSWORD)
+  const redis = createBrokerStoreClient(url, config.STORE_PASSWORD)
   // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })

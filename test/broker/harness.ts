@@ -4,11 +4,12 @@ import { Redis } from 'ioredis'
 import { parseConfig, type Config } from '../../shared/config.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient } from '../../shared/store-client.js'
 import { queueKey, shardOf } from '../../shared/keys.js'
 import type { Reading } from '../../shared/reading.js'
 import { Registry } from 'prom-client'
 import { createBroker, type RunningBroker } from '../../services/broker/broker.js'
+import { createBrokerStoreClient } from '../../services/broker/main.js'
+import { installBroken } from '../helpers/broken.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { freePort, waitFor } from '../helpers/ports.js'
 
@@ -50,7 +51,10 @@ export function testConfig(env: Record<string, string>): Config {
 
 export async function startTestBroker(storeUrl: string, env: Record<string, string> = {}): Promise<TestBroker> {
   const config = testConfig({ IOTBUF_STORE_URL: storeUrl, IOTBUF_MQTT_PORT: String(await freePort()), ...env })
-  const redis = createStoreClient(storeUrl, { name: 'iotbuf-broker-test', autoPipelining: true }) as Redis
+  // TEST_BROKEN=ack-first (broken.ts) makes this broker acknowledge before the store confirmed
+  await installBroken()
+  // the production connection (no blind resends): a test must meet what production meets
+  const redis = createBrokerStoreClient(storeUrl, undefined, 'iotbuf-broker-test') as Redis
   redis.on('error', () => undefined)
   await redis.connect()
   const registry = new Registry()

@@ -145,10 +145,27 @@ export async function readS3Sink(endpoint: string, bucket: string, prefix: strin
   return { sink: 's3', readings: objects.flatMap((o) => o.readings), ordered: true }
 }
 
+/**
+ * The Timestream double's writes, not its rows: a row is keyed by series, time and measure name, so
+ * rows alone would fold a reading stored twice into one. Each reading counts once per distinct
+ * Version written to its row: a re-delivered batch that overwrites itself (same Version) counts
+ * once, a reading written again under another Version (buffered twice, or a sink that re-versions
+ * a retry) is a duplicate.
+ */
 export function readTimestreamSink(fake: TimestreamFake): SinkContents {
   const readings: Seen[] = []
-  for (const row of fake.rows.values()) readings.push({ deviceId: row.dimensions.deviceId, seq: Number(row.values.seq?.value) })
+  for (const [k, row] of fake.rows) {
+    const seen = { deviceId: row.dimensions.deviceId, seq: Number(row.values.seq?.value) }
+    for (let i = 0; i < new Set(fake.writes.get(k) ?? [row.version]).size; i++) readings.push(seen)
+  }
   return { sink: 'timestream', readings, ordered: false }
+}
+
+/** Records the double accepted more than once with the Version they already had: re-deliveries that overwrote themselves. */
+export function timestreamRewrites(fake: TimestreamFake): number {
+  let n = 0
+  for (const versions of fake.writes.values()) n += versions.length - new Set(versions).size
+  return n
 }
 
 /** Every document the OpenSearch double holds, once per time it was created: a re-delivered create that indexed again would show as a duplicate. */
@@ -205,15 +222,19 @@ export interface Figures {
   /** longest stretch without a PUBACK */
   stallMs: number
   extra?: Record<string, string | number>
+  /** while the store refused writes: PUBACKs for readings sent inside the span (must be 0), in-flight ones answered as it began */
+  refusal: { ackedWhileRefusing: number; answeredAtOnset: number; answeredAtOnsetMax: number; refusingMs: number } | null
+  /** figures showing the fault bit, each > 0 on a valid run */
+  proof: Record<string, number>
 }
 
-export function figuresOf(scenario: string, report: CheckReport, recoveryMs: number | null, stallMs: number, extra?: Figures['extra']): Figures {
+export function figuresOf(scenario: string, report: CheckReport, recoveryMs: number | null, stallMs: number, extra?: Figures['extra'], refusal: Figures['refusal'] = null, proof: Figures['proof'] = {}): Figures {
   const sum = (f: (s: SinkReport) => number) => report.sinks.reduce((a, s) => a + f(s), 0)
   return {
     scenario, sent: report.sent, acked: report.acked,
     delivered: Math.min(...report.sinks.map((s) => s.delivered)),
     missing: sum((s) => s.missing), lost: Math.max(0, ...report.sinks.map((s) => s.lost)), duplicated: sum((s) => s.duplicated),
-    outOfOrder: sum((s) => s.outOfOrder), deadLettered: report.deadLettered, recoveryMs, stallMs, extra,
+    outOfOrder: sum((s) => s.outOfOrder), deadLettered: report.deadLettered, recoveryMs, stallMs, extra, refusal, proof,
   }
 }
 
@@ -221,8 +242,10 @@ export function formatFigures(f: Figures, report?: CheckReport): string {
   const head = `[fault] ${f.scenario}: sent ${f.sent}, acked ${f.acked}, delivered ${f.delivered}, missing ${f.missing}, lost ${f.lost}, ` +
     `duplicated ${f.duplicated}, out-of-order ${f.outOfOrder}, dead-lettered ${f.deadLettered}, ` +
     `recovery ${f.recoveryMs === null ? 'n/a' : `${f.recoveryMs} ms`}, longest ack stall ${f.stallMs} ms`
+  const refusal = f.refusal ? `\n  store refusing writes ${f.refusal.refusingMs} ms: PUBACKs for readings sent meanwhile ${f.refusal.ackedWhileRefusing}, in flight and answered as it began ${f.refusal.answeredAtOnset} (max ${f.refusal.answeredAtOnsetMax})` : ''
+  const proof = Object.keys(f.proof).length ? `\n  fault proof: ${Object.entries(f.proof).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''
   const extra = f.extra ? Object.entries(f.extra).map(([k, v]) => `${k} ${v}`).join(', ') : ''
   const sinks = report ? report.sinks.map((s) => `  ${s.sink}: delivered ${s.delivered}, missing ${s.missing}, lost ${s.lost}, duplicated ${s.duplicated}, out-of-order ${s.outOfOrder}, unexpected ${s.unexpected}${s.samples.length ? `\n    ${s.samples.join('\n    ')}` : ''}`) : []
   const dlq = report && report.deadLettered ? [`  dlq: ${Object.entries(report.dlqReasons).map(([r, n]) => `${n}× ${r}`).join('; ')}`] : []
-  return [head + (extra ? `; ${extra}` : ''), ...sinks, ...dlq].join('\n')
+  return [head + (extra ? `; ${extra}` : '') + refusal + proof, ...sinks, ...dlq].join('\n')
 }

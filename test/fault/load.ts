@@ -11,6 +11,8 @@ export interface DeviceHistory {
   id: string
   /** seqs 0..sent-1 were handed to the client (the last may still be unacknowledged) */
   sent: number
+  /** seq → time it was handed to the client */
+  sentAt: number[]
   /** seq → time of its PUBACK */
   acked: Map<number, number>
 }
@@ -57,7 +59,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
 
   for (let n = 0; n < opts.devices; n++) {
     const id = `${opts.prefix}-${n}`
-    const h: DeviceHistory = { id, sent: 0, acked: new Map() }
+    const h: DeviceHistory = { id, sent: 0, sentAt: [], acked: new Map() }
     history.set(id, h)
     const client = mqtt.connect(opts.url, {
       clientId: id, clean: false, reconnectPeriod: 200, connectTimeout: 5_000, keepalive: 30,
@@ -80,6 +82,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
       await sleep((n * 7) % Math.max(1, interval))
       while (running) {
         const seq = h.sent++
+        h.sentAt[seq] = Date.now()
         // distinct timestamps per device: Timestream keys a row by series and time
         lastTs = Math.max(Date.now(), lastTs + 1)
         const payload = `{${withIds ? `"id":${seq},` : ''}"ts":${lastTs},"seq":${seq},"v":${seq % 97}${pad}}`
@@ -127,6 +130,25 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
       return { unacked: c.sent - c.acked }
     },
   }
+}
+
+/**
+ * Readings handed to their client after `from` and acknowledged before `to`. While the store
+ * cannot take a write during [from, to], a reading sent inside it cannot have been buffered, so
+ * its PUBACK must come after `to`: any counted here was acknowledged without being stored.
+ * (Readings sent before `from` are not counted: the store may have confirmed them just before.)
+ */
+export function ackedWhileRefusing(history: Map<string, DeviceHistory>, from: number, to: number): number {
+  let n = 0
+  for (const h of history.values()) for (const [seq, at] of h.acked) if (at < to && h.sentAt[seq] > from) n++
+  return n
+}
+
+/** Readings sent at or before `t` and acknowledged after it: those in flight at `t` that the broker answered later. */
+export function ackedAcross(history: Map<string, DeviceHistory>, t: number, until = Infinity): number {
+  let n = 0
+  for (const h of history.values()) for (const [seq, at] of h.acked) if (at > t && at < until && h.sentAt[seq] <= t) n++
+  return n
 }
 
 /** Time from `t` to the first PUBACK at or after it (null if none came). */

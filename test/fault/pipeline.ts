@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { freePort, waitFor } from '../helpers/ports.js'
+import { iotbufEntry } from '../helpers/broken.js'
 
 /** bin/iotbuf.js of this checkout, whether this file runs from test/ (vitest) or dist/test/ (npm run chaos). */
 export const BIN = (() => {
@@ -26,7 +27,7 @@ export interface Proc {
 
 /** `iotbuf <args>` with its own environment, output captured (JSON logs). */
 export function spawnIotbuf(args: string[], env: NodeJS.ProcessEnv, cwd: string): Proc {
-  const child = track(spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
+  const child = track(spawn(process.execPath, [iotbufEntry(BIN), ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }))
   let out = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
@@ -122,7 +123,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       // FAULT_STORE=redis-server runs every scenario against redis-server: tells a pipeline bug from a store bug
       const child = (opts.redisServer ?? process.env.FAULT_STORE === 'redis-server')
         ? track(spawn('redis-server', [...args, '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] }))
-        : track(spawn(process.execPath, [BIN, 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
+        : track(spawn(process.execPath, [iotbufEntry(BIN), 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
       let out = ''
       child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
       child.stderr!.on('data', (d: Buffer) => { out += d.toString() })

@@ -7,7 +7,7 @@
 // acknowledged before the fault ended.
 import { writeFileSync } from 'node:fs'
 import { startPipeline, type Pipeline, type PipelineOptions } from './pipeline.js'
-import { longestStall, recoveryAfter, startLoad, type DeviceHistory, type Load, type LoadOptions } from './load.js'
+import { ackedAcross, ackedWhileRefusing, longestStall, recoveryAfter, startLoad, type DeviceHistory, type Load, type LoadOptions } from './load.js'
 import { allDelivered, checkHistory, figuresOf, formatFigures, readDlq, readFileSink, type CheckReport, type Figures, type SinkContents } from './checker.js'
 
 export interface FaultOutcome {
@@ -16,6 +16,16 @@ export interface FaultOutcome {
   healedAt: number
   extra?: Record<string, string | number>
   notes?: string[]
+  /**
+   * while the store could not take writes (killed, stopped, full, past the high-water mark): a
+   * reading sent inside this span cannot have been buffered before its end, so a PUBACK for it
+   * before `to` is counted as "PUBACKs while refusing" — the pass line is 0
+   */
+  refusing?: { from: number; to: number }
+  /** readings in flight when the refusal began that may still be answered (everysec disk full: ≤ 1 per device) */
+  answeredAtOnsetMax?: number
+  /** figures that show the fault bit (requests reset, depth grown, writes in flight at the kill, MISCONF seen): each must be > 0 */
+  proof?: Record<string, number>
 }
 
 export interface ScenarioSpec {
@@ -34,6 +44,8 @@ export interface ScenarioSpec {
   inspect?(p: Pipeline, o: FaultOutcome): Promise<Record<string, string | number>>
   /** servers the scenario needs beside the pipeline (s3rver, the Timestream fake): their IOTBUF_* env and how to stop them */
   setup?(): Promise<{ env: Record<string, string>; teardown(): Promise<void> }>
+  /** after the checks: more proof that the fault bit, read from the sinks' doubles (each must be > 0) */
+  proofAfter?(p: Pipeline, o: FaultOutcome): Promise<Record<string, number>>
   /** ms the sinks get to hold everything after the devices stopped (default 30 s) */
   drainTimeoutMs?: number
 }
@@ -46,7 +58,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** The history as it stood at `t`: only PUBACKs up to then. */
 function historyUntil(history: Map<string, DeviceHistory>, t: number): Map<string, DeviceHistory> {
   const out = new Map<string, DeviceHistory>()
-  for (const [id, h] of history) out.set(id, { id, sent: h.sent, acked: new Map([...h.acked].filter(([, at]) => at <= t)) })
+  for (const [id, h] of history) out.set(id, { id, sent: h.sent, sentAt: h.sentAt, acked: new Map([...h.acked].filter(([, at]) => at <= t)) })
   return out
 }
 
@@ -95,7 +107,19 @@ export async function runScenario(spec: ScenarioSpec, log: (line: string) => voi
     polling = false
     const extra: Record<string, string | number> = { ...outcome.extra, 'unacked at stop': unacked, 'sinks caught up after': catchUpMs === null ? 'never' : `${catchUpMs} ms` }
     if (spec.inspect) Object.assign(extra, await spec.inspect(p, outcome))
-    const figures = figuresOf(spec.name, report, recoveryAfter(load.ackTimes, outcome.healedAt), longestStall(load.ackTimes), extra)
+    const proof = { ...outcome.proof, ...(spec.proofAfter ? await spec.proofAfter(p, outcome) : {}) }
+    let refusal: Figures['refusal'] = null
+    if (outcome.refusing) {
+      const { from, to } = outcome.refusing
+      refusal = {
+        ackedWhileRefusing: ackedWhileRefusing(load.history, from, to),
+        answeredAtOnset: ackedAcross(load.history, from, to), answeredAtOnsetMax: outcome.answeredAtOnsetMax ?? DEVICES_IN_FLIGHT(spec),
+        refusingMs: to - from,
+      }
+      // the devices waited: readings sent before the store took writes again, acknowledged only after
+      proof['readings held through the refusal'] = ackedAcross(load.history, to)
+    }
+    const figures = figuresOf(spec.name, report, recoveryAfter(load.ackTimes, outcome.healedAt), longestStall(load.ackTimes), extra, refusal, proof)
     const text = formatFigures(figures, report)
     log(text)
     for (const n of outcome.notes ?? []) log(`  note: ${n}`)
@@ -109,6 +133,30 @@ export async function runScenario(spec: ScenarioSpec, log: (line: string) => voi
     await p.close()
     await extras?.teardown()
   }
+}
+
+/** One reading in flight per device: at most this many can be answered as a refusal begins. */
+const DEVICES_IN_FLIGHT = (spec: ScenarioSpec) => spec.devices ?? DEVICES
+
+/**
+ * Everything a scenario run must hold to pass, as readable failures (empty = pass): every sink
+ * holds each acknowledged reading once and in order, nothing dead-lettered, no PUBACK while the
+ * store refused writes, at most one in-flight reading per device answered as the refusal began,
+ * and every proof that the fault bit above 0.
+ */
+export function failures(r: ScenarioResult): string[] {
+  const out: string[] = []
+  for (const s of r.report.sinks) {
+    for (const k of ['missing', 'duplicated', 'unexpected', 'outOfOrder'] as const) if (s[k] !== 0) out.push(`${s.sink}: ${k} ${s[k]}`)
+  }
+  if (r.report.deadLettered !== 0) out.push(`dead-lettered ${r.report.deadLettered}`)
+  const f = r.figures
+  if (f.refusal) {
+    if (f.refusal.ackedWhileRefusing !== 0) out.push(`${f.refusal.ackedWhileRefusing} PUBACKs for readings sent while the store could not take writes`)
+    if (f.refusal.answeredAtOnset > f.refusal.answeredAtOnsetMax) out.push(`${f.refusal.answeredAtOnset} in-flight readings answered as the refusal began (at most ${f.refusal.answeredAtOnsetMax})`)
+  }
+  for (const [k, v] of Object.entries(f.proof)) if (!(v > 0)) out.push(`the fault did not bite: ${k} = ${v}`)
+  return out
 }
 
 export const fileSink = async (p: Pipeline): Promise<SinkContents[]> => [readFileSink(`${p.env.IOTBUF_DATA_DIR}/sink`)]

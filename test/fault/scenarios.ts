@@ -2,7 +2,9 @@
 // on its AOF, the store paused (SIGSTOP) and resumed, the broker SIGKILLed and restarted (devices
 // reconnect and resend), a worker SIGKILLed in the middle of a batch. Each returns a ScenarioSpec
 // for runScenario; the vitest file and the chaos runner run the same specs.
-import { readOpenSearchSink, readS3Sink, readFileSink, readTimestreamSink } from './checker.js'
+import { readFileSync } from 'node:fs'
+import { readOpenSearchSink, readS3Sink, readFileSink, readTimestreamSink, timestreamRewrites } from './checker.js'
+import { waitFor } from '../helpers/ports.js'
 import { fileSink, sleep, type ScenarioSpec } from './run.js'
 import { startS3rver, type ChildServer } from '../worker/harness.js'
 import { startTimestreamFake, type TimestreamFake } from '../worker/timestream-fake.js'
@@ -27,15 +29,17 @@ export function storeKill(fsync: 'always' | 'everysec', downMs = 1_000): Scenari
     async fault(p, load) {
       const faultAt = Date.now()
       const before = load.counts()
-      const ackedBefore = before.acked
-      await p.signalStore('SIGKILL')
+      await p.signalStore('SIGKILL') // returns once the process is gone: no write can be taken from here on
+      const goneAt = Date.now()
+      const noticed = await brokerNoticed(p, 10_000)
       await sleep(downMs)
-      const noticed = await brokerNoticed(p, 100)
+      const restartAt = Date.now()
       await p.startStore()
       return {
         faultAt, healedAt: Date.now(),
-        extra: { 'acked before kill': ackedBefore, 'in flight at kill': before.sent - before.acked, 'store down': `${Date.now() - faultAt} ms` },
-        notes: noticed ? [] : ['the broker did not log the outage within the down time'],
+        refusing: { from: goneAt, to: restartAt },
+        proof: { 'in flight at kill': before.sent - before.acked, 'broker logged the outage': noticed ? 1 : 0 },
+        extra: { 'acked before kill': before.acked, 'store down': `${Date.now() - faultAt} ms` },
       }
     },
     // SIGKILL loses nothing that was write()n: the AOF is written before any reply leaves, and the
@@ -45,6 +49,11 @@ export function storeKill(fsync: 'always' | 'everysec', downMs = 1_000): Scenari
   }
 }
 
+/** Resolves once the kernel reports the process stopped (state T): SIGSTOP has taken effect. */
+async function stopped(pid: number): Promise<void> {
+  await waitFor(() => /^\d+ \(.*\) [Tt]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')), `process ${pid} to stop`, 5_000, 5)
+}
+
 export function storePause(pauseMs = 3_000): ScenarioSpec {
   return {
     name: 'store SIGSTOP/SIGCONT',
@@ -52,13 +61,15 @@ export function storePause(pauseMs = 3_000): ScenarioSpec {
     readSinks: fileSink,
     async fault(p, load) {
       const faultAt = Date.now()
+      const before = load.counts()
+      const pid = p.store!.child.pid!
       await p.signalStore('SIGSTOP')
-      await sleep(pauseMs / 2)
-      const during = load.counts().acked
-      await sleep(pauseMs / 2)
-      const stalled = load.counts().acked - during
-      process.kill(p.store!.child.pid!, 'SIGCONT')
-      return { faultAt, healedAt: Date.now(), extra: { 'paused for': `${pauseMs} ms`, 'acks in the 2nd half of the pause': stalled } }
+      await stopped(pid)
+      const stoppedAt = Date.now()
+      await sleep(pauseMs)
+      const contAt = Date.now()
+      process.kill(pid, 'SIGCONT')
+      return { faultAt, healedAt: Date.now(), refusing: { from: stoppedAt, to: contAt }, proof: { 'in flight at stop': before.sent - before.acked }, extra: { 'paused for': `${contAt - stoppedAt} ms` } }
     },
   }
 }
@@ -75,7 +86,8 @@ export function brokerKill(downMs = 500): ScenarioSpec {
       await p.broker!.exited()
       await sleep(downMs)
       await p.startBroker()
-      return { faultAt, healedAt: Date.now(), extra: { 'in flight at kill': before.sent - before.acked } }
+      // readings in flight at the kill are resent by their devices; with ids, the broker drops those it had already written
+      return { faultAt, healedAt: Date.now(), proof: { 'in flight at kill': before.sent - before.acked } }
     },
   }
 }
@@ -111,5 +123,7 @@ export function workerKill(): ScenarioSpec {
       await p.startWorker('survivor')
       return { faultAt, healedAt: Date.now() }
     },
+    // the held batch was re-delivered by the survivor and overwrote itself (same Version)
+    proofAfter: async () => ({ 'Timestream records re-delivered': timestreamRewrites(fake) }),
   }
 }

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './ports.js'
+import { iotbufEntry } from './broken.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/iotbuf.js', import.meta.url))
 
@@ -15,7 +16,7 @@ export interface Proc {
 }
 
 export function startIotbuf(args: string[], env: NodeJS.ProcessEnv, cwd: string): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [iotbufEntry(BIN), ...args], { cwd, env: { ...process.env, IOTBUF_LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
   child.stderr!.on('data', (d: Buffer) => { out += d.toString() })

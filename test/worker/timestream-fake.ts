@@ -22,6 +22,12 @@ export interface TimestreamFake {
   port: number
   /** stored rows by series+time+measure name */
   rows: Map<string, StoredRecord>
+  /**
+   * every accepted record by row (series+time+measure name): the Version of each write, in order.
+   * A re-delivered batch that overwrites itself adds the same version again; a reading stored twice
+   * (buffered twice, or re-sent under a new version) adds a second, different one.
+   */
+  writes: Map<string, number[]>
   calls: { writeRecords: number; describeEndpoints: number; rejected: number; validation: number; throttled: number }
   /** the next n WriteRecords calls answer ThrottlingException */
   throttleNext(n: number): void
@@ -63,6 +69,7 @@ function merge(common: WireRecord, r: WireRecord): WireRecord {
 export async function startTimestreamFake(opts: { memoryRetentionMs?: number } = {}): Promise<TimestreamFake> {
   const retentionMs = opts.memoryRetentionMs ?? 6 * 3_600_000
   const rows = new Map<string, StoredRecord>()
+  const writes = new Map<string, number[]>()
   const measureTypes = new Map<string, string>()
   const calls = { writeRecords: 0, describeEndpoints: 0, rejected: 0, validation: 0, throttled: 0 }
   let throttle = 0
@@ -131,7 +138,10 @@ export async function startTimestreamFake(opts: { memoryRetentionMs?: number } =
     checked.forEach((c, i) => { if ('reason' in c) rejected.push({ RecordIndex: i, Reason: c.reason, ...(c.existing !== undefined ? { ExistingVersion: c.existing } : {}) }) })
     // the records that pass are written even when others are rejected
     for (const c of checked) if ('row' in c) {
-      rows.set(rowKey(c.row), c.row)
+      const k = rowKey(c.row)
+      rows.set(k, c.row)
+      const w = writes.get(k)
+      if (w) w.push(c.row.version); else writes.set(k, [c.row.version])
       for (const [n, v] of Object.entries(c.row.values)) if (!measureTypes.has(n)) measureTypes.set(n, v.type)
     }
     if (rejected.length) { calls.rejected += rejected.length; throw new ApiError('RejectedRecordsException', 'One or more records have been rejected. See RejectedRecords for details.', 419, { RejectedRecords: rejected }) }
@@ -174,7 +184,7 @@ export async function startTimestreamFake(opts: { memoryRetentionMs?: number } =
   url = `http://127.0.0.1:${port}`
   const release = () => { holding = false; for (const w of waiters) w(); waiters = [] }
   return {
-    url, port, rows, calls, release,
+    url, port, rows, writes, calls, release,
     throttleNext(n) { throttle = n },
     hold() { holding = true },
     held() { return new Promise<void>((resolve) => { if (waiters.length) resolve(); else heldWaiters.push(resolve) }) },
