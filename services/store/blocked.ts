@@ -96,8 +96,14 @@ export function handleClientsBlockedOnKeys(ks: Keyspace): void {
         if (ks.view !== null) ks.view.beforeWrite(db, c.argv)
         const dirty = ks.dirty
         const start = performance.now()
+        /* the served client is the current one: invalidations it causes follow its reply */
+        const tracking = c.server.tracking
+        const current = tracking.current
+        tracking.current = c
         if (c.bstate.serve(c, key)) unblockClient(c)
+        tracking.current = current
         c.server.servedBlocked(c, dirty, start)
+        tracking.handlePending()
       }
     }
   }

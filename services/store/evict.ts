@@ -164,7 +164,7 @@ export class Evictor {
       ks.evictedKeys++
       if (ks.hooks !== null) ks.hooks.propagateDel(db, key)
       if (ks.notifyFlags !== 0) notifyKeyspaceEvent(ks, NOTIFY_EVICTED, 'evicted', key, db.id)
-      signalModifiedKey(db, key)
+      signalModifiedKey(db, key, true)
     }
     return EVICT_OK
   }

@@ -128,6 +128,8 @@ export class Keyspace {
   /** Delivers a keyspace notification; pub/sub installs the real one. */
   publish: (channel: string, message: string) => number = () => 0
   hooks: KeyspaceHooks | null = null
+  /** Client side caching (tracking.ts): told of every modified key. */
+  tracking: { invalidateKey(key: string, byServer: boolean): void } | null = null
   /** A BGSAVE or AOF rewrite in progress: writes dump their keys first. */
   view: DatasetView | null = null
   evictedKeys = 0
@@ -163,7 +165,7 @@ export function deleteExpiredKey(db: Db, key: string): void {
   ks.expiredKeys++
   if (ks.hooks !== null) ks.hooks.propagateDel(db, key)
   if (ks.notifyFlags !== 0) notifyKeyspaceEvent(ks, NOTIFY_EXPIRED, 'expired', key, db.id)
-  signalModifiedKey(db, key)
+  signalModifiedKey(db, key, true)
 }
 
 function lookupKey(db: Db, key: string): RObj | null {
@@ -316,9 +318,13 @@ export function removeExpire(db: Db, key: string): boolean {
   return db.expires.delete(key)
 }
 
-/** Called on every write to a key: invalidates WATCHes (and later, client tracking). */
-export function signalModifiedKey(db: Db, key: string): void {
+/**
+ * Called on every write to a key: invalidates WATCHes and the clients caching
+ * the key. `byServer`: no client made the change (expiry, eviction).
+ */
+export function signalModifiedKey(db: Db, key: string, byServer = false): void {
   if (db.watchedKeys.size !== 0) touchWatchedKey(db, key)
+  if (db.ks.tracking !== null) db.ks.tracking.invalidateKey(key, byServer)
 }
 
 /**

@@ -12,6 +12,8 @@ import type { Command } from './commands/table.js'
 import type { MultiState } from './multi.js'
 import type { BlockState } from './blocked.js'
 import type { AclUser } from './acl.js'
+import { trackingFlagLetters, TRACKING_ON, type TrackingState } from './tracking.js'
+import { CLIENT_PUBSUB } from './pubsub.js'
 
 /* client flags (server.h CLIENT_*) */
 export const CLIENT_MULTI = 1 << 3
@@ -56,9 +58,13 @@ export class Client extends ReplyBuffer {
   /** Keys this client WATCHes, as [db, key]. */
   watched: { db: Db; key: string }[] = []
   bstate: BlockState | null = null
+  /** CLIENT TRACKING (tracking.ts); null until first enabled. */
+  tracking: TrackingState | null = null
   readonly addr: string
   readonly laddr: string
   closed = false
+  /** Bytes of the request being run (CLIENT LIST's qbuf counts it, as Redis' query buffer still holds it). */
+  private requestBytes = 0
   /** Waiting in server.pendingFlush for this turn's AOF write. */
   flushPending = false
 
@@ -100,8 +106,10 @@ export class Client extends ReplyBuffer {
    */
   processInputBuffer(): void {
     while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTECTED)) === 0) {
+      const before = this.parser.pending
       const argv = this.parser.next()
       if (argv === null) break
+      this.requestBytes = Math.max(0, before - this.parser.pending)
       if (argv instanceof ProtocolError) {
         this.addReplyError(`Protocol error: ${argv.message}`)
         this.flags |= CLIENT_CLOSE_AFTER_REPLY
@@ -155,18 +163,30 @@ export class Client extends ReplyBuffer {
     this.server.unlinkClient(this)
   }
 
-  /** One line of CLIENT LIST / CLIENT INFO. */
-  info(): string {
+  /**
+   * One line of CLIENT LIST / CLIENT INFO, fields as catClientInfoString() of
+   * Redis 7.0. `running`: this client is the one asking, so its request is
+   * still in the query buffer and its arguments in memory.
+   */
+  info(running = false): string {
     const now = Date.now()
-    const flags = (this.flags & CLIENT_MULTI ? 'x' : '') + (this.flags & CLIENT_BLOCKED ? 'b' : '') || 'N'
+    const f = this.flags
+    const flags =
+      (f & CLIENT_PUBSUB ? 'P' : '') + (f & CLIENT_MULTI ? 'x' : '') + (f & CLIENT_BLOCKED ? 'b' : '') + trackingFlagLetters(this) +
+        (f & CLIENT_DIRTY_CAS ? 'd' : '') + (f & CLIENT_CLOSE_AFTER_REPLY ? 'c' : '') + (f & CLIENT_CLOSE_ASAP ? 'A' : '') + (f & CLIENT_NO_EVICT ? 'e' : '') || 'N'
     const cmd = this.lastCmd ? this.lastCmd.fullname : 'NULL'
+    let argvMem = 0
+    if (running) for (const a of this.argv) argvMem += a.length
+    /* queueMultiCommand(): the arguments plus a pointer per argument */
+    const multiMem = this.mstate !== null ? this.mstate.commands.reduce((n, q) => n + q.argv.reduce((m, a) => m + a.length + 8, 0), 0) : 0
+    const qbuf = this.parser.pending + (running ? this.requestBytes : 0)
+    const redir = this.tracking !== null && this.tracking.flags & TRACKING_ON ? this.tracking.redirect : -1
     return (
       `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${(this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
       `name=${this.name} age=${Math.floor((now - this.ctime) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)} ` +
-      `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=${this.server.pubsub.shardCount(this)} multi=${this.mstate ? this.mstate.commands.length : -1} ` +
-      `qbuf=${this.parser.pending} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384 obl=${this.outPos} oll=${this.outChunks.length} ` +
-      `omem=${this.outputBytes} tot-mem=${this.outputBytes + 20000} events=r cmd=${cmd} user=${this.user.name} redir=-1 resp=${this.resp} ` +
-      `lib-name=${this.libName} lib-ver=${this.libVer}`
+      `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=${this.server.pubsub.shardCount(this)} multi=${f & CLIENT_MULTI && this.mstate ? this.mstate.commands.length : -1} ` +
+      `qbuf=${qbuf} qbuf-free=0 argv-mem=${argvMem} multi-mem=${multiMem} rbs=${OUT_CHUNK} rbp=${OUT_CHUNK} obl=${this.outPos} oll=${this.outChunks.length} ` +
+      `omem=${this.outBytes} tot-mem=${this.outputBytes + qbuf + argvMem + multiMem + 20000} events=r cmd=${cmd} user=${this.user.name} redir=${redir} resp=${this.resp}`
     )
   }
 }

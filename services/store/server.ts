@@ -28,8 +28,9 @@ import { extractShebangFlags } from './scripting/eval.js'
 import { SF_EVAL_COMPAT_MODE, SF_NO_WRITES } from './scripting/run.js'
 import { SlowLog } from './slowlog.js'
 import { LatencyMonitor, CommandHistogram } from './latency.js'
-import { CLIENT_BLOCKED } from './networking.js'
+import { CLIENT_BLOCKED, CLIENT_SCRIPT } from './networking.js'
 import { Acl } from './acl-users.js'
+import { Tracking } from './tracking.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -67,6 +68,9 @@ function scriptFlagsOf(server: StoreServer, name: string, argv: readonly string[
 /* Commands that look keys up with LOOKUP_NOTOUCH in Redis: asking about a key is not using it (OBJECT IDLETIME stays). */
 const LOOKUP_NOTOUCH_COMMANDS = new Set(['type', 'exists', 'ttl', 'pttl', 'expiretime', 'pexpiretime'])
 
+/* Commands that run a script (SKIP_MONITOR in Redis: they show themselves before the script's commands). */
+const SCRIPT_ENTRY_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'])
+
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
 
@@ -80,6 +84,7 @@ export class StoreServer {
   readonly pubsub = new PubSub()
   readonly slowlog = new SlowLog()
   readonly latency = new LatencyMonitor()
+  readonly tracking = new Tracking(this)
   /** CLIENT PAUSE (networking.c pauseClients): the mode, when it ends, and the clients waiting for it. */
   pauseType = PAUSE_OFF
   pauseEnd = 0
@@ -147,6 +152,7 @@ export class StoreServer {
     this.scripting = new Scripting(this)
     this.keyspace.hooks = { propagateDel: (db, key) => this.aof?.feedDel(db, key) }
     this.keyspace.publish = (channel, message) => this.publish(channel, message)
+    this.keyspace.tracking = this.tracking
     applyConfig(this, null)
   }
 
@@ -259,11 +265,13 @@ export class StoreServer {
   /** Clients in MONITOR mode: every command is shown to them (replicationFeedMonitors). */
   readonly monitors = new Set<Client>()
 
-  private feedMonitors(c: Client, cmd: Command): void {
-    if (cmd.name === 'auth' || cmd.name === 'hello' || cmd.name === 'exec' || (cmd.flagBits & CMD_NO_AUTH && cmd.name !== 'ping')) return
+  private feedMonitors(c: Client, cmd: Command, argv: readonly string[]): void {
+    if (cmd.name === 'auth' || cmd.name === 'hello' || (cmd.flagBits & CMD_NO_AUTH && cmd.name !== 'ping') || cmd.row.flags.includes('admin')) return
     const now = Date.now()
-    let line = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')} [${c.db.id} ${c.addr}]`
-    for (const a of c.argv) line += ` ${reprString(a)}`
+    /* commands a script runs are shown as coming from "lua", after the EVAL that ran them */
+    const from = c.flags & CLIENT_SCRIPT ? 'lua' : c.addr
+    let line = `${Math.floor(now / 1000)}.${String((now % 1000) * 1000).padStart(6, '0')} [${c.db.id} ${from}]`
+    for (const a of argv) line += ` ${reprString(a)}`
     for (const m of this.monitors) {
       if (m === c) continue
       m.addReplyStatus(line)
@@ -283,6 +291,7 @@ export class StoreServer {
       this.blockedClients--
     }
     this.pubsub.freeClient(c)
+    this.tracking.disable(c)
     if (c.bstate) {
       unblockClient(c)
     }
@@ -358,6 +367,7 @@ export class StoreServer {
         return
       }
     }
+    if (this.tracking.clients !== 0) this.tracking.limitUsedSlots()
     /* writeCommandsDeniedByDiskError(): while the AOF cannot be written, writes (and PING, as
      * Redis does for a master) are refused instead of being confirmed without being on disk. */
     const aof = this.aof
@@ -385,15 +395,21 @@ export class StoreServer {
     const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0
     const mark = quiet ? c.replyMark() : null
     this.keyspace.noTouch = ((c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch') || LOOKUP_NOTOUCH_COMMANDS.has(cmd.name)
-    if (this.monitors.size !== 0) this.feedMonitors(c, cmd)
+    const tracking = this.tracking
     try {
+      tracking.current = c
       this.call(c, cmd)
+      tracking.current = null
       // (CLIENT REPLY ON under OFF clears the flag and is answered)
       if (mark !== null && (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0) c.replyRewind(mark)
       // SKIP silences the command after the one that asked for it
       if (c.flags & CLIENT_REPLY_SKIP) c.flags &= ~CLIENT_REPLY_SKIP
       if (c.flags & CLIENT_REPLY_SKIP_NEXT) c.flags = (c.flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP
+      // invalidations of keys this command changed follow its reply, and are never silenced
+      tracking.handlePending()
+      if (c.tracking !== null) tracking.afterCommand(c, cmd)
     } catch (err) {
+      tracking.current = null
       // a bug in one command must not take every client's buffer down with it: answer this
       // client, say so loudly in the log, and keep serving (the AOF holds what was applied)
       this.log(`# BUG in '${cmd.fullname}': ${(err as Error).stack ?? String(err)}`)
@@ -407,6 +423,9 @@ export class StoreServer {
     /* The arguments as sent: a handler may rewrite c.argv for the AOF (SPOP → DEL), the slow log shows the original. */
     const argv = c.argv
     c.redacted = null
+    /* MONITOR sees a command once it ran (a transaction's commands before EXEC), but a script before what it runs */
+    const monitored = this.monitors.size !== 0
+    if (monitored && SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     const start = performance.now()
     if ((cmd.flagBits & CMD_WRITE) === 0) {
       cmd.row.handler(c)
@@ -421,6 +440,8 @@ export class StoreServer {
         if (keys !== null) notifyCommand(ks, c.db, cmd, c.argv, keys, existed!)
       }
     }
+    if (this.tracking.clients !== 0) this.tracking.afterCall(c, cmd, c.flags & CLIENT_SCRIPT ? this.scripting.runner.current?.caller ?? null : null)
+    if (monitored && !SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     cmd.calls++
     this.numCommands++
     this.recordDuration(c, cmd, argv, (performance.now() - start) * 1000)
@@ -512,6 +533,7 @@ export class StoreServer {
    */
   beforeSleep(): void {
     this.beforeSleepScheduled = false
+    this.tracking.broadcastInvalidationMessages()
     if (this.aof !== null) this.aof.flush()
     this.aofPendingWrite = false
     const list = this.pendingFlush
@@ -604,6 +626,7 @@ export class StoreServer {
       if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)
       if (this.aof !== null) this.aof.cron(now)
       this.snapshot.cron(now)
+      if (this.tracking.clients !== 0) this.tracking.limitUsedSlots()
     }
     this.afterEvent()
   }

@@ -5,7 +5,7 @@
  */
 
 import {
-  type Client, CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_MULTI, CLIENT_NO_EVICT, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP_NEXT,
+  type Client, CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_MULTI, CLIENT_NO_EVICT, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT,
 } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
@@ -28,7 +28,8 @@ export const clientNoTouchCommand = (c: Client): void => onOffFlag(c, CLIENT_NO_
 export function clientReplyCommand(c: Client): void {
   const v = c.argv[2].toLowerCase()
   if (v === 'on') {
-    c.flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT)
+    /* SKIP is what the command after CLIENT REPLY SKIP runs under: ON lifts it and is answered */
+    c.flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)
     c.addReplyRaw(OK)
   } else if (v === 'off') {
     c.flags |= CLIENT_REPLY_OFF

@@ -33,6 +33,7 @@ export function clearClientConnectionState(c: Client): void {
   server.pubsub.unsubscribeAll(c, false, false)
   server.pubsub.unsubscribeAll(c, true, false)
   server.pubsub.unsubscribeShardAll(c, false)
+  server.tracking.disable(c)
   c.name = ''
   c.flags &= ~(CLIENT_PUBSUB | CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP_NEXT)
 }

@@ -10,6 +10,7 @@ import { clientStateSubcommands } from './client-state.js'
 import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand, clientUnblockCommand } from './admin.js'
 import { OK, NOT_INTEGER_ERR, SYNTAX_ERR, eqi } from './shared.js'
 import { parseLong } from '../util.js'
+import { clientTrackingCommand, clientCachingCommand, clientGetredirCommand, clientTrackinginfoCommand } from '../tracking.js'
 
 import { REDIS_VERSION } from '../version.js'
 import { USER_NOPASS } from '../acl.js'
@@ -183,7 +184,7 @@ function clientSetinfoCommand(c: Client): void {
 }
 
 function clientInfoCommand(c: Client): void {
-  c.addReplyVerbatim(`${c.info()}\n`, 'txt')
+  c.addReplyVerbatim(`${c.info(true)}\n`, 'txt')
 }
 
 function clientListCommand(c: Client): void {
@@ -195,7 +196,8 @@ function clientListCommand(c: Client): void {
       c.addReplyError(`Unknown client type '${argv[3]}'`)
       return
     }
-    filter = () => t === 'normal'
+    /* getClientType(): no masters or replicas here; subscribed clients are of type pubsub */
+    filter = (o) => (t === 'pubsub' ? (o.flags & CLIENT_PUBSUB) !== 0 : t === 'normal' && (o.flags & CLIENT_PUBSUB) === 0)
   } else if (argv.length > 3 && eqi(argv[2], 'id')) {
     const ids = new Set<number>()
     for (const s of argv.slice(3)) {
@@ -212,7 +214,7 @@ function clientListCommand(c: Client): void {
     return
   }
   let s = ''
-  for (const o of c.server.clients.values()) if (!filter || filter(o)) s += `${o.info()}\n`
+  for (const o of c.server.clients.values()) if (!filter || filter(o)) s += `${o.info(o === c)}\n`
   c.addReplyVerbatim(s, 'txt')
 }
 
@@ -269,6 +271,10 @@ export const connectionCommands: CommandRow[] = [
       sub('unpause', 2, clientStateSubcommands.unpause, 'Resumes processing commands from paused clients.'),
       sub('reply', 3, clientReplyCommand, "Instructs the server whether to reply to commands."),
       sub('unblock', -3, clientUnblockCommand, 'Unblocks a client blocked by a blocking command from a different connection.'),
+      sub('tracking', -3, clientTrackingCommand, 'Controls server-assisted client-side caching for the connection.'),
+      sub('caching', 3, clientCachingCommand, 'Instructs the server whether to track the keys in the next request.'),
+      sub('getredir', 2, clientGetredirCommand, 'Returns the client ID to which the connection\'s tracking notifications are redirected.'),
+      sub('trackinginfo', 2, clientTrackinginfoCommand, 'Returns information about server-assisted client-side caching for the connection.'),
     ],
   },
 ]

@@ -39,7 +39,7 @@ function infoSection(c: Client, name: string): string | null {
       return '# Clients\r\n' + kv({
         connected_clients: s.clients.size, cluster_connections: 0, maxclients: cfg.maxclients,
         client_recent_max_input_buffer: 0, client_recent_max_output_buffer: 0, blocked_clients: s.blockedClients,
-        tracking_clients: 0, clients_in_timeout_table: s.blockedClients,
+        tracking_clients: s.tracking.clients, clients_in_timeout_table: s.blockedClients,
       })
     case 'memory': {
       const used = ks.usedMemory
@@ -48,7 +48,9 @@ function infoSection(c: Client, name: string): string | null {
         used_memory: used, used_memory_human: bytesToHuman(used), used_memory_rss: process.memoryUsage.rss(),
         used_memory_rss_human: bytesToHuman(process.memoryUsage.rss()), used_memory_peak: ks.usedMemoryPeak, used_memory_peak_human: bytesToHuman(ks.usedMemoryPeak),
         maxmemory, maxmemory_human: bytesToHuman(maxmemory), maxmemory_policy: cfg['maxmemory-policy'],
-        mem_fragmentation_ratio: '1.00', mem_allocator: 'v8', ...scriptingMemoryInfo(s),
+        mem_fragmentation_ratio: '1.00', mem_not_counted_for_evict: 0, mem_allocator: 'v8', ...scriptingMemoryInfo(s),
+        /* frees are synchronous here (FLUSHALL ASYNC, UNLINK): nothing is ever pending */
+        lazyfree_pending_objects: 0, lazyfreed_objects: 0,
       })
     }
     case 'persistence':
@@ -60,6 +62,7 @@ function infoSection(c: Client, name: string): string | null {
         expired_keys: ks.expiredKeys, expired_stale_perc: (ks.expiredStalePerc * 100).toFixed(2),
         expired_time_cap_reached_count: ks.expiredTimeCapReached, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0,
+        tracking_total_keys: s.tracking.totalKeys, tracking_total_items: s.tracking.totalItems, tracking_total_prefixes: s.tracking.totalPrefixes,
         /* MIGRATE opens a connection per call (commands/dump.ts), none is kept */
         migrate_cached_sockets: 0,
       })
@@ -148,12 +151,14 @@ function flushFlagsOk(c: Client): boolean {
 
 function flushdbCommand(c: Client): void {
   if (!flushFlagsOk(c)) return
+  c.server.tracking.invalidateKeysOnFlush()
   c.server.keyspace.dirty += emptyDb(c.db)
   c.addReplyRaw(OK)
 }
 
 function flushallCommand(c: Client): void {
   if (!flushFlagsOk(c)) return
+  c.server.tracking.invalidateKeysOnFlush()
   for (const db of c.server.keyspace.dbs) c.server.keyspace.dirty += emptyDb(db)
   c.addReplyRaw(OK)
 }
