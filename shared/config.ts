@@ -34,6 +34,13 @@ const sinkList = z.string().transform((s, ctx) => {
 const text = z.string()
 const topicPattern = z.string().regex(/^([^#+/]+|\+[a-z]*|#)(\/([^#+/]+|\+[a-z]*|#))*$/, 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
   .refine((s) => s.split('/').includes('+id'), 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
+const topicPatterns = z.string().transform((s, ctx) => {
+  const list = s.split(',').map((x) => x.trim()).filter(Boolean)
+  const bad = list.filter((x) => !topicPattern.safeParse(x).success)
+  if (list.length === 0 || bad.length) { ctx.addIssue({ code: 'custom', message: 'a comma list of MQTT topic filters, each with a +id level, e.g. devices/+id/telemetry,dt/+id/#' }); return z.NEVER }
+  return list
+})
+const mqttUrl = z.string().regex(/^(mqtt|mqtts|ws|wss):\/\/[^/]+/, 'a URL like mqtts://xxxx-ats.iot.eu-west-1.amazonaws.com:8883, mqtt://host:1883 or wss://host/mqtt')
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent')
 
 interface Setting<S extends z.ZodType<unknown, string>, D extends string | undefined = string | undefined> { schema: S; default: D; secret?: boolean; doc: string }
@@ -85,6 +92,20 @@ export const SETTINGS = {
   TLS_KEY: setting(text, undefined, 'PEM private key file of the TLS listener'),
   TLS_CA: setting(text, undefined, 'PEM CA file: when set, client certificates it signed authenticate the device named by their CN'),
   WS_PORT: setting(port(true), '0', 'MQTT over WebSocket port; 0 turns off'),
+  BRIDGE_URL: setting(mqttUrl, undefined, 'upstream broker of `iotbuf bridge` (AWS IoT Core, Mosquitto, EMQX…); set: `iotbuf start` runs the bridge'),
+  BRIDGE_TOPICS: setting(topicPatterns, undefined, 'comma list of topic filters the bridge subscribes to, +id marking the device id level (default IOTBUF_TOPIC)'),
+  BRIDGE_SHARE_GROUP: setting(z.string().regex(/^[^/#+]+$/, 'a share name without / + #, e.g. iotbuf'), undefined, 'subscribe as $share/<group>/<filter> so several bridges split the stream (MQTT 5 shared subscriptions)'),
+  BRIDGE_CLIENT_ID: setting(z.string().min(1).max(128), `iotbuf-bridge-${hostname()}`, 'client id at the upstream broker; keep it stable: the persistent session is keyed by it'),
+  BRIDGE_USERNAME: setting(text, undefined, 'username at the upstream broker'),
+  BRIDGE_PASSWORD: setting(text, undefined, 'password at the upstream broker', true),
+  BRIDGE_CERT: setting(text, undefined, 'PEM client certificate file (AWS IoT Core: the thing certificate)'),
+  BRIDGE_KEY: setting(text, undefined, 'PEM private key file of IOTBUF_BRIDGE_CERT'),
+  BRIDGE_CA: setting(text, undefined, 'PEM CA file the upstream server certificate is verified against (AWS IoT Core: AmazonRootCA1.pem); unset: the system CAs'),
+  BRIDGE_PROTOCOL: setting(oneOf('5', '3.1.1'), '5', 'MQTT version towards the upstream broker'),
+  BRIDGE_SESSION_EXPIRY: setting(duration, '1h', 'MQTT 5 Session Expiry Interval asked for: how long the upstream keeps unacknowledged messages while the bridge is away (AWS IoT Core: 1h unless raised)'),
+  BRIDGE_RECEIVE_MAXIMUM: setting(int(1, 65535), '100', 'messages the upstream may have unacknowledged towards the bridge at once (MQTT 5 Receive Maximum; Mosquitto: max_inflight_messages)'),
+  BRIDGE_RECONNECT_MAX: setting(duration, '30s', 'longest wait between reconnect attempts (exponential backoff with jitter from 500 ms)'),
+  BRIDGE_METRICS_PORT: setting(port(true), '9466', 'bridge /metrics and /healthz; 0 turns off'),
   LOG_LEVEL: setting(logLevel, 'info', 'pino log level'),
   LOG_FORMAT: setting(oneOf('auto', 'json', 'pretty'), 'auto', 'log lines: auto = pretty on a TTY, JSON otherwise'),
   S3_BUCKET: setting(text, undefined, 's3 sink bucket'),

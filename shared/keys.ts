@@ -29,3 +29,5 @@ export const sinkGroup = (sink: string) => `sink:${sink}`
 export function shardOf(deviceId: string, shards: number): number {
   return crc32(deviceId) % shards
 }
+/** `iotbuf bridge` heartbeats, field = upstream client id, value = JSON of its state (bridge/main.ts), read by `iotbuf status` */
+export const BRIDGES = 'iot:bridges'

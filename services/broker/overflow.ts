@@ -9,6 +9,9 @@ import type { DeadLetter, ReadingBuffer } from '../../shared/buffer/index.js'
 import { queueKey } from '../../shared/keys.js'
 import type { BrokerMetrics } from './metrics.js'
 
+/** What the guard reports into: the broker's metrics, or the bridge's gauges of the same meaning. */
+export type GuardMetrics = Pick<BrokerMetrics, 'backpressure' | 'memoryRatio'>
+
 export type OverflowCause = 'store_unreachable' | 'high_water'
 
 export interface StoreGuardOptions {
@@ -31,7 +34,7 @@ export interface StoreGuard {
 }
 
 
-export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, deps: { log: Logger; metrics: BrokerMetrics }): StoreGuard {
+export function createStoreGuard(redis: StoreClient, opts: StoreGuardOptions, deps: { log: Logger; metrics: GuardMetrics }): StoreGuard {
   const { log, metrics } = deps
   let cause: OverflowCause | null = redis.status === 'ready' ? null : 'store_unreachable'
   // the first connection is not a recovery: until the store was reached once, becoming reachable

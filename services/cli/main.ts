@@ -30,6 +30,9 @@ export function buildProgram(): Command {
   program.command('broker').description('run the MQTT broker that writes readings into the buffer')
     .action(async () => { const { runBroker } = await import('../broker/main.js'); await runBroker() })
 
+  program.command('bridge').description('subscribe to an upstream MQTT broker (AWS IoT Core, Mosquitto, EMQX…) and buffer what it receives, acknowledging after the store confirmed')
+    .action(async () => { const { runBridge } = await import('../bridge/main.js'); await runBridge() })
+
   program.command('worker').description('drain the buffer to the sinks, every interval (or once)')
     .option('--once', 'drain until empty and exit (cron, ECS scheduled tasks, Kubernetes CronJobs)')
     .option('--interval <duration>', 'time between passes, e.g. 5s (default IOTBUF_DRAIN_INTERVAL)')

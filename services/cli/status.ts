@@ -4,11 +4,28 @@
 import type { Config } from '../../shared/config.js'
 import { fullestNode, infoOfEachMaster, parseInfo, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
-import { DLQ, SEEN, STATS, leaseKey } from '../../shared/keys.js'
+import { BRIDGES, DLQ, SEEN, STATS, leaseKey } from '../../shared/keys.js'
 import { formatBytes, formatDuration } from '../../shared/units.js'
 
 /** devices that published within this window count as active */
 export const ACTIVE_WINDOW_MS = 5 * 60_000
+
+/** a bridge whose heartbeat (every 2 s) is older than this is shown as gone */
+const BRIDGE_STALE_MS = 10_000
+
+export interface BridgeStatus { clientId: string; url: string; state: string; unacked: number; oldestUnackedMs: number | null; held: number; at: number; live: boolean }
+
+/** `iotbuf bridge` heartbeats (services/bridge/main.ts); a field that is not one is skipped, not fatal */
+function bridgesOf(raw: Record<string, string>, now: number): BridgeStatus[] {
+  const out: BridgeStatus[] = []
+  for (const [clientId, json] of Object.entries(raw)) {
+    try {
+      const b = JSON.parse(json) as Omit<BridgeStatus, 'live' | 'clientId'>
+      out.push({ clientId, url: b.url, state: b.state, unacked: b.unacked, oldestUnackedMs: b.oldestUnackedMs, held: b.held, at: b.at, live: now - b.at < BRIDGE_STALE_MS && b.state !== 'stopped' })
+    } catch { /* not written by a bridge */ }
+  }
+  return out.sort((a, b) => a.clientId.localeCompare(b.clientId))
+}
 
 const sumOver = (infos: string[], field: string) => infos.reduce((a, text) => a + Number(parseInfo(text)[field] ?? 0), 0)
 
@@ -17,7 +34,7 @@ export type StatusSnapshot = Awaited<ReturnType<typeof collectStatus>>
 export async function collectStatus(redis: StoreClient, config: Config, url: string) {
   const buffer = createBuffer(redis, config)
   const now = Date.now()
-  const [shards, dlq, info, owners, active, buffered, staged] = await Promise.all([
+  const [shards, dlq, info, owners, active, buffered, staged, bridges] = await Promise.all([
     buffer.depth(),
     redis.xlen(DLQ),
     infoOfEachMaster(redis),
@@ -25,6 +42,7 @@ export async function collectStatus(redis: StoreClient, config: Config, url: str
     redis.zcount(SEEN, now - ACTIVE_WINDOW_MS, '+inf'),
     redis.hget(STATS, 'buffered'),
     buffer.staged(),
+    redis.hgetall(BRIDGES),
   ])
   // one node's INFO; on a cluster the fullest master's (maxmemory is per node)
   const f = fullestNode(info)
@@ -54,6 +72,7 @@ export async function collectStatus(redis: StoreClient, config: Config, url: str
       opsPerSec: sumOver(info, 'instantaneous_ops_per_sec'),
       nodes: info.length,
     },
+    bridges: bridgesOf(bridges, now),
     shards: shards.map((s) => ({ shard: s.shard, depth: s.depth, groups: s.groups, oldestAgeMs: s.oldestMs === null ? null : now - s.oldestMs, lease: owners[s.shard] })),
   }
 }
@@ -92,6 +111,10 @@ export function renderStatus(st: StatusSnapshot, opts: { paint: Paint; rates?: R
     `${paint('bold', 'memory')}  ${formatBytes(m.used)}${pct}${memoryBar(m.used, m.max, paint)}  policy ${m.policy}  evicted ${m.evictedKeys}  expired ${m.expiredKeys}`,
     `${paint('bold', 'queue')}   depth ${t.depth}  pending ${t.pending}  oldest ${t.oldestAgeMs === null ? '-' : formatDuration(t.oldestAgeMs)}  dead letters ${t.deadLetters > 0 ? paint('yellow', String(t.deadLetters)) : '0'}  active devices ${t.activeDevices}${Object.keys(t.staged).length ? `  staged ${Object.entries(t.staged).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`,
   ]
+  for (const b of st.bridges) {
+    const state = !b.live ? paint('yellow', `gone (last seen ${formatDuration(st.at - b.at)} ago, ${b.state})`) : b.state === 'connected' ? paint('green', 'connected') : paint('yellow', b.state)
+    lines.push(`${paint('bold', 'bridge')}  ${b.clientId} ← ${b.url}  ${state}${b.live ? `  unacked ${b.unacked}${b.oldestUnackedMs ? ` (oldest ${formatDuration(b.oldestUnackedMs)})` : ''}${b.held ? `  held ${b.held}` : ''}` : ''}`)
+  }
   if (opts.rates) lines.push(`${paint('bold', 'rates')}   in ${opts.rates.inPerSec.toFixed(1)}/s  out ${opts.rates.outPerSec.toFixed(1)}/s`)
   lines.push('')
   const rows = [['SHARD', 'DEPTH', 'PENDING', 'LAG', 'OLDEST', 'LEASE']]
