@@ -99,6 +99,7 @@ export function keysWithAccess(cmd: Command, argv: readonly string[]): ArgRef[] 
   const specs = specsOf(cmd)
   const name = cmd.fullname
   if (name === 'set') return [{ pos: 1, flags: argv.slice(3).some((a) => a.toLowerCase() === 'get') ? ACL_READ_PERMISSION | ACL_WRITE_PERMISSION : ACL_WRITE_PERMISSION }]
+  if (name === 'migrate') return migrateKeys(argv)
   if (name === 'bitfield') return [{ pos: 1, flags: bitfieldReadOnly(argv) ? ACL_READ_PERMISSION : ACL_READ_PERMISSION | ACL_WRITE_PERMISSION }]
   const out: ArgRef[] = []
   for (const spec of specs) {
@@ -134,11 +135,36 @@ export function keysWithAccess(cmd: Command, argv: readonly string[]): ArgRef[] 
       last = first + n - 1
       step = spec.find.step
     }
+    /* out of bounds is a syntax error the command will report: Redis falls back to its key
+     * finder, which for a numkeys form (EVAL, FCALL, *MPOP, ZUNION ...) finds no key */
+    if (last >= argv.length || last < first || first >= argv.length) return 'lastkey' in spec.find ? fromKeyFinder(cmd, argv, specs) : []
     for (let i = first; i <= last && step > 0; i += step) {
-      if (i >= argv.length || i < first) continue
       out.push({ pos: i, flags: spec.perm })
     }
   }
+  return out
+}
+
+/* migrateGetKeys(): the key at 3, or with KEYS (and an empty argv[3]) the keys after it */
+function migrateKeys(argv: readonly string[]): ArgRef[] {
+  const perm = ACL_READ_PERMISSION | ACL_WRITE_PERMISSION
+  let first = 3
+  let num = 1
+  const skip: Record<string, number> = { copy: 0, replace: 0, auth: 1, auth2: 2 }
+  for (let i = 6; i < argv.length; i++) {
+    const a = argv[i].toLowerCase()
+    if (a === 'keys') {
+      if (argv[3].length > 0) num = 0
+      else {
+        first = i + 1
+        num = argv.length - first
+      }
+      break
+    }
+    i += skip[a] ?? 0
+  }
+  const out: ArgRef[] = []
+  for (let i = 0; i < num && first + i < argv.length; i++) out.push({ pos: first + i, flags: perm })
   return out
 }
 
@@ -252,6 +278,18 @@ export function userCanAccessKey(u: AclUser, key: string, perm: number): boolean
 /** ACLUserCheckChannelPerm() */
 export function userCanAccessChannel(u: AclUser, channel: string, isPattern: boolean): boolean {
   return u.selectors.some((s) => (s.flags & SELECTOR_ALLCHANNELS) !== 0 || channelAllowed(s.channels, channel, isPattern))
+}
+
+/**
+ * ACLUserCheckCmdWithUnrestrictedKeyAccess(): may the user run the command with access to
+ * every key (SORT's BY and GET patterns read keys no argument names)?
+ */
+export function userHasFullKeyAccess(u: AclUser, cmd: Command, argv: readonly string[], perm: number): boolean {
+  return u.selectors.some((s) => {
+    if (selectorCheckCmd(s, u.cmds, cmd, argv)[0] !== ACL_OK) return false
+    if (s.flags & SELECTOR_ALLKEYS) return true
+    return s.patterns.some((p) => (p.flags & perm) === perm && p.pattern === '*')
+  })
 }
 
 /** A user no check can refuse: every command, key and channel (the default user, usually). */

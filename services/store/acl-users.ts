@@ -282,7 +282,7 @@ export class Acl {
    * ACLLoadFromFile(): all or nothing; the errors of every line, in one string, or null.
    * The default user object stays the same one (clients point at it) and takes the new rules.
    */
-  loadFromFile(filename: string): string | null {
+  loadFromFile(filename: string, current: Client | null = null): string | null {
     let text: string
     try {
       text = readFileSync(this.inDir(filename), 'latin1')
@@ -340,7 +340,7 @@ export class Acl {
     const old = this.users
     this.users = users
     /* users that are gone or replaced lose their connections (ACLFreeUsersSet) */
-    for (const u of old.values()) if (u !== this.defaultUser) this.dropClientsOf(u, null)
+    for (const u of old.values()) if (u !== this.defaultUser) this.dropClientsOf(u, current)
     return null
   }
 

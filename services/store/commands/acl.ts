@@ -82,7 +82,7 @@ function aclWhoamiCommand(c: Client): void {
 function aclLoadCommand(c: Client): void {
   const file = String(c.server.config.aclfile)
   if (file === '') return c.addReplyError(NO_ACLFILE_ERR)
-  const errors = c.server.acl.loadFromFile(file)
+  const errors = c.server.acl.loadFromFile(file, c)
   if (errors === null) c.addReplyRaw(OK)
   else c.addReplyError(errors)
 }

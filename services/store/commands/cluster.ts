@@ -89,7 +89,15 @@ const sub = (name: string, arity: number, handler: (c: Client) => void, summary:
   name, arity, flags: ['stale'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
 })
 
+/* READONLY, READWRITE, ASKING: replica reads and slot migration of Redis Cluster */
+function clusterOnlyCommand(c: Client): void {
+  if (enabled(c)) c.addReplyRaw('+OK\r\n')
+}
+
 export const clusterCommands: CommandRow[] = [
+  { name: 'readonly', arity: 1, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler: clusterOnlyCommand, summary: 'Enables read-only queries for a connection to a Redis Cluster replica node.', since: '3.0.0' },
+  { name: 'readwrite', arity: 1, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler: clusterOnlyCommand, summary: 'Enables read-write queries for a connection to a Reids Cluster replica node.', since: '3.0.0' },
+  { name: 'asking', arity: 1, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler: clusterOnlyCommand, summary: 'Signals that a cluster client is following an -ASK redirect.', since: '3.0.0' },
   {
     name: 'cluster', arity: -2, flags: [], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler: () => undefined,
     summary: 'A container for Redis Cluster commands.', since: '3.0.0',

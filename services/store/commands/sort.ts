@@ -5,6 +5,8 @@
  * LIMIT and returned or stored as a list (STORE).
  */
 
+import { userHasFullKeyAccess } from '../acl-check.js'
+import { ACL_READ_PERMISSION } from '../acl.js'
 import type { Client } from '../networking.js'
 import { CLIENT_SCRIPT } from '../networking.js'
 import type { CommandRow } from './table.js'
@@ -106,6 +108,8 @@ function sortCommandGeneric(c: Client, readonly: boolean): void {
   let sortby: string | null = null
   let storekey: string | null = null
   const gets: string[] = []
+  let fullAccess: boolean | null = null
+  const fullKeyAccess = (): boolean => (fullAccess ??= userHasFullKeyAccess(c.user, c.cmd!, argv, ACL_READ_PERMISSION))
   for (let j = 2; j < argv.length; j++) {
     const left = argv.length - j - 1
     const opt = argv[j]
@@ -126,7 +130,10 @@ function sortCommandGeneric(c: Client, readonly: boolean): void {
       sortby = argv[++j]
       /* A BY pattern without '*' is constant: nothing to sort by. */
       if (!sortby.includes('*')) dontsort = true
+      /* a real pattern reads keys no argument names: only for a user who may read every key */
+      else if (!fullKeyAccess()) return c.addReplyError('BY option of SORT denied due to insufficient ACL permissions.')
     } else if (eqi(opt, 'get') && left >= 1) {
+      if (!fullKeyAccess()) return c.addReplyError('GET option of SORT denied due to insufficient ACL permissions.')
       gets.push(argv[++j])
     } else {
       c.addReplyError(SYNTAX_ERR)

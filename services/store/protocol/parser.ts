@@ -18,7 +18,7 @@ import './latin1.js'
 export const PROTO_INLINE_MAX_SIZE = 1024 * 64
 export const PROTO_MBULK_BIG_ARG = 1024 * 32
 export const PROTO_MAX_MULTIBULK_LEN = 2147483647 /* INT_MAX */
-export const PROTO_UNAUTH_MAX_MULTIBULK_LEN = 1024 * 1024
+export const PROTO_UNAUTH_MAX_MULTIBULK_LEN = 10
 export const PROTO_UNAUTH_MAX_BULK_LEN = 16384
 
 const CR = 13
@@ -122,8 +122,8 @@ export class RequestParser {
         return NEED_MORE
       }
       const ll = parseLength(buf, this.pos + 1, cr)
-      const max = this.authenticated ? PROTO_MAX_MULTIBULK_LEN : PROTO_UNAUTH_MAX_MULTIBULK_LEN
-      if (ll === null || ll > max) return new ProtocolError('invalid multibulk length')
+      if (ll === null || ll > PROTO_MAX_MULTIBULK_LEN) return new ProtocolError('invalid multibulk length')
+      if (ll > PROTO_UNAUTH_MAX_MULTIBULK_LEN && !this.authenticated) return new ProtocolError('unauthenticated multibulk length')
       this.pos = cr + 2
       if (ll <= 0) return this.reset()
       this.multibulklen = ll
@@ -139,8 +139,8 @@ export class RequestParser {
           return new ProtocolError(`expected '$', got '${String.fromCharCode(buf[this.pos])}'`)
         }
         const ll = parseLength(buf, this.pos + 1, cr)
-        const max = this.authenticated ? this.maxBulkLen : PROTO_UNAUTH_MAX_BULK_LEN
-        if (ll === null || ll < 0 || ll > max) return new ProtocolError('invalid bulk length')
+        if (ll === null || ll < 0 || ll > this.maxBulkLen) return new ProtocolError('invalid bulk length')
+        if (ll > PROTO_UNAUTH_MAX_BULK_LEN && !this.authenticated) return new ProtocolError('unauthenticated bulk length')
         this.pos = cr + 2
         this.bulklen = ll
         if (ll >= PROTO_MBULK_BIG_ARG && buf.length - this.pos < ll + 2) {
