@@ -145,14 +145,27 @@ function tooFarAhead(ms: number, opts: ParseOptions): string {
   return `${new Date(ms).toISOString()} is ${formatSpan(ms - opts.now)} in the future (IOTBUF_MAX_FUTURE=${formatSpan(opts.maxFutureMs)})`
 }
 
+// the common answer, shared: callers only read it (profiled: one Map per message showed)
+const NONE_LOSSY: ReadonlyMap<number, string> = new Map()
+
+/** Whether `text` has `n` ASCII digits in a row; a loop, as /\d{16}/ cost more per payload than the parse around it. */
+function hasDigitRun(text: string, n: number): boolean {
+  let run = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0x30 && c <= 0x39) { if (++run >= n) return true } else run = 0
+  }
+  return false
+}
+
 /**
  * Integer literals of the payload that a double cannot hold exactly (beyond 2^53), by the value
  * JSON.parse rounds them to. Node 20's JSON.parse cannot show a reviver the source text, so the
  * text is scanned — only when it has a run of 16 digits, which most payloads do not.
  */
-export function lossyIntegers(text: string): Map<number, string> {
+export function lossyIntegers(text: string): ReadonlyMap<number, string> {
+  if (!hasDigitRun(text, 16)) return NONE_LOSSY
   const found = new Map<number, string>()
-  if (!/\d{16}/.test(text)) return found
   const literal = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
@@ -172,7 +185,7 @@ export function lossyIntegers(text: string): Map<number, string> {
 }
 
 /** The first measure whose integer the parse rounded, as a reason; null when none was. */
-function roundedMeasure(measures: Record<string, MeasureValue>, lossy: Map<number, string>, where: string, nameOf = (k: string) => k): string | null {
+function roundedMeasure(measures: Record<string, MeasureValue>, lossy: ReadonlyMap<number, string>, where: string, nameOf = (k: string) => k): string | null {
   for (const k in measures) {
     const v = measures[k]
     const lit = typeof v === 'number' ? lossy.get(v) : undefined
@@ -181,7 +194,7 @@ function roundedMeasure(measures: Record<string, MeasureValue>, lossy: Map<numbe
   return null
 }
 
-function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseOptions, lossy: Map<number, string>): Reading | string {
+function readingFrom(deviceId: string, obj: unknown, where: string, opts: ParseOptions, lossy: ReadonlyMap<number, string>): Reading | string {
   const r = validReading(deviceId, obj, where, opts)
   if (typeof r === 'string' || lossy.size === 0) return r
   const prefix = where ? where + '.' : ''
@@ -233,7 +246,7 @@ const senmlValueKind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ?
 const isSenml = (arr: unknown[]) => arr.length > 0 && arr.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && ('n' in r || 'bn' in r) && !('measures' in r))
 
 /** RFC 8428: resolve base name/time/value, then group records that share a time into one reading. */
-function readingsFromSenml(deviceId: string, records: Array<Record<string, unknown>>, opts: ParseOptions, lossy: Map<number, string>): Reading[] | string {
+function readingsFromSenml(deviceId: string, records: Array<Record<string, unknown>>, opts: ParseOptions, lossy: ReadonlyMap<number, string>): Reading[] | string {
   let bn = ''; let bt = 0; let bv = 0
   const byTime = new Map<number, Reading>()
   for (let i = 0; i < records.length; i++) {
@@ -288,7 +301,7 @@ export function parsePayload(deviceId: string, payload: Buffer | string, opts: P
  * A decoded payload (JSON, or CBOR decoded to the same shapes: shared/message.ts) → readings.
  * `senml`: the content type said SenML, so anything else is refused rather than guessed at.
  */
-export function parseDocument(deviceId: string, doc: unknown, opts: ParseOptions, lossy: Map<number, string> = new Map(), senml = false): ParseResult {
+export function parseDocument(deviceId: string, doc: unknown, opts: ParseOptions, lossy: ReadonlyMap<number, string> = NONE_LOSSY, senml = false): ParseResult {
   if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
   if (senml && !(Array.isArray(doc) && isSenml(doc))) return { ok: false, reason: 'payload is not a SenML pack (an array of records with n or bn), as its content type says' }
   if (Array.isArray(doc)) {

@@ -19,18 +19,19 @@
 // commands) is what used to store a reading twice; the store client of a writer therefore must
 // not resend (store-client.ts `resendUnanswered: false`).
 import { randomBytes } from 'node:crypto'
-import { Cluster, ReplyError } from 'ioredis'
+import { Cluster, ReplyError, type Redis } from 'ioredis'
 import type { Reading } from '../reading.js'
 import type { StoreClient } from '../store-client.js'
-import { shardOf, writerKey } from '../keys.js'
+import { latestKey, shardOf, writerKey } from '../keys.js'
 import { recordLatest } from './common.js'
-import { routedPipeline, type Pipeline } from './routed.js'
+import { routedPipeline, type PipelineResult } from './routed.js'
+import { BatchConnection, RespBatch, type CommandWriter } from './resp-writer.js'
 
 /**
  * Appends the queue writes of one shard's readings (a transaction is open); returns how many
  * commands. `at()` gives the pipeline for ONE command per call (routed.ts keeps order that way).
  */
-export type QueueWriter = (at: () => Pipeline, shard: number, readings: Reading[]) => number
+export type QueueWriter = (at: () => CommandWriter, shard: number, readings: Reading[]) => number
 
 export interface EnqueueOptions {
   /** dedup markers (keys in the readings' shard) set with the readings, atomically */
@@ -92,6 +93,19 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
   /** transactions whose outcome is unknown, with the batch seq they carried */
   let unknown: Array<{ seq: number; tx: Tx }> = []
   let recovering = false
+  // single node: the turn's commands go out through the batch's own connection (resp-writer.ts)
+  // once it is up; until then, and always on a cluster, through ioredis
+  const direct = perShard ? null : new BatchConnection(redis as Redis)
+  /** whether the batches in flight went out on the direct connection: switch only when none is */
+  let onDirect = false
+  // the latest-value hash's TTL is set again once per tenth of it, not every turn
+  let expiresSet = new Set<string>()
+  let expiresSince = Date.now()
+  const expireDue = (deviceId: string) => {
+    if (expiresSet.has(deviceId)) return false
+    expiresSet.add(deviceId)
+    return true
+  }
 
   function schedule(): void {
     if (scheduled || recovering || unknown.length) return
@@ -139,12 +153,20 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
   }
 
   function send(items: Item[]): void {
+    direct?.ensure()
+    if (inFlight === 0) onDirect = direct?.ready ?? false
+    else if (onDirect && !direct!.ready) {
+      // the direct connection died with batches in flight: their settlement decides what comes next
+      pending = items.concat(pending)
+      return
+    }
     const batch: Batch = { seq: ++seq, txs: transactionsOf(items) }
-    const p = routedPipeline(redis)
+    const resp = onDirect ? new RespBatch() : null
+    const p = resp ? { at: () => resp, get length() { return resp.length }, exec: () => direct!.send(resp) } : routedPipeline(redis)
     const newest = new Map<string, Reading>()
     let total = 0
     for (const tx of batch.txs) {
-      const at = () => p.at(tx.marker)
+      const at = (): CommandWriter => p.at(tx.marker)
       tx.multiAt = p.length
       at().call('MULTI')
       let queued = 0
@@ -166,9 +188,21 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
         if (!seen || r.ts >= seen.ts) newest.set(r.deviceId, r)
       }
     }
-    recordLatest(p, newest, total, latestTtlMs)
+    const now = Date.now()
+    if (now - expiresSince >= latestTtlMs / 10) { expiresSet = new Set(); expiresSince = now }
+    const unexpired = recordLatest(p, newest, total, latestTtlMs, expireDue)
     inFlight++
-    p.exec().then((res) => settle(batch, res), (err: Error) => settle(batch, null, err))
+    p.exec().then((res) => { settle(batch, res); expireCreated(res, unexpired) }, (err: Error) => settle(batch, null, err))
+  }
+
+  /** A latest-value hash whose HSET created fields may be one that expired meanwhile: give it its TTL now. */
+  function expireCreated(res: PipelineResult, unexpired: Array<{ deviceId: string; at: number }>): void {
+    for (const { deviceId, at } of unexpired) {
+      const [err, created] = res[at] ?? [null, 0]
+      if (err || !Number(created)) continue
+      const key = latestKey(deviceId)
+      redis.pexpire(key, latestTtlMs).catch(() => expiresSet.delete(deviceId))
+    }
   }
 
   /** Acknowledges, refuses or (outcome unknown) sets aside each transaction of a batch. */
@@ -194,6 +228,7 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
       }
     }
     if (unknown.length && inFlight === 0) void recover()
+    else if (pending.length && inFlight === 0) schedule()
   }
 
   /** Reads the writer markers back until the store answers, then re-queues what did not land. */

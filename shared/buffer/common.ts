@@ -4,23 +4,36 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { DLQ, STAGED, STATS, latestKey, SEEN } from '../keys.js'
 import type { DeadLetter } from './types.js'
-import { execRoutedOrThrow, routedPipeline, type Pipeline, type RoutedPipeline } from './routed.js'
+import { execRoutedOrThrow, routedPipeline, type Pipeline } from './routed.js'
+import type { CommandWriter } from './resp-writer.js'
 
-/** Appends the latest-value hash of each device (with its TTL), one seen-set update and the buffered counter. */
-export function recordLatest(p: RoutedPipeline, newestByDevice: Map<string, Reading>, buffered: number, latestTtlMs: number): void {
+/**
+ * Appends the latest-value hash of each device, one seen-set update and the buffered counter.
+ * `expireDue(deviceId)` says whether the hash's TTL must be set again this turn: refreshing it
+ * every turn doubled the commands per device (issue 23), so the batcher refreshes it once per
+ * tenth of the TTL. Returns, for the devices whose PEXPIRE was skipped, where their HSET's reply
+ * will be: a reply above 0 means fields were created (perhaps the whole hash, after it expired
+ * or was evicted), and the batcher then sets its TTL at once.
+ */
+export function recordLatest(p: { at(key: string): CommandWriter; readonly length: number }, newestByDevice: Map<string, Reading>, buffered: number, latestTtlMs: number,
+  expireDue: (deviceId: string) => boolean): Array<{ deviceId: string; at: number }> {
   const seen: Array<string | number> = []
+  const unexpired: Array<{ deviceId: string; at: number }> = []
   for (const newest of newestByDevice.values()) {
     const lk = latestKey(newest.deviceId)
     const fields: Array<string | number> = ['ts', newest.ts, 'receivedAt', newest.receivedAt]
     // each measure keeps the time of its own reading: a hash merges readings that carry different measures
     for (const k in newest.measures) fields.push(`m.${k}`, String(newest.measures[k]), `at.${k}`, newest.ts)
     if (newest.tags) for (const k in newest.tags) fields.push(`t.${k}`, newest.tags[k])
+    const due = expireDue(newest.deviceId)
+    if (!due) unexpired.push({ deviceId: newest.deviceId, at: p.length })
     p.at(lk).hset(lk, ...fields)
-    p.at(lk).pexpire(lk, latestTtlMs)
+    if (due) p.at(lk).pexpire(lk, latestTtlMs)
     seen.push(newest.receivedAt, newest.deviceId)
   }
   if (seen.length) p.at(SEEN).zadd(SEEN, ...seen)
   p.at(STATS).hincrby(STATS, 'buffered', buffered)
+  return unexpired
 }
 
 export async function deadLetterInto(redis: StoreClient, items: DeadLetter[]): Promise<void> {

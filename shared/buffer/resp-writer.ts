@@ -1,0 +1,220 @@
+// The enqueue batch's own wire path (issue 23): one turn's MULTI/XADD…/SET marker/EXEC and its
+// latest-value and counter updates encoded straight into one Buffer and written once, the replies
+// read by redis-parser (the parser ioredis itself uses) into one array — no ioredis Command, no
+// promise and no intermediate RESP string per command. Profiled, those were most of the broker's
+// CPU per reading beyond aedes' own.
+//
+// Only for a single-node store, and only for the enqueue batch: ioredis keeps everything else —
+// finding the server (sentinel, TLS, AUTH, SELECT are taken from its live connection), cluster
+// slot routing with MOVED/ASK, reconnects, and every other command. While this connection is not
+// up the batcher writes through ioredis as before; a connection that dies with batches unanswered
+// fails them with a non-reply error, so the batcher reads its writer marker back (batcher.ts).
+import { connect as netConnect, type Socket } from 'node:net'
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
+import RedisParser from 'redis-parser'
+import type { Redis } from 'ioredis'
+import type { PipelineResult } from './routed.js'
+
+/** What the batcher appends per command; an ioredis pipeline has the same methods. */
+export interface CommandWriter {
+  call(command: string, ...args: Array<string | number>): unknown
+  xadd(key: string, id: string, field: string, value: string): unknown
+  rpush(key: string, ...values: string[]): unknown
+  set(key: string, value: string | number, px: 'PX', ms: number): unknown
+  hset(key: string, ...fieldsAndValues: Array<string | number>): unknown
+  pexpire(key: string, ms: number): unknown
+  zadd(key: string, ...scoresAndMembers: Array<string | number>): unknown
+  hincrby(key: string, field: string, by: number): unknown
+}
+
+const CRLF = 0x0a0d // "\r\n" as a little-endian uint16
+
+/** RESP commands appended to one growing Buffer. */
+export class RespBatch implements CommandWriter {
+  buf: Buffer
+  len = 0
+  /** commands appended, i.e. replies to expect */
+  length = 0
+
+  constructor(initial = 64 * 1024) { this.buf = Buffer.allocUnsafe(initial) }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n))
+    this.buf.copy(next, 0, 0, this.len)
+    this.buf = next
+  }
+
+  /** "<prefix><n>\r\n" */
+  private head(prefix: number, n: number): void {
+    this.room(24)
+    const b = this.buf
+    b[this.len++] = prefix
+    if (n < 10) b[this.len++] = 48 + n
+    else this.len += b.write(String(n), this.len, 'latin1')
+    b.writeUInt16LE(CRLF, this.len)
+    this.len += 2
+  }
+
+  private begin(argc: number): void {
+    this.head(42 /* * */, argc)
+    this.length++
+  }
+
+  private arg(v: string | number): void {
+    const s = typeof v === 'string' ? v : String(v)
+    const n = Buffer.byteLength(s)
+    this.head(36 /* $ */, n)
+    this.room(n + 2)
+    this.len += this.buf.write(s, this.len, n, 'utf8')
+    this.buf.writeUInt16LE(CRLF, this.len)
+    this.len += 2
+  }
+
+  call(command: string, ...args: Array<string | number>): this {
+    this.begin(args.length + 1)
+    this.arg(command)
+    for (const a of args) this.arg(a)
+    return this
+  }
+
+  xadd(key: string, id: string, field: string, value: string): this {
+    this.begin(5)
+    this.arg('XADD'); this.arg(key); this.arg(id); this.arg(field); this.arg(value)
+    return this
+  }
+
+  rpush(key: string, ...values: string[]): this { return this.call('RPUSH', key, ...values) }
+  hset(key: string, ...fieldsAndValues: Array<string | number>): this { return this.call('HSET', key, ...fieldsAndValues) }
+  zadd(key: string, ...scoresAndMembers: Array<string | number>): this { return this.call('ZADD', key, ...scoresAndMembers) }
+
+  set(key: string, value: string | number, px: 'PX', ms: number): this {
+    this.begin(5)
+    this.arg('SET'); this.arg(key); this.arg(value); this.arg(px); this.arg(ms)
+    return this
+  }
+
+  pexpire(key: string, ms: number): this {
+    this.begin(3)
+    this.arg('PEXPIRE'); this.arg(key); this.arg(ms)
+    return this
+  }
+
+  hincrby(key: string, field: string, by: number): this {
+    this.begin(4)
+    this.arg('HINCRBY'); this.arg(key); this.arg(field); this.arg(by)
+    return this
+  }
+
+  /** the encoded bytes; the batch must not be appended to afterwards */
+  bytes(): Buffer { return this.buf.subarray(0, this.len) }
+}
+
+interface Waiting {
+  replies: PipelineResult
+  expect: number
+  resolve(res: PipelineResult): void
+  reject(err: Error): void
+}
+
+/**
+ * A second connection to the server the ioredis client is connected to, used only to send
+ * RespBatches. `ready` is false until it has connected and passed AUTH/SELECT; it never
+ * reconnects by itself — `ensure()` (called by the batcher each turn) starts a new attempt
+ * when ioredis is ready and this connection is not.
+ */
+export class BatchConnection {
+  private sock: Socket | null = null
+  private waiting: Waiting[] = []
+  private connecting = false
+  private closed = false
+  private lastAttempt = 0
+  private host = ''
+  private port = 0
+  ready = false
+
+  constructor(private readonly redis: Redis) {
+    // the client's end (quit, disconnect) ends this connection too, so the process can exit
+    redis.once('end', () => this.close())
+  }
+
+  ensure(): void {
+    if (this.closed) return
+    const s = this.redis.stream as Socket | undefined
+    // ioredis moved to another server (a sentinel failover): follow it, never write to the old master
+    if (this.sock && this.redis.status === 'ready' && s?.remotePort && (s.remotePort !== this.port || s.remoteAddress !== this.host)) { this.sock.destroy(); return }
+    if (this.ready || this.connecting) return
+    if (this.redis.status !== 'ready' || !s?.remotePort) return
+    const now = Date.now()
+    if (now - this.lastAttempt < 200) return
+    this.lastAttempt = now
+    this.open(s.remoteAddress ?? '127.0.0.1', s.remotePort)
+  }
+
+  private open(host: string, port: number): void {
+    this.connecting = true
+    this.host = host
+    this.port = port
+    const o = this.redis.options
+    const sock = o.tls ? tlsConnect({ ...(o.tls as ConnectionOptions), host, port, servername: (o.tls as ConnectionOptions).servername ?? o.host }) : netConnect({ host, port })
+    sock.setNoDelay(true)
+    this.sock = sock
+    const parser = new RedisParser({
+      returnReply: (v: unknown) => this.reply(null, v),
+      returnError: (e: Error) => this.reply(e, null),
+      returnFatalError: (e: Error) => { sock.destroy(e) },
+    })
+    sock.on('data', (d: Buffer) => parser.execute(d))
+    sock.on('error', () => undefined)
+    sock.on('close', () => this.dropped(sock))
+    // AUTH and SELECT as ioredis did on its own connection; the reply of each is checked
+    const hello = new RespBatch(256)
+    if (o.password) { if (o.username) hello.call('AUTH', o.username, o.password); else hello.call('AUTH', o.password) }
+    if (o.db) hello.call('SELECT', o.db)
+    sock.once(o.tls ? 'secureConnect' : 'connect', () => {
+      if (!hello.length) { this.connecting = false; this.ready = true; return }
+      this.send(hello).then((res) => {
+        const refused = res.find(([e]) => e)
+        if (refused) { sock.destroy(); return }
+        this.connecting = false
+        this.ready = true
+      }, () => undefined)
+    })
+  }
+
+  private reply(err: Error | null, value: unknown): void {
+    // a demoted master: what follows cannot be written here; ioredis finds the new one
+    if (err && err.message.startsWith('READONLY')) this.sock?.destroy()
+    const w = this.waiting[0]
+    if (!w) return
+    w.replies.push([err, value])
+    if (w.replies.length === w.expect) { this.waiting.shift(); w.resolve(w.replies) }
+  }
+
+  private dropped(sock: Socket): void {
+    if (this.sock !== sock) return
+    this.sock = null
+    this.ready = false
+    this.connecting = false
+    const waiting = this.waiting
+    this.waiting = []
+    // not a reply: the batcher treats the outcome as unknown and reads its marker back
+    const err = new Error('store connection of the enqueue batch closed before every reply came back')
+    for (const w of waiting) w.reject(err)
+  }
+
+  /** Writes the batch; resolves with one [error, value] per command, in order. */
+  send(batch: RespBatch): Promise<PipelineResult> {
+    const sock = this.sock
+    if (!sock || this.closed) return Promise.reject(new Error('store connection of the enqueue batch is not open'))
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ replies: [], expect: batch.length, resolve, reject })
+      sock.write(batch.bytes())
+    })
+  }
+
+  close(): void {
+    this.closed = true
+    this.sock?.destroy()
+  }
+}

@@ -1,0 +1,120 @@
+// The enqueue batch's own connection (shared/buffer/resp-writer.ts): once it is up, a turn's
+// MULTI/XADD…/EXEC goes out on it instead of through ioredis. Cut on that connection — reply lost
+// after the store applied the batch, request lost, half a request — the batcher must still read
+// its writer marker back (through ioredis) and write again only what did not land: every reading
+// exactly once. A TCP proxy between the client and the real store (redis-server and the bundled
+// store) cuts the chosen connection; the queues are counted reading by reading.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { Redis } from 'ioredis'
+import { createStoreClient, type StoreClient } from '../../shared/store-client.js'
+import { createBuffer } from '../../shared/buffer/index.js'
+import { queueKey } from '../../shared/keys.js'
+import type { Reading } from '../../shared/reading.js'
+import { waitFor } from '../helpers/ports.js'
+import { STORES, type StoreUnderTest } from './harness.js'
+
+type Cut = 'reply' | 'request' | 'half-request'
+
+/** Forwards RESP; once armed, the next chunk on the chosen connection (by accept order) and direction is dropped or halved, and that connection cut. */
+async function startProxy(targetPort: number) {
+  let armed: { cut: Cut; conn: number } | null = null
+  let accepted = 0
+  const sockets = new Set<Socket>()
+  const state = { port: 0, cuts: [] as number[], open: 0, sent: [] as number[] }
+  const server: Server = createServer((client) => {
+    const n = accepted++
+    state.open++
+    state.sent[n] = 0
+    const upstream = connect(targetPort, '127.0.0.1')
+    sockets.add(client); sockets.add(upstream)
+    const cut = () => { state.cuts.push(n); armed = null; client.destroy(); upstream.destroy() }
+    client.on('data', (b) => {
+      state.sent[n] += b.length
+      if (armed?.conn === n && armed.cut === 'request') return cut()
+      if (armed?.conn === n && armed.cut === 'half-request') { armed = null; return upstream.write(b.subarray(0, b.length >> 1), () => setTimeout(cut, 50)) }
+      upstream.write(b)
+    })
+    upstream.on('data', (b) => { if (armed?.conn === n && armed.cut === 'reply') cut(); else client.write(b) })
+    let closed = false
+    for (const s of [client, upstream]) {
+      s.on('error', () => { client.destroy(); upstream.destroy() })
+      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy(); if (!closed) { closed = true; state.open-- } })
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  state.port = (server.address() as { port: number }).port
+  return {
+    state,
+    accepted: () => accepted,
+    arm(cut: Cut, conn: number) { armed = { cut, conn } },
+    async close() { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())) },
+  }
+}
+
+const SHARDS = 4
+const readingsOf = (run: string, device: number, n: number): Reading[] => Array.from({ length: n }, (_, seq) => ({
+  deviceId: `${run}-d${device}`, ts: 1_700_000_000_000 + seq, receivedAt: 1_700_000_000_000, measures: { seq },
+}))
+
+async function copiesOf(probe: Redis, run: string): Promise<Map<string, number>> {
+  const copies = new Map<string, number>()
+  for (let s = 0; s < SHARDS; s++) {
+    for (const [, f] of (await probe.xrange(queueKey(s), '-', '+')) as Array<[string, string[]]>) {
+      const r = JSON.parse(f[1]) as Reading
+      if (!r.deviceId.startsWith(`${run}-`)) continue
+      const k = `${r.deviceId}/${r.measures.seq}`
+      copies.set(k, (copies.get(k) ?? 0) + 1)
+    }
+  }
+  return copies
+}
+
+describe.each(STORES)('the enqueue batch connection on %s', (_name, startStore) => {
+  let store: StoreUnderTest
+  let proxy: Awaited<ReturnType<typeof startProxy>>
+  let probe: Redis
+  const clients: StoreClient[] = []
+
+  beforeAll(async () => {
+    store = await startStore()
+    proxy = await startProxy(Number(new URL(store.url).port))
+    probe = new Redis(store.url)
+  })
+  afterAll(async () => {
+    for (const c of clients) c.disconnect()
+    probe?.disconnect()
+    await proxy?.close()
+    await store?.stop()
+  })
+
+  it.each(['reply', 'request', 'half-request'] as const)('cut on the batch connection (%s): every reading once, the marker read back through ioredis', async (cut) => {
+    const run = `direct-${cut}`
+    const firstConn = proxy.accepted()
+    const client = createStoreClient(`redis://127.0.0.1:${proxy.state.port}`, { name: run, resendUnanswered: false })
+    clients.push(client)
+    client.on('error', () => { /* the cut, then reconnects */ })
+    await client.connect()
+    const buffer = createBuffer(client, { BUFFER: 'stream', SHARDS, LATEST_TTL: 60_000 })
+    // the first batch goes through ioredis and opens the batch connection (the proxy's next one)
+    await buffer.enqueueReadings(readingsOf(`warm-${run}`, 0, 1))
+    await waitFor(async () => proxy.accepted() === firstConn + 2, 'the batch connection to reach the proxy')
+    // in use once a batch's bytes come through it
+    let warm = 1
+    await waitFor(async () => { await buffer.enqueueReadings(readingsOf(`warm-${run}`, warm++, 1)); return proxy.state.sent[firstConn + 1] > 0 }, 'a batch on the batch connection')
+    proxy.arm(cut, firstConn + 1)
+    const cutsBefore = proxy.state.cuts.length
+    await Promise.all(Array.from({ length: 8 }, (_, d) => buffer.enqueueReadings(readingsOf(run, d, 25))))
+    expect(proxy.state.cuts.slice(cutsBefore), 'the batch connection, and only it, was cut').toEqual([firstConn + 1])
+    const copies = await copiesOf(probe, run)
+    expect(copies.size).toBe(200)
+    expect([...copies.values()].filter((n) => n !== 1)).toEqual([])
+    // with traffic going on, a new batch connection comes up and carries the batches again
+    const again = proxy.accepted()
+    let after = 0
+    await waitFor(async () => {
+      await buffer.enqueueReadings(readingsOf(`after-${run}`, after++, 1))
+      return proxy.accepted() > again && proxy.state.sent[proxy.accepted() - 1] > 0
+    }, 'a new batch connection after the cut, in use')
+  })
+})
