@@ -31,9 +31,53 @@ export async function runBoth(pair: Pair, script: Script): Promise<Transcripts> 
   return { redis, store }
 }
 
-/** Splits "CMD a b" into args (no quoting needed in these scripts). */
+const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' }
+
+/**
+ * Splits one line into arguments as redis-cli does (sdssplitargs): spaces separate, "double
+ * quotes" take \n \r \t \b \a \xHH and \<char> escapes, 'single quotes' take \' only, and a
+ * closing quote must end the argument. So 'SET sp " 1"' sends the value " 1" and 'SET e ""' an
+ * empty one, which a plain split on spaces would send as the quote characters themselves.
+ */
+export function splitArgs(line: string): string[] {
+  const out: string[] = []
+  let i = 0
+  while (i < line.length) {
+    while (line[i] === ' ') i++
+    if (i >= line.length) break
+    let arg = ''
+    const quote = line[i] === '"' || line[i] === "'" ? line[i++] : ''
+    for (;;) {
+      if (i >= line.length) {
+        if (quote) throw new Error(`unbalanced quotes in: ${line}`)
+        break
+      }
+      const c = line[i]
+      if (!quote && c === ' ') break
+      if (quote && c === quote) {
+        i++
+        if (i < line.length && line[i] !== ' ') throw new Error(`closing quote must be followed by a space in: ${line}`)
+        break
+      }
+      if (quote === '"' && c === '\\' && i + 1 < line.length) {
+        const n = line[i + 1]
+        if (n === 'x' && /^[0-9a-fA-F]{2}$/.test(line.slice(i + 2, i + 4))) { arg += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16)); i += 4; continue }
+        arg += ESCAPES[n] ?? n
+        i += 2
+        continue
+      }
+      if (quote === "'" && c === '\\' && line[i + 1] === "'") { arg += "'"; i += 2; continue }
+      arg += c
+      i++
+    }
+    out.push(arg)
+  }
+  return out
+}
+
+/** One command per line, split as redis-cli splits what it is given (splitArgs). */
 export function cmds(...lines: string[]): Script {
-  return lines.map((l) => l.split(' '))
+  return lines.map(splitArgs)
 }
 
 /**
