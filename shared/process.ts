@@ -33,5 +33,5 @@ export function fail(log: Logger | null, err: unknown, code = 1): never {
  */
 export const SEMI_SPACE_FLAG = '--max-semi-space-size=32'
 export function nodeFlagsFor(command: string): string[] {
-  return command === 'broker' || command === 'worker' ? [SEMI_SPACE_FLAG] : []
+  return command === 'broker' || command === 'worker' || command === 'bridge' ? [SEMI_SPACE_FLAG] : []
 }

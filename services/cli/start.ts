@@ -1,7 +1,7 @@
 // `iotbuf start` (= npm start): supervises store, broker and worker as child processes — the
-// store first (unless IOTBUF_STORE_URL points elsewhere), restarts a child that dies with
-// backoff, and on Ctrl-C/SIGTERM stops the broker first (no new acks), then the worker, then
-// the store (so its AOF is flushed last).
+// store first (unless IOTBUF_STORE_URL points elsewhere), and the bridge when IOTBUF_BRIDGE_URL is
+// set — restarts a child that dies with backoff, and on Ctrl-C/SIGTERM stops the broker and the
+// bridge first (no new acks), then the worker, then the store (so its AOF is flushed last).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -54,6 +54,7 @@ export async function runStart(): Promise<void> {
   if (bundled) ports.unshift(['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
   if (config.BROKER_METRICS_PORT) ports.push(['broker metrics', 'IOTBUF_BROKER_METRICS_PORT', config.BROKER_METRICS_PORT])
   if (config.WORKER_METRICS_PORT) ports.push(['worker metrics', 'IOTBUF_WORKER_METRICS_PORT', config.WORKER_METRICS_PORT])
+  if (config.BRIDGE_URL && config.BRIDGE_METRICS_PORT) ports.push(['bridge metrics', 'IOTBUF_BRIDGE_METRICS_PORT', config.BRIDGE_METRICS_PORT])
   // every port before anything starts, so one run names all that are taken, each with its variable
   const taken: string[] = []
   for (const [what, variable, port] of ports) {
@@ -69,6 +70,7 @@ export async function runStart(): Promise<void> {
   let storeChild: ChildProcess | null = null
   if (bundled) specs.push({ name: 'store', args: storeArgs(config), ready: () => waitForStore(config, () => storeChild) })
   specs.push({ name: 'broker', args: ['broker'] }, { name: 'worker', args: ['worker'] })
+  if (config.BRIDGE_URL) specs.push({ name: 'bridge', args: ['bridge'] })
 
   const sup = supervise(log)
   for (const spec of specs) {
@@ -82,6 +84,7 @@ export async function runStart(): Promise<void> {
     `        ${authSummary(config)}`,
     `worker  every ${config.DRAIN_INTERVAL} ms to ${config.SINKS.join(', ')}${config.SINKS.includes('file') ? ` (${join(config.DATA_DIR, 'sink')})` : ''}${config.WORKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : ''}`,
   ]
+  if (config.BRIDGE_URL) where.push(`bridge  ${config.BRIDGE_URL} → store  topics ${(config.BRIDGE_TOPICS ?? [config.TOPIC]).join(', ')}${config.BRIDGE_METRICS_PORT ? `  metrics http://127.0.0.1:${config.BRIDGE_METRICS_PORT}/metrics` : ''}`)
   process.stdout.write(`iotbuf is running (Ctrl-C to stop)\n${where.map((w) => `  ${w}`).join('\n')}\n`)
 
   let stopping = false
@@ -129,7 +132,7 @@ function supervise(log: Logger) {
     start,
     async stopAll() {
       stopping = true
-      await stopOne('broker')
+      await Promise.all([stopOne('broker'), stopOne('bridge')])
       await stopOne('worker')
       await stopOne('store')
     },

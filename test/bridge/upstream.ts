@@ -77,7 +77,11 @@ export async function startMosquitto(dir: string, pki: { ca: string }, opts: { m
     defaultACLAccess: { publishClientSend: false, publishClientReceive: true, subscribe: false, unsubscribe: true },
     clients: [{ username: BRIDGE_USER, roles: [{ rolename: 'bridge' }] }],
     groups: [],
-    roles: [{ rolename: 'bridge', acls: [{ acltype: 'subscribePattern', topic: 'devices/#', priority: 0, allow: true }] }],
+    roles: [{ rolename: 'bridge', acls: [
+      { acltype: 'subscribePattern', topic: 'devices/#', priority: 0, allow: true },
+      // Mosquitto checks a shared subscription with its $share/<group>/ prefix
+      { acltype: 'subscribePattern', topic: '$share/+/devices/#', priority: 0, allow: true },
+    ] }],
   }))
   const conf = [
     'per_listener_settings true',
