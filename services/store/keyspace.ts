@@ -123,6 +123,9 @@ export class Keyspace {
   expiredTimeCapReached = 0
   /** Set during CLIENT PAUSE: expired keys are neither deleted on access nor by the cycle. */
   expirePaused = false
+  /** This store replicates a master (replication-link.ts), and the master client's command is running. */
+  replica = false
+  applyingMasterStream = false
   /** notify-keyspace-events as NOTIFY_* bits; 0 = off (the usual case). */
   notifyFlags = 0
   /** Delivers a keyspace notification; pub/sub installs the real one. */
@@ -154,6 +157,9 @@ export function expireIfNeeded(db: Db, key: string): boolean {
   if (when === undefined || when > Date.now()) return false
   /* While clients are paused (CLIENT PAUSE) nothing is deleted: the key reads as gone, and goes after the pause. */
   if (db.ks.expirePaused) return true
+  /* A replica leaves expiring to its master, whose DEL comes in the stream: the key reads as
+   * gone to clients meanwhile, but the master's own commands still see it (Redis 7.0). */
+  if (db.ks.replica) return !db.ks.applyingMasterStream
   deleteExpiredKey(db, key)
   return true
 }

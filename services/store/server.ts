@@ -10,7 +10,7 @@ import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_S
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, type Command } from './commands/table.js'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, CMD_STALE, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
@@ -31,6 +31,8 @@ import { LatencyMonitor, CommandHistogram } from './latency.js'
 import { CLIENT_BLOCKED, CLIENT_SCRIPT } from './networking.js'
 import { Acl } from './acl-users.js'
 import { Tracking } from './tracking.js'
+import { Replication, CLIENT_MASTER, CLIENT_SLAVE } from './replication.js'
+import type { Db } from './keyspace.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -127,8 +129,11 @@ export class StoreServer {
   readonly scripting: Scripting
   /** ACL users, their rules and the ACL log (acl*.ts). */
   readonly acl: Acl
-  /** Off while a script's command runs under redis.set_repl() without REPL_AOF. */
+  /** Off while a script's command runs under redis.set_repl() without REPL_AOF / REPL_REPLICA. */
   propagateAof = true
+  propagateRepl = true
+  /** Replicas of this store, and its master when it is one (replication.ts). */
+  readonly repl: Replication
   /** The client whose script or function is running (ACL LOG names it for the script's commands). */
   scriptCaller(): Client | null {
     return this.scripting.runner.current?.caller ?? null
@@ -150,10 +155,39 @@ export class StoreServer {
     this.evictor = new Evictor(this.keyspace)
     this.snapshot = new Snapshot(this)
     this.scripting = new Scripting(this)
-    this.keyspace.hooks = { propagateDel: (db, key) => this.aof?.feedDel(db, key) }
+    this.repl = new Replication(this)
+    this.keyspace.hooks = {
+      propagateDel: (db, key) => {
+        this.aof?.feedDel(db, key)
+        this.repl.feedDel(db, key)
+      },
+    }
     this.keyspace.publish = (channel, message) => this.publish(channel, message)
     this.keyspace.tracking = this.tracking
     applyConfig(this, null)
+  }
+
+  nextId(): number {
+    return this.nextClientId++
+  }
+
+  /** propagateNow(): a write goes to the AOF and to the replicas. */
+  propagate(db: Db, cmd: Command, argv: readonly string[]): void {
+    if (this.aof !== null && this.propagateAof) this.aof.feedCommand(db, cmd, argv)
+    if (this.propagateRepl) this.repl.feedCommand(db, cmd, argv)
+  }
+
+  /** EXEC and scripts: their writes go out between MULTI and EXEC; false when one is already open. */
+  beginPropagateTx(): boolean {
+    if (this.repl.feed.inTransaction || this.aof?.inTransaction) return false
+    this.aof?.beginTransaction()
+    this.repl.feed.beginTransaction()
+    return true
+  }
+
+  endPropagateTx(): void {
+    this.aof?.endTransaction()
+    this.repl.feed.endTransaction()
   }
 
   /** Binds the listener; rejects with Redis' wording when the port is taken. */
@@ -199,6 +233,12 @@ export class StoreServer {
       this.loading = false
       this.keyspace.dirty = 0
     }
+    /* replicaof in the config file or on the command line */
+    const replicaof = String(this.config.replicaof).trim()
+    if (replicaof !== '') {
+      const [host, port] = replicaof.split(/\s+/)
+      this.repl.setMaster(host, Number(port))
+    }
   }
 
   /** prepareForShutdown(): flush and fsync the AOF, save if save rules are set. */
@@ -216,6 +256,7 @@ export class StoreServer {
 
   async close(): Promise<void> {
     if (this.cronTimer) clearInterval(this.cronTimer)
+    this.repl.link?.stop()
     this.beforeSleep()
     this.shutdownPersistence()
     for (const c of [...this.clients.values()]) {
@@ -284,6 +325,7 @@ export class StoreServer {
 
   unlinkClient(c: Client): void {
     this.monitors.delete(c)
+    if (c.flags & CLIENT_SLAVE) this.repl.dropReplica(c)
     if (!this.clients.delete(c.id)) return
     const p = this.postponed.indexOf(c)
     if (p !== -1) {
@@ -337,7 +379,9 @@ export class StoreServer {
       flagTransaction(c)
       return
     }
-    const denied = this.acl.denied(c, 'command')
+    /* the master's stream runs with every right (its client has no ACL user in Redis) */
+    const fromMaster = (c.flags & CLIENT_MASTER) !== 0
+    const denied = fromMaster ? null : this.acl.denied(c, 'command')
     if (denied !== null) {
       c.addReplyError(denied)
       flagTransaction(c)
@@ -357,7 +401,7 @@ export class StoreServer {
     /* Free memory before the command runs, counting what a write brings in,
      * so used memory stays at the limit instead of overshooting it. */
     const maxmemory = this.config.maxmemory as number
-    if (maxmemory > 0 && !this.loading) {
+    if (maxmemory > 0 && !this.loading && !fromMaster && !this.ignoresMaxmemory) {
       const denyoom = (cmd.flagBits & CMD_DENYOOM) !== 0
       let incoming = 0
       if (denyoom) for (let i = 1; i < argv.length; i++) incoming += argv[i].length
@@ -373,6 +417,10 @@ export class StoreServer {
     const aof = this.aof
     if (aof !== null && aof.lastWriteStatus === 'err' && ((cmd.flagBits & CMD_WRITE) !== 0 || cmd.name === 'ping')) {
       c.addReplyError(`-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`)
+      flagTransaction(c)
+      return
+    }
+    if (!fromMaster && this.replicationRefuses(c, cmd)) {
       flagTransaction(c)
       return
     }
@@ -417,6 +465,30 @@ export class StoreServer {
     }
   }
 
+  /**
+   * processCommand()'s replication checks: -NOREPLICAS under min-replicas-to-write, -READONLY
+   * on a read-only replica, -MASTERDOWN on a replica cut from its master under
+   * replica-serve-stale-data no. The master's own stream is never refused.
+   */
+  private replicationRefuses(c: Client, cmd: Command): boolean {
+    const write = (cmd.flagBits & CMD_WRITE) !== 0 || (cmd.name === 'exec' && c.mstate !== null && c.mstate.commands.some((q) => (q.cmd.flagBits & CMD_WRITE) !== 0))
+    const link = this.repl.link
+    if (write && !this.repl.enoughGoodReplicas()) {
+      c.addReplyError('-NOREPLICAS Not enough good replicas to write.')
+      return true
+    }
+    if (link === null) return false
+    if (write && this.config['replica-read-only'] === 'yes') {
+      c.addReplyError("-READONLY You can't write against a read only replica.")
+      return true
+    }
+    if (link.state !== 'connected' && this.config['replica-serve-stale-data'] === 'no' && (cmd.flagBits & CMD_STALE) === 0) {
+      c.addReplyError("-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+      return true
+    }
+    return false
+  }
+
   /** call(): runs the handler and does the bookkeeping every command shares. */
   call(c: Client, cmd: Command): void {
     const ks = this.keyspace
@@ -427,6 +499,7 @@ export class StoreServer {
     const monitored = this.monitors.size !== 0
     if (monitored && SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     const start = performance.now()
+    const replOffset = this.repl.pendingOffset
     if ((cmd.flagBits & CMD_WRITE) === 0) {
       cmd.row.handler(c)
     } else {
@@ -436,12 +509,14 @@ export class StoreServer {
       const dirty = ks.dirty
       cmd.row.handler(c)
       if (ks.dirty !== dirty) {
-        if (this.aof !== null && this.propagateAof) this.aof.feedCommand(c.db, cmd, c.argv)
+        this.propagate(c.db, cmd, c.argv)
         if (keys !== null) notifyCommand(ks, c.db, cmd, c.argv, keys, existed!)
       }
     }
     if (this.tracking.clients !== 0) this.tracking.afterCall(c, cmd, c.flags & CLIENT_SCRIPT ? this.scripting.runner.current?.caller ?? null : null)
     if (monitored && !SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
+    /* c->woff: what WAIT waits for is this client's last write in the stream (a script's too) */
+    if (this.repl.pendingOffset !== replOffset) this.repl.noteWrite(c)
     cmd.calls++
     this.numCommands++
     this.recordDuration(c, cmd, argv, (performance.now() - start) * 1000)
@@ -507,7 +582,10 @@ export class StoreServer {
 
   /** A blocked client was served (blocked.ts): propagate what it changed. */
   servedBlocked(c: Client, dirtyBefore: number, startMs: number): void {
-    if (this.keyspace.dirty !== dirtyBefore && this.aof !== null && c.cmd !== null) this.aof.feedCommand(c.db, c.cmd, c.argv)
+    if (this.keyspace.dirty !== dirtyBefore && c.cmd !== null) {
+      this.propagate(c.db, c.cmd, c.argv)
+      this.repl.noteWrite(c)
+    }
     if (c.cmd !== null) this.recordDuration(c, c.cmd, c.argv, (performance.now() - startMs) * 1000)
   }
 
@@ -536,6 +614,7 @@ export class StoreServer {
     this.tracking.broadcastInvalidationMessages()
     if (this.aof !== null) this.aof.flush()
     this.aofPendingWrite = false
+    this.repl.beforeSleep()
     const list = this.pendingFlush
     if (list.length === 0) return
     this.pendingFlush = []
@@ -620,15 +699,27 @@ export class StoreServer {
     /* nothing changes under a script suspended between slices */
     if (!this.loading && !this.scripting.running) {
       const t0 = performance.now()
-      if (this.activeExpireEnabled && this.pauseType === PAUSE_OFF) activeExpireCycle(this.keyspace, effectiveHz(this.config))
+      /* a replica's keys expire by its master's DEL */
+      if (this.activeExpireEnabled && this.pauseType === PAUSE_OFF && !this.keyspace.replica) activeExpireCycle(this.keyspace, effectiveHz(this.config))
       this.latency.addSampleIfNeeded('expire-cycle', Math.floor(performance.now() - t0), Number(this.config['latency-monitor-threshold'] ?? 0))
       const maxmemory = this.config.maxmemory as number
-      if (maxmemory > 0) this.evictor.performEvictions(maxmemory, 0)
+      if (maxmemory > 0 && !this.ignoresMaxmemory) this.evictor.performEvictions(maxmemory, 0)
       if (this.aof !== null) this.aof.cron(now)
       this.snapshot.cron(now)
       if (this.tracking.clients !== 0) this.tracking.limitUsedSlots()
     }
+    if (now - this.lastReplCron >= 1000) {
+      this.lastReplCron = now
+      this.repl.cron(now)
+    }
     this.afterEvent()
+  }
+
+  private lastReplCron = 0
+
+  /** replica-ignore-maxmemory: a replica's memory follows its master's evictions. */
+  private get ignoresMaxmemory(): boolean {
+    return this.keyspace.replica && this.config['replica-ignore-maxmemory'] === 'yes'
   }
 
   get instantaneousOps(): number {

@@ -256,7 +256,7 @@ function deleteMigrated(c: Client, db: Db, keys: string[]): void {
     ks.dirty++
   }
   const del = lookupCommand(server.commands, ['DEL'])
-  if (gone.length > 0 && server.aof !== null && del !== null) server.aof.feedCommand(db, del, ['DEL', ...gone])
+  if (gone.length > 0 && del !== null) server.propagate(db, del, ['DEL', ...gone])
 }
 
 function respCommands(cmds: string[][]): Buffer {

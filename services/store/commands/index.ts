@@ -40,6 +40,7 @@ import { debugCommands } from './debug.js'
 import { geoCommands } from './geo.js'
 import { dumpCommands } from './dump.js'
 import { aclCommands } from './acl.js'
+import { replicationCommands } from './replication.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -78,4 +79,5 @@ export const commandTable: CommandRow[] = [
   ...geoCommands,
   ...dumpCommands,
   ...aclCommands,
+  ...replicationCommands,
 ]

@@ -59,6 +59,7 @@ function infoSection(c: Client, name: string): string | null {
       return '# Stats\r\n' + kv({
         total_connections_received: s.numConnections, total_commands_processed: s.numCommands,
         instantaneous_ops_per_sec: s.instantaneousOps, total_net_input_bytes: s.netInputBytes, rejected_connections: s.rejectedConnections,
+        sync_full: s.repl.syncFull, sync_partial_ok: s.repl.syncPartialOk, sync_partial_err: s.repl.syncPartialErr,
         expired_keys: ks.expiredKeys, expired_stale_perc: (ks.expiredStalePerc * 100).toFixed(2),
         expired_time_cap_reached_count: ks.expiredTimeCapReached, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0,
@@ -67,7 +68,7 @@ function infoSection(c: Client, name: string): string | null {
         migrate_cached_sockets: 0,
       })
     case 'replication':
-      return '# Replication\r\n' + kv({ role: 'master', connected_slaves: 0, master_replid: s.runId, master_repl_offset: 0 })
+      return s.repl.info()
     case 'cpu': {
       const u = process.cpuUsage()
       return '# CPU\r\n' + kv({ used_cpu_sys: (u.system / 1e6).toFixed(6), used_cpu_user: (u.user / 1e6).toFixed(6) })

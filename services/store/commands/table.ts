@@ -26,6 +26,7 @@ export type CommandFlag =
   | 'no_multi'
   | 'movablekeys'
   | 'allow_busy'
+  | 'no_async_loading'
 
 export interface CommandRow {
   name: string
@@ -57,6 +58,8 @@ export const CMD_MAY_REPLICATE = 1 << 8
 export const CMD_ALLOW_BUSY = 1 << 9
 export const CMD_FAST = 1 << 10
 export const CMD_SKIP_SLOWLOG = 1 << 11
+/** Runs on a replica whose link is down under replica-serve-stale-data no. */
+export const CMD_STALE = 1 << 12
 
 const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   write: CMD_WRITE,
@@ -71,6 +74,7 @@ const FLAG_BITS: Partial<Record<CommandFlag, number>> = {
   allow_busy: CMD_ALLOW_BUSY,
   fast: CMD_FAST,
   skip_slowlog: CMD_SKIP_SLOWLOG,
+  stale: CMD_STALE,
 }
 
 export class Command {

@@ -49,8 +49,7 @@ function execCommand(c: Client): void {
   const origCmd = c.cmd
   c.flags |= CLIENT_DENY_BLOCKING
   // in the AOF too, a transaction is all or nothing: a crash mid-EXEC must not replay half of it
-  const aof = c.server.aof
-  aof?.beginTransaction()
+  const ownsTx = c.server.beginPropagateTx()
   for (const q of queued) {
     c.argv = q.argv
     c.cmd = q.cmd
@@ -58,7 +57,7 @@ function execCommand(c: Client): void {
     if (denied !== null) c.addReplyError(denied)
     else c.server.call(c, q.cmd)
   }
-  aof?.endTransaction()
+  if (ownsTx) c.server.endPropagateTx()
   c.flags &= ~CLIENT_DENY_BLOCKING
   c.argv = origArgv
   c.cmd = origCmd

@@ -14,12 +14,10 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync, fsyncSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StoreServer } from '../server.js'
-import type { Db } from '../keyspace.js'
-import type { Command } from '../commands/table.js'
+import { CommandFeed } from './feed.js'
 import { RespWriter } from './resp-writer.js'
 import { DatasetView } from './view.js'
 import { loadAofFile, BadFormatError } from './load.js'
-import { streamIDToString, type Stream } from '../types/stream.js'
 import { Crc64 } from './crc64.js'
 import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer } from './rdb-file.js'
 
@@ -29,16 +27,8 @@ interface AofFile {
   type: 'b' | 'h' | 'i'
 }
 
-const TX_NONE = 0
-/** inside EXEC, nothing written yet: MULTI goes out before the first write */
-const TX_PENDING = 1
-const TX_OPEN = 2
-
-export class Aof {
-  readonly buf = new RespWriter()
+export class Aof extends CommandFeed {
   fd = -1
-  private selectedDb = -1
-  private txState = TX_NONE
   base: AofFile | null = null
   incrs: AofFile[] = []
   private lastFsync = Date.now()
@@ -60,7 +50,14 @@ export class Aof {
   delayedFsync = 0
   private syncRewrite = false
 
-  constructor(private readonly server: StoreServer) {}
+  constructor(private readonly server: StoreServer) {
+    super()
+  }
+
+  protected afterAppend(): void {
+    this.server.aofPendingWrite = true
+    this.server.scheduleBeforeSleep()
+  }
 
   private get cfg(): Record<string, string | number> {
     return this.server.config
@@ -73,119 +70,6 @@ export class Aof {
   }
   private get manifestPath(): string {
     return join(this.dirPath, `${this.fileName}.manifest`)
-  }
-
-  /* --------------------------------- feeding -------------------------------- */
-
-  private select(dbid: number): void {
-    if (dbid !== this.selectedDb) {
-      this.buf.command(['SELECT', String(dbid)])
-      this.selectedDb = dbid
-    }
-  }
-
-  private afterAppend(): void {
-    this.server.aofPendingWrite = true
-    this.server.scheduleBeforeSleep()
-  }
-
-  /**
-   * feedAppendOnlyFile(): the command as it ran, except that relative and
-   * time-dependent forms become absolute ones (PEXPIREAT, XADD with the id it
-   * got), so replaying the file rebuilds the same dataset at any later time.
-   */
-  /** EXEC: the transaction's writes go into the file between MULTI and EXEC (MULTI only once one writes). */
-  /** Inside EXEC or a script: their writes already go out as one MULTI/EXEC. */
-  get inTransaction(): boolean {
-    return this.txState !== TX_NONE
-  }
-
-  beginTransaction(): void {
-    this.txState = TX_PENDING
-  }
-
-  endTransaction(): void {
-    if (this.txState === TX_OPEN) {
-      this.buf.command(['EXEC'])
-      this.afterAppend()
-    }
-    this.txState = TX_NONE
-  }
-
-  feedCommand(db: Db, cmd: Command, argv: readonly string[]): void {
-    this.select(db.id)
-    if (this.txState === TX_PENDING) {
-      this.buf.command(['MULTI'])
-      this.txState = TX_OPEN
-    }
-    const w = this.buf
-    const name = cmd.name
-    switch (name) {
-      case 'expire': case 'pexpire': case 'expireat': case 'pexpireat':
-        this.feedExpireState(db, argv[1])
-        break
-      case 'setex': case 'psetex':
-        w.command(['SET', argv[1], argv[3]])
-        this.feedExpireState(db, argv[1])
-        break
-      case 'set':
-        if (argv.length === 3) w.command(argv)
-        else this.feedSetWithOptions(db, argv)
-        break
-      case 'getex':
-        if (db.expires.has(argv[1])) this.feedExpireState(db, argv[1])
-        else w.command(['PERSIST', argv[1]])
-        break
-      case 'xadd': {
-        const at = xaddIdPos(argv)
-        const o = db.dict.get(argv[1])
-        if (at > 0 && o !== undefined && argv[at].indexOf('*') !== -1) w.command(argv, at, streamIDToString((o.ptr as Stream).lastId))
-        else w.command(argv)
-        break
-      }
-      default:
-        w.command(argv)
-    }
-    this.afterAppend()
-  }
-
-  private feedExpireState(db: Db, key: string): void {
-    const when = db.expires.get(key)
-    if (!db.dict.has(key)) this.buf.command(['DEL', key])
-    else if (when === undefined) this.buf.command(['PERSIST', key])
-    else this.buf.command(['PEXPIREAT', key, String(when)])
-  }
-
-  private feedSetWithOptions(db: Db, argv: readonly string[]): void {
-    const key = argv[1]
-    if (!db.dict.has(key)) {
-      this.buf.command(['DEL', key])
-      return
-    }
-    let keepttl = false
-    for (let i = 3; i < argv.length; i++) if (argv[i].toLowerCase() === 'keepttl') keepttl = true
-    if (keepttl) {
-      this.buf.command(['SET', key, argv[2], 'KEEPTTL'])
-      return
-    }
-    this.buf.command(['SET', key, argv[2]])
-    const when = db.expires.get(key)
-    if (when !== undefined) this.buf.command(['PEXPIREAT', key, String(when)])
-  }
-
-  /** propagateDeletion() for expired and evicted keys. */
-  feedDel(db: Db, key: string): void {
-    this.select(db.id)
-    this.buf.arrayLen(2)
-    this.buf.bulk('DEL')
-    this.buf.bulk(key)
-    this.afterAppend()
-  }
-
-  /** Inside EXEC: the queued writes are wrapped so a replay applies all or none. */
-  feedRaw(argv: readonly string[]): void {
-    this.buf.command(argv)
-    this.afterAppend()
   }
 
   /* --------------------------- writing and fsync --------------------------- */
@@ -534,21 +418,6 @@ function fstatSizeOrZero(path: string): number {
 }
 
 /** Position of the id argument of XADD, after NOMKSTREAM / MAXLEN|MINID [=|~] n [LIMIT n]. */
-function xaddIdPos(argv: readonly string[]): number {
-  let i = 2
-  while (i < argv.length) {
-    const a = argv[i].toLowerCase()
-    if (a === 'nomkstream') i++
-    else if (a === 'maxlen' || a === 'minid') {
-      i++
-      if (argv[i] === '=' || argv[i] === '~') i++
-      i++
-    } else if (a === 'limit') i += 2
-    else return i
-  }
-  return -1
-}
-
 /** The C library's wording, as Redis prints it in -MISCONF. */
 function strerror(e: NodeJS.ErrnoException): string {
   switch (e.code) {

@@ -172,8 +172,9 @@ export async function rdbLoadBuffer(server: StoreServer, buf: Buffer, what: stri
           expireAt = idle = freq = -1
           continue
         }
-        /* A master drops keys that expired while the file sat on disk (not an AOF preamble). */
-        if (!aofPreamble && expireAt !== -1 && expireAt < now) {
+        /* A master drops keys that expired while the file sat on disk (not an AOF preamble); a replica
+         * keeps them until its master's DEL, as its master still has them. */
+        if (!aofPreamble && !ks.replica && expireAt !== -1 && expireAt < now) {
           stats.expired++
         } else {
           if (db.dict.has(key)) throw new CorruptError(`RDB has duplicated key '${key}' in DB ${db.id}`)

@@ -102,7 +102,8 @@ export class DatasetView {
     const b = this.w.view()
     if (this.onChunk !== null) this.onChunk(b)
     let off = 0
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off)
+    /* fd -1: the chunks go only to onChunk (an RDB sent to replicas) */
+    if (this.fd >= 0) while (off < b.length) off += writeSync(this.fd, b, off, b.length - off)
     this.bytesWritten += b.length
     this.w.reset()
   }

@@ -17,6 +17,7 @@
  * function) or while run from EXEC or the AOF loader, it runs on until it can.
  */
 
+import { CLIENT_MASTER } from '../replication.js'
 import type { Socket } from 'node:net'
 import { Client, CLIENT_DENY_BLOCKING, CLIENT_PROTECTED, CLIENT_SCRIPT } from '../networking.js'
 import { ACL_OK, checkCommandPerm } from '../acl-check.js'
@@ -120,10 +121,9 @@ export class ScriptRunner implements RedisApi {
     return this.current !== null && this.current.flags & RUN_EVAL_MODE ? SLOW_EVAL_ERR : SLOW_SCRIPT_ERR
   }
 
-  /** checkGoodReplicasStatus(): min-replicas-to-write asks for replicas this store never has. */
+  /** checkGoodReplicasStatus(). */
   private tooFewReplicas(): boolean {
-    const cfg = this.server.config as Record<string, unknown>
-    return Number(cfg['min-replicas-to-write'] ?? 0) > 0 && Number(cfg['min-replicas-max-lag'] ?? 0) > 0
+    return !this.server.repl.enoughGoodReplicas()
   }
 
   private oomNow(): boolean {
@@ -181,11 +181,7 @@ export class ScriptRunner implements RedisApi {
     sc.selectDb(ctx.caller.db.id)
     sc.resp = 2
     this.current = ctx
-    const aof = this.server.aof
-    if (aof !== null && !aof.inTransaction) {
-      aof.beginTransaction()
-      ctx.ownsAofTx = true
-    }
+    if (this.server.beginPropagateTx()) ctx.ownsAofTx = true
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.runnerRef)
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.handlerRef)
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, fnRef)
@@ -261,8 +257,9 @@ export class ScriptRunner implements RedisApi {
     }
     lua.lua_sethook(co, null, 0, 0)
     ctx.engine.unref(ctx.coRef)
-    if (ctx.ownsAofTx) server.aof?.endTransaction()
+    if (ctx.ownsAofTx) server.endPropagateTx()
     server.propagateAof = true
+    server.propagateRepl = true
     this.current = null
     if (ctx.suspended) {
       caller.flags &= ~CLIENT_PROTECTED
@@ -365,6 +362,9 @@ export class ScriptRunner implements RedisApi {
     if (denied !== null) return denied
     const write = (cmd.flagBits & CMD_WRITE) !== 0
     if (ctx.flags & RUN_READ_ONLY && (write || cmd.flagBits & CMD_MAY_REPLICATE)) return 'Write commands are not allowed from read-only scripts.'
+    if (write && server.repl.link !== null && server.config['replica-read-only'] === 'yes' && (ctx.caller.flags & CLIENT_MASTER) === 0) {
+      return "-READONLY You can't write against a read only replica."
+    }
     if (write && (ctx.flags & RUN_WRITE_DIRTY) === 0) {
       const aof = server.aof
       if (aof !== null && aof.lastWriteStatus === 'err') return `-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`
@@ -377,6 +377,7 @@ export class ScriptRunner implements RedisApi {
     sc.cmd = cmd
     sc.lastCmd = cmd
     server.propagateAof = (ctx.replFlags & PROPAGATE_AOF) !== 0
+    server.propagateRepl = (ctx.replFlags & PROPAGATE_REPL) !== 0
     try {
       server.call(sc, cmd)
     } catch (err) {
@@ -385,6 +386,7 @@ export class ScriptRunner implements RedisApi {
       return `internal error in '${cmd.fullname}' (${(err as Error).message}); see the store log`
     } finally {
       server.propagateAof = true
+      server.propagateRepl = true
     }
     return null
   }
