@@ -20,7 +20,7 @@ import type { Logger } from '../../shared/log.js'
 import type { BufferedEntry, ReadingBuffer, ShardDepth } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import type { Leases } from './lease.js'
-import type { Sink, SinkResult } from './sinks/types.js'
+import type { ObjectWriter, Sink, SinkResult } from './sinks/types.js'
 import { isOutage, withRetry, type RetryPolicy } from './retry.js'
 
 export interface WorkerDeps {
@@ -62,6 +62,8 @@ export interface Worker {
 const SHARD_CONCURRENCY = 4
 /** ids per XACK when an object's readings are acknowledged */
 const ACK_SLICE = 10_000
+/** readings per read while filling a sized object (IOTBUF_BATCH_BYTES still bounds it) */
+const SIZED_READ = 10_000
 const emptySummary = (): DrainSummary => ({ drained: {}, deadLettered: 0, trimmed: 0, failedSinks: [], skippedShards: 0 })
 
 export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: Partial<RetryPolicy>): Worker {
@@ -71,15 +73,15 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
   const abort = new AbortController()
   const m = createDrainMetrics(registry, buffer)
   const objectBytes = config.SINK_OBJECT_BYTES
-  /** per `sink/shard`: entries read, not yet written or acknowledged, in stream order */
-  const staging = new Map<string, { entries: BufferedEntry[]; bytes: number; since: number }>()
+  /** per `sink/shard`: the object being built and the IDs in it (read, not yet acknowledged), in stream order */
+  const staging = new Map<string, { writer: ObjectWriter | null; ids: string[]; bytes: number; since: number }>()
   new Gauge({
     name: 'iotbuf_sink_staged_readings', help: 'readings read and held unacknowledged for a sized object, per sink', labelNames: ['sink'] as const, registers: [registry],
     collect() { this.reset(); for (const [sink, n] of Object.entries(stagedCounts())) this.set({ sink }, n) },
   })
   function stagedCounts(): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [key, st] of staging) { const sink = key.slice(0, key.lastIndexOf('/')); out[sink] = (out[sink] ?? 0) + st.entries.length }
+    for (const [key, st] of staging) { const sink = key.slice(0, key.lastIndexOf('/')); out[sink] = (out[sink] ?? 0) + st.ids.length }
     return out
   }
 
@@ -101,7 +103,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     const group = sinkGroup(sink.name)
     await buffer.recover(shard, group, consumer)
     while (!abort.signal.aborted && !lease.lost) {
-      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES)
+      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES, undefined, sink.rawJson)
       if (!entries.length) return
       m.batchSize.observe({ sink: sink.name }, entries.length)
       const end = m.sinkLatency.startTimer({ sink: sink.name })
@@ -117,10 +119,10 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
   }
 
   /** Dead-letters what the sink refused, acknowledges the whole lot, counts. */
-  async function settle(shard: number, sink: Sink, entries: BufferedEntry[], result: SinkResult, summary: DrainSummary): Promise<void> {
+  async function settle(shard: number, sink: Sink, entries: Array<Pick<BufferedEntry, 'id'> & Partial<BufferedEntry>>, result: SinkResult, summary: DrainSummary): Promise<void> {
     if (result.rejected.length) {
       await buffer.deadLetter(result.rejected.map(({ index, reason }) => ({
-        reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading.deviceId, payload: JSON.stringify(entries[index].reading),
+        reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading!.deviceId, payload: entries[index].raw ?? JSON.stringify(entries[index].reading),
       })))
       for (const r of result.rejected) m.deadLetters.inc({ sink: sink.name, reason: r.kind ?? 'rejected' })
       summary.deadLettered += result.rejected.length
@@ -135,46 +137,102 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
 
   /** drainSink for an object sink with IOTBUF_SINK_OBJECT_BYTES: see the header. */
   async function drainSized(shard: number, sink: Sink, summary: DrainSummary, lease: { lost: boolean }, flush: boolean): Promise<void> {
+    const key = `${sink.name}/${shard}`
+    let lastFailed = 0
+    // a failed object is dropped whole (its upload aborted) and rebuilt from the readings, which
+    // are still pending for this consumer; what the sink refused every time is dead-lettered
+    const attempt = async () => {
+      try {
+        await fillObjects(shard, sink, summary, lease, flush)
+      } catch (err) {
+        lastFailed = staging.get(key)?.ids.length ?? 0
+        await dropStaged(key)
+        if (lease.lost) return // the new owner re-delivers them
+        throw err
+      }
+    }
+    try {
+      await withRetry(attempt, retry, (err, n, delayMs) => {
+        m.retries.inc({ sink: sink.name })
+        log.warn({ sink: sink.name, shard, attempt: n, delayMs: Math.round(delayMs), err: err.message }, 'sink object failed, rebuilding it')
+      }, abort.signal)
+    } catch (err) {
+      if (isOutage(err) || abort.signal.aborted) throw err
+      await deadLetterPending(shard, sink, lastFailed, `${sink.name} refused the batch ${retry.attempts} times: ${(err as Error).message}`, summary)
+    }
+  }
+
+  async function dropStaged(key: string): Promise<void> {
+    const st = staging.get(key)
+    staging.delete(key)
+    await st?.writer?.abort().catch((err: Error) => log.warn({ key, err: err.message }, 'could not discard a partial object'))
+  }
+
+  /** Dead-letters and acknowledges this consumer's first `count` pending readings (those of an object the sink refused). */
+  async function deadLetterPending(shard: number, sink: Sink, count: number, reason: string, summary: DrainSummary): Promise<void> {
+    const group = sinkGroup(sink.name)
+    log.error({ sink: sink.name, shard, readings: count, reason }, 'retries exhausted; dead-lettering the object')
+    for (let left = count; left > 0;) {
+      const entries = await buffer.read(shard, group, consumer, Math.min(left, config.BATCH_MAX), config.BATCH_BYTES)
+      if (!entries.length) break
+      left -= entries.length
+      await settle(shard, sink, entries, { rejected: entries.map((_, index) => ({ index, reason, kind: 'retries_exhausted' })) }, summary)
+    }
+  }
+
+  /**
+   * Reads batches into the shard's staged object, writing and acknowledging an object each time
+   * one reaches the size; what is left stays staged (its object open) for the next pass unless it
+   * is old enough or `flush`.
+   */
+  async function fillObjects(shard: number, sink: Sink, summary: DrainSummary, lease: { lost: boolean }, flush: boolean): Promise<void> {
     const group = sinkGroup(sink.name)
     const key = `${sink.name}/${shard}`
     let st = staging.get(key)
     // between passes the lease was free: if another worker took our pending entries (recover)
-    // it has written them; what we hold in memory is stale and must not be written over its object
-    if (st?.entries.length && (await buffer.ownPending(shard, group, consumer)) !== st.entries.length) {
-      log.warn({ sink: sink.name, shard, staged: st.entries.length }, 'staged readings were taken over by another worker; dropping them here')
+    // it has written them; what we hold is stale and must not be written over its object
+    if (st?.ids.length && (await buffer.ownPending(shard, group, consumer)) !== st.ids.length) {
+      log.warn({ sink: sink.name, shard, staged: st.ids.length }, 'staged readings were taken over by another worker; dropping them here')
+      await dropStaged(key)
       st = undefined
     }
-    if (!st) { st = { entries: [], bytes: 0, since: 0 }; staging.set(key, st) }
+    if (!st) { st = { writer: null, ids: [], bytes: 0, since: 0 }; staging.set(key, st) }
     const cur = st
     await buffer.recover(shard, group, consumer)
-    const writeObject = async (upTo: number) => {
-      const entries = cur.entries.slice(0, upTo)
-      m.batchSize.observe({ sink: sink.name }, entries.length)
+    const append = async (entries: BufferedEntry[]) => {
+      if (!entries.length) return
+      cur.writer ??= sink.openObject ? sink.openObject(shard, entries[0].id) : gatherObject(sink, shard)
+      await cur.writer.append(entries)
+    }
+    const writeObject = async () => {
+      const ids = cur.ids
+      m.batchSize.observe({ sink: sink.name }, ids.length)
       const end = m.sinkLatency.startTimer({ sink: sink.name })
-      const result = await writeWithRetries(sink, shard, { shard, entries, sized: true })
+      const done = cur.writer ? await finishObject(cur.writer) : { rejected: [] }
       end()
       if (lease.lost) throw new Error('lost the shard lease while writing an object; the new owner re-delivers it')
-      await settle(shard, sink, entries, result, summary)
-      cur.entries = cur.entries.slice(upTo)
-      cur.bytes = cur.entries.reduce((a, e) => a + e.bytes, 0)
-      cur.since = Date.now()
+      Object.assign(cur, { writer: null, ids: [], bytes: 0, since: Date.now() })
+      await settle(shard, sink, done.entries ?? ids.map((id) => ({ id })), done, summary)
     }
     while (!abort.signal.aborted && !lease.lost) {
-      const last = cur.entries[cur.entries.length - 1]
-      const entries = await buffer.read(shard, group, consumer, config.BATCH_MAX, config.BATCH_BYTES, last ? { count: cur.entries.length, lastId: last.id } : undefined)
+      const last = cur.ids[cur.ids.length - 1]
+      // large reads: the readings go into one object anyway, and each read is a round trip
+      const entries = await buffer.read(shard, group, consumer, Math.max(config.BATCH_MAX, SIZED_READ), config.BATCH_BYTES, last ? { count: cur.ids.length, lastId: last } : undefined, sink.rawJson)
       if (!entries.length) break
-      for (const e of entries) {
-        if (!cur.entries.length) cur.since = Date.now()
-        cur.entries.push(e)
-        cur.bytes += e.bytes
+      let from = 0
+      for (let i = 0; i < entries.length; i++) {
+        if (!cur.ids.length) cur.since = Date.now()
+        cur.ids.push(entries[i].id)
+        cur.bytes += entries[i].bytes
         // cut exactly where the size is reached, so a re-delivery cuts the same objects
-        if (cur.bytes >= objectBytes) await writeObject(cur.entries.length)
+        if (cur.bytes >= objectBytes) { await append(entries.slice(from, i + 1)); from = i + 1; await writeObject() }
       }
+      await append(from ? entries.slice(from) : entries)
     }
-    if (cur.entries.length && !lease.lost && (flush || Date.now() - cur.since >= config.SINK_OBJECT_AGE)) await writeObject(cur.entries.length)
-    if (!cur.entries.length) staging.delete(key)
+    if (cur.ids.length && !lease.lost && (flush || Date.now() - cur.since >= config.SINK_OBJECT_AGE)) await writeObject()
+    if (!cur.ids.length) staging.delete(key)
     // for `iotbuf status`; the next lease holder of the shard overwrites the field, so a dead worker's count does not linger
-    if (!lease.lost) await buffer.setStaged(`${sink.name}:${shard}`, cur.entries.length).catch((err: Error) => log.debug({ err: err.message }, 'could not record the staged count'))
+    if (!lease.lost) await buffer.setStaged(`${sink.name}:${shard}`, cur.ids.length).catch((err: Error) => log.debug({ err: err.message }, 'could not record the staged count'))
   }
 
   async function drainShard(shard: number, summary: DrainSummary, opts: PassOptions): Promise<void> {
@@ -215,7 +273,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     drainPass,
     staged: stagedCounts,
     async flushStaged() {
-      const shards = [...new Set([...staging.entries()].filter(([, st]) => st.entries.length).map(([key]) => Number(key.slice(key.lastIndexOf('/') + 1))))]
+      const shards = [...new Set([...staging.entries()].filter(([, st]) => st.ids.length).map(([key]) => Number(key.slice(key.lastIndexOf('/') + 1))))]
       return shards.length ? drainPass({ flush: true }, shards) : emptySummary()
     },
     async drainUntilEmpty(onProgress, opts = {}) {
@@ -242,6 +300,25 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     stop() { abort.abort() },
     get stopping() { return abort.signal.aborted },
   }
+}
+
+type GatheredObject = ObjectWriter & { entries: BufferedEntry[]; result?: SinkResult }
+
+/** A sized object for a sink without openObject(): the entries are gathered and written with one write(). */
+function gatherObject(sink: Sink, shard: number): GatheredObject {
+  const w: GatheredObject = {
+    entries: [],
+    async append(more) { for (const e of more) w.entries.push(e) },
+    async finish() { w.result = await sink.write({ shard, entries: w.entries, sized: true }) },
+    async abort() { w.entries = [] },
+  }
+  return w
+}
+
+/** Completes an object; a gathered one may report readings the sink refused (with the entries to dead-letter them). */
+async function finishObject(writer: ObjectWriter | GatheredObject): Promise<SinkResult & { entries?: BufferedEntry[] }> {
+  await writer.finish()
+  return 'entries' in writer ? { rejected: writer.result?.rejected ?? [], entries: writer.entries } : { rejected: [] }
 }
 
 /** The drain metrics; queue gauges are read from the buffer at scrape time (one depth() per scrape). */

@@ -3,7 +3,7 @@
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { DLQ, STAGED, STATS, latestKey, SEEN } from '../keys.js'
-import type { DeadLetter } from './types.js'
+import type { BufferedEntry, DeadLetter } from './types.js'
 import { execRoutedOrThrow, routedPipeline, type Pipeline } from './routed.js'
 import type { CommandWriter } from './resp-writer.js'
 
@@ -70,4 +70,20 @@ export async function stagedIn(redis: StoreClient): Promise<Record<string, numbe
     out[sink] = (out[sink] ?? 0) + Number(n)
   }
   return out
+}
+
+/** A queue entry whose reading is parsed on first use (see ReadingBuffer.read's `lazy`). */
+class LazyEntry implements BufferedEntry {
+  private parsed: Reading | undefined
+  constructor(readonly id: string, readonly raw: string, readonly bytes: number) {}
+  get reading(): Reading { return (this.parsed ??= JSON.parse(this.raw) as Reading) }
+}
+
+/**
+ * Throws for text that cannot be a JSON object, as JSON.parse would for most bad entries — the
+ * broker writes JSON.stringify of a validated reading, so this guards against foreign writes only.
+ */
+export function lazyEntry(id: string, raw: string): BufferedEntry {
+  if (raw.charCodeAt(0) !== 123 || raw.charCodeAt(raw.length - 1) !== 125 || raw.includes('\n')) throw new Error('not a JSON object')
+  return new LazyEntry(id, raw, raw.length)
 }

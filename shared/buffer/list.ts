@@ -77,7 +77,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
       const p = parseItem(item)
       try {
         if (!p) throw new Error('no id')
-        out.push({ id: p.id, reading: JSON.parse(p.json) as Reading, bytes: p.json.length })
+        out.push({ id: p.id, reading: JSON.parse(p.json) as Reading, raw: p.json, bytes: p.json.length })
       } catch {
         bad.push({ reason: 'queue item is not "<id> <JSON reading>"', stage: 'drain', payload: item })
       }

@@ -4,7 +4,7 @@
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
-import { deadLetterInto, execOrThrow, setStagedIn, stagedIn } from './common.js'
+import { deadLetterInto, execOrThrow, lazyEntry, setStagedIn, stagedIn } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
 import { createEnqueueBatcher, promised } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
@@ -21,14 +21,14 @@ type XReadReply = Array<[string, XEntries]> | null
 export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions): ReadingBuffer {
   const { shards, latestTtlMs } = opts
 
-  function entriesOf(reply: XEntries, bad: DeadLetter[], badIds: string[]): BufferedEntry[] {
+  function entriesOf(reply: XEntries, bad: DeadLetter[], badIds: string[], lazy: boolean): BufferedEntry[] {
     const out: BufferedEntry[] = []
     for (const [id, fields] of reply) {
       // a pending entry deleted from the stream (XDEL, retention) comes back with nil fields
       if (!fields) { badIds.push(id); continue }
       const raw = fields[fields.indexOf('r') + 1]
       try {
-        out.push({ id, reading: JSON.parse(raw) as Reading, bytes: raw.length })
+        out.push(lazy ? lazyEntry(id, raw) : { id, reading: JSON.parse(raw) as Reading, raw, bytes: raw.length })
       } catch {
         bad.push({ reason: 'queue entry is not a JSON reading', stage: 'drain', payload: JSON.stringify(fields) })
         badIds.push(id)
@@ -71,16 +71,16 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
       return claimed
     },
 
-    async read(shard, group, consumer, max, maxBytes, staged) {
+    async read(shard, group, consumer, max, maxBytes, staged, lazy = false) {
       const key = queueKey(shard)
       const bad: DeadLetter[] = []
       const badIds: string[] = []
       // our own pending entries first (after the staged ones): older than anything not yet delivered
       let reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, staged?.count ? staged.lastId : '0')) as XReadReply
-      let entries = reply ? entriesOf(reply[0][1], bad, badIds) : []
+      let entries = reply ? entriesOf(reply[0][1], bad, badIds, lazy) : []
       if (!entries.length && !badIds.length) {
         reply = (await redis.xreadgroup('GROUP', group, consumer, 'COUNT', max, 'STREAMS', key, '>')) as XReadReply
-        entries = reply ? entriesOf(reply[0][1], bad, badIds) : []
+        entries = reply ? entriesOf(reply[0][1], bad, badIds, lazy) : []
       }
       if (bad.length) await deadLetter(bad)
       if (badIds.length) await redis.xack(key, group, ...badIds)

@@ -5,6 +5,8 @@ export interface BufferedEntry {
   /** stream ID, or in list mode the "<ms>-<n>" id minted at enqueue — what ack() takes back */
   id: string
   reading: Reading
+  /** the reading's JSON as the queue holds it (canonical, one line): what NDJSON objects carry as is */
+  raw?: string
   /** serialized size, for IOTBUF_BATCH_BYTES */
   bytes: number
 }
@@ -42,9 +44,11 @@ export interface ReadingBuffer {
   /**
    * The next batch: this consumer's unacknowledged entries first, then new ones. `staged` (the
    * worker holds that many of its unacknowledged entries, up to `lastId`, for one large object)
-   * skips those, so only what comes after them is returned.
+   * skips those, so only what comes after them is returned. `lazy`: `reading` is parsed from `raw`
+   * only when a sink asks for it (NDJSON objects copy `raw` and never need it); an entry that is
+   * not a JSON object's text is still dead-lettered here.
    */
-  read(shard: number, group: string, consumer: string, max: number, maxBytes: number, staged?: { count: number; lastId: string }): Promise<BufferedEntry[]>
+  read(shard: number, group: string, consumer: string, max: number, maxBytes: number, staged?: { count: number; lastId: string }, lazy?: boolean): Promise<BufferedEntry[]>
   /** records how many readings a sink holds staged on a shard (`<sink>:<shard>`), for `iotbuf status` */
   setStaged(field: string, count: number): Promise<void>
   /** staged readings per sink, summed over the shards */

@@ -26,13 +26,18 @@ beforeEach(async () => { const c = new Redis(redis.port, '127.0.0.1'); await c.f
 
 interface SinkObject { path: string; shard: number; readings: Reading[]; ndjsonBytes: number }
 
-/** Every object of a file-sink tree with its readings and its NDJSON size (newlines not counted, as IOTBUF_SINK_OBJECT_BYTES counts). */
-function objects(root: string): SinkObject[] {
+/**
+ * Every object of a file-sink tree with its readings and its NDJSON size (newlines not counted, as
+ * IOTBUF_SINK_OBJECT_BYTES counts). A staged object is written to a dot-file as it fills, so
+ * `staging` tolerates (and counts in `temps`) those; otherwise one is a leftover and an error.
+ */
+function objects(root: string, staging?: { temps: number }): SinkObject[] {
   const out: SinkObject[] = []
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name)
       if (e.isDirectory()) { walk(p); continue }
+      if (e.name.startsWith('.') && staging) { staging.temps++; continue }
       if (e.name.startsWith('.')) throw new Error(`a temporary file was left behind: ${p}`)
       const lines = gunzipSync(readFileSync(p)).toString().split('\n').filter(Boolean)
       out.push({ path: p, shard: Number(/shard=(\d+)/.exec(p)![1]), readings: lines.map((l) => JSON.parse(l) as Reading), ndjsonBytes: lines.reduce((a, l) => a + l.length, 0) })
@@ -103,7 +108,10 @@ describe('object sizing for the file sink', () => {
       const st = await collectStatus(t.redis, t.config, redis.url)
       expect(st.totals.staged).toEqual({ file: n })
       expect(renderStatus(st, { paint: painter(false) })).toContain(`staged file=${n}`)
-      expect(objects(join(dataDir, 'sink'))).toEqual([])
+      // nothing under an object's name yet: each shard's object is being written under a temporary one
+      const staging = { temps: 0 }
+      expect(objects(join(dataDir, 'sink'), staging)).toEqual([])
+      expect(staging.temps).toBe(2)
       // passes go on as the daemon runs them; once the oldest staged reading is 400 ms old, one object per shard
       let written = 0
       await waitFor(async () => { written += Object.values((await t.worker.drainPass()).drained).reduce((a, b) => a + b, 0); return written === n }, 'the age limit to write the objects', 10_000, 50)
@@ -135,13 +143,16 @@ describe('object sizing for the file sink', () => {
       const staged = (await pendingOf(0)) + (await pendingOf(1))
       expect(staged).toBeGreaterThan(0)
       expect(staged).toBeLessThan(n)
-      expect(objects(join(dataDir, 'sink')).length).toBeGreaterThan(0)
+      // objects written, and the staged ones half built on disk under temporary names when the kill comes
+      const staging = { temps: 0 }
+      expect(objects(join(dataDir, 'sink'), staging).length).toBeGreaterThan(0)
+      expect(staging.temps).toBeGreaterThan(0)
     } finally {
       doomed.child.kill('SIGKILL')
       await doomed.exited()
       c.disconnect()
     }
-    const before = objects(join(dataDir, 'sink')).map((o) => o.path)
+    const before = objects(join(dataDir, 'sink'), { temps: 0 }).map((o) => o.path)
     const survivor = await runIotbuf(['worker', '--once'], { ...env, IOTBUF_WORKER_ID: 'size-survivor' }, dataDir)
     expect(survivor.code, survivor.out).toBe(0)
     const objs = objects(join(dataDir, 'sink'))

@@ -3,9 +3,12 @@
 // last stream ID; a sized object (IOTBUF_SINK_OBJECT_BYTES) by its first ID only, because after a
 // crash the re-delivered readings may be cut into an object of another length (an age limit
 // falls elsewhere), and that object must replace the first attempt, not sit beside it.
+import { once } from 'node:events'
+import { PassThrough, type Readable } from 'node:stream'
 import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
-import type { SinkBatch } from './types.js'
+import { createGzip, gzip } from 'node:zlib'
+import type { BufferedEntry } from '../../../shared/buffer/index.js'
+import type { ObjectWriter, SinkBatch } from './types.js'
 import { msOfStreamId } from '../../../shared/stream-id.js'
 import { checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
 
@@ -16,16 +19,26 @@ export type ObjectFormat = { kind: 'ndjson' } | ({ kind: 'parquet' } & ParquetOp
 export function batchObjectKey(batch: SinkBatch, ext = 'ndjson.gz'): string {
   const first = batch.entries[0].id
   const last = batch.entries[batch.entries.length - 1].id
-  const d = new Date(msOfStreamId(first))
-  const iso = d.toISOString()
-  const name = batch.sized ? first : `${first}-${last}`
-  return `dt=${iso.slice(0, 10)}/hh=${iso.slice(11, 13)}/shard=${String(batch.shard).padStart(2, '0')}/${name}.${ext}`
+  return objectKey(batch.shard, first, batch.sized ? first : `${first}-${last}`, ext)
+}
+
+/** The key of a sized object, which is named by its first ID alone. */
+export const sizedObjectKey = (shard: number, firstId: string, ext: string): string => objectKey(shard, firstId, firstId, ext)
+
+function objectKey(shard: number, firstId: string, name: string, ext: string): string {
+  const iso = new Date(msOfStreamId(firstId)).toISOString()
+  return `dt=${iso.slice(0, 10)}/hh=${iso.slice(11, 13)}/shard=${String(shard).padStart(2, '0')}/${name}.${ext}`
+}
+
+/** NDJSON lines of the entries: the queue's own JSON text where the buffer kept it (no parse, no re-serialization). */
+function ndjsonText(entries: BufferedEntry[]): string {
+  let s = ''
+  for (const e of entries) s += (e.raw ?? JSON.stringify(e.reading)) + '\n'
+  return s
 }
 
 export function toNdjson(batch: SinkBatch): Buffer {
-  let s = ''
-  for (const e of batch.entries) s += JSON.stringify(e.reading) + '\n'
-  return Buffer.from(s)
+  return Buffer.from(ndjsonText(batch.entries))
 }
 
 export function checkFormat(format: ObjectFormat): void {
@@ -36,4 +49,64 @@ export function checkFormat(format: ObjectFormat): void {
 export async function encodeObject(batch: SinkBatch, format: ObjectFormat): Promise<{ body: Buffer; ext: string; contentType: string }> {
   if (format.kind === 'parquet') return { body: toParquet(batch.entries, format), ext: 'parquet', contentType: 'application/vnd.apache.parquet' }
   return { body: await gzipAsync(toNdjson(batch), { level: 1 }), ext: 'ndjson.gz', contentType: 'application/gzip' }
+}
+
+/** An object being encoded as readings arrive: `body` yields its bytes for a file or an S3 upload. */
+export interface ObjectEncoder {
+  readonly body: Readable
+  readonly ext: string
+  readonly contentType: string
+  /** resolves when the encoder can take more (the destination drained what it had) */
+  append(entries: BufferedEntry[]): Promise<void>
+  end(): void
+}
+
+export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
+  if (format.kind === 'parquet') {
+    // hyparquet-writer writes a whole file (footer offsets, row groups) from the rows at once, so
+    // a Parquet object is held until it is complete; NDJSON streams
+    const body = new PassThrough()
+    const held: BufferedEntry[] = []
+    return {
+      body, ext: 'parquet', contentType: 'application/vnd.apache.parquet',
+      async append(entries) { for (const e of entries) held.push(e) },
+      end() { body.end(toParquet(held, format)) },
+    }
+  }
+  // gzip runs on libuv's thread pool, beside the worker reading the next batch from the store
+  const gz = createGzip({ level: 1, chunkSize: 256 * 1024 })
+  return {
+    body: gz, ext: 'ndjson.gz', contentType: 'application/gzip',
+    async append(entries) { if (!gz.write(ndjsonText(entries))) await once(gz, 'drain') },
+    end() { gz.end() },
+  }
+}
+
+/**
+ * An ObjectWriter over an encoder and a destination: `deliver` consumes the body (a file, an S3
+ * multipart upload) and settles when the object is complete; `discard` removes what a failed or
+ * abandoned object left. A failing destination fails the next append() at once instead of leaving
+ * it waiting for a 'drain' that never comes.
+ */
+export function streamObject(enc: ObjectEncoder, deliver: (body: Readable) => Promise<void>, discard: () => Promise<void>): ObjectWriter {
+  let failure: unknown = null
+  const delivered = deliver(enc.body)
+  const failed = new Promise<never>((_, reject) => { delivered.catch((err: unknown) => { failure = err; reject(err) }) })
+  failed.catch(() => undefined)
+  return {
+    async append(entries) {
+      if (failure) throw failure
+      await Promise.race([enc.append(entries), failed])
+    },
+    async finish() {
+      if (failure) throw failure
+      enc.end()
+      await delivered
+    },
+    async abort() {
+      enc.body.destroy()
+      await delivered.catch(() => undefined)
+      await discard()
+    },
+  }
 }

@@ -26,4 +26,20 @@ export interface Sink {
   close?(): Promise<void>
   /** object sinks (file, s3): the worker may gather several batches into one object for them */
   readonly objects?: boolean
+  /**
+   * Object sinks: start a sized object (named by its first ID) that is written as readings are
+   * appended — an S3 multipart upload as parts fill, a temporary file — so the worker holds only
+   * the IDs to acknowledge. Without it the worker gathers the entries and calls write() once.
+   */
+  openObject?(shard: number, firstId: string): ObjectWriter
+  /** the sink writes each entry's `raw` JSON and never reads `reading` (NDJSON objects) */
+  readonly rawJson?: boolean
+}
+
+/** A sized object under construction; nothing is visible under its key until finish() resolves. */
+export interface ObjectWriter {
+  append(entries: BufferedEntry[]): Promise<void>
+  finish(): Promise<void>
+  /** drops what was written (multipart upload aborted, temporary file removed) */
+  abort(): Promise<void>
 }
