@@ -46,6 +46,12 @@ export async function startStore(opts: StoreOptions): Promise<StoreHandle> {
   if (aclErr !== null) throw new Error(aclErr)
   const port = await server.listen(opts.port, bind)
   try {
+    if (Number(cfg['tls-port']) !== 0) await server.listenTls(Number(cfg['tls-port']), bind)
+  } catch (err) {
+    await server.close()
+    throw err
+  }
+  try {
     await server.loadDataFromDisk()
   } catch (err) {
     await server.close()
@@ -125,9 +131,18 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
   /* Node cannot fork; under systemd, docker or `iotbuf start` a foreground process is what is wanted anyway */
   if (cfg.daemonize === 'yes') say('daemonize yes: the bundled store does not detach, it keeps running in the foreground')
   try {
-    await server.listen(Number(cfg.port), bind)
+    /* port 0: no plain TCP listener, TLS only (as redis-server) */
+    const port = Number(cfg.port)
+    const tlsPort = Number(cfg['tls-port'])
+    if (port === 0 && tlsPort === 0) {
+      fail('Configured to not listen anywhere, exiting.')
+      return
+    }
+    if (port !== 0) await server.listen(port, bind)
+    if (tlsPort !== 0) await server.listenTls(tlsPort, bind)
   } catch (err) {
     fail((err as Error).message)
+    await server.close().catch(() => {})
     return
   }
   try {
@@ -145,7 +160,8 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
       say(`Failed to write PID file: ${(err as Error).message}`)
     }
   }
-  say(`Ready to accept connections tcp ${bind}:${server.port}`)
+  if (Number(cfg.port) !== 0) say(`Ready to accept connections tcp ${bind}:${server.port}`)
+  if (server.tlsPort !== 0) say(`Ready to accept connections tls ${bind}:${server.tlsPort}`)
   const shutdown = (): void => {
     if (pidfile !== '') rmSync(pidfile, { force: true })
     void server.close().then(() => io.exit(0))

@@ -30,6 +30,7 @@ import { SlowLog } from './slowlog.js'
 import { LatencyMonitor, CommandHistogram } from './latency.js'
 import { CLIENT_BLOCKED, CLIENT_SCRIPT } from './networking.js'
 import { Acl } from './acl-users.js'
+import { listenTls } from './tls.js'
 import { Tracking } from './tracking.js'
 import { Replication, CLIENT_MASTER, CLIENT_SLAVE } from './replication.js'
 import type { Db } from './keyspace.js'
@@ -107,6 +108,9 @@ export class StoreServer {
   private opsSamples: number[] = []
   private lastOpsSample = { time: Date.now(), count: 0 }
   private tcp: Server | null = null
+  /** The tls-port listener (tls.ts), when one is configured. */
+  private tls: Server | null = null
+  tlsPort = 0
   private cronTimer: NodeJS.Timeout | null = null
   port = 0
   readonly runId = randomBytes(20).toString('hex')
@@ -209,6 +213,17 @@ export class StoreServer {
     })
   }
 
+  /** Binds the tls-port listener with the tls-* files and policies; rejects with the reason. */
+  async listenTls(port: number, bind: string): Promise<number> {
+    const srv = await listenTls(this.config, port, bind, (sock) => this.acceptClient(sock))
+    const addr = srv.address()
+    this.tlsPort = typeof addr === 'object' && addr ? addr.port : port
+    this.tls = srv
+    /* TLS only (port 0): the cron starts with this listener */
+    if (this.cronTimer === null) this.restartCron(true)
+    return this.tlsPort
+  }
+
   /**
    * loadDataFromDisk(): the AOF when appendonly is on, else the snapshot.
    * Runs after listen() so clients see -LOADING meanwhile, as with Redis.
@@ -266,6 +281,9 @@ export class StoreServer {
     const tcp = this.tcp
     this.tcp = null
     if (tcp) await new Promise<void>((r) => tcp.close(() => r()))
+    const tls = this.tls
+    this.tls = null
+    if (tls) await new Promise<void>((r) => tls.close(() => r()))
   }
 
   private acceptClient(sock: Socket): void {
@@ -650,8 +668,8 @@ export class StoreServer {
   }
 
   /** (Re)starts serverCron at the configured hz (CONFIG SET hz takes effect at once). */
-  restartCron(): void {
-    if (this.tcp === null) return
+  restartCron(force = false): void {
+    if (this.tcp === null && this.tls === null && !force) return
     if (this.cronTimer) clearInterval(this.cronTimer)
     this.cronTimer = setInterval(() => this.cron(), 1000 / effectiveHz(this.config))
     this.cronTimer.unref()
