@@ -132,6 +132,7 @@ export const SETTINGS = {
   SINK_OBJECT_AGE: setting(duration, '5m', 'file and s3 sinks with IOTBUF_SINK_OBJECT_BYTES: write a partly filled object once its oldest staged reading was read this long ago'),
   OPENSEARCH_URL: setting(text, undefined, 'OpenSearch endpoint for the opensearch sink, e.g. https://search-x.eu-west-1.es.amazonaws.com'),
   OPENSEARCH_INDEX: setting(z.string().refine((s) => /^[a-z0-9][^A-Z\\/*?"<>| ,#:%]*$/.test(s.replace(/%[YmdH]/g, '0')), 'a lowercase index name, strftime fields %Y %m %d %H allowed, e.g. iot-readings-%Y.%m.%d'), 'iot-readings-%Y.%m.%d', 'index per reading day (strftime of ts, UTC: %Y %m %d %H)'),
+  OPENSEARCH_DATA_STREAM: setting(bool, 'false', 'opensearch sink: IOTBUF_OPENSEARCH_INDEX names a data stream (no strftime fields) — the index template declares it, documents carry @timestamp, OpenSearch rolls the backing indices over'),
   OPENSEARCH_AUTH: setting(oneOf('none', 'basic', 'sigv4-es', 'sigv4-aoss'), 'none', 'none, basic (IOTBUF_OPENSEARCH_USERNAME/PASSWORD), sigv4-es (Amazon OpenSearch Service) or sigv4-aoss (OpenSearch Serverless)'),
   OPENSEARCH_USERNAME: setting(text, undefined, 'basic auth user of the opensearch sink'),
   OPENSEARCH_PASSWORD: setting(text, undefined, 'basic auth password of the opensearch sink', true),

@@ -8,6 +8,11 @@
 // 401/403 when the Authorization header is missing or is not the expected basic or SigV4 one.
 // SigV4 is checked for presence, algorithm, credential scope (region/service) and signed
 // headers, not for the signature itself (that is the AWS SDK signer's job, tested upstream).
+// Data streams as OpenSearch 2 has them: a write to a name that a template with `data_stream`
+// matches creates the stream and its backing index `.ds-<name>-000001`; the stream takes only
+// `create` ("only write ops with an op_type of create are allowed in data streams") and only
+// documents with one timestamp field ("documents must contain a single-valued timestamp field
+// '@timestamp' of date type"); rollover() starts the next backing index, where _ids are new again.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createHash } from 'node:crypto'
 
@@ -22,9 +27,13 @@ export interface OpenSearchFake {
   indices: Map<string, Map<string, Record<string, unknown>>>
   /** index templates by name, as PUT */
   templates: Map<string, Record<string, unknown>>
+  /** data streams by name: their backing indices, oldest first (the last one is written) */
+  dataStreams: Map<string, { timestampField: string; indices: string[] }>
+  /** rolls a data stream over to a new backing index */
+  rollover(name: string): string
   /** successful creates per _id over the whole run: more than 1 would be a duplicate */
   createdTimes: Map<string, number>
-  calls: { bulk: number; items: number; conflicts: number; rejected429: number; mapperErrors: number; tooLarge: number; unauthorized: number; failed5xx: number; resets: number }
+  calls: { bulk: number; items: number; conflicts: number; rejected429: number; mapperErrors: number; tooLarge: number; unauthorized: number; failed5xx: number; resets: number; dataStreamRefusals: number }
   /** Authorization headers seen, the last 20 */
   authHeaders: string[]
   /** items whose _id hashes under this share (0..1) are refused with 429 the first time they come */
@@ -53,9 +62,10 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
   const indices = new Map<string, Map<string, Record<string, unknown>>>()
   const mappings = new Map<string, Map<string, FieldType>>()
   const templates = new Map<string, Record<string, unknown>>()
+  const dataStreams = new Map<string, { timestampField: string; indices: string[] }>()
   const createdTimes = new Map<string, number>()
   const rejectedOnce = new Set<string>()
-  const calls = { bulk: 0, items: 0, conflicts: 0, rejected429: 0, mapperErrors: 0, tooLarge: 0, unauthorized: 0, failed5xx: 0, resets: 0 }
+  const calls = { bulk: 0, items: 0, conflicts: 0, rejected429: 0, mapperErrors: 0, tooLarge: 0, unauthorized: 0, failed5xx: 0, resets: 0, dataStreamRefusals: 0 }
   const authHeaders: string[] = []
   let share = 0
   let fail = 0
@@ -64,11 +74,27 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
   let waiters: Array<() => void> = []
   let heldWaiters: Array<() => void> = []
 
+  const templatesFor = (index: string) => [...templates.values()].filter((t) => ((t.index_patterns as string[]) ?? [])
+    .some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index)))
+
+  /** The index a write to `name` goes to: a data stream's current backing index (created with the stream when a data_stream template matches), or `name`. */
+  function writeTarget(name: string): { index: string; stream?: { timestampField: string } } {
+    let ds = dataStreams.get(name)
+    if (!ds) {
+      const t = templatesFor(name).find((x) => x.data_stream)
+      if (!t) return { index: name }
+      const field = ((t.data_stream as { timestamp_field?: { name?: string } }).timestamp_field?.name) ?? '@timestamp'
+      ds = { timestampField: field, indices: [`.ds-${name}-000001`] }
+      dataStreams.set(name, ds)
+    }
+    return { index: ds.indices[ds.indices.length - 1], stream: ds }
+  }
+
   /** Dynamic mapping of a new field: the installed templates' explicit properties first, then its dynamic templates. */
   function mappingFor(index: string, path: string, value: unknown): FieldType {
-    for (const t of templates.values()) {
-      const patterns = (t.index_patterns as string[]) ?? []
-      if (!patterns.some((p) => new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index))) continue
+    // a backing index takes its stream's template
+    const ofName = /^\.ds-(.+)-\d{6}$/.exec(index)?.[1] ?? index
+    for (const t of templatesFor(ofName)) {
       const m = ((t.template as { mappings?: Record<string, unknown> })?.mappings ?? {}) as { properties?: Record<string, { type: string }>; dynamic_templates?: Array<Record<string, { path_match?: string; match_mapping_type?: string; mapping: { type: string } }>> }
       const prop = m.properties?.[path]
       if (prop) return prop.type as FieldType
@@ -134,10 +160,16 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
       const action = JSON.parse(lines[i]) as Record<string, { _index?: string; _id?: string }>
       const [op, meta] = Object.entries(action)[0]
       if (op !== 'create' && op !== 'index') throw new HttpError(400, errorBody(400, 'illegal_argument_exception', `Malformed action/metadata line [${i + 1}], expected one of [create, index] in this fake but found [${op}]`))
-      const index = meta._index ?? ''
+      const target = writeTarget(meta._index ?? '')
+      const index = target.index
       const id = meta._id ?? createHash('sha1').update(lines[i + 1]).digest('hex').slice(0, 20)
       calls.items++
       const base = { _index: index, _id: id }
+      if (target.stream && op !== 'create') {
+        calls.dataStreamRefusals++
+        items.push({ [op]: { ...base, status: 400, error: { type: 'illegal_argument_exception', reason: 'only write ops with an op_type of create are allowed in data streams' } } })
+        continue
+      }
       if (share > 0 && !rejectedOnce.has(id) && hashShare(id) < share) {
         rejectedOnce.add(id)
         calls.rejected429++
@@ -155,6 +187,12 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
       try { doc = JSON.parse(lines[i + 1]) as Record<string, unknown> } catch (e) {
         calls.mapperErrors++
         items.push({ [op]: { ...base, status: 400, error: { type: 'mapper_parsing_exception', reason: 'failed to parse', caused_by: { type: 'not_x_content_exception', reason: (e as Error).message } } } })
+        continue
+      }
+      const ts = target.stream ? doc[target.stream.timestampField] : undefined
+      if (target.stream && typeof ts !== 'number' && typeof ts !== 'string') {
+        calls.dataStreamRefusals++
+        items.push({ [op]: { ...base, status: 400, error: { type: 'mapper_parsing_exception', reason: 'failed to parse', caused_by: { type: 'illegal_argument_exception', reason: `documents must contain a single-valued timestamp field '${target.stream.timestampField}' of date type` } } } })
         continue
       }
       const err = indexDoc(index, id, doc)
@@ -226,7 +264,14 @@ export async function startOpenSearchFake(opts: { auth?: FakeAuth; maxContentLen
   const port = (server.address() as { port: number }).port
   const release = () => { holding = false; for (const w of waiters) w(); waiters = [] }
   return {
-    url: `http://127.0.0.1:${port}`, indices, templates, createdTimes, calls, authHeaders, release,
+    url: `http://127.0.0.1:${port}`, indices, templates, dataStreams, createdTimes, calls, authHeaders, release,
+    rollover(name) {
+      const ds = dataStreams.get(name)
+      if (!ds) throw new Error(`no data stream ${name}`)
+      const next = `.ds-${name}-${String(ds.indices.length + 1).padStart(6, '0')}`
+      ds.indices.push(next)
+      return next
+    },
     rejectShare(s) { share = s },
     failNext(n) { fail = n },
     resetNext(n) { reset = n },

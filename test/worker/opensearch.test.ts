@@ -11,6 +11,8 @@ import type { Reading } from '../../shared/reading.js'
 import { startOpenSearchFake, type FakeAuth, type OpenSearchFake } from './opensearch-fake.js'
 import { makeReadings, openTestWorker, publish, tempDir } from './harness.js'
 import { indexNameFor } from '../../services/worker/sinks/opensearch-index.js'
+import { createOpenSearchSink } from '../../services/worker/sinks/opensearch.js'
+import { Client } from '@opensearch-project/opensearch'
 
 const creds = { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_REGION: 'eu-west-1' }
 Object.assign(process.env, creds)
@@ -169,6 +171,77 @@ describe('opensearch sink', () => {
     } finally {
       await t.close()
     }
+  })
+
+  it('a data stream (IOTBUF_OPENSEARCH_DATA_STREAM): template with data_stream, create ops with @timestamp into the backing index, the mapper\'s refusal dead-lettered, re-delivery answered 409', async () => {
+    const f = await fake()
+    const over = { IOTBUF_SHARDS: '1', IOTBUF_BATCH_MAX: '1000', IOTBUF_OPENSEARCH_DATA_STREAM: 'true', IOTBUF_OPENSEARCH_INDEX: 'iot-stream' }
+    const t = await openTestWorker(redis.url, env(f, { ...over, IOTBUF_WORKER_ID: 'os-ds' }))
+    try {
+      const now = Date.now()
+      const readings: Reading[] = Array.from({ length: 300 }, (_, i) => ({ deviceId: `ds-${i % 3}`, ts: now - 300 + i, receivedAt: now, measures: { seq: i, temperature: i === 77 ? 'hot' : 20 + i / 10 } }))
+      await t.buffer.enqueueReadings(readings)
+      const sum = await t.worker.drainUntilEmpty()
+      expect(sum.drained.opensearch).toBe(299)
+      expect(sum.deadLettered).toBe(1)
+      const tpl = f.templates.get('iotbuf-readings') as { index_patterns: string[]; data_stream?: { timestamp_field?: { name: string } }; template: { mappings: { properties: Record<string, { type: string }> } } }
+      expect(tpl.index_patterns).toEqual(['iot-stream'])
+      expect(tpl.data_stream).toEqual({ timestamp_field: { name: '@timestamp' } })
+      expect(tpl.template.mappings.properties['@timestamp'].type).toBe('date')
+      // the first create made the stream; every document is in its backing index with @timestamp = ts
+      expect([...f.dataStreams.keys()]).toEqual(['iot-stream'])
+      expect([...f.indices.keys()]).toEqual(['.ds-iot-stream-000001'])
+      const docs = [...f.indices.get('.ds-iot-stream-000001')!.values()]
+      expect(docs).toHaveLength(299)
+      expect(docs.every((d) => d['@timestamp'] === d.ts)).toBe(true)
+      expect(f.calls.dataStreamRefusals).toBe(0)
+      const [dl] = await dlqReasons(t.redis)
+      expect(dl.payload.measures.seq).toBe(77)
+      expect(dl.reason).toMatch(/^opensearch refused the document: mapper_parsing_exception: failed to parse field \[measures\.temperature\] of type \[double\]/)
+    } finally {
+      await t.close()
+    }
+    // a reading delivered again (as after a crash before the XACK): its create answers 409, nothing doubles
+    const sink = createOpenSearchSink({ url: f.url, index: 'iot-stream', dataStream: true, auth: { kind: 'none' }, maxRequestBytes: 5 * 1024 * 1024, timeoutMs: 5000, itemAttempts: 3 })
+    try {
+      const [shard, id] = [...f.indices.get('.ds-iot-stream-000001')!.keys()][0].split(':')
+      const res = await sink.write({ shard: Number(shard), entries: [{ id, reading: { deviceId: 'ds-0', ts: Date.now(), receivedAt: Date.now(), measures: { seq: 0 } }, bytes: 10 }] })
+      expect(res.rejected).toEqual([])
+      expect(f.calls.conflicts).toBe(1)
+      expect(f.count()).toBe(299)
+      expect(everyIdOnce(f)).toBe(true)
+    } finally {
+      await sink.close?.()
+    }
+  })
+
+  it('the double refuses what a data stream refuses: an index op, a document without @timestamp; rollover starts the next backing index', async () => {
+    const f = await fake()
+    const c = new Client({ node: f.url })
+    try {
+      await c.indices.putIndexTemplate({ name: 'ds', body: { index_patterns: ['logs-ds'], data_stream: {}, template: { mappings: { properties: { '@timestamp': { type: 'date' } } } } } as never })
+      const bulk = async (lines: object[]) => ((await c.transport.request({ method: 'POST', path: '/_bulk', bulkBody: lines.map((l) => JSON.stringify(l) + '\n').join('') })).body as { items: Array<Record<string, { status: number; _index: string; error?: { type: string; reason: string; caused_by?: { type: string; reason: string } } }>> }).items.map((it) => Object.values(it)[0])
+      const [indexOp, noTs, ok] = await bulk([
+        { index: { _index: 'logs-ds', _id: 'a' } }, { '@timestamp': 1, v: 1 },
+        { create: { _index: 'logs-ds', _id: 'b' } }, { v: 2 },
+        { create: { _index: 'logs-ds', _id: 'c' } }, { '@timestamp': 3, v: 3 },
+      ])
+      expect(indexOp).toMatchObject({ status: 400, error: { type: 'illegal_argument_exception', reason: 'only write ops with an op_type of create are allowed in data streams' } })
+      expect(noTs).toMatchObject({ status: 400, error: { type: 'mapper_parsing_exception', caused_by: { type: 'illegal_argument_exception', reason: "documents must contain a single-valued timestamp field '@timestamp' of date type" } } })
+      expect(ok).toMatchObject({ status: 201, _index: '.ds-logs-ds-000001' })
+      expect(f.rollover('logs-ds')).toBe('.ds-logs-ds-000002')
+      const [next] = await bulk([{ create: { _index: 'logs-ds', _id: 'c' } }, { '@timestamp': 3, v: 3 }])
+      // the _id is new to the new backing index: a re-delivery across a rollover is indexed twice (the sink's header says so)
+      expect(next).toMatchObject({ status: 201, _index: '.ds-logs-ds-000002' })
+      expect(f.createdTimes.get('c')).toBe(2)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('IOTBUF_OPENSEARCH_DATA_STREAM with strftime fields in IOTBUF_OPENSEARCH_INDEX is refused at start, naming both', async () => {
+    const f = await fake()
+    await expect(openTestWorker(redis.url, env(f, { IOTBUF_OPENSEARCH_DATA_STREAM: 'true', IOTBUF_WORKER_ID: 'os-ds-bad' }))).rejects.toThrow(/IOTBUF_OPENSEARCH_INDEX=iot-readings-%Y\.%m\.%d: with IOTBUF_OPENSEARCH_DATA_STREAM=true it names the data stream and takes no strftime fields/)
   })
 
   it('a worker process SIGKILLed mid-batch: the next one re-delivers, 0 missing, 0 duplicates (counted by _id)', async () => {

@@ -38,7 +38,8 @@ export function createSinks(config: Config, names: SinkName[] = config.SINKS): S
       })
       case 'opensearch': return createOpenSearchSink({
         url: required(config.OPENSEARCH_URL, 'IOTBUF_OPENSEARCH_URL', 'opensearch'),
-        index: config.OPENSEARCH_INDEX,
+        index: openSearchIndex(config),
+        dataStream: config.OPENSEARCH_DATA_STREAM,
         auth: openSearchAuth(config),
         maxRequestBytes: config.OPENSEARCH_MAX_REQUEST,
         timeoutMs: config.SINK_TIMEOUT,
@@ -47,6 +48,14 @@ export function createSinks(config: Config, names: SinkName[] = config.SINKS): S
       default: throw new Error(`IOTBUF_SINKS: unknown sink ${String(name)} (available: file, s3, timestream, influx, opensearch)`)
     }
   })
+}
+
+function openSearchIndex(config: Config): string {
+  // a data stream is one name; OpenSearch creates its dated backing indices itself
+  if (config.OPENSEARCH_DATA_STREAM && config.OPENSEARCH_INDEX.includes('%')) {
+    throw new Error(`IOTBUF_OPENSEARCH_INDEX=${config.OPENSEARCH_INDEX}: with IOTBUF_OPENSEARCH_DATA_STREAM=true it names the data stream and takes no strftime fields (e.g. iot-readings)`)
+  }
+  return config.OPENSEARCH_INDEX
 }
 
 function openSearchAuth(config: Config): Parameters<typeof createOpenSearchSink>[0]['auth'] {

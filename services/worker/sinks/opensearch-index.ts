@@ -24,15 +24,21 @@ export function templatePatternOf(pattern: string): string {
   return i === -1 ? pattern : `${pattern.slice(0, i)}*`
 }
 
+/** A data stream's documents carry the reading's ts again under the field OpenSearch requires. */
+export const DATA_STREAM_TIMESTAMP = '@timestamp'
+
 /**
  * deviceId and tags keyword (exact match and aggregations), ts/receivedAt date from epoch ms,
  * measures by the JSON type of their first value: numbers double (a measure sent as 21 and later
- * 21.5 must not be fixed to long by its first value), strings keyword, booleans boolean.
+ * 21.5 must not be fixed to long by its first value), strings keyword, booleans boolean. For a
+ * data stream the template declares it (`data_stream`, matched by the stream's exact name), so
+ * the first `create` into the name makes OpenSearch create the stream and its backing index.
  */
-export function indexTemplate(indexPattern: string): Record<string, unknown> {
+export function indexTemplate(indexPattern: string, dataStream = false): Record<string, unknown> {
   return {
     index_patterns: [indexPattern],
     priority: 100,
+    ...(dataStream ? { data_stream: { timestamp_field: { name: DATA_STREAM_TIMESTAMP } } } : {}),
     template: {
       mappings: {
         dynamic_templates: [
@@ -42,6 +48,7 @@ export function indexTemplate(indexPattern: string): Record<string, unknown> {
           { tags_keyword: { path_match: 'tags.*', match_mapping_type: 'string', mapping: { type: 'keyword' } } },
         ],
         properties: {
+          ...(dataStream ? { [DATA_STREAM_TIMESTAMP]: { type: 'date', format: 'strict_date_optional_time||epoch_millis' } } : {}),
           deviceId: { type: 'keyword' },
           ts: { type: 'date', format: 'epoch_millis' },
           receivedAt: { type: 'date', format: 'epoch_millis' },

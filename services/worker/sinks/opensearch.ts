@@ -1,7 +1,9 @@
 // OpenSearch (Amazon OpenSearch Service, OpenSearch Serverless, self-managed): _bulk `create`
 // actions whose _id is the buffer's entry id (`<shard>:<stream id>`), so a re-delivered batch (retry, worker crash) finds
 // its documents already there (409) instead of indexing them twice. Daily indices by the
-// reading's timestamp; an index template installed once at start maps the fields.
+// reading's timestamp, or one data stream (IOTBUF_OPENSEARCH_DATA_STREAM: documents get
+// @timestamp; the 409 holds within a backing index, so a batch re-delivered across a rollover
+// would be indexed again in the new one); an index template installed once at start maps the fields.
 //
 // Results are taken item by item: 2xx and 409 are written; 429 and 5xx items are sent again,
 // alone, with backoff (the rest of the batch is not resent); any other refusal (400
@@ -14,12 +16,13 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node'
 import type { Reading } from '../../../shared/reading.js'
 import type { RejectedRecord, Sink } from './types.js'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { indexTemplate, indexNameFor, templatePatternOf } from './opensearch-index.js'
+import { DATA_STREAM_TIMESTAMP, indexTemplate, indexNameFor, templatePatternOf } from './opensearch-index.js'
 
 export interface OpenSearchSinkOptions {
   url: string
-  /** index name with strftime fields of the reading's ts (UTC) */
+  /** index name with strftime fields of the reading's ts (UTC), or the data stream's name */
   index: string
+  dataStream?: boolean
   auth: { kind: 'none' } | { kind: 'basic'; username: string; password: string } | { kind: 'sigv4'; service: 'es' | 'aoss'; region: string }
   maxRequestBytes: number
   timeoutMs: number
@@ -36,8 +39,10 @@ class OpenSearchUnavailable extends Error {
   constructor(message: string, readonly status?: number) { super(message); this.name = 'SinkUnavailable' }
 }
 
-export function toDocument(r: Reading): Record<string, unknown> {
-  const doc: Record<string, unknown> = { deviceId: r.deviceId, ts: r.ts, receivedAt: r.receivedAt, measures: r.measures }
+export function toDocument(r: Reading, dataStream = false): Record<string, unknown> {
+  const doc: Record<string, unknown> = dataStream
+    ? { [DATA_STREAM_TIMESTAMP]: r.ts, deviceId: r.deviceId, ts: r.ts, receivedAt: r.receivedAt, measures: r.measures }
+    : { deviceId: r.deviceId, ts: r.ts, receivedAt: r.receivedAt, measures: r.measures }
   if (r.tags) doc.tags = r.tags
   if (r.id !== undefined) doc.id = r.id
   return doc
@@ -68,7 +73,7 @@ export function createOpenSearchSink(opts: OpenSearchSinkOptions): Sink {
   let templateReady: Promise<void> | null = null
 
   function ensureTemplate(): Promise<void> {
-    templateReady ??= client.indices.putIndexTemplate({ name: 'iotbuf-readings', body: indexTemplate(templatePatternOf(opts.index)) as never })
+    templateReady ??= client.indices.putIndexTemplate({ name: 'iotbuf-readings', body: indexTemplate(opts.dataStream ? opts.index : templatePatternOf(opts.index), opts.dataStream) as never })
       .then(() => undefined, (err: unknown) => {
         templateReady = null
         // a refused template says nothing about the readings: keep them buffered, never dead-letter
@@ -140,8 +145,8 @@ export function createOpenSearchSink(opts: OpenSearchSinkOptions): Sink {
       const rejected: RejectedRecord[] = []
       const items: Item[] = batch.entries.map((e, index) => ({
         index,
-        action: JSON.stringify({ create: { _index: indexNameFor(opts.index, e.reading.ts), _id: documentId(batch.shard, e.id) } }),
-        source: JSON.stringify(toDocument(e.reading)),
+        action: JSON.stringify({ create: { _index: opts.dataStream ? opts.index : indexNameFor(opts.index, e.reading.ts), _id: documentId(batch.shard, e.id) } }),
+        source: JSON.stringify(toDocument(e.reading, opts.dataStream)),
       }))
       for (const req of requests(items, rejected)) {
         // only the items OpenSearch pushed back are resent, after a backoff; when they keep coming
