@@ -16,6 +16,7 @@ has() { command -v "$1" >/dev/null 2>&1; }
 pyhas() { [ -x "$python" ] && "$python" -c "import $1" >/dev/null 2>&1; }
 has redis-server  || need+=(redis-server)       # store tests compare every reply with it
 has redis-cli     || need+=(redis-tools)        # redis-cli and redis-benchmark against the store
+has redis-sentinel || need+=(redis-sentinel)   # watches bundled stores and fails over (replication tests)
 has mosquitto     || need+=(mosquitto)          # the bridge's upstream and the MQTT anchors
 has mosquitto_pub || need+=(mosquitto-clients)  # a real MQTT client publishing to the broker
 has influxd       || need+=(influxdb)           # the influx sink's target

@@ -293,6 +293,8 @@ export class MasterLink {
     const c = this.cached
     this.server.log(c ? `Trying a partial resynchronization (request ${c.replid}:${c.offset + 1}).` : 'Partial resynchronization not possible (no cached master)')
     r = await ask(['PSYNC', c ? c.replid : '?', String(c ? c.offset + 1 : -1)])
+    /* a master that waits to start the RDB (repl-diskless-sync-delay) keeps the link alive with newlines */
+    while (r === '') r = await rd.line()
     if (r.startsWith('+CONTINUE')) {
       this.continueSync(sock, rd, r.slice(9).trim())
       return
