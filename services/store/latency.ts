@@ -100,6 +100,17 @@ export class CommandHistogram {
     this.total++
   }
 
+  /** hdr_value_at_percentile(), in ns: the upper bound of the bucket where p % of the calls are reached. */
+  valueAtPercentile(p: number): number {
+    const want = Math.max(1, Math.ceil((p / 100) * this.total))
+    let cumulative = 0
+    for (let k = 0; k < HIST_BUCKETS; k++) {
+      cumulative += this.counts[k]
+      if (cumulative >= want) return HIST_FIRST_NS * 2 ** k
+    }
+    return 0
+  }
+
   /** [bucket upper bound in µs, cumulative count] for every bucket that adds to the count (fillCommandCDF). */
   cdf(): [number, number][] {
     const out: [number, number][] = []

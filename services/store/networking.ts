@@ -155,11 +155,19 @@ export class Client extends ReplyBuffer {
     if (this.flags & CLIENT_CLOSE_AFTER_REPLY) this.close()
   }
 
+  /** afterErrorReply(): errors are counted for INFO errorstats; a script's are counted when it replies them. */
+  override addReplyError(msg: string): void {
+    super.addReplyError(msg)
+    if ((this.flags & CLIENT_SCRIPT) === 0) this.server.errorStats.count(msg.charCodeAt(0) === 45 ? msg : `-ERR ${msg}`)
+  }
+
   /** freeClient(): after pending replies are written, end the connection. */
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.socket.end()
+    /* once the last reply is out the socket is closed for reading too, as close() does in Redis: a peer that
+     * keeps sending (a protocol desync) gets a reset instead of writing into a half-closed connection forever */
+    this.socket.end(() => this.socket.destroy())
     this.server.unlinkClient(this)
   }
 

@@ -92,7 +92,7 @@ const EVENT_NAMES: Record<string, string> = {
 }
 
 /* Commands whose handlers raise their own events, as sort.c and t_zset.c do (SORT ... STORE, blocking pops). */
-const SELF_NOTIFYING = new Set(['sort', 'bzpopmin', 'bzpopmax', 'zmpop', 'bzmpop'])
+const SELF_NOTIFYING = new Set(['sort', 'bzpopmin', 'bzpopmax', 'zmpop', 'bzmpop', 'xreadgroup', 'xclaim', 'xautoclaim'])
 
 /* Commands that remove whole keys: their event is emitted per key that existed. */
 const DELETES = new Set(['del', 'unlink', 'getdel'])

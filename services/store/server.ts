@@ -34,6 +34,7 @@ import { listenTls } from './tls.js'
 import { Tracking } from './tracking.js'
 import { Replication, CLIENT_MASTER, CLIENT_SLAVE } from './replication.js'
 import type { Db } from './keyspace.js'
+import { ErrorStats } from './stats.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -74,6 +75,9 @@ const LOOKUP_NOTOUCH_COMMANDS = new Set(['type', 'exists', 'ttl', 'pttl', 'expir
 /* Commands that run a script (SKIP_MONITOR in Redis: they show themselves before the script's commands). */
 const SCRIPT_ENTRY_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro'])
 
+/* Commands whose replies are all (un)subscribe confirmations. */
+const SUBSCRIPTION_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe'])
+
 /* Commands that run immediately even inside MULTI. */
 const MULTI_PASSTHROUGH = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset'])
 
@@ -88,6 +92,9 @@ export class StoreServer {
   readonly slowlog = new SlowLog()
   readonly latency = new LatencyMonitor()
   readonly tracking = new Tracking(this)
+  readonly errorStats = new ErrorStats()
+  /* call()s started, to tell a command refused before running from one that failed */
+  private callsStarted = 0
   /** CLIENT PAUSE (networking.c pauseClients): the mode, when it ends, and the clients waiting for it. */
   pauseType = PAUSE_OFF
   pauseEnd = 0
@@ -368,8 +375,18 @@ export class StoreServer {
     }
   }
 
-  /** processCommand(): lookup, arity, auth, OOM, MULTI queuing, then call(). */
+  /** processCommand(), counting a command refused with an error before it ran as rejected (rejectCommand()). */
   processCommand(c: Client): void {
+    const errors = this.errorStats.total
+    const calls = this.callsStarted
+    c.cmd = null
+    this.dispatchCommand(c)
+    const cmd = c.cmd as Command | null
+    if (cmd !== null && this.callsStarted === calls && this.errorStats.total !== errors) cmd.rejectedCalls++
+  }
+
+  /** lookup, arity, auth, OOM, MULTI queuing, then call(). */
+  private dispatchCommand(c: Client): void {
     const argv = c.argv
     const cmd = lookupCommand(this.commands, argv)
     if (cmd === null) {
@@ -458,7 +475,8 @@ export class StoreServer {
       c.addReplyRaw('+QUEUED\r\n')
       return
     }
-    const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0
+    /* CLIENT REPLY OFF/SKIP silence replies, not pushes: (un)subscribe confirmations are pushed (CLIENT_PUSHING) in RESP2 too */
+    const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0 && !SUBSCRIPTION_COMMANDS.has(cmd.name)
     const mark = quiet ? c.replyMark() : null
     this.keyspace.noTouch = ((c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch') || LOOKUP_NOTOUCH_COMMANDS.has(cmd.name)
     const tracking = this.tracking
@@ -513,6 +531,8 @@ export class StoreServer {
     /* The arguments as sent: a handler may rewrite c.argv for the AOF (SPOP → DEL), the slow log shows the original. */
     const argv = c.argv
     c.redacted = null
+    this.callsStarted++
+    const errors = this.errorStats.total
     /* MONITOR sees a command once it ran (a transaction's commands before EXEC), but a script before what it runs */
     const monitored = this.monitors.size !== 0
     if (monitored && SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
@@ -535,6 +555,7 @@ export class StoreServer {
     if (monitored && !SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     /* c->woff: what WAIT waits for is this client's last write in the stream (a script's too) */
     if (this.repl.pendingOffset !== replOffset) this.repl.noteWrite(c)
+    if (this.errorStats.total !== errors) cmd.failedCalls++
     cmd.calls++
     this.numCommands++
     this.recordDuration(c, cmd, argv, (performance.now() - start) * 1000)
@@ -549,6 +570,7 @@ export class StoreServer {
     if (c.flags & CLIENT_BLOCKED) return
     const cfg = this.config
     const duration = Math.round(us)
+    cmd.microseconds += us
     if ((cmd.flagBits & CMD_SKIP_SLOWLOG) === 0) {
       this.slowlog.push(argv, c.redacted, duration, c.addr, c.name, Number(cfg['slowlog-log-slower-than'] ?? 10000), Number(cfg['slowlog-max-len'] ?? 128))
     }
@@ -697,11 +719,15 @@ export class StoreServer {
     const resetTable = (t: Map<string, Command>): void => {
       for (const cmd of t.values()) {
         cmd.calls = 0
+        cmd.microseconds = 0
+        cmd.rejectedCalls = 0
+        cmd.failedCalls = 0
         cmd.histogram = null
         if (cmd.subcommands) resetTable(cmd.subcommands)
       }
     }
     resetTable(this.commands)
+    this.errorStats.reset()
     for (const r of this.statResetters) r()
   }
 

@@ -9,11 +9,15 @@ import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
 import { stringMatch, bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from '../version.js'
+import { commandStatsInfo, latencyStatsInfo } from '../stats.js'
 import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace']
+/* genInfoSectionDict(): what INFO and INFO default show */
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'errorstats', 'cluster', 'keyspace']
+/* every section, in the order genRedisInfoString() writes them */
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'module_list', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace']
 
 function infoSection(c: Client, name: string): string | null {
   const s = c.server
@@ -63,6 +67,7 @@ function infoSection(c: Client, name: string): string | null {
         expired_keys: ks.expiredKeys, expired_stale_perc: (ks.expiredStalePerc * 100).toFixed(2),
         expired_time_cap_reached_count: ks.expiredTimeCapReached, evicted_keys: ks.evictedKeys, keyspace_hits: ks.keyspaceHits, keyspace_misses: ks.keyspaceMisses,
         pubsub_channels: 0, pubsub_patterns: 0,
+        total_error_replies: s.errorStats.total,
         tracking_total_keys: s.tracking.totalKeys, tracking_total_items: s.tracking.totalItems, tracking_total_prefixes: s.tracking.totalPrefixes,
         /* MIGRATE opens a connection per call (commands/dump.ts), none is kept */
         migrate_cached_sockets: 0,
@@ -73,6 +78,17 @@ function infoSection(c: Client, name: string): string | null {
       const u = process.cpuUsage()
       return '# CPU\r\n' + kv({ used_cpu_sys: (u.system / 1e6).toFixed(6), used_cpu_user: (u.user / 1e6).toFixed(6) })
     }
+    case 'module_list':
+    case 'modules':
+      return '# Modules\r\n'
+    case 'commandstats':
+      return '# Commandstats\r\n' + commandStatsInfo(s.commands.values())
+    case 'errorstats':
+      return '# Errorstats\r\n' + s.errorStats.info()
+    case 'latencystats':
+      return '# Latencystats\r\n' + (cfg['latency-tracking'] === 'no' ? '' : latencyStatsInfo(s))
+    case 'cluster':
+      return `# Cluster\r\ncluster_enabled:${cfg['cluster-enabled'] === 'yes' ? 1 : 0}\r\n`
     case 'keyspace': {
       let out = '# Keyspace\r\n'
       for (const db of ks.dbs) {
@@ -86,15 +102,21 @@ function infoSection(c: Client, name: string): string | null {
   }
 }
 
+/** INFO [section ...]: "default" adds the default sections, "all" and "everything" every section; names are case-insensitive. */
 function infoCommand(c: Client): void {
-  let sections = DEFAULT_SECTIONS
-  if (c.argv.length > 1) {
-    const asked = c.argv.slice(1).map((a) => a.toLowerCase())
-    if (asked.some((a) => a === 'all' || a === 'everything')) sections = DEFAULT_SECTIONS
-    else if (!asked.includes('default')) sections = DEFAULT_SECTIONS.filter((s) => asked.includes(s))
+  const asked = new Set<string>()
+  let all = false
+  if (c.argv.length === 1) for (const s of DEFAULT_SECTIONS) asked.add(s)
+  for (const a of c.argv.slice(1)) {
+    const name = a.toLowerCase()
+    if (name === 'default') for (const s of DEFAULT_SECTIONS) asked.add(s)
+    else if (name === 'all' || name === 'everything') all = true
+    else asked.add(name)
   }
   const parts: string[] = []
-  for (const name of sections) {
+  for (const name of ALL_SECTIONS) {
+    /* "modules" asks for the module list too */
+    if (!all && !asked.has(name) && !(name === 'module_list' && asked.has('modules'))) continue
     const text = infoSection(c, name)
     if (text !== null) parts.push(text)
   }

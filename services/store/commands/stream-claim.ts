@@ -8,9 +8,9 @@ import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR } from './shared.js'
 import { Stream, streamCompareID, streamLookup, streamParseID, type StreamID } from '../types/stream.js'
-import { streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
+import { streamLookupCG, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSyncKey } from './streams.js'
-import { getStreamOrNull, parseRangeStart } from './stream-groups.js'
+import { getStreamOrNull, lookupOrCreateConsumer, parseRangeStart } from './stream-groups.js'
 import { parseLong } from '../util.js'
 
 /* ----------------------------- XCLAIM/XAUTOCLAIM --------------------------- */
@@ -104,7 +104,7 @@ function xclaimCommand(c: Client): void {
     }
     if (nack === null) continue
     if (!forced && minidle && now - nack.deliveryTime < minidle) continue
-    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
+    consumer ??= lookupOrCreateConsumer(c.db, argv[1], group, argv[3], now)
     consumer.seenTime = now
     claimNack(nack, consumer, deliverytime, retrycount >= 0 ? retrycount : justid ? nack.deliveryCount : nack.deliveryCount + 1)
     claimed.push(id)
@@ -159,7 +159,7 @@ function xautoclaimCommand(c: Client): void {
     }
     i++
     if (minidle && now - nack.deliveryTime < minidle) continue
-    consumer ??= streamLookupConsumer(group, argv[3]) ?? streamCreateConsumer(group, argv[3], now)!
+    consumer ??= lookupOrCreateConsumer(c.db, argv[1], group, argv[3], now)
     consumer.seenTime = now
     claimNack(nack, consumer, now, justid ? null : nack.deliveryCount + 1)
     claimed.push(nack)

@@ -12,6 +12,21 @@ import { Stream, streamCompareID, streamDecrID, streamIncrID, streamLookup, stre
 import { SCG_INVALID_ENTRIES_READ, streamCGLag, streamCreateCG, streamCreateConsumer, streamDelConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSyncKey } from './streams.js'
 import { parseLong } from '../util.js'
+import { notifyKeyspaceEvent, NOTIFY_STREAM } from '../notify.js'
+import type { Db } from '../keyspace.js'
+
+/**
+ * streamLookupConsumer() with SLC_DEFAULT: XREADGROUP, XCLAIM and XAUTOCLAIM create
+ * the consumer they name, and that creation is their only keyspace event.
+ */
+export function lookupOrCreateConsumer(db: Db, key: string, group: StreamCG, name: string, now: number): StreamConsumer {
+  const found = streamLookupConsumer(group, name)
+  if (found !== null) return found
+  const created = streamCreateConsumer(group, name, now)!
+  db.ks.dirty++
+  notifyKeyspaceEvent(db.ks, NOTIFY_STREAM, 'xgroup-createconsumer', key, db.id)
+  return created
+}
 
 export function subcommandSyntaxError(c: Client): void {
   c.addReplyError(`unknown subcommand or wrong number of arguments for '${c.argv[1].slice(0, 128)}'. Try ${c.argv[0].toUpperCase()} HELP.`)

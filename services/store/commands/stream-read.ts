@@ -11,8 +11,9 @@ import { SYNTAX_ERR, NOT_INTEGER_ERR, getBlockTimeoutOrReply } from './shared.js
 import { OBJ_STREAM, WRONGTYPE_ERR, expireIfNeeded, lookupKeyRead } from '../keyspace.js'
 import { blockForKeys } from '../blocked.js'
 import { MAX_ID, Stream, UINT64_MAX, ZERO_ID, streamCompareID, streamDecrID, streamIncrID, streamLookup, streamRange, type StreamID } from '../types/stream.js'
-import { IdList, streamCGAdvance, streamCreateConsumer, streamLookupCG, streamLookupConsumer, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
+import { IdList, streamCGAdvance, streamLookupCG, type StreamCG, type StreamConsumer, type StreamNACK } from '../types/stream-cg.js'
 import { addReplyStreamEntry, addReplyStreamID, parseIDOrReply, streamMemSync } from './streams.js'
+import { lookupOrCreateConsumer } from './stream-groups.js'
 import { parseLong } from '../util.js'
 
 /* If no COUNT is given and the client blocks, the reply is bounded anyway. */
@@ -199,7 +200,7 @@ function xreadCommand(c: Client, xreadgroup: boolean): void {
         serveSync = true
         gt = group.lastId
       }
-      consumer = streamLookupConsumer(group, consumername) ?? streamCreateConsumer(group, consumername, Date.now())!
+      consumer = lookupOrCreateConsumer(c.db, key, group, consumername, Date.now())
       consumer.seenTime = Date.now()
     } else if (s.length && streamCompareID(lastValidID(s), gt) > 0) {
       serveSync = true
@@ -276,7 +277,7 @@ function serveBlockedStreamClient(c: Client, key: string, keys: string[], ids: S
   const start = streamIncrID(gt) ?? gt
   let consumer: StreamConsumer | null = null
   if (group !== null) {
-    consumer = streamLookupConsumer(group, consumername) ?? streamCreateConsumer(group, consumername, Date.now())!
+    consumer = lookupOrCreateConsumer(c.db, key, group, consumername, Date.now())
     consumer.seenTime = Date.now()
   }
   /* One stream in the reply: [[key, entries]] in RESP2, {key: entries} in RESP3. */

@@ -84,6 +84,10 @@ export class Command {
   readonly flagBits: number
   readonly subcommands: Map<string, Command> | null
   calls = 0
+  /** INFO commandstats: total run time, calls refused before running, calls that replied an error. */
+  microseconds = 0
+  rejectedCalls = 0
+  failedCalls = 0
   /** Run times since start or CONFIG RESETSTAT, for LATENCY HISTOGRAM (null: never called). */
   histogram: CommandHistogram | null = null
 

@@ -1,0 +1,126 @@
+/*
+ * INFO section selection (default, all, everything, several names), INFO
+ * errorstats / commandstats, and connection-state cases found by Redis' own
+ * pubsub and protocol units: the same scenarios on redis-server 7.0 and the
+ * bundled store. Times are masked; counts are compared.
+ */
+
+import { describe, it } from 'vitest'
+import { connect } from 'node:net'
+import { RawClient, show } from '../helpers/redis.js'
+import { comparedPair } from './compare.js'
+
+const { onBoth } = comparedPair()
+
+/** The "# Section" headers of an INFO reply. */
+function headers(b: Buffer): string {
+  return b.toString('latin1').split('\r\n').filter((l) => l.startsWith('# ')).join(',')
+}
+
+/** The lines of INFO that start with one of the prefixes, run times masked. */
+function lines(b: Buffer, ...prefixes: string[]): string[] {
+  return b
+    .toString('latin1')
+    .split('\r\n')
+    .filter((l) => prefixes.some((p) => l.startsWith(p)))
+    .map((l) => l.replace(/usec=\d+,usec_per_call=[\d.]+/, 'usec=*'))
+}
+
+describe('INFO', () => {
+  it('which sections: none, default, all, everything, names in any case, several, unknown', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const out: string[] = []
+      for (const args of [[], ['default'], ['all'], ['everything'], ['CPU'], ['commandSTATS'], ['cpu', 'sentinel'], ['cpu', 'all'], ['cpu', 'default'], ['keyspace', 'server', 'nosuch'], ['modules']]) {
+        out.push(`${args.join(' ')}: ${headers(await c.call('INFO', ...args))}`)
+      }
+      c.close()
+      return out
+    }))
+
+  it('errorstats by error code, commandstats with rejected and failed calls, total_error_replies', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      await c.call('CONFIG', 'RESETSTAT')
+      await c.call('SET', 'str', 'v')
+      await c.call('LPUSH', 'str', 'x') // WRONGTYPE: failed
+      await c.call('GET') // arity: rejected
+      await c.call('NOSUCHCOMMAND') // ERR, no command to count it on
+      await c.call('EVALSHA', 'ffffffffffffffffffffffffffffffffffffffff', '0') // NOSCRIPT
+      await c.call('INCR', 'str') // ERR not an integer: failed
+      await c.call('CLIENT', 'TRACKING', 'on', 'BCAST', 'OPTIN') // a subcommand's failure
+      const info = await c.call('INFO', 'errorstats')
+      const cmds = await c.call('INFO', 'commandstats')
+      const stats = await c.call('INFO', 'stats')
+      c.close()
+      return [
+        ...lines(info, 'errorstat_'),
+        /* commands are listed in the command table's (hash) order: compared sorted */
+        ...lines(cmds, 'cmdstat_set:', 'cmdstat_lpush:', 'cmdstat_get:', 'cmdstat_evalsha:', 'cmdstat_incr:', 'cmdstat_client|tracking:', 'cmdstat_config|resetstat:').sort(),
+        ...lines(stats, 'total_error_replies:'),
+      ]
+    }))
+})
+
+describe('connection state', () => {
+  it('CLIENT REPLY OFF silences replies but not (un)subscribe confirmations or messages', () =>
+    onBoth(async (port) => {
+      const sub = await RawClient.connect(port)
+      const pub = await RawClient.connect(port)
+      sub.write('*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n*2\r\n$4\r\nECHO\r\n$6\r\nsilent\r\n*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n')
+      const out = [show(await sub.readReply())]
+      out.push(show(await pub.call('PUBLISH', 'ch', 'hello')), show(await sub.readReply()))
+      sub.write('*2\r\n$11\r\nUNSUBSCRIBE\r\n$2\r\nch\r\n')
+      out.push(show(await sub.readReply()))
+      sub.close()
+      pub.close()
+      return out
+    }))
+
+  it('XREADGROUP, XCLAIM and XAUTOCLAIM notify only the consumers they create', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const sub = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      await c.call('CONFIG', 'SET', 'notify-keyspace-events', 'Kt')
+      await sub.call('PSUBSCRIBE', '__keyspace@0__:*')
+      await c.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM')
+      await c.call('XADD', 's', '1-1', 'f', 'v')
+      await c.call('XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', 's', '>')
+      await c.call('XREADGROUP', 'GROUP', 'g', 'alice', 'STREAMS', 's', '0')
+      await c.call('XCLAIM', 's', 'g', 'mike', '0', '1-1', 'FORCE')
+      await c.call('XAUTOCLAIM', 's', 'g', 'mike', '0', '0')
+      await c.call('XGROUP', 'DELCONSUMER', 's', 'g', 'alice')
+      await c.call('CONFIG', 'SET', 'notify-keyspace-events', '')
+      const out = (await sub.readReplies(5)).map(show)
+      c.close()
+      sub.close()
+      return out
+    }))
+
+  it('after a protocol error the connection is closed for reading too: a client that keeps sending gets a reset', () =>
+    onBoth(async (port) => {
+      /* a half-open client, like the suite's Tcl socket: it keeps writing after the server's FIN */
+      const sock = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+      await new Promise<void>((resolve) => sock.once('connect', () => resolve()))
+      let reply = ''
+      sock.on('data', (d: Buffer) => { reply += d.toString('latin1') })
+      const ended = new Promise<void>((resolve) => sock.once('end', () => resolve()))
+      const failed = new Promise<string>((resolve) => sock.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error')))
+      /* an inline request without a newline grows past 64 KB */
+      sock.write(Buffer.concat([Buffer.from('\x00'), Buffer.alloc(70 * 1024, 'A')]))
+      await ended
+      let outcome = 'still writable after 200 writes'
+      for (let i = 0; i < 200; i++) {
+        sock.write(Buffer.alloc(1024, 'A'))
+        const r = await Promise.race([failed, new Promise<null>((resolve) => setTimeout(() => resolve(null), 10))])
+        if (r !== null) {
+          outcome = 'write failed'
+          break
+        }
+      }
+      sock.destroy()
+      return [reply.replace(/\r\n/g, '\\r\\n'), outcome]
+    }))
+})
