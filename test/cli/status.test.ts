@@ -16,6 +16,8 @@ describe('iotbuf status', () => {
   let redis: Redis
   let dir: string
   let env: NodeJS.ProcessEnv
+  /** the oldest reading's time: its age as printed depends on when the command ran */
+  let old = 0
 
   beforeAll(async () => {
     server = await startRedisServer(['--maxmemory', '100mb'])
@@ -23,7 +25,7 @@ describe('iotbuf status', () => {
     dir = mkdtempSync(join(tmpdir(), 'iotbuf-cli-'))
     env = { IOTBUF_STORE_URL: server.url, IOTBUF_SHARDS: '4' }
     // shard 1: 5 readings, 2 delivered to the file sink and not acked; shard 3: 1 reading, never read
-    const old = Date.now() - 90_000
+    old = Date.now() - 90_000
     await redis.xgroup('CREATE', queueKey(1), sinkGroup('file'), '0', 'MKSTREAM')
     for (let i = 0; i < 5; i++) await redis.xadd(queueKey(1), `${old + i}-0`, 'r', JSON.stringify({ deviceId: 'd1', ts: old + i, receivedAt: old + i, measures: { i } }))
     await redis.xreadgroup('GROUP', sinkGroup('file'), 'w1', 'COUNT', 2, 'STREAMS', queueKey(1), '>')
@@ -52,11 +54,23 @@ describe('iotbuf status', () => {
   })
 
   it('prints a plain table when piped (no colour codes)', async () => {
+    const from = Date.now() - old
     const r = await runIotbuf(['status'], env, dir)
+    const to = Date.now() - old
     expect(r.code).toBe(0)
     expect(r.out).not.toMatch(/\x1b\[/)
-    expect(r.out).toMatch(/queue\s+depth 6\s+pending 2\s+oldest 1m3\ds\s+dead letters 1/)
-    expect(r.out).toMatch(/^1\s+5\s+file=2\s+file=3\s+1m3\ds\s+worker-a$/m)
+    // the oldest age as printed (XmYs, whole seconds) lies between the reading's age when the command started and when it ended
+    const inRun = (printed: string) => {
+      const [, m, sec] = /^(\d+)m(\d+)s$/.exec(printed)!
+      const ms = (Number(m) * 60 + Number(sec)) * 1000
+      return ms >= from - 500 && ms <= to + 500
+    }
+    const total = /queue\s+depth 6\s+pending 2\s+oldest (\S+)\s+dead letters 1/.exec(r.out)
+    expect(total, r.out).not.toBeNull()
+    expect(inRun(total![1]), `oldest ${total![1]}, age ${from}..${to} ms`).toBe(true)
+    const shard = /^1\s+5\s+file=2\s+file=3\s+(\S+)\s+worker-a$/m.exec(r.out)
+    expect(shard, r.out).not.toBeNull()
+    expect(inRun(shard![1]), `shard 1 oldest ${shard![1]}, age ${from}..${to} ms`).toBe(true)
     expect(r.out).toMatch(/^SHARD\s+DEPTH\s+PENDING\s+LAG\s+OLDEST\s+LEASE$/m)
   })
 

@@ -76,6 +76,17 @@ export async function sendAndWatch(port: number, bytes: Buffer, ms: number): Pro
   return r
 }
 
+/** Sends bytes and keeps the socket: `closed` resolves when the broker closes it. */
+export async function sendAndHold(port: number, bytes: Buffer): Promise<{ socket: Socket; closed: Promise<true> }> {
+  const socket = await openSocket(port)
+  socket.removeAllListeners('error')
+  socket.on('error', () => undefined)
+  socket.on('data', () => undefined)
+  const closed = new Promise<true>((resolve) => socket.once('close', () => resolve(true)))
+  socket.write(bytes)
+  return { socket, closed }
+}
+
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   return m ? Math.round(Number(m[1]) / 1024) : NaN

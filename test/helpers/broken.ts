@@ -9,6 +9,9 @@
 //   ts-new-version  the Timestream sink writes every record with a fresh Version, so a re-delivered
 //                   batch lands as a second version of its rows instead of overwriting itself
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
+//   aof-lazy-write  the bundled store writes its AOF buffer to the file at most once a second, after
+//                   the replies left (what a user-space buffer loses on a process crash)
+//   idle-ballast    the broker keeps 64 KB more per connected client (a per-connection leak)
 //   zcount-linear   the bundled store's ZCOUNT walks every member (right answer, linear cost);
 //                   patched inside test/store/zsets.test.ts, where the store runs in-process
 import { existsSync } from 'node:fs'
@@ -16,8 +19,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 
-export type BrokenVariant = 'ack-first' | 'ts-new-version' | 's3-reorder' | 'zcount-linear'
-const KNOWN: BrokenVariant[] = ['ack-first', 'ts-new-version', 's3-reorder', 'zcount-linear']
+export type BrokenVariant = 'ack-first' | 'ts-new-version' | 's3-reorder' | 'aof-lazy-write' | 'idle-ballast' | 'zcount-linear'
+const KNOWN: BrokenVariant[] = ['ack-first', 'ts-new-version', 's3-reorder', 'aof-lazy-write', 'idle-ballast', 'zcount-linear']
 
 /** The variants this test run asked for (TEST_BROKEN), validated. */
 export function brokenVariants(): BrokenVariant[] {
@@ -61,6 +64,25 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
         cb(null) // ... but acknowledged now
       }
       return create({ ...opts, authorizePublish: ackFirst })
+    }
+  }
+  if (variants.includes('aof-lazy-write')) {
+    const { Aof } = await import('../../services/store/persistence/aof.js')
+    const flush = Aof.prototype.flush
+    let last = 0
+    Aof.prototype.flush = function (this: InstanceType<typeof Aof>) {
+      if (Date.now() - last < 1_000) return // the buffer keeps growing; the replies leave regardless
+      last = Date.now()
+      flush.call(this)
+    }
+  }
+  if (variants.includes('idle-ballast')) {
+    const { Aedes } = await import('aedes')
+    const create = Aedes.createBroker.bind(Aedes)
+    ;(Aedes as unknown as { createBroker: typeof create }).createBroker = async (opts) => {
+      const broker = await create(opts)
+      broker.on('client', (client) => { (client as unknown as { ballast: Buffer }).ballast = Buffer.alloc(64 * 1024, 1) })
+      return broker
     }
   }
   if (variants.includes('ts-new-version')) {

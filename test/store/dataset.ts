@@ -48,10 +48,10 @@ export async function readDataset(port: number, db = 0): Promise<Map<string, str
       } else if (type === 'stream') {
         v = JSON.stringify(bulks(await c.call('XRANGE', k, '-', '+'))) + (await c.call('XINFO', 'GROUPS', k)).toString('latin1').replace(/:\d{10,}/g, '')
       } else v = '?'
-      const pttl = Number((await c.call('PTTL', k)).toString().slice(1))
-      /* TTLs compared in whole minutes, rounded up: the two reads happen moments apart (seconds on a
-       * loaded machine), and the TTLs written here are whole minutes, so no boundary falls in between. */
-      out.set(k, `${type}:${v}${pttl > 0 ? `:ttl~${Math.ceil(pttl / 60000)}` : ''}`)
+      /* the absolute expiry time, not the TTL: files keep it to the millisecond (PEXPIREAT in the AOF,
+       * the expire field in RDB), while a TTL depends on when each side was read */
+      const at = Number((await c.call('PEXPIRETIME', k)).toString().slice(1))
+      out.set(k, `${type}:${v}${at > 0 ? `:expires@${at}` : ''}`)
     }
     return out
   } finally {
