@@ -1,6 +1,6 @@
 // npm run bench [-- <suite>…] [--quick] [--readings N] [--seconds N] [--rate N] [--requests N]
 //                  [--messages N] [--publishers N] [--window N] [--mqttjs] [--interval 1s] [--profile DIR]
-// Suites: store, memory, ingest, drain, e2e (default: all, in that order). Prints a table of
+// Suites: store, memory, ingest, drain, e2e, bridge (default: all, in that order). Prints a table of
 // figures beside their anchors and merges the run into bench/results.json.
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -13,8 +13,9 @@ import { benchMemory } from './memory.js'
 import { benchIngest } from './ingest.js'
 import { benchDrain } from './drain.js'
 import { benchE2e } from './e2e.js'
+import { benchBridge } from './bridge.js'
 
-const SUITES = { store: benchStore, memory: benchMemory, ingest: benchIngest, drain: benchDrain, e2e: benchE2e } as const
+const SUITES = { store: benchStore, memory: benchMemory, ingest: benchIngest, drain: benchDrain, e2e: benchE2e, bridge: benchBridge } as const
 type Suite = keyof typeof SUITES
 
 const USAGE = `usage: npm run bench [-- <${Object.keys(SUITES).join('|')}>…] [--quick] [--readings N] [--seconds N] [--rate N]

@@ -40,24 +40,25 @@ export interface AckWithholder {
 export function withholdAcks(client: MqttClient, onMessage: OnMessage, onAcked: (receivedAt: number) => void): AckWithholder {
   const internals = client as unknown as { _sendPacket: SendPacket }
   const send = internals._sendPacket.bind(client)
+  // in arrival order; `head` is the oldest not yet acknowledged (a queue without shift()'s copying)
   let held: Held[] = []
+  let head = 0
   let connection = 0
   /** the message whose handleMessage is calling back right now: the next PUBACK is its */
   let acking: Held | null = null
 
-  client.on('close', () => { connection++; held = [] })
+  client.on('close', () => { connection++; held = []; head = 0 })
 
   function release(): void {
-    let n = 0
-    while (n < held.length && held[n].written && held[n].ack) n++
-    if (n === 0) return
-    const out = held.slice(0, n)
-    held = held.slice(n)
-    for (const h of out) {
+    while (head < held.length) {
+      const h = held[head]
+      if (!h.written || !h.ack) break
+      head++
       if (h.connection !== connection || !client.connected) continue
-      send(h.ack!)
+      send(h.ack)
       onAcked(h.receivedAt)
     }
+    if (head === held.length) { held = []; head = 0 } else if (head > 1024) { held = held.slice(head); head = 0 }
   }
 
   client.handleMessage = (packet, callback) => {
@@ -91,7 +92,7 @@ export function withholdAcks(client: MqttClient, onMessage: OnMessage, onAcked: 
   }
 
   return {
-    get unacked() { return held.length },
-    oldestReceivedAt: () => (held.length ? held[0].receivedAt : null),
+    get unacked() { return held.length - head },
+    oldestReceivedAt: () => (head < held.length ? held[head].receivedAt : null),
   }
 }
