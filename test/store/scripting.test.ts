@@ -121,6 +121,9 @@ describe('errors', () => {
       ev("return redis.call('ping', {})"),
       ev("return redis.call('blpop', 'l', 0)"),
       ev("return redis.pcall('eval', 'return 1', 0)"),
+      ev("return redis.call('cluster', 'reset', 'hard')"),
+      ev("return redis.pcall('cluster', 'reset')"),
+      ['CLUSTER', 'RESET'],
       ev("local ok, e = pcall(function() redis.call('incr', 'str') end) return {tostring(ok), e}"),
       ev("local ok, e = pcall(function() error('plain') end) return {tostring(ok), e}"),
       ev("error('boom')"),
@@ -261,6 +264,29 @@ describe('Functions', () => {
 })
 
 describe('busy scripts', () => {
+  it('a script that caught an error (pcall, xpcall) or follows one that failed is still reported busy and killable', async () => {
+    await cmp.onBoth(async (port) => {
+      const out: string[] = []
+      const admin = await RawClient.connect(port)
+      const runner = await RawClient.connect(port)
+      try {
+        await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50')
+        out.push(show(await runner.call('EVAL', "error('first')", '0')))
+        for (const script of ["pcall(error, 'x') while true do end", "xpcall(function() error('y') end, function(e) return e end) while true do end"]) {
+          runner.write(encodeCommand(['EVAL', script, '0']))
+          await waitFor(async () => (await admin.call('PING')).toString().startsWith('-BUSY'), `${script} to be busy`, 5000)
+          out.push(show(await admin.call('SCRIPT', 'KILL')))
+          out.push(show(await runner.readReply()).replace(/script: \w+, on @user_script:\d+\./, 'script: …'))
+          out.push(show(await admin.call('PING')))
+        }
+        return out
+      } finally {
+        admin.close()
+        runner.close()
+      }
+    })
+  }, 30_000)
+
   it('SCRIPT KILL stops a read-only script while another client gets -BUSY; a writer is UNKILLABLE', async () => {
     await cmp.onBoth(async (port) => {
       const out: string[] = []

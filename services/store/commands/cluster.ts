@@ -85,6 +85,18 @@ function clusterKeyslotCommand(c: Client): void {
   c.addReplyLongLong(keySlot(c.argv[2], 'latin1'))
 }
 
+/**
+ * CLUSTER RESET [HARD|SOFT]: Redis' argument and key checks; the reset itself (forgetting every
+ * slot) has no meaning for a node that is by construction the whole cluster, so it is refused.
+ */
+function clusterResetCommand(c: Client): void {
+  if (!enabled(c)) return
+  if (c.argv.length > 3) return c.addReplyError(`unknown subcommand or wrong number of arguments for 'reset'. Try CLUSTER HELP.`)
+  if (c.argv.length === 3 && !['hard', 'soft'].includes(c.argv[2].toLowerCase())) return c.addReplyError('syntax error')
+  if (c.db.dict.size !== 0) return c.addReplyError("CLUSTER RESET can't be called with master nodes containing keys")
+  c.addReplyError('CLUSTER RESET is not supported: the bundled store is a fixed one-node cluster owning every slot')
+}
+
 const sub = (name: string, arity: number, handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
   name, arity, flags: ['stale'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
 })
@@ -108,6 +120,8 @@ export const clusterCommands: CommandRow[] = [
       sub('nodes', 2, clusterNodesCommand, 'Returns the cluster configuration for a node.', '3.0.0'),
       sub('myid', 2, clusterMyidCommand, 'Returns the ID of a node.', '3.0.0'),
       sub('keyslot', 3, clusterKeyslotCommand, 'Returns the hash slot for a key.', '3.0.0'),
+      // noscript: Redis refuses it from scripts ("This Redis command is not allowed from script")
+      { ...sub('reset', -2, clusterResetCommand, 'Resets a node.', '3.0.0'), flags: ['admin', 'stale', 'noscript'] },
     ],
   },
 ]

@@ -9,7 +9,7 @@
  *    to the first nil, {ok=}/{err=}/{double=}/{map=}/{set=}/… tags).
  */
 
-import { lua, K, toLua, fromLua, formatG, type LuaState } from './lua.js'
+import { lua, K, toLua, fromLua, formatG, pushBytes, type LuaState } from './lua.js'
 import type { ReplyBuffer } from '../protocol/reply.js'
 
 /** Depth at which a self-referencing reply is cut, as Lua's C stack limit does in Redis. */
@@ -56,7 +56,7 @@ function parseReply(L: LuaState, b: Buffer, p: number, push: boolean): number {
     case 43: // + status
       if (push) {
         tagged(L, 'ok')
-        lua.lua_pushstring(L, toLua(line))
+        pushBytes(L, toLua(line))
         lua.lua_rawset(L, -3)
       }
       return p
@@ -72,7 +72,7 @@ function parseReply(L: LuaState, b: Buffer, p: number, push: boolean): number {
         if (push) lua.lua_pushboolean(L, false)
         return p
       }
-      if (push) lua.lua_pushstring(L, new Uint8Array(b.buffer, b.byteOffset + p, n).slice())
+      if (push) pushBytes(L, new Uint8Array(b.buffer, b.byteOffset + p, n).slice())
       return p + n + 2
     }
     case 61: { // = verbatim

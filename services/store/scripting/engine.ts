@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto'
-import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, type LuaState } from './lua.js'
+import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, pushBytes, hookSafeProtectedCall, type LuaState } from './lua.js'
 import { openBit, openCjson } from './lib-cjson-bit.js'
 import { openCmsgpack } from './lib-cmsgpack.js'
 import { openStruct } from './lib-struct.js'
@@ -84,20 +84,26 @@ return function(err)
 end
 `
 
-/* Runs the script body (or function) with its message handler: xpcall is yieldable in 5.3. */
-const RUNNER = `
-local xpcall = xpcall
-return function(handler, f, ...) return xpcall(f, handler, ...) end
-`
-
 const LIBS = ['redis', 'string', 'math', 'table', 'coroutine', 'cjson', 'bit', 'cmsgpack', 'struct']
 
 export class LuaEngine {
   readonly L: LuaState
-  /** Registry refs: the real globals, the error handler, the runner. */
+  /** Registry refs: the real globals, the error handler, the base library's xpcall. */
   readonly realGlobalsRef: number
   readonly handlerRef: number
-  readonly runnerRef: number
+  /**
+   * Every script runs as xpcall(f, handler, ...) on a coroutine: xpcall is yieldable in 5.3,
+   * and the handler sees the stack where the error was raised.
+   */
+  readonly xpcallRef: number
+  /** The Lua strings "KEYS" and "ARGV", made once (fengari hashes a key string on every new copy). */
+  private readonly keysNameRef: number
+  private readonly argvNameRef: number
+  /**
+   * A coroutine whose last script ended normally, kept for the next one: making a thread
+   * and its registry ref per call cost more than a short script itself (ScriptRunner).
+   */
+  spareThread: { co: LuaState; ref: number } | null = null
   /** The metatable of the globals the scripts see; its __index switches for FUNCTION LOAD. */
   private readonly globalsMetaRef: number
   private readonly readonly = new WeakSet<object>()
@@ -108,6 +114,12 @@ export class LuaEngine {
     for (const [name, open] of [['_G', lualib.luaopen_base], ['table', lualib.luaopen_table], ['string', lualib.luaopen_string],
       ['math', lualib.luaopen_math], ['coroutine', lualib.luaopen_coroutine], ['debug', lualib.luaopen_debug]] as const) {
       lauxlib.luaL_requiref(L, K(name), open, 1)
+      lua.lua_pop(L, 1)
+    }
+    for (const name of ['pcall', 'xpcall']) {
+      lua.lua_getglobal(L, K(name))
+      lua.lua_pushcfunction(L, hookSafeProtectedCall(lua.lua_tocfunction(L, -1)))
+      lua.lua_setglobal(L, K(name))
       lua.lua_pop(L, 1)
     }
     openCjson(L)
@@ -134,7 +146,12 @@ export class LuaEngine {
     this.registerRedisApi()
     this.registerMathRandom()
     this.handlerRef = this.refChunk(ERROR_HANDLER, '@err_handler_def')
-    this.runnerRef = this.refChunk(RUNNER, '@runner')
+    lua.lua_getglobal(L, K('xpcall'))
+    this.xpcallRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
+    lua.lua_pushstring(L, K('KEYS'))
+    this.keysNameRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
+    lua.lua_pushstring(L, K('ARGV'))
+    this.argvNameRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
     lua.lua_pushnil(L)
     lua.lua_setglobal(L, K('debug'))
 
@@ -342,20 +359,25 @@ export class LuaEngine {
     lua.lua_pop(L, 1)
   }
 
-  /** Sets KEYS/ARGV-like arrays in the real globals (EVAL) or pushes them (FCALL). */
-  pushArray(L: LuaState, items: readonly string[]): void {
-    lua.lua_createtable(L, items.length, 0)
-    for (let i = 0; i < items.length; i++) {
-      lua.lua_pushstring(L, toLua(items[i]))
-      lua.lua_rawseti(L, -2, i + 1)
+  /** Pushes an array of strings: FCALL's keys and args, EVAL's KEYS and ARGV. */
+  pushArray(L: LuaState, items: readonly string[], from = 0, to = items.length): void {
+    lua.lua_createtable(L, to - from, 0)
+    for (let i = from; i < to; i++) {
+      pushBytes(L, toLua(items[i]))
+      lua.lua_rawseti(L, -2, i - from + 1)
     }
   }
 
-  setGlobal(name: string, push: () => void): void {
+  /** EVAL's KEYS and ARGV: argv[from, split) and argv[split, end) as globals. */
+  setKeysAndArgv(argv: readonly string[], from: number, split: number): void {
     const L = this.L
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.realGlobalsRef)
-    push()
-    lua.lua_setfield(L, -2, K(name))
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.keysNameRef)
+    this.pushArray(L, argv, from, split)
+    lua.lua_rawset(L, -3)
+    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.argvNameRef)
+    this.pushArray(L, argv, split)
+    lua.lua_rawset(L, -3)
     lua.lua_pop(L, 1)
   }
 

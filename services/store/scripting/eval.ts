@@ -46,6 +46,8 @@ export function sha1hex(s: string): string {
   return createHash('sha1').update(s, 'latin1').digest('hex')
 }
 
+const noArgs = (_L: LuaState): number => 0
+
 export class EvalScripts {
   private engine: LuaEngine | null = null
   readonly scripts = new Map<string, CachedScript>()
@@ -109,12 +111,9 @@ export class EvalScripts {
     const engine = this.lua
     const ctx = this.runner.prepare(c, engine, sha, script.flags, ro, true)
     if (ctx === null) return
-    const keys = argv.slice(3, 3 + numkeys)
-    const args = argv.slice(3 + numkeys)
     // on EVAL, KEYS and ARGV are globals
-    engine.setGlobal('KEYS', () => engine.pushArray(engine.L, keys))
-    engine.setGlobal('ARGV', () => engine.pushArray(engine.L, args))
-    this.runner.run(ctx, script.ref, (_L: LuaState) => 0)
+    engine.setKeysAndArgv(argv, 3, 3 + numkeys)
+    this.runner.run(ctx, script.ref, noArgs)
   }
 }
 

@@ -256,12 +256,10 @@ export class Functions {
     if (numkeys < 0) return c.addReplyError("Number of keys can't be negative")
     const ctx = this.runner.prepare(c, this.lua, fi.name, fi.flags, ro, false)
     if (ctx === null) return
-    const keys = argv.slice(3, 3 + numkeys)
-    const args = argv.slice(3 + numkeys)
     const e = this.lua
     this.runner.run(ctx, fi.ref, (L) => {
-      e.pushArray(L, keys)
-      e.pushArray(L, args)
+      e.pushArray(L, argv, 3, 3 + numkeys)
+      e.pushArray(L, argv, 3 + numkeys)
       return 2
     })
   }

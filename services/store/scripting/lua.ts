@@ -28,6 +28,7 @@ const require = createRequire(import.meta.url)
 const fengari = require('fengari') as any
 const lobject = require('fengari/src/lobject.js') as any
 const lstring = require('fengari/src/lstring.js') as any
+const lstate = require('fengari/src/lstate.js') as any
 if (prevConf === undefined) delete process.env.FENGARICONF
 else process.env.FENGARICONF = prevConf
 
@@ -72,6 +73,23 @@ lobject.luaO_tostring = function (L: any, obj: any): void {
   obj.setsvalue(lstring.luaS_bless(L, toLua(s)))
 }
 
+/*
+ * pcall/xpcall that leave hooks on after catching an error. fengari's lua_pcallk
+ * can only clear the CallInfo's "original allowhook" bit, never set it (C Lua's
+ * setoah assigns it), and a JS function's CallInfo starts with the bit clear; so
+ * when a yieldable pcall catches an error, recover() restores allowhook = 0 and
+ * the count hook never runs again in that coroutine: a script doing
+ * `pcall(error) while true do end` could neither be reported busy nor killed.
+ * The wrapper records the bit, then runs the library's own pcall on the same
+ * CallInfo (its continuation still finishes the call after a yield).
+ */
+export function hookSafeProtectedCall(pcall: (L: LuaState) => number): (L: LuaState) => number {
+  return (L: LuaState): number => {
+    if (L.allowhook) L.ci.callstatus |= lstate.CIST_OAH
+    return pcall(L)
+  }
+}
+
 /* ------------------------- strings across the boundary ------------------------ */
 
 /** A binary (latin1) JS string as Lua bytes. */
@@ -105,7 +123,15 @@ export function K(s: string): Uint8Array {
 }
 
 export function pushString(L: LuaState, s: string): void {
-  lua.lua_pushstring(L, toLua(s))
+  pushBytes(L, toLua(s))
+}
+
+/**
+ * Pushes bytes the caller hands over (a fresh array nobody else holds) as a Lua
+ * string; lua_pushstring would copy them once more.
+ */
+export function pushBytes(L: LuaState, u: Uint8Array): void {
+  lobject.pushsvalue2s(L, lstring.luaS_bless(L, u))
 }
 
 /** The string at idx, or null when it is neither a string nor a number (lua_tolstring). */

@@ -161,9 +161,17 @@ export class ScriptRunner implements RedisApi {
     let flags = evalMode ? RUN_EVAL_MODE : 0
     if (ro || ((scriptFlags & SF_EVAL_COMPAT_MODE) === 0 && scriptFlags & SF_NO_WRITES)) flags |= RUN_READ_ONLY
     if ((scriptFlags & SF_EVAL_COMPAT_MODE) === 0 && scriptFlags & SF_ALLOW_OOM) flags |= RUN_ALLOW_OOM
-    const L = engine.L
-    const co = lua.lua_newthread(L)
-    const coRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX) // keeps the coroutine alive while it runs
+    let co: LuaState
+    let coRef: number
+    const spare = engine.spareThread
+    if (spare !== null) {
+      engine.spareThread = null
+      co = spare.co
+      coRef = spare.ref
+    } else {
+      co = lua.lua_newthread(engine.L)
+      coRef = lauxlib.luaL_ref(engine.L, lua.LUA_REGISTRYINDEX) // keeps the coroutine alive while it runs
+    }
     return {
       caller, funcname, flags, replFlags: PROPAGATE_AOF | PROPAGATE_REPL, start: performance.now(), oomAtStart: oom, engine, co, coRef,
       canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false, callsSinceHook: 0,
@@ -182,9 +190,9 @@ export class ScriptRunner implements RedisApi {
     sc.resp = 2
     this.current = ctx
     if (this.server.beginPropagateTx()) ctx.ownsAofTx = true
-    lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.runnerRef)
-    lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.handlerRef)
+    lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.xpcallRef)
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, fnRef)
+    lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.handlerRef)
     const nargs = pushArgs(co)
     const threshold = this.threshold()
     if (threshold > 0) lua.lua_sethook(co, (L: LuaState) => this.hook(L, ctx, threshold), lua.LUA_MASKCOUNT, HOOK_COUNT)
@@ -256,7 +264,12 @@ export class ScriptRunner implements RedisApi {
       caller.addReplyError(errorReply(co, ctx.funcname))
     }
     lua.lua_sethook(co, null, 0, 0)
-    ctx.engine.unref(ctx.coRef)
+    // a coroutine that returned is as good as new; one that died (a kill, an error outside
+    // the handler) keeps its dead frames and is dropped
+    if (status === lua.LUA_OK && ctx.engine.spareThread === null) {
+      lua.lua_settop(co, 0)
+      ctx.engine.spareThread = { co, ref: ctx.coRef }
+    } else ctx.engine.unref(ctx.coRef)
     if (ctx.ownsAofTx) server.endPropagateTx()
     server.propagateAof = true
     server.propagateRepl = true
