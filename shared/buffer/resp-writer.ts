@@ -5,7 +5,7 @@
 // CPU per reading beyond aedes' own.
 //
 // Only for a single-node store, and only for the enqueue batch: ioredis keeps everything else —
-// finding the server (sentinel, TLS, AUTH, SELECT are taken from its live connection), cluster
+// finding the server (its live connection's address; TLS, AUTH, SELECT from its options), cluster
 // slot routing with MOVED/ASK, reconnects, and every other command. While this connection is not
 // up the batcher writes through ioredis as before; a connection that dies with batches unanswered
 // fails them with a non-reply error, so the batcher reads its writer marker back (batcher.ts).
@@ -141,7 +141,7 @@ export class BatchConnection {
   ensure(): void {
     if (this.closed) return
     const s = this.redis.stream as Socket | undefined
-    // ioredis moved to another server (a sentinel failover): follow it, never write to the old master
+    // ioredis reconnected to another address: follow it, never keep writing to the old server
     if (this.sock && this.redis.status === 'ready' && s?.remotePort && (s.remotePort !== this.port || s.remoteAddress !== this.host)) { this.sock.destroy(); return }
     if (this.ready || this.connecting) return
     if (this.redis.status !== 'ready' || !s?.remotePort) return

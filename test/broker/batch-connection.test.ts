@@ -12,6 +12,7 @@ import { createBuffer } from '../../shared/buffer/index.js'
 import { queueKey } from '../../shared/keys.js'
 import type { Reading } from '../../shared/reading.js'
 import { waitFor } from '../helpers/ports.js'
+import { startRedisServer } from '../helpers/redis-server.js'
 import { STORES, type StoreUnderTest } from './harness.js'
 
 type Cut = 'reply' | 'request' | 'half-request'
@@ -116,5 +117,38 @@ describe.each(STORES)('the enqueue batch connection on %s', (_name, startStore) 
       await buffer.enqueueReadings(readingsOf(`after-${run}`, after++, 1))
       return proxy.accepted() > again && proxy.state.sent[proxy.accepted() - 1] > 0
     }, 'a new batch connection after the cut, in use')
+  })
+})
+
+describe('the enqueue batch connection with a password and a database number', () => {
+  it('authenticates and selects the database as the ioredis client did: the batches land in db 2 of a requirepass redis-server', async () => {
+    const server = await startRedisServer()
+    const admin = new Redis(server.port, '127.0.0.1')
+    await admin.config('SET', 'requirepass', 's3cret')
+    admin.disconnect()
+    const client = createStoreClient(`redis://:s3cret@127.0.0.1:${server.port}/2`, { name: 'batch-auth', resendUnanswered: false })
+    const probe = new Redis({ port: server.port, host: '127.0.0.1', password: 's3cret', db: 2 })
+    try {
+      await client.connect()
+      const ioredisId = Number(await client.client('ID'))
+      const probeId = Number(await probe.client('ID'))
+      const buffer = createBuffer(client, { BUFFER: 'stream', SHARDS, LATEST_TTL: 60_000 })
+      let n = 0
+      // the batch connection: neither the ioredis client nor the probe, in db 2, last command of a batch
+      const batchConn = async () => (await probe.client('LIST') as string).split('\n')
+        .filter((l) => /\bdb=2\b/.test(l) && /\bcmd=hincrby\b/.test(l))
+        .map((l) => Number(/\bid=(\d+)/.exec(l)![1])).filter((id) => id !== ioredisId && id !== probeId)
+      await waitFor(async () => { await buffer.enqueueReadings(readingsOf('auth', n++, 1)); return (await batchConn()).length === 1 }, 'a batch on the authenticated batch connection')
+      await buffer.enqueueReadings(readingsOf('auth', n++, 5))
+      expect((await copiesOf(probe, 'auth')).size).toBe(n - 1 + 5)
+      // nothing went to db 0
+      const db0 = new Redis({ port: server.port, host: '127.0.0.1', password: 's3cret' })
+      expect(await db0.dbsize()).toBe(0)
+      db0.disconnect()
+    } finally {
+      client.disconnect()
+      probe.disconnect()
+      await server.stop()
+    }
   })
 })
