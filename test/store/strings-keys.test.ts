@@ -29,8 +29,9 @@ describe('strings', () => {
       'GETSET l v', 'GETDEL l', 'SETNX l v', 'SETEX b 9223372036854776 v', 'PSETEX b 9223372036854775807 v')))
   it('MSETNX', () =>
     same(cmds('MSETNX a 1 b 2', 'MGET a b', 'MSETNX b 3 c 4', 'EXISTS c', 'MSETNX a', 'MSETNX a 1 b', 'MSETNX x 1 x 2', 'GET x')))
+  // absolute expiry times, not TTLs: a TTL of a far time rounds (when - now), and the two servers are asked ms apart
   it('SET with EXAT PXAT GET KEEPTTL NX XX and their conflicts', () =>
-    same(cmds(`SET a 1 EXAT ${FAR}`, 'TTL a', `SET a 1 PXAT ${FAR_MS}`, 'TTL a', 'SET a 2 KEEPTTL', 'TTL a', 'SET a 3 EXAT 1', 'EXISTS a',
+    same(cmds(`SET a 1 EXAT ${FAR}`, 'EXPIRETIME a', `SET a 1 PXAT ${FAR_MS}`, 'PEXPIRETIME a', 'SET a 2 KEEPTTL', 'PEXPIRETIME a', 'SET a 3 EXAT 1', 'EXISTS a',
       'SET a 1 PXAT 0', 'SET a 1 EXAT -1', 'SET a 1 EX 10 PX 10', 'SET a 1 EX 10 KEEPTTL', 'SET a 1 NX XX', 'SET a 1 GET', 'SET a 2 GET', 'SET a 3 NX GET',
       'SET b 3 XX GET', 'RPUSH l x', 'SET l v GET', 'SET a 1 EXAT x', 'SET a 1 EX', 'SET a 1 FOO')))
   it('GETEX', () =>
