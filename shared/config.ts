@@ -23,7 +23,7 @@ const port = (allowZero: boolean) => int(allowZero ? 0 : 1, 65535)
 const ratio = z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1, e.g. 0.85').transform(Number)
 const oneOf = <T extends string>(...values: [T, ...T[]]) => z.enum(values, { message: `one of ${values.join(', ')}` })
 const bool = z.enum(['true', 'false', 'yes', 'no', '1', '0'], { message: 'true or false' }).transform((v) => v === 'true' || v === 'yes' || v === '1')
-const storeUrl = z.string().regex(/^(redis|rediss|redis\+cluster|rediss\+cluster):\/\/.+/, 'a URL like redis://host:6379, rediss://host:6380, redis+cluster://h1:p1,h2:p2 or rediss+cluster://h:p (TLS)')
+const storeUrl = z.string().regex(/^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel):\/\/.+/, 'a URL like redis://host:6379, rediss://host:6380, redis+cluster://h1:p1,h2:p2, rediss+cluster://h:p (TLS) or redis+sentinel://h1:26379,h2:26379/mymaster')
 const SINKS = ['file', 's3', 'timestream', 'influx', 'opensearch'] as const
 const sinkList = z.string().transform((s, ctx) => {
   const list = s.split(',').map((x) => x.trim()).filter(Boolean)

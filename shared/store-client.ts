@@ -42,10 +42,7 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
   // rediss+cluster:// is cluster mode with TLS, as ElastiCache in-transit encryption requires
   const cluster = /^(rediss?)\+cluster:\/\//.exec(url)
   if (cluster) {
-    const rest = url.slice(cluster[0].length)
-    const at = rest.lastIndexOf('@')
-    const cred = at >= 0 ? rest.slice(0, at) : ''
-    const hosts = (at >= 0 ? rest.slice(at + 1) : rest).split('/')[0].split(',')
+    const { cred, hosts } = splitMultiHostUrl(url.slice(cluster[0].length))
     const [username, pass] = cred.includes(':') ? cred.split(':').map(decodeURIComponent) : [undefined, cred ? decodeURIComponent(cred) : undefined]
     const nodes = hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 6379) } })
     return new Cluster(nodes, {
@@ -59,8 +56,25 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
       redisOptions: { ...common, username: username || undefined, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: {} } : {}) },
     })
   }
+  // redis+sentinel://[user:pass@]h:p,h:p/<master>: ioredis asks the sentinels for the master and follows failovers
+  const sentinel = /^redis\+sentinel:\/\//.exec(url)
+  if (sentinel) {
+    const { cred, hosts, path } = splitMultiHostUrl(url.slice(sentinel[0].length))
+    const [username, pass] = cred.includes(':') ? cred.split(':').map(decodeURIComponent) : [undefined, cred ? decodeURIComponent(cred) : undefined]
+    const name = path.split('/')[0]
+    if (name === '') throw new Error(`${redactUrl(url)}: name the monitored master, as in redis+sentinel://h1:26379,h2:26379/mymaster`)
+    return new Redis({ ...common, sentinels: hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 26379) } }), name, username: username || undefined, password: pass || password })
+  }
   const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password } : {}) })
   return client
+}
+
+/** [cred@]h:p,h:p[/path] (what follows redis+cluster:// and redis+sentinel://). */
+function splitMultiHostUrl(rest: string): { cred: string; hosts: string[]; path: string } {
+  const at = rest.lastIndexOf('@')
+  const cred = at >= 0 ? rest.slice(0, at) : ''
+  const [hostList, ...path] = (at >= 0 ? rest.slice(at + 1) : rest).split('/')
+  return { cred, hosts: hostList.split(','), path: path.join('/') }
 }
 
 /** Connects, turning ioredis' error into one line that says which URL and what to check. */

@@ -14,7 +14,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RawClient } from '../helpers/redis.js'
 import { freePort, waitFor } from '../helpers/ports.js'
-import { startIotbuf, type Proc } from '../helpers/procs.js'
+import { startIotbuf, runIotbuf, type Proc } from '../helpers/procs.js'
+import { createStoreClient, connectStore } from '../../shared/store-client.js'
 import { bulks } from './dataset.js'
 
 const cleanups: (() => Promise<void>)[] = []
@@ -96,6 +97,13 @@ describe('redis-sentinel over bundled stores', () => {
       return m.get('num-slaves') === '2' && m.get('num-other-sentinels') === '2'
     }, 'sentinels to discover the replicas and each other', 60_000, 250)
     await waitFor(async () => (await call(pm, 'WAIT', '2', '1000'))[0] === '2', 'both replicas acknowledged', 20_000)
+    /* the pipeline's client: IOTBUF_STORE_URL=redis+sentinel://… asks the sentinels for the master */
+    const url = `redis+sentinel://127.0.0.1:${s1},127.0.0.1:${s2},127.0.0.1:${s3}/mymaster`
+    const client = createStoreClient(url, { name: 'iotbuf-test' })
+    client.on('error', () => undefined)
+    cleanups.push(async () => client.disconnect())
+    await connectStore(client, url)
+    expect(await client.set('via', 'sentinel')).toBe('OK')
 
     const t0 = Date.now()
     await master.stop('SIGKILL')
@@ -109,7 +117,12 @@ describe('redis-sentinel over bundled stores', () => {
     expect((await call(promoted, 'ROLE'))[0]).toBe('master')
     /* the other replica follows the new master and gets its writes */
     await waitFor(async () => (await replicaOf(other)) === promoted, 'the other replica re-pointed', 60_000, 250)
-    await call(promoted, 'SET', 'after', 'failover')
+    /* the same client follows the failover by itself */
+    expect(await client.set('after', 'failover')).toBe('OK')
+    expect(await call(promoted, 'GET', 'after')).toEqual(['failover'])
+    expect(await call(promoted, 'GET', 'via')).toEqual(['sentinel'])
+    const status = await runIotbuf(['status', '--json'], { IOTBUF_STORE_URL: url }, dir)
+    expect(status.code, status.out).toBe(0)
     expect((await call(promoted, 'WAIT', '1', '10000'))[0]).toBe('1')
     expect(await call(other, 'GET', 'after')).toEqual(['failover'])
     expect(await call(other, 'GET', 'before:499')).toEqual(['499'])
