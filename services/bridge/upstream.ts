@@ -3,6 +3,7 @@
 // credentials the broker refuses — retrying cannot help, so the bridge says which setting to fix
 // and exits).
 import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 import type { IClientOptions } from 'mqtt'
 import type { Config } from '../../shared/config.js'
 
@@ -23,6 +24,17 @@ export function upstreamOptions(config: Config): IClientOptions {
   if ((config.BRIDGE_CERT === undefined) !== (config.BRIDGE_KEY === undefined)) {
     throw new FatalUpstreamError('IOTBUF_BRIDGE_CERT and IOTBUF_BRIDGE_KEY go together: set both (a client certificate and its private key) or neither')
   }
+  const cert = readPem('IOTBUF_BRIDGE_CERT', config.BRIDGE_CERT)
+  const key = readPem('IOTBUF_BRIDGE_KEY', config.BRIDGE_KEY)
+  const ca = readPem('IOTBUF_BRIDGE_CA', config.BRIDGE_CA)
+  // a key that is not the certificate's, or a file that is not PEM, fails here with a line naming the setting, not later inside mqtt.js
+  if (cert || ca) {
+    try {
+      createSecureContext({ cert, key, ca })
+    } catch (err) {
+      throw new FatalUpstreamError(fatalReason(err as Error, config) ?? `IOTBUF_BRIDGE_CERT / IOTBUF_BRIDGE_KEY / IOTBUF_BRIDGE_CA cannot be used: ${(err as Error).message}`)
+    }
+  }
   return {
     clientId: config.BRIDGE_CLIENT_ID,
     protocolVersion: v5 ? 5 : 4,
@@ -31,9 +43,7 @@ export function upstreamOptions(config: Config): IClientOptions {
     properties: v5 ? { sessionExpiryInterval: Math.round(config.BRIDGE_SESSION_EXPIRY / 1000), receiveMaximum: config.BRIDGE_RECEIVE_MAXIMUM } : undefined,
     username: config.BRIDGE_USERNAME,
     password: config.BRIDGE_PASSWORD,
-    cert: readPem('IOTBUF_BRIDGE_CERT', config.BRIDGE_CERT),
-    key: readPem('IOTBUF_BRIDGE_KEY', config.BRIDGE_KEY),
-    ca: readPem('IOTBUF_BRIDGE_CA', config.BRIDGE_CA),
+    cert, key, ca,
     rejectUnauthorized: true,
     // reconnects are ours (backoff with jitter), and so are subscriptions (a refusal is reported)
     reconnectPeriod: 0,

@@ -195,6 +195,19 @@ describe('iotbuf bridge behind Mosquitto (mutual TLS)', () => {
     expect(r.out).toMatch(new RegExp(`iotbuf: mqtts://127.0.0.1:${mosq.tlsPort} refused the client certificate IOTBUF_BRIDGE_CERT=${pki.rogueCert} \\(`))
   })
 
+  it('no client certificate, a key that is not the certificate\'s, an untrusted server: each one line naming its setting, exit code 1', async () => {
+    const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
+      [{ IOTBUF_BRIDGE_CERT: '', IOTBUF_BRIDGE_KEY: '' }, /^iotbuf: mqtts:\/\/127\.0\.0\.1:\d+ requires a client certificate \(.*\): set IOTBUF_BRIDGE_CERT and IOTBUF_BRIDGE_KEY$/m],
+      [{ IOTBUF_BRIDGE_KEY: pki.rogueKey }, /^iotbuf: IOTBUF_BRIDGE_KEY=\S+rogue\.key is not the private key of IOTBUF_BRIDGE_CERT=\S+client\.pem$/m],
+      [{ IOTBUF_BRIDGE_CA: pki.rogueCert }, /^iotbuf: the server certificate of mqtts:\/\/127\.0\.0\.1:\d+ is not trusted \(SELF_SIGNED_CERT_IN_CHAIN: .*\): set IOTBUF_BRIDGE_CA to the CA that signed it/m],
+    ]
+    for (const [extra, line] of cases) {
+      const r = await runIotbuf(['bridge'], await envFor(extra), dir, 30_000)
+      expect(r.code, r.out).toBe(1)
+      expect(r.out).toMatch(line)
+    }
+  })
+
   it('a topic the broker\'s ACL denies: one clear line naming the filter and IOTBUF_BRIDGE_TOPICS, exit code 1', async () => {
     const env = await envFor({ IOTBUF_BRIDGE_TOPICS: 'devices/+id/telemetry,secret/+id/data' })
     const r = await runIotbuf(['bridge'], env, dir, 30_000)
