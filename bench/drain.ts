@@ -1,8 +1,9 @@
 // Drain: N buffered readings in the shard streams, drained by `iotbuf worker --once`, readings/s
 // beside `gzip -1` of the same NDJSON bytes (the compression step alone, a C program) — and the
-// same drain from redis-server, to separate store from worker. Then, from the bundled store, the
-// sink variants of issue 21: NDJSON.gz with IOTBUF_SINK_OBJECT_BYTES=64mb, Parquet with the same
-// sizing (read back with DuckDB to count), and the opensearch sink to the wire-level double.
+// same drain from redis-server, to separate store from worker (both one object per batch,
+// IOTBUF_SINK_OBJECT_BYTES=0, issue 8's figure). Then, from the bundled store, the sink variants of
+// issue 21: NDJSON.gz with the default object sizing (64mb), Parquet with the same sizing (read back
+// with DuckDB to count), and the opensearch sink to the wire-level double.
 import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -126,17 +127,17 @@ async function gzipAnchor(n: number): Promise<{ seconds: number; bytes: number }
   }
 }
 
-const SIZED = { IOTBUF_SINK_OBJECT_BYTES: '64mb' }
+const PER_BATCH = { IOTBUF_SINK_OBJECT_BYTES: '0' }
 
 export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw: unknown }> {
   const n = opts.readings
   const res: Record<string, DrainResult | string> = {}
   const say = (kind: string, r: DrainResult) => process.stderr.write(`  drain: ${kind.padEnd(24)} ${n} readings in ${r.seconds.toFixed(1)} s = ${Math.round(n / r.seconds).toLocaleString('en-US')} readings/s (${r.sinkFiles} ${r.sinkBytes ? `files, ${(r.sinkBytes / 2 ** 20).toFixed(1)} MiB` : '_bulk requests'})\n`)
   const runs: Array<[string, () => Promise<StoreServer>, Variant]> = [
-    ['iotbuf store', () => startBundledStore(), fileVariant({})],
-    ['redis-server', () => startRedisServer(), fileVariant({})],
-    ['ndjson.gz, 64mb objects', () => startBundledStore(), fileVariant(SIZED)],
-    ['parquet, 64mb objects', () => startBundledStore(), fileVariant({ ...SIZED, IOTBUF_FILE_FORMAT: 'parquet' }, true)],
+    ['iotbuf store', () => startBundledStore(), fileVariant(PER_BATCH)],
+    ['redis-server', () => startRedisServer(), fileVariant(PER_BATCH)],
+    ['ndjson.gz, default sizing', () => startBundledStore(), fileVariant({})],
+    ['parquet, default sizing', () => startBundledStore(), fileVariant({ IOTBUF_FILE_FORMAT: 'parquet' }, true)],
     ['opensearch (double)', () => startBundledStore(), openSearchVariant()],
   ]
   for (const [kind, start, variant] of runs) {
@@ -163,14 +164,14 @@ export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw
   const why = (r: DrainResult | string | undefined) => (typeof r === 'string' ? `n/a (${r.slice(0, 100)})` : undefined)
   const gzRate = typeof gz === 'object' ? n / gz.seconds : null
   const M = n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`
-  const sized = res['ndjson.gz, 64mb objects']
+  const sized = res['ndjson.gz, default sizing']
   const rows: Row[] = [
-    { suite: 'drain', figure: `worker --once to file sink, ${M} readings, bundled store`, unit: 'readings/s', iotbuf: rate(res['iotbuf store']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['iotbuf store']) },
-    { suite: 'drain', figure: `worker --once to file sink, ${M} readings, redis-server`, unit: 'readings/s', iotbuf: rate(res['redis-server']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['redis-server']) },
+    { suite: 'drain', figure: `worker --once to file sink, one object per batch, ${M} readings, bundled store`, unit: 'readings/s', iotbuf: rate(res['iotbuf store']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['iotbuf store']) },
+    { suite: 'drain', figure: `worker --once to file sink, one object per batch, ${M} readings, redis-server`, unit: 'readings/s', iotbuf: rate(res['redis-server']), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.1, from: 'issue 8' }, note: why(res['redis-server']) },
     { suite: 'drain', figure: 'XREADGROUP drain (worker --once), bundled store vs redis-server', unit: 'readings/s', iotbuf: rate(res['iotbuf store']), anchor: rate(res['redis-server']), anchorName: 'same worker on redis-server', target: { cmp: '>=', ratio: 0.7, from: 'issue 5' }, note: why(res['iotbuf store']) },
-    { suite: 'drain', figure: `worker --once, NDJSON.gz in 64mb objects (IOTBUF_SINK_OBJECT_BYTES), ${M} readings`, unit: 'readings/s', iotbuf: rate(sized), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.2, from: 'issue 21' }, note: why(sized) },
-    { suite: 'drain', figure: `worker --once, Parquet (snappy) in 64mb objects, ${M} readings`, unit: 'readings/s', iotbuf: rate(res['parquet, 64mb objects']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, 64mb objects', target: { cmp: '>=', ratio: 0.5, from: 'issue 21' }, note: why(res['parquet, 64mb objects']) },
-    { suite: 'drain', figure: `worker --once to opensearch (wire-level double in the bench process), ${M} readings`, unit: 'readings/s', iotbuf: rate(res['opensearch (double)']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, 64mb objects', note: why(res['opensearch (double)']) },
+    { suite: 'drain', figure: `worker --once, NDJSON.gz, default object sizing (64mb), ${M} readings`, unit: 'readings/s', iotbuf: rate(sized), anchor: gzRate, anchorName: 'gzip -1 of the NDJSON', target: { cmp: '>=', ratio: 0.2, from: 'issue 21' }, note: why(sized) },
+    { suite: 'drain', figure: `worker --once, Parquet (snappy), default object sizing (64mb), ${M} readings`, unit: 'readings/s', iotbuf: rate(res['parquet, default sizing']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, default sizing', target: { cmp: '>=', ratio: 0.5, from: 'issue 21' }, note: why(res['parquet, default sizing']) },
+    { suite: 'drain', figure: `worker --once to opensearch (wire-level double in the bench process), ${M} readings`, unit: 'readings/s', iotbuf: rate(res['opensearch (double)']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, default sizing', note: why(res['opensearch (double)']) },
   ]
   return { rows, raw: { readings: n, drain: res, gzip: gz } }
 }

@@ -128,7 +128,7 @@ export const SETTINGS = {
   FILE_FORMAT: setting(oneOf('ndjson', 'parquet'), 'ndjson', 'file sink format: ndjson = gzip NDJSON, parquet = Parquet'),
   PARQUET_COMPRESSION: setting(oneOf('snappy', 'gzip', 'zstd', 'uncompressed'), 'snappy', 'compression of Parquet column chunks (zstd needs Node.js 22.15 or later)'),
   PARQUET_ROW_GROUP: setting(int(1000, 10000000), '1000000', 'readings per Parquet row group at most'),
-  SINK_OBJECT_BYTES: setting(bytes, '0', 'file and s3 sinks: gather readings (held unacknowledged in the buffer) into objects of about this many NDJSON bytes; 0 = one object per batch'),
+  SINK_OBJECT_BYTES: setting(bytes, '64mb', 'file and s3 sinks: gather readings (held unacknowledged in the buffer) into objects of about this many NDJSON bytes, written out by IOTBUF_SINK_OBJECT_AGE at the latest; 0 = one object per batch'),
   SINK_OBJECT_AGE: setting(duration, '5m', 'file and s3 sinks with IOTBUF_SINK_OBJECT_BYTES: write a partly filled object once its oldest staged reading was read this long ago'),
   OPENSEARCH_URL: setting(text, undefined, 'OpenSearch endpoint for the opensearch sink, e.g. https://search-x.eu-west-1.es.amazonaws.com'),
   OPENSEARCH_INDEX: setting(z.string().refine((s) => /^[a-z0-9][^A-Z\\/*?"<>| ,#:%]*$/.test(s.replace(/%[YmdH]/g, '0')), 'a lowercase index name, strftime fields %Y %m %d %H allowed, e.g. iot-readings-%Y.%m.%d'), 'iot-readings-%Y.%m.%d', 'index per reading day (strftime of ts, UTC: %Y %m %d %H)'),

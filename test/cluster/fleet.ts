@@ -21,6 +21,8 @@ export async function startFleet(url: string, dir: string, o: { brokers: number;
     IOTBUF_STORE_URL: url, IOTBUF_DATA_DIR: join(dir, 'data'), IOTBUF_SHARDS: String(o.shards),
     IOTBUF_BROKER_METRICS_PORT: '0', IOTBUF_WORKER_METRICS_PORT: '0',
     IOTBUF_DRAIN_INTERVAL: '200ms', IOTBUF_LEASE_TTL: '3s', IOTBUF_LOG_LEVEL: 'info',
+    // the daemons write each batch as it drains (sized objects would wait IOTBUF_SINK_OBJECT_AGE)
+    IOTBUF_SINK_OBJECT_BYTES: '0',
   }
   const brokers = await Promise.all(Array.from({ length: o.brokers }, async (_, i) => {
     const port = await freePort()

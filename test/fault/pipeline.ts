@@ -107,7 +107,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const env: NodeJS.ProcessEnv = {
     IOTBUF_STORE_URL: storeUrl, IOTBUF_MQTT_PORT: String(mqttPort), IOTBUF_DATA_DIR: join(dir, 'data'),
     IOTBUF_BROKER_METRICS_PORT: '0', IOTBUF_WORKER_METRICS_PORT: '0', IOTBUF_SHARDS: '8',
-    IOTBUF_DRAIN_INTERVAL: '250ms', IOTBUF_BATCH_MAX: '200', IOTBUF_LEASE_TTL: '2s', IOTBUF_SINKS: 'file',
+    IOTBUF_DRAIN_INTERVAL: '250ms', IOTBUF_BATCH_MAX: '200', IOTBUF_LEASE_TTL: '2s', IOTBUF_SINKS: 'file', IOTBUF_SINK_OBJECT_BYTES: '0',
     ...(hasPassword ? { IOTBUF_STORE_PASSWORD: password } : {}),
     ...opts.env,
   }

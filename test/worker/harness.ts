@@ -78,7 +78,9 @@ export interface TestWorker { config: Config; worker: Worker; buffer: ReadingBuf
 
 /** A worker wired as services/worker/main.ts wires it, from IOTBUF_* settings. */
 export async function openTestWorker(storeUrl: string, env: Record<string, string>, sinks?: Sink[]): Promise<TestWorker> {
-  const r = parseConfig({ IOTBUF_STORE_URL: storeUrl, IOTBUF_LOG_LEVEL: 'silent', IOTBUF_WORKER_METRICS_PORT: '0', ...env })
+  // one object per batch unless a test sizes objects: the drain cases count batches and objects,
+  // and a sized object waits for IOTBUF_SINK_OBJECT_AGE (5 min by default) in a pass without flush
+  const r = parseConfig({ IOTBUF_STORE_URL: storeUrl, IOTBUF_LOG_LEVEL: 'silent', IOTBUF_WORKER_METRICS_PORT: '0', IOTBUF_SINK_OBJECT_BYTES: '0', ...env })
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   const config = r.config
   const log = createLogger('worker', config.LOG_LEVEL, 'json')

@@ -18,6 +18,7 @@ import type { Sink } from '../../services/worker/sinks/types.js'
 import { createFileSink } from '../../services/worker/sinks/file.js'
 import { makeReadings, metricValue, openTestWorker, publish, tempDir } from './harness.js'
 import { collectStatus, painter, renderStatus } from '../../services/cli/status.js'
+import { parseConfig } from '../../shared/config.js'
 
 let redis: RedisServer
 beforeAll(async () => { redis = await startRedisServer() })
@@ -93,6 +94,23 @@ describe('object sizing for the file sink', () => {
     expect(objs.length).toBeLessThan(N / 1000 / 5) // far fewer than one object per 1,000-reading batch
     expect(objs.every((o) => /\/dt=\d{4}-\d\d-\d\d\/hh=\d\d\/shard=\d\d\/\d+-\d+\.ndjson\.gz$/.test(o.path))).toBe(true)
   }, 600_000)
+
+  it('sizing is on by default (64 MiB / 5 min): worker --once with no sizing settings writes one object per shard, named by its first ID', async () => {
+    const defaults = parseConfig({})
+    expect(defaults.ok && [defaults.config.SINK_OBJECT_BYTES, defaults.config.SINK_OBJECT_AGE]).toEqual([64 * 1024 * 1024, 5 * 60_000])
+    const dataDir = tempDir('sizing-default')
+    const pub = await openTestWorker(redis.url, { IOTBUF_SINKS: 'file', IOTBUF_SHARDS: '2', IOTBUF_DATA_DIR: dataDir })
+    const n = await publish(pub.buffer, makeReadings(6, 500))
+    await pub.close()
+    const env = { IOTBUF_STORE_URL: redis.url, IOTBUF_SINKS: 'file', IOTBUF_SHARDS: '2', IOTBUF_DATA_DIR: dataDir, IOTBUF_WORKER_METRICS_PORT: '0', IOTBUF_BATCH_MAX: '100', IOTBUF_SINK_OBJECT_BYTES: undefined, IOTBUF_SINK_OBJECT_AGE: undefined }
+    const r = await runIotbuf(['worker', '--once'], env, dataDir)
+    expect(r.code, r.out).toBe(0)
+    const objs = objects(join(dataDir, 'sink'))
+    // 3,000 readings in batches of 100 over two shards: one object each, not one per batch
+    expect(objs.map((o) => o.shard).sort()).toEqual([0, 1])
+    expect(objs.every((o) => /\/shard=\d\d\/\d+-\d+\.ndjson\.gz$/.test(o.path) && !/\d+-\d+-\d+-\d+\.ndjson/.test(o.path))).toBe(true)
+    expect(new Set(objs.flatMap((o) => o.readings.map(uniqueKey))).size).toBe(n)
+  })
 
   it('the age limit writes a partly filled object; until then the readings are staged, pending in the buffer', async () => {
     const dataDir = tempDir('sizing-age')
