@@ -18,6 +18,8 @@ export interface StoreClientOptions {
    * again after the reconnect, which would apply a write the store may already have applied.
    */
   resendUnanswered?: boolean
+  /** ACL user to authenticate as (with the password): the process' own user, see store-users.ts */
+  username?: string
 }
 
 /** The URL the pipeline uses: IOTBUF_STORE_URL, or the bundled store that `iotbuf start` runs. */
@@ -63,9 +65,9 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
     const [username, pass] = cred.includes(':') ? cred.split(':').map(decodeURIComponent) : [undefined, cred ? decodeURIComponent(cred) : undefined]
     const name = path.split('/')[0]
     if (name === '') throw new Error(`${redactUrl(url)}: name the monitored master, as in redis+sentinel://h1:26379,h2:26379/mymaster`)
-    return new Redis({ ...common, sentinels: hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 26379) } }), name, username: username || undefined, password: pass || password })
+    return new Redis({ ...common, sentinels: hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 26379) } }), name, username: username || opts.username, password: pass || password })
   }
-  const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password } : {}) })
+  const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password, ...(opts.username ? { username: opts.username } : {}) } : {}) })
   return client
 }
 

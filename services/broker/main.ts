@@ -1,4 +1,5 @@
 import { loadConfigOrExit } from '../../shared/config.js'
+import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
 import { createStoreClient, storeUrlOf, redactUrl, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
@@ -12,15 +13,16 @@ import { anonymousAllowed, authSummary } from './auth.js'
  * turn share one round trip. No blind resends: the enqueue batcher settles unanswered writes itself
  * (shared/buffer/batcher.ts). The in-process broker tests connect through this too.
  */
-export function createBrokerStoreClient(url: string, password?: string, name = 'iotbuf-broker'): StoreClient {
-  return createStoreClient(url, { name, autoPipelining: true, resendUnanswered: false }, password)
+export function createBrokerStoreClient(url: string, password?: string, name = 'iotbuf-broker', username?: string): StoreClient {
+  return createStoreClient(url, { name, autoPipelining: true, resendUnanswered: false, username }, password)
 }
 
 export async function runBroker(): Promise<void> {
   const config = loadConfigOrExit()
   const log = createLogger('broker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
-  const redis = createBrokerStoreClient(url, config.STORE_PASSWORD)
+  const cred = storeCredentials(process.env, 'broker', config.STORE_PASSWORD)
+  const redis = createBrokerStoreClient(url, cred.password, 'iotbuf-broker', cred.username)
   // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })

@@ -3,14 +3,20 @@
 // check) instead of a stack trace.
 import { loadConfigOrExit, type Config } from '../../shared/config.js'
 import { createStoreClient, connectStore, storeUrlOf, type StoreClient } from '../../shared/store-client.js'
+import { storeCredentials } from '../../shared/store-users.js'
 
-export interface StoreOptions { url?: string }
+export interface StoreOptions {
+  url?: string
+  /** read-only commands (status) connect as the CLI's ACL user when IOTBUF_STORE_CLI_PASSWORD is set */
+  readOnly?: boolean
+}
 
 /** Connects or throws one line naming the URL and what to check. */
 export async function openStore(opts: StoreOptions): Promise<{ redis: StoreClient; config: Config; url: string }> {
   const config = loadConfigOrExit()
   const url = opts.url ?? storeUrlOf(config)
-  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true }, config.STORE_PASSWORD)
+  const cred = opts.readOnly ? storeCredentials(process.env, 'cli', config.STORE_PASSWORD) : { password: config.STORE_PASSWORD, username: undefined }
+  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true, username: cred.username }, cred.password)
   redis.on('error', () => undefined)
   await connectStore(redis, url)
   return { redis, config, url }

@@ -25,7 +25,12 @@ export function buildProgram(): Command {
     .description('run the bundled Redis-compatible store (flags as redis-server: --port 6379 --maxmemory 256mb --appendonly yes …)')
     .argument('[args...]', 'redis.conf-style file and/or --flags')
     .allowUnknownOption().helpOption(false)
-    .action(async (args: string[]) => { const { runStore } = await import('../store/main.js'); await runStore(args) })
+    .action(async (args: string[]) => {
+      const { runStore } = await import('../store/main.js')
+      /* the pipeline's ACL users, when their passwords are set (shared/store-users.ts) */
+      const { pipelineUserLines } = await import('../../shared/store-users.js')
+      await runStore([...args, ...pipelineUserLines(process.env).flatMap((u) => ['--user', u])])
+    })
 
   program.command('broker').description('run the MQTT broker that writes readings into the buffer')
     .action(async () => { const { runBroker } = await import('../broker/main.js'); await runBroker() })

@@ -31,6 +31,7 @@ function storeArgs(config: Config): string[] {
   const args = ['store', '--port', String(config.STORE_PORT), '--bind', '127.0.0.1', '--maxmemory', String(config.MAXMEMORY),
     '--maxmemory-policy', config.MAXMEMORY_POLICY, '--appendonly', config.APPENDONLY ? 'yes' : 'no', '--appendfsync', config.APPENDFSYNC, '--dir', dir]
   if (config.STORE_PASSWORD) args.push('--requirepass', config.STORE_PASSWORD)
+  /* the users `iotbuf store` adds from IOTBUF_STORE_{BROKER,WORKER,CLI}_PASSWORD come with the environment */
   return args
 }
 

@@ -28,7 +28,7 @@ export async function runStatus(o: StatusFlags): Promise<void> {
   if (o.check) {
     let conn: Awaited<ReturnType<typeof openStore>>
     try {
-      conn = await openStore(o)
+      conn = await openStore({ ...o, readOnly: true })
     } catch (err) {
       // an unreachable store is itself CRITICAL for a monitoring check
       process.stdout.write(`IOTBUF CRITICAL: ${(err as Error).message}\n`)
@@ -48,7 +48,7 @@ export async function runStatus(o: StatusFlags): Promise<void> {
     return
   }
 
-  await withStore(o, async (redis, config, url) => {
+  await withStore({ ...o, readOnly: true }, async (redis, config, url) => {
     const color = !!process.stdout.isTTY && !process.env.NO_COLOR
     const paint = painter(color)
     if (!intervalMs) {

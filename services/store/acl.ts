@@ -129,6 +129,8 @@ export function commandCategories(cmd: Command): number {
     return bits
   }
   const flags = cmd.row.flags as string[]
+  /* the command's group names its category where there is one (CLIENT SETINFO, 7.2: @connection) */
+  bits |= categoryFlag(cmd.row.group)
   if (flags.includes('write')) bits |= CAT('write')
   if (flags.includes('readonly')) bits |= CAT('read')
   if (flags.includes('admin')) bits |= CAT('admin') | CAT('dangerous')

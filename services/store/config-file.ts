@@ -157,7 +157,8 @@ export function loadServerConfig(cfg: Config, configFile: string | null, argv: s
       }
       if (name === 'sentinel') return 'sentinel directive while not in sentinel mode'
       if (name === 'user') {
-        users.push(d)
+        /* --user "name rules..." on the command line arrives as one argument */
+        users.push(d.length === 2 && /\s/.test(d[1]) ? ['user', ...(splitArgs(d[1]) ?? [])] : d)
         return null
       }
       /* loadmodule: modules are not part of the store; accepted as redis-server would read it */

@@ -1,4 +1,5 @@
 import { loadConfigOrExit, type SinkName } from '../../shared/config.js'
+import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
 import { createStoreClient, connectStore, storeUrlOf, redactUrl } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
@@ -22,8 +23,9 @@ export async function openWorker(flags: WorkerFlags) {
   const config = loadConfigOrExit()
   const log = createLogger('worker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
-  const redis = createStoreClient(url, { name: 'iotbuf-worker' }, config.STORE_PASSWORD)
-  const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease' }, config.STORE_PASSWORD)
+  const cred = storeCredentials(process.env, 'worker', config.STORE_PASSWORD)
+  const redis = createStoreClient(url, { name: 'iotbuf-worker', username: cred.username }, cred.password)
+  const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease', username: cred.username }, cred.password)
   for (const c of [redis, leaseRedis]) c.on('error', (err: Error) => log.debug({ err: err.message }, 'store connection error'))
   try {
     const sinks = createSinks(config, flags.sinks)

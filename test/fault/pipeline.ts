@@ -123,7 +123,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       // FAULT_STORE=redis-server runs every scenario against redis-server: tells a pipeline bug from a store bug
       const child = (opts.redisServer ?? process.env.FAULT_STORE === 'redis-server')
         ? track(spawn('redis-server', [...args, '--daemonize', 'no', '--logfile', ''], { stdio: ['ignore', 'pipe', 'pipe'] }))
-        : track(spawn(process.execPath, [iotbufEntry(BIN), 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
+        // the environment too: `iotbuf store` creates the pipeline's ACL users from IOTBUF_STORE_*_PASSWORD
+        : track(spawn(process.execPath, [iotbufEntry(BIN), 'store', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } }))
       let out = ''
       child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
       child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
