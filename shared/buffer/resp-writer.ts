@@ -133,10 +133,9 @@ export class BatchConnection {
   private port = 0
   ready = false
 
-  constructor(private readonly redis: Redis) {
-    // the client's end (quit, disconnect) ends this connection too, so the process can exit
-    redis.once('end', () => this.close())
-  }
+  private endListener = false
+
+  constructor(private readonly redis: Redis) {}
 
   ensure(): void {
     if (this.closed) return
@@ -152,6 +151,10 @@ export class BatchConnection {
   }
 
   private open(host: string, port: number): void {
+    // the client's end (quit, disconnect) ends this connection too, so the process can exit;
+    // registered on the first connect, not at construction: a buffer made only to read (each
+    // `iotbuf status --watch` refresh makes one) must not leave a listener on the client
+    if (!this.endListener) { this.endListener = true; this.redis.once('end', () => this.close()) }
     this.connecting = true
     this.host = host
     this.port = port
