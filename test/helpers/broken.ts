@@ -9,6 +9,8 @@
 //   ts-new-version  the Timestream sink writes every record with a fresh Version, so a re-delivered
 //                   batch lands as a second version of its rows instead of overwriting itself
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
+//   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
+//                   network code): an outage would then empty the buffer into the DLQ
 //   aof-lazy-write  the bundled store writes its AOF buffer to the file at most once a second, after
 //                   the replies left (what a user-space buffer loses on a process crash)
 //   idle-ballast    the broker keeps 64 KB more per connected client (a per-connection leak)
@@ -19,8 +21,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 
-export type BrokenVariant = 'ack-first' | 'ts-new-version' | 's3-reorder' | 'aof-lazy-write' | 'idle-ballast' | 'zcount-linear'
-const KNOWN: BrokenVariant[] = ['ack-first', 'ts-new-version', 's3-reorder', 'aof-lazy-write', 'idle-ballast', 'zcount-linear']
+export type BrokenVariant = 'ack-first' | 'ts-new-version' | 's3-reorder' | 'outage-as-refusal' | 'aof-lazy-write' | 'idle-ballast' | 'zcount-linear'
+const KNOWN: BrokenVariant[] = ['ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear']
 
 /** The variants this test run asked for (TEST_BROKEN), validated. */
 export function brokenVariants(): BrokenVariant[] {
@@ -65,6 +67,15 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
       }
       return create({ ...opts, authorizePublish: ackFirst })
     }
+  }
+  if (variants.includes('outage-as-refusal')) {
+    const { S3Client } = await import('@aws-sdk/client-s3')
+    const send = S3Client.prototype.send
+    S3Client.prototype.send = function (this: unknown, ...args: unknown[]) {
+      return ((send as (...a: unknown[]) => Promise<unknown>).apply(this, args)).catch((err: Error) => {
+        throw Object.assign(new Error(`refused: ${err.message}`), { name: 'Refused' })
+      })
+    } as typeof send
   }
   if (variants.includes('aof-lazy-write')) {
     const { Aof } = await import('../../services/store/persistence/aof.js')
