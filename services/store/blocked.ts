@@ -100,7 +100,10 @@ export function handleClientsBlockedOnKeys(ks: Keyspace): void {
         const tracking = c.server.tracking
         const current = tracking.current
         tracking.current = c
+        const errors = c.server.errorStats.total
         if (c.bstate.serve(c, key)) unblockClient(c)
+        /* updateStatsOnUnblock(): a command answered with an error once unblocked failed */
+        if (c.server.errorStats.total !== errors && c.cmd !== null) c.cmd.failedCalls++
         tracking.current = current
         c.server.servedBlocked(c, dirty, start)
         tracking.handlePending()

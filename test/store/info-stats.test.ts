@@ -124,3 +124,62 @@ describe('connection state', () => {
       return [reply.replace(/\r\n/g, '\\r\\n'), outcome]
     }))
 })
+
+describe('COMMAND introspection', () => {
+  it('GETKEYS / GETKEYSANDFLAGS: key-spec flags, numkeys commands, keyless and bad arguments', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const out: string[] = []
+      for (const args of [
+        ['GETKEYSANDFLAGS', 'set', 'k1', 'v1'], ['GETKEYSANDFLAGS', 'set', 'k1', 'v1', 'GET'], ['GETKEYSANDFLAGS', 'mset', 'k1', 'v1', 'k2', 'v2'],
+        ['GETKEYSANDFLAGS', 'LMOVE', 'k1', 'k2', 'left', 'right'], ['GETKEYSANDFLAGS', 'sort', 'k1', 'store', 'k2'], ['GETKEYSANDFLAGS', 'get', 'k'],
+        ['GETKEYS', 'zunionstore', 'dst', '2', 'a', 'b', 'WEIGHTS', '1', '2'], ['GETKEYS', 'zinter', '2', 'a', 'b'], ['GETKEYS', 'zunionstore', 'dst', '5', 'a'],
+        ['GETKEYS', 'eval', 'return 1', '0'], ['GETKEYS', 'eval', 'return 1', '1', 'k'], ['GETKEYS', 'ping'], ['GETKEYS', 'get'], ['GETKEYS', 'nosuch', 'k'],
+      ]) out.push(`${args.join(' ')} -> ${show(await c.call('COMMAND', ...args))}`)
+      c.close()
+      return out
+    }))
+
+  it('COMMAND LIST: subcommands as parent|sub, FILTERBY PATTERN / ACLCAT / MODULE, syntax errors', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const list = async (...args: string[]): Promise<string[]> => show(await c.call('COMMAND', 'LIST', ...args)).split('\\r\\n').filter((l) => l !== '' && !/^[*$]/.test(l)).sort()
+      const all = await list()
+      const out = [
+        String(['set', 'client|list', 'config|get', 'cluster|help', 'xgroup|create'].map((n) => all.includes(n))),
+        (await list('FILTERBY', 'PATTERN', 'config|*re*')).join(' '),
+        (await list('FILTERBY', 'PATTERN', 'set')).join(' '),
+        (await list('FILTERBY', 'ACLCAT', 'hyperloglog')).join(' '),
+        (await list('FILTERBY', 'ACLCAT', 'nosuch')).join(' '),
+        (await list('FILTERBY', 'MODULE', 'nosuch')).join(' '),
+        show(await c.call('COMMAND', 'LIST', 'FILTERBY', 'bad', 'x')),
+        show(await c.call('COMMAND', 'LIST', 'bad')),
+        show(await c.call('CLUSTER', 'HELP')),
+      ]
+      c.close()
+      return out
+    }))
+
+  it('a blocked XREADGROUP answered -NOGROUP when its group is destroyed counts as a failed call', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const r = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      await c.call('XGROUP', 'CREATE', 's', 'g', '$', 'MKSTREAM')
+      await c.call('CONFIG', 'RESETSTAT')
+      r.write('*9\r\n$10\r\nXREADGROUP\r\n$5\r\nGROUP\r\n$1\r\ng\r\n$5\r\nalice\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n$7\r\nSTREAMS\r\n$1\r\ns\r\n$1\r\n>\r\n')
+      await waitForBlocked(c)
+      await c.call('XGROUP', 'DESTROY', 's', 'g')
+      const out = [show(await r.readReply()), ...lines(await c.call('INFO', 'commandstats'), 'cmdstat_xreadgroup:')]
+      c.close()
+      r.close()
+      return out
+    }))
+})
+
+async function waitForBlocked(c: RawClient): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (/blocked_clients:1/.test((await c.call('INFO', 'clients')).toString())) return
+  }
+  throw new Error('the reader never blocked')
+}

@@ -101,6 +101,14 @@ const sub = (name: string, arity: number, handler: (c: Client) => void, summary:
   name, arity, flags: ['stale'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
 })
 
+/** CLUSTER HELP: the subcommands this store answers (all of them refused while cluster-enabled is no, as Redis does). */
+function clusterHelpCommand(c: Client): void {
+  if (!enabled(c)) return
+  const lines = ['CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'INFO', 'KEYSLOT <key>', 'MYID', 'NODES', 'RESET [HARD|SOFT]', 'SHARDS', 'SLOTS', 'HELP']
+  c.addReplyArrayLen(lines.length)
+  for (const l of lines) c.addReplyStatus(l)
+}
+
 /* READONLY, READWRITE, ASKING: replica reads and slot migration of Redis Cluster */
 function clusterOnlyCommand(c: Client): void {
   if (enabled(c)) c.addReplyRaw('+OK\r\n')
@@ -122,6 +130,7 @@ export const clusterCommands: CommandRow[] = [
       sub('keyslot', 3, clusterKeyslotCommand, 'Returns the hash slot for a key.', '3.0.0'),
       // noscript: Redis refuses it from scripts ("This Redis command is not allowed from script")
       { ...sub('reset', -2, clusterResetCommand, 'Resets a node.', '3.0.0'), flags: ['admin', 'stale', 'noscript'] },
+      sub('help', 2, clusterHelpCommand, 'Returns helpful text about the different subcommands.', '5.0.0'),
     ],
   },
 ]

@@ -2,14 +2,17 @@
  * Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
  */
 
-import { ACL_CATEGORIES, commandCategories } from '../acl.js'
+import { ACL_CATEGORIES, categoryFlag, commandCategories } from '../acl.js'
 import type { Client } from '../networking.js'
 import type { CommandRow, Command } from './table.js'
+import { CMD_WRITE } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
 import { stringMatch, bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from '../version.js'
 import { commandStatsInfo, latencyStatsInfo } from '../stats.js'
+import { REDIS_COMMAND_SPECS } from '../command-specs.js'
+import { commandHasKeys } from '../acl-check.js'
 import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */
@@ -227,15 +230,30 @@ function commandCountCommand(c: Client): void {
   c.addReplyLongLong(c.server.commands.size)
 }
 
+/** COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands and subcommands ("config|get"). */
 function commandListCommand(c: Client): void {
-  let names = [...c.server.commands.keys()]
-  if (c.argv.length === 5 && eqi(c.argv[2], 'filterby') && eqi(c.argv[3], 'pattern')) {
-    names = names.filter((n) => stringMatch(c.argv[4], n, true))
+  const all: Command[] = []
+  for (const cmd of c.server.commands.values()) {
+    all.push(cmd)
+    if (cmd.subcommands !== null) all.push(...cmd.subcommands.values())
+  }
+  let keep: (cmd: Command) => boolean = () => true
+  if (c.argv.length === 5 && eqi(c.argv[2], 'filterby')) {
+    const arg = c.argv[4]
+    if (eqi(c.argv[3], 'pattern')) keep = (cmd) => stringMatch(arg, cmd.fullname, true)
+    else if (eqi(c.argv[3], 'aclcat')) {
+      const cat = categoryFlag(arg)
+      keep = (cmd) => cat !== 0 && (commandCategories(cmd) & cat) !== 0
+    } else if (eqi(c.argv[3], 'module')) keep = () => false /* no modules are loaded */
+    else {
+      c.addReplyError(SYNTAX_ERR)
+      return
+    }
   } else if (c.argv.length !== 2) {
     c.addReplyError(SYNTAX_ERR)
     return
   }
-  c.addReplyBulkArray(names)
+  c.addReplyBulkArray(all.filter(keep).map((cmd) => cmd.fullname))
 }
 
 function commandInfoCommand(c: Client): void {
@@ -265,6 +283,29 @@ function commandDocsCommand(c: Client): void {
 }
 
 function commandGetkeysCommand(c: Client): void {
+  getKeysSubcommand(c, false)
+}
+
+function commandGetkeysandflagsCommand(c: Client): void {
+  getKeysSubcommand(c, true)
+}
+
+/**
+ * The key-spec flags of each key (getKeysFromCommandWithSpecs()): the flags of the spec
+ * the key came from, or what the command's own key finder says where the spec's are
+ * variable (SET with or without GET, SORT's STORE target).
+ */
+function keyFlagsOf(cmd: Command, argv: readonly string[], keys: readonly string[]): string[] {
+  const name = cmd.fullname
+  if (name === 'set') return [argv.slice(3).some((a) => a.toLowerCase() === 'get') ? 'RW access update' : 'OW update']
+  if (name === 'sort' || name === 'sort_ro') return keys.map((_, i) => (i === 0 ? 'RO access' : 'OW update'))
+  const specs = (REDIS_COMMAND_SPECS[name]?.[2] ?? []).filter(([f]) => !f.split(' ').includes('not_key'))
+  if (specs.length === 0) return keys.map(() => ((cmd.flagBits & CMD_WRITE) !== 0 ? 'RW' : 'RO'))
+  /* one spec covers all keys, or one key per spec in spec order */
+  return keys.map((_, i) => specs[specs.length === keys.length ? i : Math.min(i, specs.length - 1)][0])
+}
+
+function getKeysSubcommand(c: Client, withFlags: boolean): void {
   const argv = c.argv.slice(2)
   const cmd = c.server.commands.get(argv[0].toLowerCase())
   if (!cmd) {
@@ -272,6 +313,10 @@ function commandGetkeysCommand(c: Client): void {
     return
   }
   const target = cmd.subcommands && argv.length > 1 ? cmd.subcommands.get(argv[1].toLowerCase()) ?? cmd : cmd
+  if (!commandHasKeys(target)) {
+    c.addReplyError('The command has no key arguments')
+    return
+  }
   const arity = target.arity
   if ((arity > 0 && arity !== argv.length) || argv.length < -arity) {
     c.addReplyError('Invalid number of arguments specified for command')
@@ -279,10 +324,24 @@ function commandGetkeysCommand(c: Client): void {
   }
   const keys = target.getKeys(argv)
   if (keys.length === 0) {
-    c.addReplyError('The command has no key arguments')
+    /* EVAL with numkeys 0 and the like may have no keys; others were given bad arguments */
+    if (target.row.flags.includes('no_mandatory_keys')) c.addReplyArrayLen(0)
+    else c.addReplyError('Invalid arguments specified for command')
     return
   }
-  c.addReplyBulkArray(keys)
+  if (!withFlags) {
+    c.addReplyBulkArray(keys)
+    return
+  }
+  const flags = keyFlagsOf(target, argv, keys)
+  c.addReplyArrayLen(keys.length)
+  for (let i = 0; i < keys.length; i++) {
+    c.addReplyArrayLen(2)
+    c.addReplyBulk(keys[i])
+    const words = flags[i].split(' ').filter((w) => w !== 'variable_flags')
+    c.addReplySetLen(words.length)
+    for (const w of words) c.addReplyStatus(w)
+  }
 }
 
 const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string, subcommands?: CommandRow[]): CommandRow => ({
@@ -302,7 +361,8 @@ export const serverCommands: CommandRow[] = [
     row('list', -2, ['loading', 'stale'], commandListCommand, 'Returns a list of command names.', '7.0.0'),
     row('info', -2, ['loading', 'stale'], commandInfoCommand, 'Returns information about one, multiple or all commands.', '2.8.13'),
     row('docs', -2, ['loading', 'stale'], commandDocsCommand, 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
-    row('getkeys', -3, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
+    row('getkeys', -4, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
+    row('getkeysandflags', -4, ['loading', 'stale'], commandGetkeysandflagsCommand, 'Extracts the key names and access flags for an arbitrary command.', '7.0.0'),
   ]),
 ]
 

@@ -377,6 +377,16 @@ function* zsetScanEntries(o: RObj): Iterable<[string, string]> {
 
 const k1 = { firstKey: 1, lastKey: 1, step: 1, group: 'sorted-set' }
 const kStore = { firstKey: 1, lastKey: 1, step: 1, group: 'sorted-set' }
+
+/** zunionInterDiffGetKeys() / zunionInterDiffStoreGetKeys(): the numkeys keys after the numkeys argument, after the destination for the STORE forms. */
+function numkeysGetKeys(numkeysIdx: number, withDestination: boolean): (argv: readonly string[]) => string[] {
+  return (argv) => {
+    const n = Number.parseInt(argv[numkeysIdx] ?? '', 10)
+    if (!(n >= 1) || n > argv.length - numkeysIdx - 1) return []
+    const keys = argv.slice(numkeysIdx + 1, numkeysIdx + 1 + n)
+    return withDestination ? [argv[1], ...keys] : keys
+  }
+}
 const kMovable = { firstKey: 0, lastKey: 0, step: 0, group: 'sorted-set' }
 const W: CommandRow['flags'] = ['write', 'denyoom']
 
@@ -405,11 +415,11 @@ export const zsetCommands: CommandRow[] = [
   { name: 'zremrangebylex', arity: 4, flags: ['write'], ...k1, handler: (c) => zremrangeGenericCommand(c, RANGE_LEX), summary: 'Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.', since: '2.8.9' },
   { name: 'zscan', arity: -3, flags: ['readonly'], ...k1, handler: (c) => collectionScanCommand(c, OBJ_ZSET, (o) => (o.ptr as Zset).listpack, zsetScanEntries), summary: 'Iterates over members and scores of a sorted set.', since: '2.8.0' },
   { name: 'zrandmember', arity: -2, flags: ['readonly'], ...k1, handler: zrandmemberCommand, summary: 'Returns one or more random members from a sorted set.', since: '6.2.0' },
-  { name: 'zunionstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_UNION), summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0' },
-  { name: 'zinterstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_INTER), summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0' },
-  { name: 'zdiffstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_DIFF), summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0' },
-  { name: 'zintercard', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, handler: zintercardCommand, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0' },
-  { name: 'zunion', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_UNION), summary: 'Returns the union of multiple sorted sets.', since: '6.2.0' },
-  { name: 'zinter', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_INTER), summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0' },
-  { name: 'zdiff', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_DIFF), summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0' },
+  { name: 'zunionstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, getKeys: numkeysGetKeys(2, true), handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_UNION), summary: 'Stores the union of multiple sorted sets in a key.', since: '2.0.0' },
+  { name: 'zinterstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, getKeys: numkeysGetKeys(2, true), handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_INTER), summary: 'Stores the intersect of multiple sorted sets in a key.', since: '2.0.0' },
+  { name: 'zdiffstore', arity: -4, flags: [...W, 'movablekeys'], ...kStore, getKeys: numkeysGetKeys(2, true), handler: (c) => zunionInterDiffGenericCommand(c, c.argv[1], 2, SET_OP_DIFF), summary: 'Stores the difference of multiple sorted sets in a key.', since: '6.2.0' },
+  { name: 'zintercard', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, getKeys: numkeysGetKeys(1, false), handler: zintercardCommand, summary: 'Returns the number of members of the intersect of multiple sorted sets.', since: '7.0.0' },
+  { name: 'zunion', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, getKeys: numkeysGetKeys(1, false), handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_UNION), summary: 'Returns the union of multiple sorted sets.', since: '6.2.0' },
+  { name: 'zinter', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, getKeys: numkeysGetKeys(1, false), handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_INTER), summary: 'Returns the intersect of multiple sorted sets.', since: '6.2.0' },
+  { name: 'zdiff', arity: -3, flags: ['readonly', 'movablekeys'], ...kMovable, getKeys: numkeysGetKeys(1, false), handler: (c) => zunionInterDiffGenericCommand(c, null, 1, SET_OP_DIFF), summary: 'Returns the difference between multiple sorted sets.', since: '6.2.0' },
 ]
