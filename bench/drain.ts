@@ -140,7 +140,10 @@ export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw
     ['parquet, default sizing', () => startBundledStore(), fileVariant({ IOTBUF_FILE_FORMAT: 'parquet' }, true)],
     ['opensearch (double)', () => startBundledStore(), openSearchVariant()],
   ]
+  // BENCH_DRAIN_VARIANTS="ndjson.gz, default sizing;iotbuf store" runs only those (repeat runs of one figure under a shared machine's load)
+  const only = process.env.BENCH_DRAIN_VARIANTS?.split(';').map((v) => v.trim()).filter(Boolean)
   for (const [kind, start, variant] of runs) {
+    if (only && !only.includes(kind)) { res[kind] = 'not run (BENCH_DRAIN_VARIANTS)'; continue }
     let srv: StoreServer | null = null
     try {
       srv = await start()
