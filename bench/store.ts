@@ -6,6 +6,7 @@ import type { BenchOptions } from './lib/options.js'
 import { lastLines, runToEnd } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import { client, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
+import { benchStoreTls } from './store-tls.js'
 
 interface Test {
   /** what the table calls it */
@@ -171,5 +172,6 @@ export async function benchStore(opts: BenchOptions): Promise<{ rows: Row[]; raw
       }
     }
   }
+  rows.push(...(await benchStoreTls(opts)))
   return { rows, raw: { runs, storeError, missing: Object.fromEntries(missing), requests: opts.requests, connections: opts.connections } }
 }
