@@ -16,6 +16,9 @@ import { trackingFlagLetters, TRACKING_ON, type TrackingState } from './tracking
 import { CLIENT_PUBSUB } from './pubsub.js'
 
 /* client flags (server.h CLIENT_*) */
+/** A replica attached to this store; the link to this store's master (replication.ts). */
+export const CLIENT_SLAVE = 1 << 0
+export const CLIENT_MASTER = 1 << 1
 export const CLIENT_MULTI = 1 << 3
 export const CLIENT_DIRTY_CAS = 1 << 5
 export const CLIENT_CLOSE_AFTER_REPLY = 1 << 6
@@ -180,7 +183,7 @@ export class Client extends ReplyBuffer {
     const now = Date.now()
     const f = this.flags
     const flags =
-      (f & CLIENT_PUBSUB ? 'P' : '') + (f & CLIENT_MULTI ? 'x' : '') + (f & CLIENT_BLOCKED ? 'b' : '') + trackingFlagLetters(this) +
+      (f & CLIENT_SLAVE ? 'S' : '') + (f & CLIENT_MASTER ? 'M' : '') + (f & CLIENT_PUBSUB ? 'P' : '') + (f & CLIENT_MULTI ? 'x' : '') + (f & CLIENT_BLOCKED ? 'b' : '') + trackingFlagLetters(this) +
         (f & CLIENT_DIRTY_CAS ? 'd' : '') + (f & CLIENT_CLOSE_AFTER_REPLY ? 'c' : '') + (f & CLIENT_CLOSE_ASAP ? 'A' : '') + (f & CLIENT_NO_EVICT ? 'e' : '') || 'N'
     const cmd = this.lastCmd ? this.lastCmd.fullname : 'NULL'
     let argvMem = 0
@@ -197,4 +200,9 @@ export class Client extends ReplyBuffer {
       `omem=${this.outBytes} tot-mem=${this.outputBytes + qbuf + argvMem + multiMem + 20000} events=r cmd=${cmd} user=${this.user.name} redir=${redir} resp=${this.resp}`
     )
   }
+}
+
+/** getClientType(): what CLIENT LIST TYPE and CLIENT KILL TYPE select ('replica' is 'slave'). */
+export function getClientType(c: Client): 'master' | 'slave' | 'pubsub' | 'normal' {
+  return c.flags & CLIENT_MASTER ? 'master' : c.flags & CLIENT_SLAVE ? 'slave' : c.flags & CLIENT_PUBSUB ? 'pubsub' : 'normal'
 }

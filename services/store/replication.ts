@@ -16,7 +16,7 @@
 
 import { randomBytes } from 'node:crypto'
 import type { StoreServer } from './server.js'
-import { type Client, CLIENT_CLOSE_AFTER_REPLY } from './networking.js'
+import { type Client, CLIENT_CLOSE_AFTER_REPLY, CLIENT_SLAVE, CLIENT_MASTER } from './networking.js'
 import type { Db } from './keyspace.js'
 import type { Command } from './commands/table.js'
 import { CommandFeed } from './persistence/feed.js'
@@ -26,9 +26,7 @@ import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer } from './persistence/rdb
 import { blockForKeys, unblockClient } from './blocked.js'
 import { MasterLink } from './replication-link.js'
 
-/** server.h CLIENT_SLAVE / CLIENT_MASTER. */
-export const CLIENT_SLAVE = 1 << 0
-export const CLIENT_MASTER = 1 << 1
+export { CLIENT_SLAVE, CLIENT_MASTER }
 
 /* slave->replstate, with the names INFO prints (replstateToString). */
 const WAIT_BGSAVE_START = 'wait_bgsave'

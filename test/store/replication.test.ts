@@ -179,6 +179,7 @@ describe('replication with redis-server', () => {
     expect(await readFull(replica.port)).toEqual(want)
     const m = await info(master.port, 'replication')
     expect(m.get('connected_slaves')).toBe('1')
+    expect(await call(master.port, 'CLIENT', 'LIST', 'TYPE', 'replica')).toMatch(/ flags=S /)
     expect(m.get('slave0')).toMatch(new RegExp(`^ip=127\\.0\\.0\\.1,port=${replica.port},state=online,offset=\\d+,lag=\\d+$`))
     console.log(`store → redis-server: ${rate} writes/s during the sync`)
   }, 180_000)
@@ -196,6 +197,7 @@ describe('replication with redis-server', () => {
     expect(await call(replica.port, 'SET', 'k', 'v')).toBe("-READONLY You can't write against a read only replica.\r\n")
     const role = bulks(Buffer.from(await call(replica.port, 'ROLE'), 'latin1'))
     expect(role).toEqual(['slave', '127.0.0.1', 'connected'])
+    expect(await call(replica.port, 'CLIENT', 'LIST', 'TYPE', 'master')).toMatch(/ flags=M /)
     console.log(`redis-server → store: ${rate} writes/s during the sync`)
   }, 180_000)
 

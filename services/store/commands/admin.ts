@@ -5,10 +5,8 @@
  */
 
 import {
-  type Client, CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_MULTI, CLIENT_NO_EVICT, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT,
+  type Client, getClientType, CLIENT_CLOSE_AFTER_REPLY, CLIENT_MONITOR, CLIENT_MULTI, CLIENT_NO_EVICT, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT,
 } from '../networking.js'
-import { CLIENT_PUBSUB } from '../pubsub.js'
-import { CLIENT_MASTER, CLIENT_SLAVE } from '../replication.js'
 import type { CommandRow } from './table.js'
 import { OK, SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './shared.js'
 import { unblockClient } from '../blocked.js'
@@ -83,7 +81,7 @@ export function clientKillCommand(c: Client): void {
     if (id !== null && x.id !== id) continue
     if (addr !== null && x.addr !== addr) continue
     if (laddr !== null && x.laddr !== laddr) continue
-    if (type !== null && (type === 'replica' ? 'slave' : type) !== clientType(x)) continue
+    if (type !== null && (type === 'replica' ? 'slave' : type) !== getClientType(x)) continue
     if (killUser !== null && x.user !== killUser) continue
     if (skipMe && x === c) continue
     kill(c, x)
@@ -92,8 +90,6 @@ export function clientKillCommand(c: Client): void {
   c.addReplyLongLong(killed)
 }
 
-/** getClientType(): the master link and replicas are neither normal nor pubsub clients. */
-const clientType = (x: Client): string => (x.flags & CLIENT_MASTER ? 'master' : x.flags & CLIENT_SLAVE ? 'slave' : x.flags & CLIENT_PUBSUB ? 'pubsub' : 'normal')
 
 /** The asking client itself goes after its reply; others at once. */
 function kill(c: Client, target: Client): void {

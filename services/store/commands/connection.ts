@@ -3,7 +3,7 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_CLOSE_AFTER_REPLY } from '../networking.js'
+import { CLIENT_CLOSE_AFTER_REPLY, getClientType } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
 import type { CommandRow } from './table.js'
 import { clientStateSubcommands } from './client-state.js'
@@ -196,8 +196,8 @@ function clientListCommand(c: Client): void {
       c.addReplyError(`Unknown client type '${argv[3]}'`)
       return
     }
-    /* getClientType(): no masters or replicas here; subscribed clients are of type pubsub */
-    filter = (o) => (t === 'pubsub' ? (o.flags & CLIENT_PUBSUB) !== 0 : t === 'normal' && (o.flags & CLIENT_PUBSUB) === 0)
+    const want = t === 'replica' ? 'slave' : t
+    filter = (o) => getClientType(o) === want
   } else if (argv.length > 3 && eqi(argv[2], 'id')) {
     const ids = new Set<number>()
     for (const s of argv.slice(3)) {
