@@ -183,3 +183,16 @@ async function waitForBlocked(c: RawClient): Promise<void> {
   }
   throw new Error('the reader never blocked')
 }
+
+describe('MODULE (no module can be loaded)', () => {
+  it('LIST is empty, LOAD/LOADEX fail, UNLOAD finds nothing, HELP and arity as redis-server', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      const out: string[] = []
+      for (const args of [['LIST'], ['LOAD', '/nonexistent/module.so'], ['LOADEX', '/nonexistent/module.so', 'ARGS', 'x'], ['UNLOAD', 'nosuch'], ['HELP'], ['LIST', 'x'], ['NOSUCH']]) {
+        out.push(`${args.join(' ')} -> ${show(await c.call('MODULE', ...args))}`)
+      }
+      c.close()
+      return out
+    }))
+})

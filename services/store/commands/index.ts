@@ -41,6 +41,7 @@ import { geoCommands } from './geo.js'
 import { dumpCommands } from './dump.js'
 import { aclCommands } from './acl.js'
 import { replicationCommands } from './replication.js'
+import { moduleCommands } from './module.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -64,6 +65,7 @@ export const commandTable: CommandRow[] = [
   ...txCommands,
   ...persistenceCommands,
   ...clusterCommands,
+  ...moduleCommands,
   ...adminCommands,
   ...bitmapCommands,
   ...sortCommands,
