@@ -2,6 +2,7 @@
 // account or region, no lookups), so synth never calls AWS; deploy with `cdk deploy --app
 // "node infra/dist/bin/app.js"`. Settings come from CDK context (-c iotbuf:influx=true …).
 import { App } from 'aws-cdk-lib'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { IotbufStack } from '../lib/iotbuf-stack.js'
 
@@ -21,6 +22,8 @@ new IotbufStack(app, 'Iotbuf', {
   measures: ctx('measures') ? Object.fromEntries(ctx('measures')!.split(',').map((m) => m.split(':') as [string, 'double' | 'string' | 'boolean'])) : undefined,
   objectBytes: ctx('objectBytes'),
   openSearch: ctx('openSearch') === 'true',
+  // -c iotbuf:bridgeCsr=bridge.csr [-c iotbuf:bridgeTopics=devices/+/telemetry,dt/+/#] [-c iotbuf:bridgeShareGroup=iotbuf]
+  iotBridge: ctx('bridgeCsr') ? { csrPem: readFileSync(ctx('bridgeCsr')!, 'utf8'), topicFilters: ctx('bridgeTopics')?.split(','), shareGroup: ctx('bridgeShareGroup') } : undefined,
 })
 const assembly = app.synth()
 process.stdout.write(`synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} into ${assembly.directory}\n`)

@@ -18,6 +18,7 @@ import { ScheduledFargateTask } from 'aws-cdk-lib/aws-ecs-patterns'
 import type { Construct } from 'constructs'
 import { addWorkerPolicy } from './iam.js'
 import { addAlarms } from './alarms.js'
+import { addIotBridge, type IotBridgeOptions } from './iot-bridge.js'
 import { addReadingsTable, addSearchDomain, addSearchWriterPolicy, searchEnv, type MeasureType } from './analytics.js'
 
 export interface IotbufStackProps extends StackProps {
@@ -46,6 +47,8 @@ export interface IotbufStackProps extends StackProps {
   objectBytes?: string
   /** an Amazon OpenSearch Service domain in the VPC, written by the workers with SigV4 */
   openSearch?: boolean
+  /** AWS IoT Core thing, certificate (from your CSR) and policy for `iotbuf bridge` */
+  iotBridge?: IotBridgeOptions
 }
 
 export class IotbufStack extends Stack {
@@ -214,6 +217,7 @@ export class IotbufStack extends Stack {
       cluster, taskDefinition: monitorTask, desiredCount: 1, securityGroups: [appSg],
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
     })
+    if (props.iotBridge) addIotBridge(this, props.iotBridge)
     addAlarms(this, { logGroup, replicationGroupId: this.cache.ref, shards, replicas: props.cacheReplicas ?? 1 })
   }
 }

@@ -125,4 +125,20 @@ describe('infra: CDK stack', () => {
     expect(policies).toContain('/_index_template/iotbuf-readings')
     expect(policies).not.toMatch(/es:ESHttp(Get|Delete)|"es:\*"/)
   }, 120_000)
+
+  it('iotBridge: a thing, a certificate from the CSR, and a policy to connect as iotbuf-bridge-*, subscribe to the filters (and $share forms) and receive them, nothing else', async () => {
+    const { t: tb } = await synth({ iotBridge: { csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n', topicFilters: ['devices/+/telemetry', 'dt/+/#'], shareGroup: 'iotbuf' } })
+    tb.resourceCountIs('AWS::IoT::Thing', 1)
+    tb.hasResourceProperties('AWS::IoT::Certificate', { Status: 'ACTIVE', CertificateSigningRequest: M.stringLikeRegexp('BEGIN CERTIFICATE REQUEST') })
+    tb.resourceCountIs('AWS::IoT::PolicyPrincipalAttachment', 1)
+    tb.resourceCountIs('AWS::IoT::ThingPrincipalAttachment', 1)
+    const [policy] = Object.values(tb.findResources('AWS::IoT::Policy'))
+    const statements = policy.Properties.PolicyDocument.Statement as Json[]
+    expect(statements.map((s) => s.Action)).toEqual(['iot:Connect', 'iot:Subscribe', 'iot:Receive'])
+    const text = JSON.stringify(statements)
+    for (const f of ['topicfilter/devices/+/telemetry', 'topicfilter/$share/iotbuf/devices/+/telemetry', 'topicfilter/dt/+/#', 'topicfilter/$share/iotbuf/dt/+/#', 'topic/devices/*/telemetry', 'topic/dt/*/*', 'client/iotbuf-bridge-*']) expect(text).toContain(f)
+    expect(text).not.toMatch(/iot:Publish|"iot:\*"/)
+    // without the option nothing of it is created
+    t.resourceCountIs('AWS::IoT::Policy', 0)
+  }, 60_000)
 })
