@@ -140,7 +140,8 @@ export async function readS3Sink(endpoint: string, bucket: string, prefix: strin
     c.destroy()
   }
   // <firstId>-<lastId>.ndjson.gz: objects in stream-ID order give each device's order
-  const firstId = (k: string) => k.split('/').pop()!.split('-').slice(0, 2).join('-')
+  // (<firstId>.ndjson.gz when objects are sized)
+  const firstId = (k: string) => k.split('/').pop()!.replace(/\.[a-z.]+$/, '').split('-').slice(0, 2).join('-')
   objects.sort((a, b) => compareStreamIds(firstId(a.key), firstId(b.key)))
   return { sink: 's3', readings: objects.flatMap((o) => o.readings), ordered: true }
 }

@@ -66,9 +66,10 @@ describe.each(['stream', 'list'] as const)('%s buffer: worker SIGKILLed mid-batc
     }
     const second = await runIotbuf(['worker', '--once'], { ...env, IOTBUF_WORKER_ID: `${mode}-survivor` }, tempDir('crash-b'))
     expect(second.code, second.out).toBe(0)
-    // objects in stream-ID order of their first reading (<firstId>-<lastId>.ndjson.gz), each in its own order:
+    // objects in stream-ID order of their first reading, each in its own order:
     // the order a reader of the bucket sees, which is what per-device order is checked on (not re-sorted)
-    const firstId = (k: string) => k.split('/').pop()!.split('-').slice(0, 2).join('-')
+    // <firstId>-<lastId>.ndjson.gz per batch, <firstId>.ndjson.gz for sized objects (the default)
+    const firstId = (k: string) => k.split('/').pop()!.replace(/\.[a-z.]+$/, '').split('-').slice(0, 2).join('-')
     const objects = [...(await s3Objects()).entries()].filter(([k]) => k.startsWith(`${mode}/`)).sort(([a], [b]) => compareStreamIds(firstId(a), firstId(b)))
     const all = objects.flatMap(([, rs]) => rs)
     const ids = all.map((r) => `${r.deviceId}/${String(r.measures.seq)}`)
