@@ -6,7 +6,7 @@
  */
 
 import type { Client } from './networking.js'
-import { CLIENT_BLOCKED } from './networking.js'
+import { CLIENT_BLOCKED, CLIENT_DENY_BLOCKING } from './networking.js'
 import type { Db, Keyspace } from './keyspace.js'
 
 export interface BlockState {
@@ -51,6 +51,23 @@ export function blockForKeys(
       c.server.afterEvent()
     }, timeoutMs)
   }
+}
+
+/**
+ * blockForKeys(), or, for a client that may not block (inside MULTI or a
+ * script: CLIENT_DENY_BLOCKING), the reply of a timeout right away; `onDenied`
+ * where Redis answers that case differently (BLMOVE: a null, not a null array).
+ */
+export function blockForKeysOrReply(
+  c: Client,
+  keys: string[],
+  timeoutMs: number,
+  serve: BlockState['serve'],
+  onTimeout: BlockState['onTimeout'],
+  onDenied: (c: Client) => void = onTimeout,
+): void {
+  if (c.flags & CLIENT_DENY_BLOCKING) onDenied(c)
+  else blockForKeys(c, keys, timeoutMs, serve, onTimeout)
 }
 
 /** Removes the client from every key it waits on and queues its pipeline to resume. */

@@ -7,10 +7,9 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { OBJ_LIST, WRONGTYPE_ERR, lookupKeyWrite, lookupKeyWriteOfType } from '../keyspace.js'
-import { blockForKeys } from '../blocked.js'
+import { blockForKeysOrReply } from '../blocked.js'
 import { LIST_HEAD, LIST_TAIL, listTypeLength } from '../types/list.js'
 import {
   getListPositionOrReply, parseMpopArgs, listPopAndNotify, listPopRangeAndReplyWithKey, lmoveGenericCommand, lmoveHandlePush,
@@ -78,12 +77,7 @@ function blockingPopGenericCommand(c: Client, keys: string[], where: number, tim
     }
     return
   }
-  /* Inside MULTI (or a script) a blocking pop cannot wait: it times out at once. */
-  if (c.flags & CLIENT_DENY_BLOCKING) {
-    c.addReplyNullArray()
-    return
-  }
-  blockForKeys(
+  blockForKeysOrReply(
     c,
     keys,
     timeout,
@@ -128,17 +122,14 @@ function blmoveGenericCommand(c: Client, wherefrom: number, whereto: number, tim
     lmoveGenericCommand(c, wherefrom, whereto)
     return
   }
-  if (c.flags & CLIENT_DENY_BLOCKING) {
-    c.addReplyNull()
-    return
-  }
   const dstkey = c.argv[2]
-  blockForKeys(
+  blockForKeysOrReply(
     c,
     [c.argv[1]],
     timeout,
     (cl, key) => serveBlockedMove(cl, key, dstkey, wherefrom, whereto),
     (cl) => cl.addReplyNullArray(),
+    (cl) => cl.addReplyNull(),
   )
 }
 

@@ -7,12 +7,11 @@
  */
 
 import type { Client } from '../networking.js'
-import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, eqi } from './shared.js'
 import { OBJ_ZSET, WRONGTYPE_ERR, lookupKeyWrite, dbDelete, signalModifiedKey, type Db } from '../keyspace.js'
 import { notifyKeyspaceEvent, NOTIFY_ZSET, NOTIFY_GENERIC } from '../notify.js'
-import { blockForKeys } from '../blocked.js'
+import { blockForKeysOrReply } from '../blocked.js'
 import { zsetDel, zsetLength, type Zset } from '../types/zset.js'
 import { parseLong } from '../util.js'
 import { addReplyScore } from './zset-ops.js'
@@ -106,12 +105,7 @@ function blockingGenericZpop(c: Client, keys: string[], where: number, timeoutAr
     genericZpop(c, c.db, [key], where, count, shape)
     return
   }
-  /* Inside MULTI (or a script) a blocking pop cannot wait: it times out at once. */
-  if (c.flags & CLIENT_DENY_BLOCKING) {
-    c.addReplyNullArray()
-    return
-  }
-  blockForKeys(
+  blockForKeysOrReply(
     c,
     keys,
     timeout,
