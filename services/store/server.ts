@@ -12,7 +12,7 @@ import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
 import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, CMD_STALE, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
-import { queueMultiCommand, flagTransaction } from './multi.js'
+import { queueMultiCommand, flagTransaction, discardTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
 import { activeExpireCycle } from './expire.js'
 import { Evictor, EVICT_FAIL } from './evict.js'
@@ -385,6 +385,19 @@ export class StoreServer {
     if (cmd !== null && this.callsStarted === calls && this.errorStats.total !== errors) cmd.rejectedCalls++
   }
 
+  /**
+   * rejectCommand(): a command refused before it ran flags the transaction it was sent in; an
+   * EXEC refused this way (-BUSY while a script runs, arity, -NOAUTH...) discards the transaction
+   * instead (execCommandAbort), so the client is out of MULTI and no half of it ever runs.
+   */
+  private rejectCommand(c: Client, msg: string): void {
+    flagTransaction(c)
+    if (c.cmd !== null && c.cmd.name === 'exec') {
+      discardTransaction(c)
+      c.addReplyError(`-EXECABORT Transaction discarded because of: ${msg.charCodeAt(0) === 45 ? msg.slice(1) : msg}`)
+    } else c.addReplyError(msg)
+  }
+
   /** lookup, arity, auth, OOM, MULTI queuing, then call(). */
   private dispatchCommand(c: Client): void {
     const argv = c.argv
@@ -405,32 +418,27 @@ export class StoreServer {
     c.lastCmd = cmd
     const arity = cmd.arity
     if ((arity > 0 && arity !== argv.length) || argv.length < -arity) {
-      c.addReplyError(`wrong number of arguments for '${cmd.fullname}' command`)
-      flagTransaction(c)
+      this.rejectCommand(c, `wrong number of arguments for '${cmd.fullname}' command`)
       return
     }
     if ((cmd.flagBits & CMD_NO_AUTH) === 0 && this.acl.authRequired(c)) {
-      c.addReplyError('-NOAUTH Authentication required.')
-      flagTransaction(c)
+      this.rejectCommand(c, '-NOAUTH Authentication required.')
       return
     }
     /* the master's stream runs with every right (its client has no ACL user in Redis) */
     const fromMaster = (c.flags & CLIENT_MASTER) !== 0
     const denied = fromMaster ? null : this.acl.denied(c, 'command')
     if (denied !== null) {
-      c.addReplyError(denied)
-      flagTransaction(c)
+      this.rejectCommand(c, denied)
       return
     }
     if (this.loading && (cmd.flagBits & CMD_LOADING) === 0 && !(c instanceof LoadingClient)) {
-      c.addReplyError('-LOADING Redis is loading the dataset in memory')
-      flagTransaction(c)
+      this.rejectCommand(c, '-LOADING Redis is loading the dataset in memory')
       return
     }
     /* A script past busy-reply-threshold is between two slices: only allow_busy commands run. */
     if (this.scripting.busy && (cmd.flagBits & CMD_ALLOW_BUSY) === 0) {
-      c.addReplyError(this.scripting.runner.busyError())
-      flagTransaction(c)
+      this.rejectCommand(c, this.scripting.runner.busyError())
       return
     }
     /* Free memory before the command runs, counting what a write brings in,
@@ -441,8 +449,7 @@ export class StoreServer {
       let incoming = 0
       if (denyoom) for (let i = 1; i < argv.length; i++) incoming += argv[i].length
       if (this.evictor.performEvictions(maxmemory, incoming) === EVICT_FAIL && denyoom && this.keyspace.usedMemory > maxmemory - incoming) {
-        c.addReplyError("-OOM command not allowed when used memory > 'maxmemory'.")
-        flagTransaction(c)
+        this.rejectCommand(c, "-OOM command not allowed when used memory > 'maxmemory'.")
         return
       }
     }
@@ -451,8 +458,7 @@ export class StoreServer {
      * Redis does for a master) are refused instead of being confirmed without being on disk. */
     const aof = this.aof
     if (aof !== null && aof.lastWriteStatus === 'err' && ((cmd.flagBits & CMD_WRITE) !== 0 || cmd.name === 'ping')) {
-      c.addReplyError(`-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`)
-      flagTransaction(c)
+      this.rejectCommand(c, `-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`)
       return
     }
     if (!fromMaster && this.replicationRefuses(c, cmd)) {
@@ -461,8 +467,7 @@ export class StoreServer {
     }
     /* RESP2 subscribed mode: the connection only carries messages now. */
     if (c.flags & CLIENT_PUBSUB && c.resp === 2 && !PUBSUB_ALLOWED.has(cmd.name)) {
-      c.addReplyError(`Can't execute '${cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)
-      flagTransaction(c)
+      this.rejectCommand(c, `Can't execute '${cmd.fullname}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`)
       return
     }
     /* CLIENT PAUSE: the client waits, its command unexecuted, until the pause ends (blockPostponeClient). */

@@ -287,6 +287,36 @@ describe('busy scripts', () => {
     })
   }, 30_000)
 
+  it('an EXEC refused while a script is busy discards its transaction (EXECABORT ... BUSY), none of it runs', async () => {
+    await cmp.onBoth(async (port) => {
+      const out: string[] = []
+      const admin = await RawClient.connect(port)
+      const runner = await RawClient.connect(port)
+      const tx = await RawClient.connect(port)
+      try {
+        await admin.call('CONFIG', 'SET', 'busy-reply-threshold', '50')
+        out.push(show(await admin.call('SET', 'xx', '1')))
+        for (const cmd of [['MULTI'], ['INCR', 'xx']]) out.push(show(await tx.call(...cmd)))
+        runner.write(encodeCommand(['EVAL', 'while true do end', '0']))
+        await waitFor(async () => (await admin.call('PING')).toString().startsWith('-BUSY'), 'the script to be busy', 5000)
+        out.push(show(await tx.call('INCR', 'xx')))
+        out.push(show(await tx.call('EXEC')))
+        out.push(show(await admin.call('SCRIPT', 'KILL')))
+        out.push(show(await runner.readReply()).replace(/script: \w+, on @user_script:\d+\./, 'script: …'))
+        out.push(show(await admin.call('GET', 'xx')))
+        // out of MULTI: answered at once, not QUEUED
+        out.push(show(await tx.call('PING', 'asdf')))
+        // refused for its arity, EXEC discards the transaction too
+        for (const cmd of [['MULTI'], ['INCR', 'xx'], ['EXEC', 'extra'], ['PING', 'after'], ['GET', 'xx']]) out.push(show(await tx.call(...cmd)))
+        return out
+      } finally {
+        admin.close()
+        runner.close()
+        tx.close()
+      }
+    })
+  }, 30_000)
+
   it('SCRIPT KILL stops a read-only script while another client gets -BUSY; a writer is UNKILLABLE', async () => {
     await cmp.onBoth(async (port) => {
       const out: string[] = []
