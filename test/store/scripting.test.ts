@@ -127,6 +127,9 @@ describe('errors', () => {
       ev("local ok, e = pcall(function() redis.call('incr', 'str') end) return {tostring(ok), e}"),
       ev("local ok, e = pcall(function() error('plain') end) return {tostring(ok), e}"),
       ev("error('boom')"),
+      // Lua 5.1's wording of type errors (5.3 would say "attempt to call a nil value (field 'f')")
+      ...["local t = {} t.f()", 'local x x()', 'return #nil', 'return 1 .. {}', 'return {} + 1', 'local t = {} return t.a.b',
+        "local ok, e = pcall(function() local t = {} t.x() end) return e", "return ('x'):nomethod()", 'local a = 1 return a < {}'].map((src) => ev(src)),
       ev("error({err='MYERR table'})"),
       ev('return redis.sha1hex()'),
       ev("return redis.sha1hex('Pizza & Mandolino')"),

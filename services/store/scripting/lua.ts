@@ -29,6 +29,7 @@ const fengari = require('fengari') as any
 const lobject = require('fengari/src/lobject.js') as any
 const lstring = require('fengari/src/lstring.js') as any
 const lstate = require('fengari/src/lstate.js') as any
+const ldebug = require('fengari/src/ldebug.js') as any
 if (prevConf === undefined) delete process.env.FENGARICONF
 else process.env.FENGARICONF = prevConf
 
@@ -72,6 +73,34 @@ lobject.luaO_tostring = function (L: any, obj: any): void {
   const s = obj.ttisinteger() ? String(obj.value) : formatG(obj.value, 14)
   obj.setsvalue(lstring.luaS_bless(L, toLua(s)))
 }
+
+/*
+ * Lua 5.1 wording of type errors, which scripts and Redis' tests match on:
+ * "attempt to call field 'f' (a nil value)", not 5.3's "attempt to call a nil
+ * value (field 'f')". The VM reaches these through ldebug's exports; the message
+ * is formatted by lobject.luaO_pushvfstring, which is swapped for the duration.
+ */
+const TYPE_ERROR_53 = 'attempt to %s a %s value%s'
+function withLua51TypeErrors(raise: (...args: any[]) => void): (...args: any[]) => void {
+  return (...args: any[]): void => {
+    const format = lobject.luaO_pushvfstring
+    lobject.luaO_pushvfstring = (L: any, fmt: Uint8Array, argp: any[]) => {
+      lobject.luaO_pushvfstring = format
+      if (fromLua(fmt) === TYPE_ERROR_53) {
+        const [op, type, where] = argp
+        const m = /^ \((\w+) '(.*)'\)$/s.exec(fromLua(where))
+        if (m !== null) return format(L, toLua("attempt to %s %s '%s' (a %s value)"), [op, toLua(m[1]), toLua(m[2]), type])
+      }
+      return format(L, fmt, argp)
+    }
+    try {
+      raise(...args)
+    } finally {
+      lobject.luaO_pushvfstring = format
+    }
+  }
+}
+for (const name of ['luaG_typeerror', 'luaG_concaterror', 'luaG_opinterror']) ldebug[name] = withLua51TypeErrors(ldebug[name])
 
 /*
  * pcall/xpcall that leave hooks on after catching an error. fengari's lua_pcallk
