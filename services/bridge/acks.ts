@@ -8,8 +8,8 @@
 //
 // So handleMessage calls back at once and the PUBACK mqtt.js then asks to send is held here
 // until the message's readings are in the store. The hold sits on mqtt.js' one path for outgoing
-// packets (`_sendPacket`, not public API: mqtt is pinned to an exact version and
-// test/bridge/bridge.test.ts fails if a PUBACK leaves before its write). Acknowledgements go out
+// packets (`_sendPacket`, not public API — checked against mqtt 5.16; the SIGKILL and store-outage
+// tests in test/bridge/bridge.test.ts lose readings if a PUBACK leaves before its write). Acknowledgements go out
 // in the order the PUBLISHes came in (MQTT 3.1.1 §4.6), and ones held when the connection drops
 // are forgotten: the upstream redelivers those messages on the persistent session instead.
 import type { IPublishPacket, MqttClient, Packet } from 'mqtt'
