@@ -364,27 +364,32 @@ export class ScriptRunner implements RedisApi {
     sc.argv = argv
     const cmd = lookupCommand(server.commands, argv)
     if (cmd === null) return 'Unknown Redis command called from script'
-    if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) return 'Wrong number of args calling Redis command from script'
+    // a command the script may not run counts as rejected in its commandstats (incrCommandStatsOnError)
+    const rejected = (err: string): string => {
+      cmd.rejectedCalls++
+      return err
+    }
+    if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) return rejected('Wrong number of args calling Redis command from script')
     // Redis 7 flags the blocking list and zset commands noscript; XREAD/XREADGROUP refuse only their BLOCK form
     const blocking = (cmd.flagBits & CMD_BLOCKING) !== 0 && cmd.name !== 'xread' && cmd.name !== 'xreadgroup'
-    if (cmd.flagBits & CMD_NOSCRIPT || blocking) return 'This Redis command is not allowed from script'
+    if (cmd.flagBits & CMD_NOSCRIPT || blocking) return rejected('This Redis command is not allowed from script')
     /* scriptVerifyACL(): the script's commands run as the caller's user */
     sc.user = ctx.caller.user
     sc.cmd = cmd
     const denied = server.acl.denied(sc, 'script')
-    if (denied !== null) return denied
+    if (denied !== null) return rejected(denied)
     const write = (cmd.flagBits & CMD_WRITE) !== 0
-    if (ctx.flags & RUN_READ_ONLY && (write || cmd.flagBits & CMD_MAY_REPLICATE)) return 'Write commands are not allowed from read-only scripts.'
+    if (ctx.flags & RUN_READ_ONLY && (write || cmd.flagBits & CMD_MAY_REPLICATE)) return rejected('Write commands are not allowed from read-only scripts.')
     if (write && server.repl.link !== null && server.config['replica-read-only'] === 'yes' && (ctx.caller.flags & CLIENT_MASTER) === 0) {
-      return "-READONLY You can't write against a read only replica."
+      return rejected("-READONLY You can't write against a read only replica.")
     }
     if (write && (ctx.flags & RUN_WRITE_DIRTY) === 0) {
       const aof = server.aof
-      if (aof !== null && aof.lastWriteStatus === 'err') return `-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`
-      if (this.tooFewReplicas()) return NOREPLICAS_ERR
+      if (aof !== null && aof.lastWriteStatus === 'err') return rejected(`-MISCONF Errors writing to the AOF file: ${aof.lastWriteError}`)
+      if (this.tooFewReplicas()) return rejected(NOREPLICAS_ERR)
     }
     if ((ctx.flags & (RUN_ALLOW_OOM | RUN_WRITE_DIRTY)) === 0 && ctx.oomAtStart && cmd.flagBits & CMD_DENYOOM && Number(server.config.maxmemory) > 0) {
-      return "-OOM command not allowed when used memory > 'maxmemory'."
+      return rejected("-OOM command not allowed when used memory > 'maxmemory'.")
     }
     if (write) ctx.flags |= RUN_WRITE_DIRTY
     sc.cmd = cmd
