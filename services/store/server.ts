@@ -10,7 +10,7 @@ import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_S
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
-import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, CMD_STALE, type Command } from './commands/table.js'
+import { lookupCommand, buildCommandTable, CMD_NO_AUTH, CMD_DENYOOM, CMD_WRITE, CMD_LOADING, CMD_ALLOW_BUSY, CMD_FAST, CMD_SKIP_SLOWLOG, CMD_MAY_REPLICATE, CMD_STALE, CMD_NO_MULTI, type Command } from './commands/table.js'
 import { commandTable } from './commands/index.js'
 import { queueMultiCommand, flagTransaction, discardTransaction } from './multi.js'
 import { handleClientsBlockedOnKeys, unblockClient } from './blocked.js'
@@ -423,6 +423,11 @@ export class StoreServer {
     }
     if ((cmd.flagBits & CMD_NO_AUTH) === 0 && this.acl.authRequired(c)) {
       this.rejectCommand(c, '-NOAUTH Authentication required.')
+      return
+    }
+    /* SAVE, SHUTDOWN, SYNC, PSYNC (no_multi) cannot be queued: refused, the transaction flagged for EXECABORT */
+    if (c.flags & CLIENT_MULTI && cmd.flagBits & CMD_NO_MULTI) {
+      this.rejectCommand(c, 'Command not allowed inside a transaction')
       return
     }
     /* the master's stream runs with every right (its client has no ACL user in Redis) */

@@ -182,6 +182,14 @@ describe('transactions', () => {
       'MULTI', 'SET a 3', 'NOSUCH', 'EXEC', 'GET a', 'MULTI', 'GET', 'EXEC', 'MULTI', 'SET a 4', 'HSET a f v', 'GET a', 'EXEC',
       'MULTI', 'WATCH a', 'EXEC', 'MULTI', 'EXEC',
     )))
+  // no_multi commands are refused when queued and doom the transaction; SHUTDOWN never runs from EXEC
+  it('SAVE SHUTDOWN SYNC PSYNC inside MULTI: not allowed, EXEC answers EXECABORT', () =>
+    same(cmds(
+      'MULTI', 'SET foo bar', 'SAVE', 'EXEC', 'GET foo',
+      'MULTI', 'SET foo bar', 'SHUTDOWN NOSAVE', 'EXEC', 'GET foo',
+      'MULTI', 'SHUTDOWN', 'SYNC', 'PSYNC ? -1', 'EXEC',
+      'MULTI', 'SAVE extra', 'EXEC', 'MULTI', 'SET foo baz', 'EXEC', 'PING',
+    )))
   it('WATCH makes EXEC fail after another client writes', async () => {
     for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
       const { RawClient } = await import('../helpers/redis.js')
