@@ -184,11 +184,9 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       if (client.version === 5) { client.disconnect({ reasonCode: ReasonCode.MALFORMED_PACKET }, () => undefined); return v5.leaveUnanswered(packet, aedesCallback) }
       return aedesCallback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
     }
-    let callback: PublishCallback = aedesCallback
-    if (client.version === 5) {
-      if (!v5.enterWindow(client, packet)) return v5.leaveUnanswered(packet, aedesCallback)
-      callback = v5.wrap(client, packet, aedesCallback)
-    }
+    if (client.version === 5 && !v5.enterWindow(client, packet)) return v5.leaveUnanswered(packet, aedesCallback)
+    // every QoS 1/2 answer, 3.1.1 ones too, leaves in arrival order [MQTT-4.6.0-2, -3] (mqtt5.ts)
+    const callback: PublishCallback = v5.wrap(client, packet, aedesCallback)
     const denied = auth.publishDenied(client, packet.topic)
     if (denied !== null) {
       metrics.rejected.inc({ reason: 'acl' })

@@ -14,6 +14,11 @@
 // (test/broker/mqtt5.test.ts) fail if it changes. Upstreamable as a small hook: honour an
 // `err.reasonCode` (and a reason string) from authorizePublish the way authenticate honours
 // `err.returnCode`.
+//
+// Order [MQTT-4.6.0-2, -3], for 3.1.1 clients too: answers are queued per connection in arrival
+// order. aedes writes a QoS 1 PUBACK and its 0x87 synchronously when the callback runs, so those
+// are left to it; its QoS 2 PUBREC comes only after an asynchronous incoming-store lookup, store
+// and routing, so that is done here and the PUBREC written by us (test/broker/ack-order.test.ts).
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
@@ -66,25 +71,40 @@ export function mqtt5Options(config: Config) {
 /** What aedes' own publish handler calls, typed loosely (or not at all) by its declarations. */
 interface AedesInternals {
   publish(packet: PublishPacket, client: Client, done: (err?: Error) => void): void
-  persistence: { incomingStorePacket(client: Client, packet: PublishPacket): Promise<void> }
+  persistence: {
+    incomingStorePacket(client: Client, packet: PublishPacket): Promise<void>
+    incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>
+  }
 }
 
 /**
  * Per connection: what its CONNECT asked for, and the QoS 1/2 publishes not answered yet, in the
- * order they arrived. Answers leave in that order [MQTT-4.6.0-2, -3] even when a later one is
- * ready first (a dead-letter write can finish before an earlier reading's buffer write).
+ * order they arrived. Answers leave in that order [MQTT-4.6.0-2, -3], on MQTT 5 and 3.1.1 alike,
+ * though a later one is often ready first (a dead-letter write finishes before an earlier
+ * reading's buffer write; aedes handles every publish of a socket read concurrently).
+ * `send` is set when an answer is ready and writes it synchronously: every acknowledgement that
+ * aedes would write later (a QoS 2 PUBREC, after its incoming store and routing) is written by
+ * us instead, once that work is done, so leaving the queue in order is leaving the socket in order.
  */
-interface V5State { problemInformation: boolean; inFlight: number; answers: Array<{ send: (() => void) | null }> }
+interface AckState { v5: boolean; problemInformation: boolean; inFlight: number; answers: Array<{ send: (() => void) | null }> }
+
+type Ready = (send: () => void) => void
 
 export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
-  const states = new WeakMap<Client, V5State>()
+  const states = new WeakMap<Client, AckState>()
   const internals = aedes as unknown as AedesInternals
 
   /** aedes' preConnect hook: remembers what the CONNECT asked for. */
   function preConnect(client: Client, packet: { protocolVersion?: number; properties?: { requestProblemInformation?: boolean } }, callback: (error: Error | null, ok: boolean) => void): void {
     // [MQTT-3.1.2-29] Request Problem Information 0: no Reason String on acknowledgements
-    if (packet.protocolVersion === 5) states.set(client, { problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0, answers: [] })
+    if (packet.protocolVersion === 5) states.set(client, { v5: true, problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0, answers: [] })
     callback(null, true)
+  }
+
+  function stateOf(client: Client): AckState {
+    let s = states.get(client)
+    if (!s) { s = { v5: false, problemInformation: false, inFlight: 0, answers: [] }; states.set(client, s) }
+    return s
   }
 
   /** Tells aedes this publish is answered: no acknowledgement from it, no routing. */
@@ -93,10 +113,13 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
     callback(null)
   }
 
-  function writeAck(client: Client, packet: PublishPacket, reasonCode: number, reason: string | undefined): void {
+  function writeAck(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string | undefined): void {
     if (!client.connected || client.closed) return
-    const ack: IPubackPacket | IPubrecPacket = { cmd: packet.qos === 2 ? 'pubrec' : 'puback', messageId: packet.messageId, reasonCode }
-    if (reason && states.get(client)?.problemInformation !== false) {
+    const cmd = packet.qos === 2 ? 'pubrec' : 'puback'
+    // 3.1.1 acknowledgements carry only the packet id
+    if (!s.v5) { writeToStream({ cmd, messageId: packet.messageId }, client.conn, { protocolVersion: client.version }); return }
+    const ack: IPubackPacket | IPubrecPacket = { cmd, messageId: packet.messageId, reasonCode }
+    if (reason && s.problemInformation) {
       const text = reason.length > REASON_STRING_MAX ? reason.slice(0, REASON_STRING_MAX - 1) + '…' : reason
       // [MQTT-3.4.2-2] the property is left out when it would exceed the client's Maximum Packet Size
       const max = client.maximumPacketSize
@@ -106,58 +129,73 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
   }
 
   /** Our own PUBACK/PUBREC (0x99, 0x97, or 0x00 for an expired message); the message is not routed. */
-  function answerUnrouted(client: Client, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
-    if (packet.qos > 0) writeAck(client, packet, reasonCode, reason)
+  function answerUnrouted(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
+    if (packet.qos > 0) writeAck(client, s, packet, reasonCode, reason)
     settled(packet, callback)
   }
 
-  function acceptWithReason(client: Client, packet: PublishPacket, reason: string, callback: AuthorizeCallback): void {
-    if (packet.qos === 0) return callback(null)
+  /**
+   * An accepted publish, routed and acknowledged (0x00, with a Reason String when given). QoS 1:
+   * the PUBACK is written when its turn comes — by aedes, synchronously inside callback(null), or
+   * by us when it carries a reason. QoS 2: what aedes does before its PUBREC (a resend found in
+   * the incoming store is only answered; a new message is stored, so PUBREL releases it, then
+   * routed) is done here at once, and only the PUBREC waits for its turn.
+   */
+  function accept(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback, ready: Ready): void {
+    if (packet.qos === 0) return ready(() => callback(null))
     // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
-    const route = () => internals.publish(packet, client, (err?: Error) => {
-      if (err) return callback(err)
-      if (packet.qos === 2) writeAck(client, packet, ReasonCode.SUCCESS, reason)
-      settled(packet, callback)
+    const route = (then: () => void, fail: (err: Error) => void) => internals.publish(packet, client, (err?: Error) => (err ? fail(err) : then()))
+    if (packet.qos === 1) {
+      if (reason === undefined) return ready(() => callback(null))
+      return ready(() => { writeAck(client, s, packet, ReasonCode.SUCCESS, reason); route(() => settled(packet, callback), callback) })
+    }
+    const pubrec = () => ready(() => { writeAck(client, s, packet, ReasonCode.SUCCESS, reason); settled(packet, callback) })
+    const fail = (err: Error) => ready(() => callback(err))
+    internals.persistence.incomingGetPacket(client, packet).then(pubrec, () => {
+      internals.persistence.incomingStorePacket(client, packet).then(() => route(pubrec, fail), fail)
     })
-    if (packet.qos === 1) { writeAck(client, packet, ReasonCode.SUCCESS, reason); return route() }
-    // as aedes does for QoS 2: in the incoming store before PUBREC, so a resend is recognised
-    // and PUBREL releases it
-    internals.persistence.incomingStorePacket(client, packet).then(route, callback)
   }
 
-  /** What happened to the publish, as the reason code of its acknowledgement. */
-  function answer(client: Client, packet: PublishPacket, callback: AuthorizeCallback, err: Error | null | undefined, deadLettered: DeadLettered | undefined): void {
+  /** What happened to the publish, as the answer that leaves when its turn comes. */
+  function prepare(client: Client, s: AckState, packet: PublishPacket, callback: AuthorizeCallback, err: Error | null | undefined, deadLettered: DeadLettered | undefined, ready: Ready): void {
     if (err) {
       const code = (err as Partial<Refusal>).reasonCode
-      if (code === undefined) return callback(err) // aedes answers 0x87 with the message as Reason String
-      if (code === UNANSWERED) return settled(packet, callback)
-      return answerUnrouted(client, packet, code, err.message, callback)
+      // 3.1.1: the connection closes; MQTT 5: aedes writes 0x87 with the message as Reason String, synchronously
+      if (!s.v5 || code === undefined) return ready(() => callback(err))
+      if (code === UNANSWERED) return ready(() => settled(packet, callback))
+      return ready(() => answerUnrouted(client, s, packet, code, err.message, callback))
     }
-    if (!deadLettered) return callback(null)
-    if (deadLettered.quota) return answerUnrouted(client, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback)
+    // 3.1.1 acknowledges whatever was stored, dead letters included
+    if (!deadLettered || !s.v5) return accept(client, s, packet, undefined, callback, ready)
+    if (deadLettered.quota) return ready(() => answerUnrouted(client, s, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback))
     // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
-    if (deadLettered.expired) return answerUnrouted(client, packet, ReasonCode.SUCCESS, deadLettered.reason, callback)
-    if (deadLettered.buffered === 0) return answerUnrouted(client, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback)
+    if (deadLettered.expired) return ready(() => answerUnrouted(client, s, packet, ReasonCode.SUCCESS, deadLettered.reason, callback))
+    if (deadLettered.buffered === 0) return ready(() => answerUnrouted(client, s, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback))
     const total = deadLettered.count + deadLettered.buffered
-    acceptWithReason(client, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback)
+    accept(client, s, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback, ready)
   }
+
+  const now: Ready = (send) => send()
 
   return {
     preConnect,
 
     /**
-     * The publish path's callback for an MQTT 5 client: what happened becomes the reason code.
-     * A failure code ends a QoS 2 exchange at PUBREC [MQTT-4.3.3-4]: the packet id is free again.
+     * The publish path's callback, for every client: what happened becomes the acknowledgement
+     * (for MQTT 5 its reason code), which leaves in arrival order. A failure code ends a QoS 2
+     * exchange at PUBREC [MQTT-4.3.3-4]: the packet id is free again.
      */
     wrap(client: Client, packet: PublishPacket, callback: AuthorizeCallback): PublishCallback {
-      const s = states.get(client)
-      if (!s || packet.qos === 0) return (err, deadLettered) => answer(client, packet, callback, err, deadLettered)
-      const slot: V5State['answers'][number] = { send: null }
+      const s = stateOf(client)
+      if (packet.qos === 0) return (err, deadLettered) => prepare(client, s, packet, callback, err, deadLettered, now)
+      const slot: AckState['answers'][number] = { send: null }
       s.answers.push(slot)
       return (err, deadLettered) => {
-        s.inFlight--
-        slot.send = () => answer(client, packet, callback, err, deadLettered)
-        while (s.answers.length && s.answers[0].send) s.answers.shift()!.send!()
+        if (s.v5) s.inFlight--
+        prepare(client, s, packet, callback, err, deadLettered, (send) => {
+          slot.send = send
+          while (s.answers.length && s.answers[0].send) s.answers.shift()!.send!()
+        })
       }
     },
 
@@ -167,7 +205,7 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
      */
     enterWindow(client: Client, packet: PublishPacket): boolean {
       const s = states.get(client)
-      if (!s || packet.qos === 0) return true
+      if (!s?.v5 || packet.qos === 0) return true
       if (++s.inFlight <= receiveMaximum) return true
       s.inFlight--
       client.disconnect({ reasonCode: ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, properties: { reasonString: `more than ${receiveMaximum} QoS 1/2 PUBLISH in flight (Receive Maximum)` } }, () => undefined)
