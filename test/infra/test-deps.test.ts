@@ -28,7 +28,7 @@ describe('scripts/test-deps.sh', () => {
       for (const t of ['bash', 'env']) symlinkSync(which(t), join(bin, t))
       const asNobody = process.getuid?.() === 0 ? [which('setpriv'), '--reuid=65534', '--regid=65534', '--clear-groups'] : []
       const r = spawnSync(asNobody[0] ?? 'bash', [...asNobody.slice(1), ...(asNobody.length ? ['bash'] : []), script], { encoding: 'utf8', timeout: 30_000, env: { PATH: bin } })
-      const missing = 'redis-server redis-tools mosquitto-clients influxdb tmux tcl'
+      const missing = 'redis-server redis-tools redis-sentinel mosquitto-clients influxdb tmux tcl'
       expect(r.status).toBe(1)
       expect(r.stdout).toBe('')
       expect(r.stderr).toBe(`test-deps: the tests need the Debian packages ${missing}; install them (sudo apt-get install ${missing}) or run npm test as root\n`)

@@ -11,7 +11,7 @@ import { comparedPair, cmds } from './compare.js'
 import { everyEncodingScript, readFull, writeScript } from './rdb-dataset.js'
 import { bulks } from './dataset.js'
 
-/** DUMPs every key of `from` (every db) and RESTOREs it into `to` with its remaining TTL. */
+/** DUMPs every key of `from` (every db) and RESTOREs it into `to` with its expiry time. */
 async function copyByDump(from: number, to: number): Promise<number> {
   const a = await RawClient.connect(from)
   const b = await RawClient.connect(to)
@@ -27,9 +27,10 @@ async function copyByDump(from: number, to: number): Promise<number> {
         for (const k of keys) {
           const key = Buffer.from(k, 'latin1')
           const payload = await a.call('DUMP', key)
-          const pttl = Number((await a.call('PTTL', key)).toString().slice(1))
+          // the absolute expiry time (ABSTTL), not the PTTL: a relative TTL moves the expiry by the ms the copy takes
+          const at = Number((await a.call('PEXPIRETIME', key)).toString().slice(1))
           const body = payload.subarray(payload.indexOf('\r\n') + 2, payload.length - 2)
-          const r = await b.call('RESTORE', key, String(pttl > 0 ? pttl : 0), body)
+          const r = at > 0 ? await b.call('RESTORE', key, String(at), body, 'ABSTTL') : await b.call('RESTORE', key, '0', body)
           expect(`${k}: ${r.toString()}`).toBe(`${k}: +OK\r\n`)
           n++
         }
