@@ -158,10 +158,20 @@ export class Client extends ReplyBuffer {
     if (this.flags & CLIENT_CLOSE_AFTER_REPLY) this.close()
   }
 
-  /** afterErrorReply(): errors are counted for INFO errorstats; a script's are counted when it replies them. */
+  /**
+   * afterErrorReply(): errors are counted for INFO errorstats where they happen, a script's
+   * commands' included (the script client's), so a script that handles an error with
+   * redis.pcall still leaves it counted, as redis-server does.
+   */
   override addReplyError(msg: string): void {
     super.addReplyError(msg)
-    if ((this.flags & CLIENT_SCRIPT) === 0) this.server.errorStats.count(msg.charCodeAt(0) === 45 ? msg : `-ERR ${msg}`)
+    this.server.errorStats.count(msg.charCodeAt(0) === 45 ? msg : `-ERR ${msg}`)
+  }
+
+  /** A script passing on a command's error (ignore_error_stats_update): counted already, but this command failed. */
+  override addReplyErrorNoStats(msg: string): void {
+    super.addReplyError(msg)
+    if (this.cmd !== null) this.cmd.failedCalls++
   }
 
   /** freeClient(): after pending replies are written, end the connection. */

@@ -93,6 +93,8 @@ export class StoreServer {
   readonly latency = new LatencyMonitor()
   readonly tracking = new Tracking(this)
   readonly errorStats = new ErrorStats()
+  /** incrCommandStatsOnError()'s prev_err_count: errorStats.total when the last command started or ended. */
+  private prevErrorCount = 0
   /* call()s started, to tell a command refused before running from one that failed */
   private callsStarted = 0
   /** CLIENT PAUSE (networking.c pauseClients): the mode, when it ends, and the clients waiting for it. */
@@ -375,6 +377,18 @@ export class StoreServer {
     }
   }
 
+  /**
+   * scriptCall()'s error path: a command a script may not run is an error reply of the script
+   * client (INFO errorstats counts it there, once, whether the script handles it or not) and a
+   * rejected call of the command. Returns the error for the script.
+   */
+  scriptCallRejected(cmd: Command | null, err: string): string {
+    this.errorStats.count(err.charCodeAt(0) === 45 ? err : `-ERR ${err}`)
+    if (cmd !== null) cmd.rejectedCalls++
+    this.prevErrorCount = this.errorStats.total
+    return err
+  }
+
   /** processCommand(), counting a command refused with an error before it ran as rejected (rejectCommand()). */
   processCommand(c: Client): void {
     const errors = this.errorStats.total
@@ -542,12 +556,12 @@ export class StoreServer {
     const argv = c.argv
     c.redacted = null
     this.callsStarted++
-    const errors = this.errorStats.total
     /* MONITOR sees a command once it ran (a transaction's commands before EXEC), but a script before what it runs */
     const monitored = this.monitors.size !== 0
     if (monitored && SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     const start = performance.now()
     const replOffset = this.repl.pendingOffset
+    this.prevErrorCount = this.errorStats.total
     if ((cmd.flagBits & CMD_WRITE) === 0) {
       cmd.row.handler(c)
     } else {
@@ -565,7 +579,10 @@ export class StoreServer {
     if (monitored && !SCRIPT_ENTRY_COMMANDS.has(cmd.name)) this.feedMonitors(c, cmd, argv)
     /* c->woff: what WAIT waits for is this client's last write in the stream (a script's too) */
     if (this.repl.pendingOffset !== replOffset) this.repl.noteWrite(c)
-    if (this.errorStats.total !== errors) cmd.failedCalls++
+    /* incrCommandStatsOnError(): errors since the last command ended, so an EVAL is not failed by
+     * the error of a command it called (that command failed) and then handled with pcall */
+    if (this.errorStats.total > this.prevErrorCount) cmd.failedCalls++
+    this.prevErrorCount = this.errorStats.total
     cmd.calls++
     this.numCommands++
     this.recordDuration(c, cmd, argv, (performance.now() - start) * 1000)

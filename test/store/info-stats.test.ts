@@ -61,6 +61,47 @@ describe('INFO', () => {
         ...lines(stats, 'total_error_replies:'),
       ]
     }))
+
+  // A script's errors are counted once, where they happen: a command's error (or refusal) when the
+  // command replies it, whether the script then handles it with pcall, returns it or raises it.
+  it('errors of scripts: counted once whether pcall handles, returns or raises them (unit/scripting "Consistent eval error reporting")', () =>
+    onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      await c.call('FLUSHALL')
+      await c.call('SET', 'str', 'abc')
+      const out: string[] = []
+      const scripts: [string, string[], string[]][] = [
+        ['EVAL', ["return redis.call('set','x','y')", '1', 'x'], ['maxmemory', '1']],
+        ['EVAL', ["local t = redis.pcall('set','x','y') return t['err']", '1', 'x'], ['maxmemory', '1']],
+        ['EVAL', ["return redis.pcall('set','x','y')", '1', 'x'], ['maxmemory', '1']],
+        ['EVAL', ["return redis.call('select',99)", '0'], []],
+        ['EVAL', ["local t = redis.pcall('select',99) return t['err']", '0'], []],
+        ['EVAL', ["return redis.pcall('select',99)", '0'], []],
+        ['EVAL_RO', ["return redis.pcall('set','x','y')", '1', 'x'], []],
+        ['EVAL', ["return redis.pcall('nosuch')", '0'], []],
+        ['EVAL', ["redis.pcall('incr','str') return redis.pcall('incr','str')", '0'], []],
+        ['EVAL', ["redis.pcall('incr','str') return redis.call('set','a','b')", '0'], []],
+        ['EVAL', ["redis.pcall('incr','str') error('x')", '0'], []],
+        ['EVAL', ["return redis.error_reply('MY err')", '0'], []],
+        ['EVAL', ['return redis.pcall()', '0'], []],
+      ]
+      for (const [cmd, args, config] of scripts) {
+        await c.call('CONFIG', 'SET', 'maxmemory', config[1] ?? '0')
+        await c.call('CONFIG', 'RESETSTAT')
+        out.push(`${cmd} ${args[0]} -> ${show(await c.call(cmd, ...args))}`)
+        const info = await c.call('INFO', 'errorstats')
+        const cmds = await c.call('INFO', 'commandstats')
+        const stats = await c.call('INFO', 'stats')
+        out.push(
+          ...lines(info, 'errorstat_'),
+          ...lines(cmds, 'cmdstat_set:', 'cmdstat_eval:', 'cmdstat_eval_ro:', 'cmdstat_select:', 'cmdstat_incr:').sort(),
+          ...lines(stats, 'total_error_replies:'),
+        )
+      }
+      await c.call('CONFIG', 'SET', 'maxmemory', '0')
+      c.close()
+      return out
+    }))
 })
 
 describe('connection state', () => {

@@ -134,6 +134,11 @@ export class ReplyBuffer {
     this.addReplyBinary(`${s}\r\n`)
   }
 
+  /** addReplyErrorFormatEx(ERR_REPLY_FLAG_NO_STATS_UPDATE): an error INFO errorstats already counted where it happened. */
+  addReplyErrorNoStats(msg: string): void {
+    this.addReplyError(msg)
+  }
+
   /** Raw bytes given as a binary string (may contain any byte). */
   addReplyBinary(s: string): void {
     this.ensure(s.length)

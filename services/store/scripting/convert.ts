@@ -170,6 +170,17 @@ function rawField(L: LuaState, idx: number, name: string): number {
   return lua.lua_rawget(L, idx < 0 ? idx - 1 : idx)
 }
 
+/**
+ * luaExtractErrorInformation()'s ignore_error_stats_update: the error table on top of L carries a
+ * command's error that INFO errorstats counted when the command replied it, not to be counted again.
+ */
+export function ignoresErrorStats(L: LuaState): boolean {
+  const t = rawField(L, -1, 'ignore_error_stats_update')
+  const ignore = t === lua.LUA_TBOOLEAN && lua.lua_toboolean(L, -1)
+  lua.lua_pop(L, 1)
+  return ignore
+}
+
 /** (long long) of a Lua number, exact beyond 2^53. */
 function toLongLong(n: number): number | bigint {
   const t = Math.trunc(n)
@@ -216,7 +227,8 @@ function tableReply(c: ReplyBuffer, scriptResp: number, L: LuaState, depth: numb
   if (rawField(L, -1, 'err') === lua.LUA_TSTRING) {
     const msg = fromLua(lua.lua_tolstring(L, -1))
     lua.lua_pop(L, 1)
-    c.addReplyError(`-${msg}`)
+    if (ignoresErrorStats(L)) c.addReplyErrorNoStats(`-${msg}`)
+    else c.addReplyError(`-${msg}`)
     return
   }
   lua.lua_pop(L, 1)

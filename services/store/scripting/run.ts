@@ -24,7 +24,7 @@ import { ACL_OK, checkCommandPerm } from '../acl-check.js'
 import { lookupCommand, CMD_WRITE, CMD_DENYOOM, CMD_NOSCRIPT, CMD_MAY_REPLICATE, CMD_BLOCKING } from '../commands/table.js'
 import type { StoreServer } from '../server.js'
 import { lua, lauxlib, K as toKey, fromLua, formatG, type LuaState } from './lua.js'
-import { pushErrorTable, pushRespAsLua, luaReplyToRedisReply } from './convert.js'
+import { pushErrorTable, pushRespAsLua, luaReplyToRedisReply, ignoresErrorStats } from './convert.js'
 import type { LuaEngine, RedisApi } from './engine.js'
 
 /* script flags (shebang / register_function flags) */
@@ -261,7 +261,9 @@ export class ScriptRunner implements RedisApi {
       luaReplyToRedisReply(caller, this.sc.resp, co)
     } else {
       lua.lua_settop(co, 2)
-      caller.addReplyError(errorReply(co, ctx.funcname))
+      const msg = errorReply(co, ctx.funcname)
+      if (lua.lua_type(co, -1) === lua.LUA_TTABLE && ignoresErrorStats(co)) caller.addReplyErrorNoStats(msg)
+      else caller.addReplyError(msg)
     }
     lua.lua_sethook(co, null, 0, 0)
     // a coroutine that returned is as good as new; one that died (a kill, an error outside
@@ -363,12 +365,9 @@ export class ScriptRunner implements RedisApi {
     const sc = this.sc
     sc.argv = argv
     const cmd = lookupCommand(server.commands, argv)
-    if (cmd === null) return 'Unknown Redis command called from script'
-    // a command the script may not run counts as rejected in its commandstats (incrCommandStatsOnError)
-    const rejected = (err: string): string => {
-      cmd.rejectedCalls++
-      return err
-    }
+    if (cmd === null) return server.scriptCallRejected(null, 'Unknown Redis command called from script')
+    // a command the script may not run counts as an error reply (errorstats) and as rejected in its commandstats
+    const rejected = (err: string): string => server.scriptCallRejected(cmd, err)
     if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) return rejected('Wrong number of args calling Redis command from script')
     // Redis 7 flags the blocking list and zset commands noscript; XREAD/XREADGROUP refuse only their BLOCK form
     const blocking = (cmd.flagBits & CMD_BLOCKING) !== 0 && cmd.name !== 'xread' && cmd.name !== 'xreadgroup'
