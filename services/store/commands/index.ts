@@ -42,6 +42,7 @@ import { dumpCommands } from './dump.js'
 import { aclCommands } from './acl.js'
 import { replicationCommands } from './replication.js'
 import { moduleCommands } from './module.js'
+import { lolwutCommands } from './lolwut.js'
 
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
@@ -66,6 +67,7 @@ export const commandTable: CommandRow[] = [
   ...persistenceCommands,
   ...clusterCommands,
   ...moduleCommands,
+  ...lolwutCommands,
   ...adminCommands,
   ...bitmapCommands,
   ...sortCommands,

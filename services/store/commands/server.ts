@@ -13,6 +13,7 @@ import { REDIS_VERSION } from '../version.js'
 import { commandStatsInfo, latencyStatsInfo } from '../stats.js'
 import { REDIS_COMMAND_SPECS } from '../command-specs.js'
 import { commandHasKeys } from '../acl-check.js'
+import { addReplyHelp } from './help.js'
 import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */
@@ -350,6 +351,28 @@ const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (
 
 function noop(): void {}
 
+/** commandHelpCommand()'s lines. */
+const COMMAND_HELP = [
+  '(no subcommand)',
+  '    Return details about all Redis commands.',
+  'COUNT',
+  '    Return the total number of commands in this Redis server.',
+  'LIST',
+  '    Return a list of all commands in this Redis server.',
+  'INFO [<command-name> ...]',
+  '    Return details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about multiple Redis commands.',
+  '    If no command names are given, documentation details for all',
+  '    commands are returned.',
+  'GETKEYS <full-command>',
+  '    Return the keys from a full Redis command.',
+  'GETKEYSANDFLAGS <full-command>',
+  '    Return the keys and the access flags from a full Redis command.',
+]
+
 export const serverCommands: CommandRow[] = [
   row('info', -1, ['loading', 'stale'], infoCommand, 'Returns information and statistics about the server.', '1.0.0'),
   row('dbsize', 1, ['readonly', 'fast'], dbsizeCommand, 'Returns the number of keys in the database.', '1.0.0'),
@@ -363,6 +386,7 @@ export const serverCommands: CommandRow[] = [
     row('docs', -2, ['loading', 'stale'], commandDocsCommand, 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
     row('getkeys', -4, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
     row('getkeysandflags', -4, ['loading', 'stale'], commandGetkeysandflagsCommand, 'Extracts the key names and access flags for an arbitrary command.', '7.0.0'),
+    row('help', 2, ['loading', 'stale'], (c) => addReplyHelp(c, COMMAND_HELP), 'Returns helpful text about the different subcommands.', '2.8.13'),
   ]),
 ]
 
