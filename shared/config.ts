@@ -82,7 +82,7 @@ export const SETTINGS = {
   MAX_FUTURE: setting(duration, '5m', 'readings timestamped further ahead than this are rejected'),
   MQTT_TOPIC_ALIAS_MAX: setting(int(0, 65535), '16', 'MQTT 5 Topic Alias Maximum advertised in CONNACK; 0 turns topic aliases off'),
   MQTT_RECEIVE_MAXIMUM: setting(int(1, 65535), '1000', 'MQTT 5 Receive Maximum: QoS 1/2 publishes one connection may have unacknowledged; more is a DISCONNECT 0x93'),
-  MQTT_MAX_PACKET: setting(bytes, '0', 'MQTT 5 Maximum Packet Size advertised and enforced for every client (3.1.1 ones are disconnected); 0 = none: oversized payloads are dead-lettered'),
+  MQTT_MAX_PACKET: setting(bytes, '0', 'MQTT 5 Maximum Packet Size advertised to and enforced on MQTT 5 clients (DISCONNECT 0x95); 0 = IOTBUF_MAX_PAYLOAD + 16 KB. 3.1.1 clients have none: an oversized payload is dead-lettered'),
   MQTT_SESSION_EXPIRY_MAX: setting(duration, '24h', 'cap on the Session Expiry Interval an MQTT 5 device may ask for (commands queue for it that long)'),
   MQTT_KEEPALIVE_MAX: setting(int(0, 65535), '0', 'largest keep alive (s): MQTT 5 devices asking more get it as Server Keep Alive, 3.1.1 ones are refused; 0 = no limit'),
   MQTT_ANONYMOUS: setting(oneOf('auto', 'true', 'false'), 'auto', 'devices without username: auto = allowed only when IOTBUF_MQTT_HOST is loopback (as Mosquitto 2)'),

@@ -19,7 +19,7 @@ import { createIngest, type DeadLettered } from '../../shared/ingest.js'
 import { openListeners } from './listeners.js'
 import { createBrokerMetrics } from './metrics.js'
 import { createStoreGuard, dropOldest, type OverflowCause } from './overflow.js'
-import { createMqtt5Acks, mqtt5Options, refusal, ReasonCode, UNANSWERED, type PublishCallback } from './mqtt5.js'
+import { createMqtt5Acks, maximumPacketSize, mqtt5Options, refusal, ReasonCode, UNANSWERED, type PublishCallback } from './mqtt5.js'
 import { createQos2Tracker, type Qos2Tracker } from './qos2.js'
 import { createRateLimiter } from './rate-limit.js'
 import { compileTopicPattern } from './topic.js'
@@ -218,7 +218,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     authorizePublish,
     ...mqtt5Options(config),
   })
-  const v5 = createMqtt5Acks(aedes, config.MQTT_RECEIVE_MAXIMUM)
+  const v5 = createMqtt5Acks(aedes, config.MQTT_RECEIVE_MAXIMUM, maximumPacketSize(config))
   aedes.preConnect = v5.preConnect
   const qos2: Qos2Tracker = createQos2Tracker(aedes)
   aedes.on('client', () => metrics.connected.set(aedes.connectedClients))

@@ -59,13 +59,35 @@ const WRITE_V5 = { protocolVersion: 5 } as const
 export function mqtt5Options(config: Config) {
   return {
     topicAliasMaximum: config.MQTT_TOPIC_ALIAS_MAX,
-    // aedes applies maximumPacketSize to every client (3.1.1 ones are cut off without a word), so
-    // it is opt-in; without it an oversized payload is dead-lettered as in 3.1.1 (and answered 0x99)
-    maximumPacketSize: config.MQTT_MAX_PACKET,
+    // no maximumPacketSize here: aedes would apply it to every client and cut 3.1.1 ones off
+    // without a word; MQTT 5 clients get theirs from createMqtt5Acks' preConnect
     receiveMaximum: config.MQTT_RECEIVE_MAXIMUM,
     sessionExpiryIntervalLimit: Math.floor(config.MQTT_SESSION_EXPIRY_MAX / 1000),
     keepaliveLimit: config.MQTT_KEEPALIVE_MAX,
   }
+}
+
+/** Room above IOTBUF_MAX_PAYLOAD for the rest of a PUBLISH: fixed header, topic, packet id, properties. */
+const PACKET_HEADER_ROOM = 16 * 1024
+/** The largest packet MQTT can frame: a 268,435,455-byte remaining length and its 5-byte fixed header. */
+const MQTT_PACKET_MAX = 268_435_460
+
+/** The Maximum Packet Size an MQTT 5 client is told and held to: IOTBUF_MQTT_MAX_PACKET, or IOTBUF_MAX_PAYLOAD plus header room. */
+export function maximumPacketSize(config: Config): number {
+  return Math.min(config.MQTT_MAX_PACKET > 0 ? config.MQTT_MAX_PACKET : config.MAX_PAYLOAD + PACKET_HEADER_ROOM, MQTT_PACKET_MAX)
+}
+
+/**
+ * aedes as an MQTT 5 client sees it: with a Maximum Packet Size. aedes reads
+ * `client.broker.maximumPacketSize` when it writes the CONNACK properties and when it checks each
+ * inbound frame (from its fixed header, before the payload is buffered), answering a connected v5
+ * client DISCONNECT 0x95; set on the broker it would cut off 3.1.1 clients too. So only v5
+ * clients' `broker` is this view; every other property and method is aedes' own (writes land on
+ * aedes: the proxy has no set trap). Private to aedes like `_notAuthorized`, so pinned and tested
+ * on the wire (test/broker/max-packet.test.ts).
+ */
+function withMaximumPacketSize(aedes: Aedes, limit: number): Aedes {
+  return new Proxy(aedes, { get: (target, key) => (key === 'maximumPacketSize' ? limit : Reflect.get(target, key)) })
 }
 
 /** What aedes' own publish handler calls, typed loosely (or not at all) by its declarations. */
@@ -90,13 +112,15 @@ interface AckState { v5: boolean; problemInformation: boolean; inFlight: number;
 
 type Ready = (send: () => void) => void
 
-export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number) {
+export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimit: number) {
   const states = new WeakMap<Client, AckState>()
   const internals = aedes as unknown as AedesInternals
+  const v5Broker = withMaximumPacketSize(aedes, packetLimit)
 
   /** aedes' preConnect hook: remembers what the CONNECT asked for. */
   function preConnect(client: Client, packet: { protocolVersion?: number; properties?: { requestProblemInformation?: boolean } }, callback: (error: Error | null, ok: boolean) => void): void {
     // [MQTT-3.1.2-29] Request Problem Information 0: no Reason String on acknowledgements
+    if (packet.protocolVersion === 5) (client as unknown as { broker: Aedes }).broker = v5Broker
     if (packet.protocolVersion === 5) states.set(client, { v5: true, problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0, answers: [] })
     callback(null, true)
   }
