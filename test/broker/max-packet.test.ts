@@ -35,7 +35,10 @@ describe('Maximum Packet Size', () => {
   })
 
   it('MQTT 5 (mqtt.js): advertised in CONNACK; a larger PUBLISH gets DISCONNECT 0x95 and is not buffered', async () => {
+    const before = t.broker.aedes.connectedClients
     const v = await connect(t, 'mps-v5', 5)
+    // the v5 client's view of aedes forwards what aedes counts
+    expect(t.broker.aedes.connectedClients).toBe(before + 1)
     const connack = v.received.find((p) => p.cmd === 'connack') as { properties?: { maximumPacketSize?: number } }
     expect(connack.properties?.maximumPacketSize).toBe(MAX_PAYLOAD + HEADER_ROOM)
     // within the packet size, over IOTBUF_MAX_PAYLOAD: dead-lettered, answered 0x99, connection kept
@@ -48,6 +51,7 @@ describe('Maximum Packet Size', () => {
     await waitFor(() => v.closed(), 'the broker to close the connection')
     expect(v.received.filter((p) => p.cmd === 'puback')).toHaveLength(1)
     expect(await queuedReadings(t.probe, 'mps-v5')).toEqual([])
+    await waitFor(() => t.broker.aedes.connectedClients === before, 'the disconnected client to be counted out')
     v.c.end(true)
   })
 
