@@ -34,17 +34,17 @@ export async function runBridge(): Promise<void> {
   }).catch((err: Error) => fail(log, err))
 
   // what `iotbuf status` shows: refreshed while the process lives, stale (and shown so) once it is gone
-  const heartbeat = setInterval(() => {
+  const beat = (): Promise<unknown> => {
     const s = bridge.stats()
-    redis.hset(BRIDGES, s.clientId, JSON.stringify({ ...s, at: Date.now(), pid: process.pid })).catch(() => undefined)
-  }, HEARTBEAT_MS)
+    return redis.hset(BRIDGES, s.clientId, JSON.stringify({ ...s, at: Date.now(), pid: process.pid })).catch(() => undefined)
+  }
+  const heartbeat = setInterval(beat, HEARTBEAT_MS)
   heartbeat.unref()
 
   onShutdown(log, async () => {
     clearInterval(heartbeat)
     await bridge.close(8_000)
-    const s = bridge.stats()
-    await redis.hset(BRIDGES, s.clientId, JSON.stringify({ ...s, at: Date.now(), pid: process.pid })).catch(() => undefined)
+    await beat()
     metricsServer?.close()
     await redis.quit().catch(() => redis.disconnect())
   })
@@ -53,5 +53,7 @@ export async function runBridge(): Promise<void> {
   } catch (err) {
     fail(null, err)
   }
+  // shown by `iotbuf status` as soon as it is connected, not only after the first interval
+  void beat()
   log.info({ store: redactUrl(url), metrics: config.BRIDGE_METRICS_PORT || 'off' }, `bridge buffering into ${redactUrl(url)}`)
 }

@@ -130,7 +130,12 @@ describe('iotbuf bridge behind Mosquitto (mutual TLS)', () => {
       expect(await metric(env, 'iotbuf_bridge_connected')).toBe(1)
       expect(await metric(env, 'iotbuf_bridge_messages_total')).toBe(DEVICES * PER)
       await drainAndCheck(env, PER)
-      const status = JSON.parse((await runIotbuf(['status', '--json'], env, dir)).out)
+      // the bridge's heartbeat is written when it connects and then every 2 s: wait for it, do not race it
+      let status: { bridges: unknown[] } = { bridges: [] }
+      await waitFor(async () => {
+        status = JSON.parse((await runIotbuf(['status', '--json'], env, dir)).out)
+        return status.bridges.length > 0
+      }, 'the bridge in iotbuf status', 15_000, 200)
       expect(status.bridges).toEqual([expect.objectContaining({ clientId: env.IOTBUF_BRIDGE_CLIENT_ID, state: 'connected', live: true })])
     } finally {
       expect(await bridge.stop('SIGTERM')).toBe(0)
