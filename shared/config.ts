@@ -55,6 +55,7 @@ export const SETTINGS = {
   STORE_BROKER_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-broker (least privilege: queue, latest, dedup and writer keys; reads iot:devices) and the broker connects as it', true),
   STORE_WORKER_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-worker (reads, acks and trims queues, leases, writes the DLQ) and the worker connects as it', true),
   STORE_CLI_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-cli (read-only) and iotbuf status connects as it', true),
+  STORE_SYNC_REPLICAS: setting(int(0, 100), '0', 'broker and bridge: acknowledge devices only once this many replicas of the store have the batch (WAIT after each batch; fewer within 1 s: acks withheld and asked again); 0 turns off'),
   MQTT_HOST: setting(text, '127.0.0.1', 'broker bind address; beyond loopback device auth is required'),
   MQTT_PORT: setting(port(false), '1883', 'broker MQTT port'),
   BROKER_METRICS_PORT: setting(port(true), '9464', 'broker /metrics and /healthz; 0 turns off'),

@@ -20,7 +20,7 @@ export async function runBridge(): Promise<void> {
   const redis = createStoreClient(url, { name: 'iotbuf-bridge', autoPipelining: true, resendUnanswered: false }, config.STORE_PASSWORD)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the bridge withholds acks meanwhile */ })
-  const buffer = createBuffer(redis, config)
+  const buffer = createBuffer(redis, config, log)
   const registry = createRegistry('bridge')
   let bridge: RunningBridge
   try {

@@ -26,7 +26,7 @@ export async function runBroker(): Promise<void> {
   // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })
-  const buffer = createBuffer(redis, config)
+  const buffer = createBuffer(redis, config, log)
   const registry = createRegistry('broker')
   try {
     const broker = await createBroker(config, { buffer, redis, log, registry })

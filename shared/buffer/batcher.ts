@@ -18,6 +18,14 @@
 // then are its readings written again. Writing them again blindly (ioredis' resend of unanswered
 // commands) is what used to store a reading twice; the store client of a writer therefore must
 // not resend (store-client.ts `resendUnanswered: false`).
+//
+// Replicated (IOTBUF_STORE_SYNC_REPLICAS=N > 0): the turn's pipeline ends with `WAIT N 1000` per
+// transaction, on the connection that wrote it — WAIT counts the replicas that acknowledged this
+// client's own last write. Fewer than N within the second: the batch is treated as in doubt and
+// its callers are not answered (devices not acknowledged, no new batch sent) while recovery asks
+// again — GET marker, PEXPIRE marker (a write, so WAIT on the recovery connection waits for an
+// offset at or past the batch's), WAIT N — until N replicas have it. After a failover the same
+// read on the new master tells whether the batch made it there: if not it is written again.
 import { randomBytes } from 'node:crypto'
 import { Cluster, ReplyError, type Redis } from 'ioredis'
 import type { Reading } from '../reading.js'
@@ -32,6 +40,18 @@ import { BatchConnection, RespBatch, type CommandWriter } from './resp-writer.js
  * commands. `at()` gives the pipeline for ONE command per call (routed.ts keeps order that way).
  */
 export type QueueWriter = (at: () => CommandWriter, shard: number, readings: Reading[]) => number
+
+/** How long the WAIT after a batch waits for IOTBUF_STORE_SYNC_REPLICAS replicas before recovery asks again. */
+export const SYNC_WAIT_MS = 1000
+
+export interface BatcherOptions {
+  shards: number
+  latestTtlMs: number
+  /** replicas that must acknowledge a batch before its callers are answered (0 = off) */
+  syncReplicas?: number
+  /** told once when acks start being withheld for want of replicas, and once when they flow again */
+  onSyncStall?: (stalled: boolean, replicas: number) => void
+}
 
 export interface EnqueueOptions {
   /** dedup markers (keys in the readings' shard) set with the readings, atomically */
@@ -73,6 +93,8 @@ interface Tx {
   /** index of MULTI and of EXEC in the pipeline's results */
   multiAt: number
   execAt: number
+  /** index of its WAIT (IOTBUF_STORE_SYNC_REPLICAS), -1 when none */
+  waitAt: number
 }
 
 interface Batch {
@@ -83,7 +105,15 @@ interface Batch {
 /** An error the store replied with: the command was refused, not lost on the way. */
 const isStoreReply = (err: Error) => err instanceof ReplyError
 
-export function createEnqueueBatcher(redis: StoreClient, shards: number, latestTtlMs: number, writeQueue: QueueWriter): EnqueueWith {
+export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, writeQueue: QueueWriter): EnqueueWith {
+  const { shards, latestTtlMs } = opts
+  const syncReplicas = opts.syncReplicas ?? 0
+  let syncStalled = false
+  const syncStall = (stalled: boolean, replicas: number) => {
+    if (stalled === syncStalled) return
+    syncStalled = stalled
+    opts.onSyncStall?.(stalled, replicas)
+  }
   const writerId = `${process.pid}.${randomBytes(4).toString('hex')}`
   const perShard = redis instanceof Cluster
   let pending: Item[] = []
@@ -118,7 +148,7 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     const add = (item: Item, shard: number, readings: Reading[]) => {
       const k = perShard ? shard : 0
       let tx = txs.get(k)
-      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), multiAt: 0, execAt: 0 }))
+      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), multiAt: 0, execAt: 0, waitAt: -1 }))
       tx.parts.push({ item, shard, readings, offset: 0, count: 0 })
     }
     for (const item of batch) {
@@ -191,6 +221,8 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     const now = Date.now()
     if (now - expiresSince >= latestTtlMs / 10) { expiresSet = new Set(); expiresSince = now }
     const unexpired = recordLatest(p, newest, total, latestTtlMs, expireDue)
+    // last, so it covers the latest values too; on a cluster each transaction's node is asked
+    if (syncReplicas) for (const tx of batch.txs) { tx.waitAt = p.length; p.at(tx.marker).call('WAIT', syncReplicas, SYNC_WAIT_MS) }
     inFlight++
     p.exec().then((res) => { settle(batch, res); expireCreated(res, unexpired) }, (err: Error) => settle(batch, null, err))
   }
@@ -219,6 +251,12 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
         const err = outcome instanceof Error ? outcome : partError(outcome, part)
         if (err && !part.item.err) part.item.err = err
       }
+      // applied but not (yet) on enough replicas: recovery waits for them before answering
+      if (syncReplicas && !(outcome instanceof Error) && !enoughReplicas(res![tx.waitAt])) {
+        syncStall(true, Number(res![tx.waitAt]?.[1] ?? 0))
+        unknown.push({ seq: batch.seq, tx })
+        for (const part of tx.parts) part.item.inDoubt = true
+      }
     }
     // an item is answered once all its parts are known; one with a part in doubt waits for recovery
     for (const tx of batch.txs) {
@@ -231,10 +269,16 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
     else if (pending.length && inFlight === 0) schedule()
   }
 
-  /** Reads the writer markers back until the store answers, then re-queues what did not land. */
+  const enoughReplicas = (r: [Error | null, unknown] | undefined) => r !== undefined && r[0] === null && Number(r[1]) >= syncReplicas
+
+  /**
+   * Reads the writer markers back until the store answers, then re-queues what did not land.
+   * With IOTBUF_STORE_SYNC_REPLICAS, decides only once every batch that landed is on enough replicas.
+   */
   async function recover(): Promise<void> {
     recovering = true
     const doubt = unknown
+    const stride = syncReplicas ? 3 : 1
     for (let attempt = 0; ; attempt++) {
       if ((redis.status as string) === 'end') {
         const err = new Error('store connection closed before the write was confirmed')
@@ -243,15 +287,26 @@ export function createEnqueueBatcher(redis: StoreClient, shards: number, latestT
       }
       try {
         const p = routedPipeline(redis)
-        for (const { tx } of doubt) p.at(tx.marker).get(tx.marker)
+        for (const { tx } of doubt) {
+          p.at(tx.marker).get(tx.marker)
+          if (syncReplicas) { p.at(tx.marker).pexpire(tx.marker, WRITER_MARKER_TTL_MS); p.at(tx.marker).call('WAIT', syncReplicas, SYNC_WAIT_MS) }
+        }
         const res = await p.exec()
         for (const [err] of res) if (err) throw err
+        if (syncReplicas) {
+          const short = doubt.findIndex(({ seq: s }, i) => Number(res[i * stride][1] ?? 0) >= s && !enoughReplicas(res[i * stride + 2]))
+          if (short !== -1) {
+            syncStall(true, Number(res[short * stride + 2][1]))
+            throw new Error('fewer replicas than IOTBUF_STORE_SYNC_REPLICAS acknowledged the batch')
+          }
+          syncStall(false, syncReplicas)
+        }
         const again: Item[] = []
         const done = new Set<Item>()
         const retried = new Map<Item, Reading[]>()
         for (let i = 0; i < doubt.length; i++) {
           const { seq: s, tx } = doubt[i]
-          const landed = Number(res[i][1] ?? 0) >= s
+          const landed = Number(res[i * stride][1] ?? 0) >= s
           for (const part of tx.parts) {
             if (landed) { done.add(part.item); continue }
             const rs = retried.get(part.item)

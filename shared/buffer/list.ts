@@ -18,13 +18,10 @@ import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } fr
 import { msOfStreamId } from '../stream-id.js'
 import { deadLetterInto, execOrThrow, setStagedIn, stagedIn } from './common.js'
 import { execRoutedOrThrow, routedPipeline } from './routed.js'
-import { createEnqueueBatcher, promised } from './batcher.js'
+import { createEnqueueBatcher, promised, type BatcherOptions } from './batcher.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
-export interface ListBufferOptions {
-  shards: number
-  latestTtlMs: number
-}
+export type ListBufferOptions = BatcherOptions
 
 const inflightOf = (shard: number, group: string, consumer: string) => inflightKey(shard, `${group}:${consumer}`)
 
@@ -94,7 +91,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
     await execOrThrow(p)
   }
 
-  const enqueueReadingsWith = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
+  const enqueueReadingsWith = createEnqueueBatcher(redis, opts, (at, shard, readings) => {
     const now = Date.now()
     const items = readings.map((r) => `${nextId(now)} ${JSON.stringify(r)}`)
     at().rpush(queueKey(shard), ...items)

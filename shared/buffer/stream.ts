@@ -6,14 +6,11 @@ import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
 import { deadLetterInto, execOrThrow, lazyEntry, setStagedIn, stagedIn } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
-import { createEnqueueBatcher, promised } from './batcher.js'
+import { createEnqueueBatcher, promised, type BatcherOptions } from './batcher.js'
 import { compareStreamIds, msOfStreamId, successorId } from '../stream-id.js'
 import type { BufferedEntry, DeadLetter, ReadingBuffer, ShardDepth } from './types.js'
 
-export interface StreamBufferOptions {
-  shards: number
-  latestTtlMs: number
-}
+export type StreamBufferOptions = BatcherOptions
 
 type XEntries = Array<[string, string[] | null]>
 type XReadReply = Array<[string, XEntries]> | null
@@ -39,7 +36,7 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
 
   const deadLetter = (items: DeadLetter[]) => deadLetterInto(redis, items)
   const queueKeys = Array.from({ length: shards }, (_, s) => queueKey(s))
-  const enqueueReadingsWith = createEnqueueBatcher(redis, shards, latestTtlMs, (at, shard, readings) => {
+  const enqueueReadingsWith = createEnqueueBatcher(redis, opts, (at, shard, readings) => {
     const key = queueKeys[shard]
     for (const r of readings) at().xadd(key, '*', 'r', JSON.stringify(r))
     return readings.length

@@ -7,78 +7,22 @@
  * on its port, turned into a replica of the new one with the data.
  */
 
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RawClient } from '../helpers/redis.js'
 import { freePort, waitFor } from '../helpers/ports.js'
-import { startIotbuf, runIotbuf, type Proc } from '../helpers/procs.js'
+import { runIotbuf } from '../helpers/procs.js'
 import { createStoreClient, connectStore } from '../../shared/store-client.js'
-import { bulks } from './dataset.js'
+import { call, masterPortOf, replicaOf, sentinelsReady, startSentinel as sentinel, startStore as store, type Cleanups } from './sentinel-nodes.js'
 
-const cleanups: (() => Promise<void>)[] = []
+const cleanups: Cleanups = []
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f()
 })
 
-async function call(port: number, ...args: string[]): Promise<string[]> {
-  const c = await RawClient.connect(port)
-  try {
-    const r = await c.call(...args)
-    const s = r.toString('latin1')
-    if (s[0] === '-') throw new Error(s.trim())
-    if (s[0] === '+' || s[0] === ':') return [s.slice(1).trim()]
-    return bulks(r)
-  } finally {
-    c.close()
-  }
-}
-
-async function startStore(port: number, dir: string, args: string[] = []): Promise<Proc> {
-  const p = startIotbuf(['store', '--port', String(port), '--save', '', '--repl-diskless-sync-delay', '0', ...args], {}, dir)
-  cleanups.push(async () => {
-    await p.stop('SIGKILL')
-  })
-  await p.waitForOutput(/Ready to accept connections/)
-  return p
-}
-
-async function startSentinel(port: number, masterPort: number, dir: string): Promise<void> {
-  const conf = join(dir, `sentinel-${port}.conf`)
-  writeFileSync(conf, [
-    `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
-    `sentinel monitor mymaster 127.0.0.1 ${masterPort} 2`,
-    'sentinel down-after-milliseconds mymaster 1000', 'sentinel failover-timeout mymaster 20000', 'sentinel parallel-syncs mymaster 1', '',
-  ].join('\n'))
-  const child = spawn('redis-sentinel', [conf], { stdio: 'ignore' })
-  const exited = new Promise<void>((r) => child.on('exit', () => r()))
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-    await exited
-  })
-  await waitFor(async () => (await call(port, 'PING'))[0] === 'PONG', `sentinel on ${port}`)
-}
-
-/** SENTINEL MASTER mymaster as a map. */
-async function sentinelMaster(port: number): Promise<Map<string, string>> {
-  const f = await call(port, 'SENTINEL', 'MASTER', 'mymaster')
-  const m = new Map<string, string>()
-  for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i], f[i + 1])
-  return m
-}
-
-/** The port of the master this store replicates with its link up (ROLE: slave, host, port, connected), else 0. */
-async function replicaOf(port: number): Promise<number> {
-  const c = await RawClient.connect(port)
-  try {
-    const m = /^\*5\r\n\$5\r\nslave\r\n\$\d+\r\n[^\r]+\r\n:(\d+)\r\n\$9\r\nconnected\r\n/.exec((await c.call('ROLE')).toString('latin1'))
-    return m === null ? 0 : Number(m[1])
-  } finally {
-    c.close()
-  }
-}
+const startStore = (port: number, dir: string, args: string[] = []) => store(cleanups, port, dir, args)
+const startSentinel = (port: number, masterPort: number, dir: string) => sentinel(cleanups, port, masterPort, dir)
 
 describe('redis-sentinel over bundled stores', () => {
   it('fails over when the master is SIGKILLed, re-points the other replica and turns the old master into a replica', async () => {
@@ -92,10 +36,7 @@ describe('redis-sentinel over bundled stores', () => {
     for (let i = 0; i < 500; i++) await call(pm, 'SET', `before:${i}`, String(i))
     for (const s of [s1, s2, s3]) await startSentinel(s, pm, dir)
     /* the sentinels found both replicas (INFO) and each other (__sentinel__:hello) */
-    await waitFor(async () => {
-      const m = await sentinelMaster(s1)
-      return m.get('num-slaves') === '2' && m.get('num-other-sentinels') === '2'
-    }, 'sentinels to discover the replicas and each other', 60_000, 250)
+    await sentinelsReady(s1, 2)
     await waitFor(async () => (await call(pm, 'WAIT', '2', '1000'))[0] === '2', 'both replicas acknowledged', 20_000)
     /* the pipeline's client: IOTBUF_STORE_URL=redis+sentinel://… asks the sentinels for the master */
     const url = `redis+sentinel://127.0.0.1:${s1},127.0.0.1:${s2},127.0.0.1:${s3}/mymaster`
@@ -108,8 +49,8 @@ describe('redis-sentinel over bundled stores', () => {
     const t0 = Date.now()
     await master.stop('SIGKILL')
     const promoted = await waitFor(async () => {
-      const [, port] = await call(s1, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'mymaster')
-      return Number(port) !== pm ? Number(port) : 0
+      const port = await masterPortOf(s1)
+      return port !== pm ? port : 0
     }, 'a replica promoted', 60_000, 100)
     const failoverMs = Date.now() - t0
     expect([pa, pb]).toContain(promoted)
