@@ -55,7 +55,7 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
       // ElastiCache cluster endpoints hand out TLS names that must not be re-resolved
       dnsLookup: (address, cb) => cb(null, address),
       // TLS to every node the slot map names, not only to the configuration endpoint
-      redisOptions: { ...common, username: username || undefined, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: {} } : {}) },
+      redisOptions: { ...common, username: username || opts.username, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: {} } : {}) },
     })
   }
   // redis+sentinel://[user:pass@]h:p,h:p/<master>: ioredis asks the sentinels for the master and follows failovers

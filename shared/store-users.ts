@@ -4,34 +4,49 @@
 //
 // broker: writes the shard queues, dedup markers, writer markers, latest values, seen set, DLQ and
 //   stats; reads the device registry (iot:devices) and nothing else of it.
-// worker: reads, acknowledges and trims the queues (and their list-mode companions), holds shard
-//   leases, writes the DLQ and the staged counters.
+// worker: exactly the commands it runs, each on the keys it runs them on (root rules plus
+//   Redis 7 selectors, one per key family): reads, acknowledges and trims the shard queues
+//   (XREADGROUP, XACK, XAUTOCLAIM, XTRIM ...; LRANGE/LTRIM in list mode) but may not add to them
+//   nor delete them; copies a list-mode queue into its sinks' copies and in-flight lists; holds the
+//   shard leases; appends to the DLQ and counts in iot:stats / iot:staged. Nothing else.
 // cli:    `iotbuf status` reads; it writes nothing.
 // None of them may run @dangerous commands (FLUSHALL, FLUSHDB, KEYS, CONFIG, DEBUG, SHUTDOWN,
-// ACL ...) — only INFO, which ioredis' ready check and the memory high-water check need.
+// ACL ...) — only INFO, which ioredis' ready check and the memory high-water check need, and
+// CLUSTER SLOTS, which ioredis' cluster client asks (ElastiCache in cluster mode).
 
 export type PipelineRole = 'broker' | 'worker' | 'cli'
 
-const COMMON = ['on', 'resetchannels', '-@all', '+@connection', '+info']
+const COMMON = ['on', 'resetchannels', '-@all', '+@connection']
+/* after -@dangerous, which takes INFO away */
+const ALSO = ['+info', '+cluster|slots']
 
 export const PIPELINE_USERS: Record<PipelineRole, { user: string; env: string; rules: string[] }> = {
   broker: {
     user: 'iotbuf-broker',
     env: 'IOTBUF_STORE_BROKER_PASSWORD',
-    rules: [...COMMON, '+@read', '+@write', '+@transaction', '-@dangerous', '+info',
+    rules: [...COMMON, '+@read', '+@write', '+@transaction', '-@dangerous', ...ALSO,
       '~iot:{*}:q', '~iot:{*}:q:*', '~iot:{*}:dedup:*', '~iot:{*}:writer:*', '~iot:writer:*', '~iot:dev:*', '~iot:seen', '~iot:dlq', '~iot:stats',
       '%R~iot:devices', '%R~iot:{*}:groups'],
   },
   worker: {
     user: 'iotbuf-worker',
     env: 'IOTBUF_STORE_WORKER_PASSWORD',
-    rules: [...COMMON, '+@read', '+@write', '+@transaction', '-@dangerous', '+info',
-      '~iot:{*}:q', '~iot:{*}:q:*', '~iot:{*}:lease', '~iot:{*}:inflight:*', '~iot:{*}:groups', '~iot:{*}:owners:*', '~iot:dlq', '~iot:staged', '~iot:stats'],
+    rules: [...COMMON, ...ALSO, '+multi', '+exec', '+discard', '+unwatch',
+      // the shard queues: read, acknowledge, trim — no XADD/RPUSH/DEL/SET on them
+      '~iot:{*}:q', '+xgroup|create', '+xreadgroup', '+xautoclaim', '+xack', '+xpending', '+xinfo|groups', '+xlen', '+xrange', '+xtrim',
+      '+lrange', '+llen', '+lindex', '+ltrim',
+      // list mode: each sink's copy of the queue and the in-flight lists taken from it
+      '(~iot:{*}:q:* ~iot:{*}:inflight:* +rpush +lmove +lrange +llen +lindex +ltrim +lrem)',
+      '(~iot:{*}:groups ~iot:{*}:owners:* +sadd +srem +smembers)',
+      '(~iot:{*}:lease +watch +get +set +pexpire +del)',
+      '(~iot:dlq +xadd)',
+      '(~iot:stats +hincrby)',
+      '(~iot:staged +hset +hdel +hgetall)'],
   },
   cli: {
     user: 'iotbuf-cli',
     env: 'IOTBUF_STORE_CLI_PASSWORD',
-    rules: [...COMMON, '+@read', '-@dangerous', '+info', '%R~iot:*'],
+    rules: [...COMMON, '+@read', '-@dangerous', ...ALSO, '%R~iot:*'],
   },
 }
 
@@ -50,4 +65,12 @@ export function storeCredentials(env: NodeJS.ProcessEnv, role: PipelineRole, def
   const u = PIPELINE_USERS[role]
   const pass = env[u.env]
   return pass ? { username: u.user, password: pass } : { password: defaultPassword }
+}
+
+/**
+ * The role's rules as an ElastiCache RBAC access string: the same text `iotbuf store` gives the
+ * user, without the password (ElastiCache takes passwords separately and refuses them inline).
+ */
+export function accessStringOf(role: PipelineRole): string {
+  return PIPELINE_USERS[role].rules.join(' ')
 }

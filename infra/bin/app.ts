@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { IotbufStack } from '../lib/iotbuf-stack.js'
 
-const outdir = fileURLToPath(new URL('../../cdk.out', import.meta.url))
+// compiled to infra/dist/infra/bin/ (rootDir is the project: the stack imports shared/store-users.ts)
+const outdir = fileURLToPath(new URL('../../../cdk.out', import.meta.url))
 const app = new App({ outdir })
 const ctx = (k: string): string | undefined => app.node.tryGetContext(`iotbuf:${k}`)
 new IotbufStack(app, 'Iotbuf', {

@@ -16,6 +16,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr'
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling'
 import { ScheduledFargateTask } from 'aws-cdk-lib/aws-ecs-patterns'
 import type { Construct } from 'constructs'
+import { accessStringOf, PIPELINE_USERS, type PipelineRole } from '../../shared/store-users.js'
 import { addWorkerPolicy } from './iam.js'
 import { addAlarms } from './alarms.js'
 import { addIotBridge, type IotBridgeOptions } from './iot-bridge.js'
@@ -73,12 +74,31 @@ export class IotbufStack extends Stack {
     const cacheSg = new ec2.SecurityGroup(this, 'CacheSg', { vpc, description: 'ElastiCache: only iotbuf tasks', allowAllOutbound: false })
     cacheSg.addIngressRule(appSg, ec2.Port.tcp(6379), 'iotbuf tasks to Valkey (TLS)')
 
-    // --- the buffer: Valkey in cluster mode, multi-AZ, encrypted in transit and at rest, AUTH token
-    const authToken = new secrets.Secret(this, 'CacheAuthToken', {
-      description: 'ElastiCache AUTH token of the iotbuf buffer',
-      // ElastiCache AUTH tokens: 16-128 printable characters, no @ " /
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    // --- the buffer: Valkey in cluster mode, multi-AZ, encrypted in transit and at rest, RBAC users:
+    // the broker, the worker and the monitor each connect as their least-privilege user, with the
+    // access strings `iotbuf store` gives the same users (shared/store-users.ts); the default user
+    // is the operators' (iotbuf devices add, dlq) with the admin password.
+    // ElastiCache passwords: 16-128 printable characters, no @ " /
+    const password = (id: string, description: string) => new secrets.Secret(this, id, { description, generateSecretString: { passwordLength: 64, excludePunctuation: true } })
+    const adminPassword = password('CacheAuthToken', 'ElastiCache password of the default (admin) user of the iotbuf buffer')
+    // user and group ids are unique per account and region: prefixed with the stack's name
+    const idPrefix = `iotbuf-${this.stackName.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`
+    const admin = new elasticache.CfnUser(this, 'CacheUserDefault', {
+      userId: `${idPrefix}-default`, userName: 'default', engine: 'redis', accessString: 'on ~* &* +@all',
+      passwords: [adminPassword.secretValue.unsafeUnwrap()], // a dynamic reference, resolved by CloudFormation
     })
+    const roleUsers = (['broker', 'worker', 'cli'] as PipelineRole[]).map((role) => {
+      const secret = password(`Cache${role[0].toUpperCase()}${role.slice(1)}Password`, `ElastiCache password of ${PIPELINE_USERS[role].user}`)
+      const user = new elasticache.CfnUser(this, `CacheUser${role[0].toUpperCase()}${role.slice(1)}`, {
+        userId: `${idPrefix}-${role}`, userName: PIPELINE_USERS[role].user, engine: 'redis', accessString: accessStringOf(role),
+        passwords: [secret.secretValue.unsafeUnwrap()],
+      })
+      return { role, secret, user }
+    })
+    const userGroup = new elasticache.CfnUserGroup(this, 'CacheUsers', {
+      userGroupId: idPrefix, engine: 'redis', userIds: [admin.ref, ...roleUsers.map((u) => u.user.ref)],
+    })
+    const secretOf = (role: PipelineRole) => roleUsers.find((u) => u.role === role)!.secret
     const subnets = new elasticache.CfnSubnetGroup(this, 'CacheSubnets', {
       description: 'iotbuf buffer', subnetIds: vpc.isolatedSubnets.map((s) => s.subnetId),
     })
@@ -100,7 +120,7 @@ export class IotbufStack extends Stack {
       transitEncryptionEnabled: true,
       transitEncryptionMode: 'required',
       atRestEncryptionEnabled: true,
-      authToken: authToken.secretValue.unsafeUnwrap(), // a dynamic reference, resolved by CloudFormation
+      userGroupIds: [userGroup.ref],
       cacheParameterGroupName: params.ref,
       cacheSubnetGroupName: subnets.ref,
       securityGroupIds: [cacheSg.securityGroupId],
@@ -162,7 +182,8 @@ export class IotbufStack extends Stack {
     const storeEnv = { IOTBUF_STORE_URL: storeUrl, IOTBUF_SHARDS: '64', IOTBUF_LOG_FORMAT: 'json' }
     // the broker's and worker's V8 flags (shared/process.ts nodeFlagsFor): fewer scavenges per message
     const serviceNodeOptions = { NODE_OPTIONS: '--max-semi-space-size=32' }
-    const storeSecrets = { IOTBUF_STORE_PASSWORD: ecs.Secret.fromSecretsManager(authToken) }
+    // each process' own user (storeCredentials: the role's password set → connect as its user)
+    const storeSecrets = (role: PipelineRole) => ({ [PIPELINE_USERS[role].env]: ecs.Secret.fromSecretsManager(secretOf(role)) })
     const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY })
     const logging = (prefix: string) => ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: prefix })
 
@@ -170,7 +191,7 @@ export class IotbufStack extends Stack {
     brokerTask.addContainer('broker', {
       image, command: ['broker'], logging: logging('broker'),
       environment: { ...storeEnv, ...serviceNodeOptions, IOTBUF_MQTT_HOST: '0.0.0.0', IOTBUF_METRICS_HOST: '0.0.0.0', IOTBUF_MQTT_ANONYMOUS: 'false' },
-      secrets: storeSecrets,
+      secrets: storeSecrets('broker'),
       portMappings: [{ containerPort: 1883 }, { containerPort: 8883 }, { containerPort: 9464 }],
       healthCheck: { command: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"], interval: Duration.seconds(15) },
     })
@@ -198,7 +219,7 @@ export class IotbufStack extends Stack {
     const workerTask = new ecs.FargateTaskDefinition(this, 'WorkerTask', { cpu: 1024, memoryLimitMiB: 2048 })
     workerTask.addContainer('worker', {
       image, command: ['worker', '--once'], logging: logging('worker'),
-      environment: { ...storeEnv, ...sinkEnv, ...serviceNodeOptions, IOTBUF_WORKER_METRICS_PORT: '0' }, secrets: storeSecrets,
+      environment: { ...storeEnv, ...sinkEnv, ...serviceNodeOptions, IOTBUF_WORKER_METRICS_PORT: '0' }, secrets: storeSecrets('worker'),
     })
     new ScheduledFargateTask(this, 'Workers', {
       cluster, scheduledFargateTaskDefinitionOptions: { taskDefinition: workerTask },
@@ -211,7 +232,7 @@ export class IotbufStack extends Stack {
     // the monitor: `iotbuf status --watch --json`, one JSON line a minute, turned into metrics
     const monitorTask = new ecs.FargateTaskDefinition(this, 'MonitorTask', { cpu: 256, memoryLimitMiB: 512 })
     monitorTask.addContainer('monitor', {
-      image, command: ['status', '--watch', '60s', '--json'], logging: logging('monitor'), environment: storeEnv, secrets: storeSecrets,
+      image, command: ['status', '--watch', '60s', '--json'], logging: logging('monitor'), environment: storeEnv, secrets: storeSecrets('cli'),
     })
     new ecs.FargateService(this, 'Monitor', {
       cluster, taskDefinition: monitorTask, desiredCount: 1, securityGroups: [appSg],

@@ -61,6 +61,55 @@ describe('pipeline with least-privilege ACL users', () => {
     }
   }, 120_000)
 
+  it("the worker's user reads, acks and trims the queues but cannot add to them, delete them or write anything but the DLQ, leases and counters", async () => {
+    const worker = as('iotbuf-worker', PASSWORDS.IOTBUF_STORE_WORKER_PASSWORD)
+    const admin = as('default', ADMIN)
+    const q = 'iot:{0}:q'
+    const dry = (...args: string[]) => reply(admin, 'ACL', 'DRYRUN', 'iotbuf-worker', ...args)
+    try {
+      await admin.call('ACL', 'LOG', 'RESET')
+      /* what it runs (stream mode, as this pipeline does) works on the real keys */
+      expect(await reply(worker, 'XLEN', q)).toMatch(/^\d+$/)
+      expect(await reply(worker, 'XINFO', 'GROUPS', q)).toMatch(/sink:file/)
+      expect(await reply(worker, 'XPENDING', q, 'sink:file')).toMatch(/^\[/)
+      expect(await reply(worker, 'XTRIM', q, 'MINID', '0')).toBe('0')
+      const dlqId = await reply(worker, 'XADD', 'iot:dlq', '*', 'reason', 'acl test')
+      expect(dlqId).toMatch(/^"\d+-\d+"$/)
+      expect(await reply(worker, 'HINCRBY', 'iot:stats', 'acl_test', '1')).toBe('1')
+      /* taken back, so the other cases see the pipeline's own DLQ and counters */
+      expect(await reply(admin, 'XDEL', 'iot:dlq', JSON.parse(dlqId) as string)).toBe('1')
+      expect(await reply(admin, 'HDEL', 'iot:stats', 'acl_test')).toBe('1')
+      /* adding to, rewriting or deleting a queue is refused, as is every key family it has no business with */
+      for (const args of [['XADD', q, '*', 'r', '{}'], ['RPUSH', q, 'x'], ['DEL', q], ['UNLINK', q], ['SET', q, 'x'], ['RENAME', q, 'iot:{0}:x'],
+        ['XDEL', q, '0-1'], ['XGROUP', 'DESTROY', q, 'sink:file'], ['XSETID', q, '9999999999999-0'], ['COPY', q, 'iot:{0}:q:copy'],
+        ['HSET', 'iot:devices', 'evil', 'x'], ['HGETALL', 'iot:devices'], ['XRANGE', 'iot:dlq', '-', '+'], ['DEL', 'iot:dlq'], ['XTRIM', 'iot:dlq', 'MAXLEN', '0'],
+        ['HSET', 'iot:stats', 'buffered', '0'], ['SET', 'iot:{0}:writer:b', 'x'], ['HSET', 'iot:dev:acl-dev:latest', 't', '1']]) {
+        expect(await reply(worker, ...args), args.join(' ')).toMatch(/^NOPERM /)
+      }
+      expect(await reply(worker, 'FLUSHALL')).toBe("NOPERM this user has no permissions to run the 'flushall' command")
+      expect(await reply(worker, 'KEYS', '*')).toMatch(/^NOPERM .*'keys'/)
+      expect(await reply(worker, 'EVAL', "return redis.call('del', KEYS[1])", '1', q)).toMatch(/^NOPERM .*'eval'/)
+      expect(await reply(admin, 'EXISTS', q)).toBe('1') // nothing above took the queue away
+      /* list mode (IOTBUF_BUFFER=list) commands, checked without running them */
+      for (const args of [['LRANGE', q, '0', '9'], ['LTRIM', q, '10', '-1'], ['RPUSH', 'iot:{0}:q:sink:file', 'x'], ['LMOVE', 'iot:{0}:q:sink:file', 'iot:{0}:inflight:w1:sink:file', 'LEFT', 'RIGHT'],
+        ['LREM', 'iot:{0}:inflight:w1:sink:file', '1', 'x'], ['SADD', 'iot:{0}:groups', 'sink:file'], ['SMEMBERS', 'iot:{0}:owners:sink:file'],
+        ['SET', 'iot:{0}:lease', 'w1', 'PX', '30000', 'NX'], ['WATCH', 'iot:{0}:lease'], ['DEL', 'iot:{0}:lease'], ['HSET', 'iot:staged', 'file:0', '3'], ['HGETALL', 'iot:staged']]) {
+        expect(await dry(...args), args.join(' ')).toBe('"OK"')
+      }
+      for (const args of [['LMOVE', 'iot:{0}:q:sink:file', q, 'LEFT', 'RIGHT'], ['LMOVE', q, 'iot:{0}:inflight:w1:sink:file', 'LEFT', 'RIGHT'], ['LPUSH', q, 'x'], ['SET', 'iot:{0}:lease:x', 'y'], ['DEL', 'iot:{0}:groups']]) {
+        expect(await dry(...args), args.join(' ')).toMatch(/no permissions/)
+      }
+      /* the refusals above were logged under the worker's name */
+      const log = (await admin.call('ACL', 'LOG', '100')) as unknown[][]
+      expect(log.length).toBeGreaterThan(0)
+      expect(log.every((e) => e[e.indexOf('username') + 1] === 'iotbuf-worker')).toBe(true)
+      await admin.call('ACL', 'LOG', 'RESET')
+    } finally {
+      worker.disconnect()
+      admin.disconnect()
+    }
+  })
+
   it("the broker's user cannot FLUSHALL, write or delete iot:devices, read other keys, or run admin commands", async () => {
     const broker = as('iotbuf-broker', PASSWORDS.IOTBUF_STORE_BROKER_PASSWORD)
     const admin = as('default', ADMIN)

@@ -29,16 +29,44 @@ describe('infra: CDK stack', () => {
   let M: Assertions['Match']
   beforeAll(async () => { const s = await synth(); t = s.t; M = s.a.Match }, 120_000)
 
-  it('ElastiCache: Valkey cluster mode, multi-AZ, encrypted in transit and at rest, AUTH token, allkeys-lru', () => {
+  it('ElastiCache: Valkey cluster mode, multi-AZ, encrypted in transit and at rest, RBAC user group, allkeys-lru', () => {
     t.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 1)
     t.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       Engine: 'valkey', ClusterMode: 'enabled', NumNodeGroups: 3, ReplicasPerNodeGroup: 1,
       AutomaticFailoverEnabled: true, MultiAZEnabled: true,
       TransitEncryptionEnabled: true, TransitEncryptionMode: 'required', AtRestEncryptionEnabled: true,
-      AuthToken: M.anyValue(),
+      UserGroupIds: [{ Ref: M.anyValue() }],
     })
+    const rg = Object.values(t.findResources('AWS::ElastiCache::ReplicationGroup'))[0]
+    /* RBAC and an AUTH token exclude each other on ElastiCache */
+    expect(rg.Properties.AuthToken).toBeUndefined()
     t.hasResourceProperties('AWS::ElastiCache::ParameterGroup', { Properties: { 'cluster-enabled': 'yes', 'maxmemory-policy': 'allkeys-lru' } })
     t.resourceCountIs('AWS::EC2::VPC', 1)
+  })
+
+  it('ElastiCache RBAC: the user group has default (admin) and the pipeline users with the access strings `iotbuf store` gives them; each task gets its own password', async () => {
+    const { PIPELINE_USERS, pipelineUserLines } = await import('../../shared/store-users.js')
+    const users = t.findResources('AWS::ElastiCache::User')
+    const byName = new Map(Object.entries(users).map(([id, u]) => [String(u.Properties.UserName), { id, p: u.Properties }]))
+    expect([...byName.keys()].sort()).toEqual(['default', 'iotbuf-broker', 'iotbuf-cli', 'iotbuf-worker'])
+    /* the access string is the `user` line iotbuf store makes, minus the user name and the >password */
+    const lines = pipelineUserLines({ IOTBUF_STORE_BROKER_PASSWORD: 'pb', IOTBUF_STORE_WORKER_PASSWORD: 'pw', IOTBUF_STORE_CLI_PASSWORD: 'pc' })
+    for (const [role, { user }] of Object.entries(PIPELINE_USERS)) {
+      const line = lines.find((l) => l.startsWith(`${user} `))!
+      expect(byName.get(user)!.p.AccessString, role).toBe(line.slice(user.length + 1).replace(/ >\S+$/, ''))
+      expect(byName.get(user)!.p.AccessString).not.toMatch(/>|\breset\b/)
+      expect(byName.get(user)!.p.Passwords).toHaveLength(1)
+    }
+    expect(byName.get('iotbuf-worker')!.p.AccessString).not.toMatch(/\+@write|\+@all/)
+    const group = Object.values(t.findResources('AWS::ElastiCache::UserGroup'))
+    expect(group).toHaveLength(1)
+    expect(group[0].Properties.UserIds.map((r: Json) => r.Ref).sort()).toEqual([...byName.values()].map((u) => u.id).sort())
+    /* broker, worker and monitor each have their role's password (a secret), and no admin password */
+    const defs = Object.values(t.findResources('AWS::ECS::TaskDefinition')).flatMap((d) => d.Properties.ContainerDefinitions as Json[])
+    const secretNames = (name: string) => (defs.find((c) => c.Name === name)!.Secrets as Json[]).map((x) => x.Name)
+    expect(secretNames('broker')).toEqual(['IOTBUF_STORE_BROKER_PASSWORD'])
+    expect(secretNames('worker')).toEqual(['IOTBUF_STORE_WORKER_PASSWORD'])
+    expect(secretNames('monitor')).toEqual(['IOTBUF_STORE_CLI_PASSWORD'])
   })
 
   it('S3: encrypted, public access blocked, TLS only, lifecycle to Glacier', () => {
@@ -61,7 +89,7 @@ describe('infra: CDK stack', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network', Scheme: 'internet-facing' })
     for (const port of [1883, 8883]) t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: port })
     t.hasResourceProperties('AWS::ECS::Service', { LaunchType: 'FARGATE', DesiredCount: 3, LoadBalancers: M.arrayWith([M.objectLike({ ContainerPort: 1883 })]) })
-    t.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [M.objectLike({ Command: ['broker'], Environment: M.arrayWith([{ Name: 'IOTBUF_STORE_URL', Value: M.anyValue() }]), Secrets: [M.objectLike({ Name: 'IOTBUF_STORE_PASSWORD' })] })] })
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [M.objectLike({ Command: ['broker'], Environment: M.arrayWith([{ Name: 'IOTBUF_STORE_URL', Value: M.anyValue() }]), Secrets: [M.objectLike({ Name: 'IOTBUF_STORE_BROKER_PASSWORD' })] })] })
     t.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [M.objectLike({ Command: ['worker', '--once'] })] })
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [M.objectLike({ EcsParameters: M.objectLike({ TaskCount: 2, LaunchType: 'FARGATE' }) })] })
     // the store URL is cluster mode over TLS to the configuration endpoint

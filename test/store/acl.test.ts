@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { RawClient, show } from '../helpers/redis.js'
 import { comparedPair } from './compare.js'
+import { PIPELINE_USERS } from '../../shared/store-users.js'
 
 const both = comparedPair()
 
@@ -144,6 +145,31 @@ describe('ACL users, compared with redis-server', () => {
     ])
     expect(out.some((l) => l.startsWith("FLUSHALL -> -NOPERM this user has no permissions to run the 'flushall' command"))).toBe(true)
     expect(out.some((l) => l.startsWith('GET other -> -NOPERM this user has no permissions to access one of the keys used as arguments'))).toBe(true)
+  })
+
+  it("iotbuf's pipeline users (shared/store-users.ts): the same rules, descriptions and DRYRUN answers on both servers", async () => {
+    const q = 'iot:{3}:q'
+    const checks: Record<string, string[][]> = {
+      'iotbuf-worker': [
+        ['XREADGROUP', 'GROUP', 'sink:file', 'w1', 'COUNT', '10', 'STREAMS', q, '>'], ['XACK', q, 'sink:file', '1-1'], ['XAUTOCLAIM', q, 'sink:file', 'w1', '0', '0-0', 'JUSTID'],
+        ['XTRIM', q, 'MINID', '5-0'], ['XGROUP', 'CREATE', q, 'sink:s3', '0', 'MKSTREAM'], ['XINFO', 'GROUPS', q], ['XINFO', 'STREAM', q], ['XGROUP', 'DESTROY', q, 'sink:file'],
+        ['XADD', q, '*', 'r', '{}'], ['RPUSH', q, 'x'], ['DEL', q], ['XDEL', q, '1-1'], ['LTRIM', q, '1', '-1'], ['LMOVE', 'iot:{3}:q:sink:file', q, 'LEFT', 'RIGHT'],
+        ['LMOVE', 'iot:{3}:q:sink:file', 'iot:{3}:inflight:w1:sink:file', 'LEFT', 'RIGHT'], ['XADD', 'iot:dlq', '*', 'reason', 'x'], ['XRANGE', 'iot:dlq', '-', '+'],
+        ['HINCRBY', 'iot:stats', 'dead_lettered', '1'], ['HSET', 'iot:stats', 'buffered', '0'], ['SET', 'iot:{3}:lease', 'w1', 'PX', '1000', 'NX'], ['GET', 'iot:{3}:lease'],
+        ['HGETALL', 'iot:staged'], ['HGETALL', 'iot:devices'], ['INFO', 'memory'], ['FLUSHALL'], ['CLUSTER', 'SLOTS'], ['CLUSTER', 'RESET'], ['MULTI'], ['EVAL', 'return 1', '0']],
+      'iotbuf-broker': [['XADD', q, '*', 'r', '{}'], ['HGET', 'iot:devices', 'd1'], ['HSET', 'iot:devices', 'd1', 'x'], ['FLUSHALL'], ['INFO'], ['GET', 'iot:{3}:lease']],
+      'iotbuf-cli': [['XLEN', q], ['XADD', q, '*', 'r', '{}'], ['HGETALL', 'iot:stats'], ['INFO'], ['CONFIG', 'GET', 'maxmemory']],
+    }
+    const lines: string[][] = []
+    for (const { user, rules } of Object.values(PIPELINE_USERS)) {
+      lines.push(['ACL', 'SETUSER', user, ...rules, '>pw'], ['ACL', 'GETUSER', user])
+      for (const c of checks[user]) lines.push(['ACL', 'DRYRUN', user, ...c])
+    }
+    lines.push(['ACL', 'LIST'])
+    const out = await same(lines)
+    expect(out.filter((l) => l.startsWith('ACL SETUSER')).every((l) => l.endsWith('-> +OK\\r\\n'))).toBe(true)
+    expect(out).toContain("ACL DRYRUN iotbuf-worker XADD iot:{3}:q * r {} -> $58\\r\\nThis user has no permissions to access the 'iot:{3}:q' key\\r\\n")
+    expect(out).toContain('ACL DRYRUN iotbuf-worker XREADGROUP GROUP sink:file w1 COUNT 10 STREAMS iot:{3}:q > -> +OK\\r\\n')
   })
 
   it('%R~ and %W~ patterns: reads, writes and commands that do both (LMOVE, SET GET, COPY)', async () => {
