@@ -16,13 +16,15 @@ export interface Fleet {
   stop(): Promise<void>
 }
 
-export async function startFleet(url: string, dir: string, o: { brokers: number; workers: number; shards: number }): Promise<Fleet> {
+/** `o.env`: more settings for every process (e.g. IOTBUF_STORE_SYNC_REPLICAS). */
+export async function startFleet(url: string, dir: string, o: { brokers: number; workers: number; shards: number; env?: NodeJS.ProcessEnv }): Promise<Fleet> {
   const env: NodeJS.ProcessEnv = {
     IOTBUF_STORE_URL: url, IOTBUF_DATA_DIR: join(dir, 'data'), IOTBUF_SHARDS: String(o.shards),
     IOTBUF_BROKER_METRICS_PORT: '0', IOTBUF_WORKER_METRICS_PORT: '0',
     IOTBUF_DRAIN_INTERVAL: '200ms', IOTBUF_LEASE_TTL: '3s', IOTBUF_LOG_LEVEL: 'info',
     // the daemons write each batch as it drains (sized objects would wait IOTBUF_SINK_OBJECT_AGE)
     IOTBUF_SINK_OBJECT_BYTES: '0',
+    ...o.env,
   }
   const brokers = await Promise.all(Array.from({ length: o.brokers }, async (_, i) => {
     const port = await freePort()
