@@ -49,6 +49,29 @@ describe('acknowledgements leave in the order the publishes came [MQTT-4.6.0-2, 
     expect(await queuedReadings(t.probe, 'ord-v5')).toHaveLength(12)
   })
 
+  it('MQTT 5: a buffered reading is answered with the 4-byte short form (0x00, no properties) and still routed to subscribers', async () => {
+    const topic = 'devices/ack-short/telemetry'
+    const subscriber = await rawConnect(t.broker.port, { clientId: 'ack-short-sub', protocolVersion: 5 })
+    subscriber.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] })
+    await subscriber.waitFor('suback')
+    const c = await rawConnect(t.broker.port, { clientId: 'ack-short', protocolVersion: 5 })
+    const bytes: Buffer[] = []
+    c.socket.on('data', (d: Buffer) => bytes.push(d))
+    c.send(publishPacket(topic, '{"v":1}', 1, 1), publishPacket(topic, '{"v":2}', 2, 1), publishPacket(topic, 'not json', 3, 1))
+    await c.waitFor('puback', 3)
+    // [MQTT-3.4.2.1] Remaining Length 2 for 0x00 without properties; 0x99 carries its code (and here its Reason String)
+    const wire = Buffer.concat(bytes)
+    expect([...wire.subarray(0, 8)]).toEqual([0x40, 2, 0, 1, 0x40, 2, 0, 2])
+    expect(wire[8]).toBe(0x40)
+    expect(wire[12]).toBe(0x99)
+    expect((c.received.filter((p) => p.cmd === 'puback') as mqttPacket.IPubackPacket[]).map((p) => p.reasonCode ?? 0)).toEqual([0, 0, 0x99])
+    await subscriber.waitFor('publish', 2)
+    expect(subscriber.received.filter((p) => p.cmd === 'publish').map((p) => String((p as mqttPacket.IPublishPacket).payload))).toEqual(['{"v":1}', '{"v":2}'])
+    expect(await queuedReadings(t.probe, 'ack-short')).toHaveLength(2)
+    c.end()
+    subscriber.end()
+  })
+
   it('MQTT 3.1.1: readings and dead letters at QoS 1 and 2, each acknowledged in order', async () => {
     // (an ACL denial closes a 3.1.1 connection, so it has no place in the interleaving)
     const kinds = Array.from({ length: 36 }, (_, i): Kind => (i % 3 === 1 ? 'invalid' : 'reading'))
