@@ -199,15 +199,12 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     if (stopping) return callback(shuttingDown())
     const started = performance.now()
     if (packet.qos === 2) {
-      const duplicate = qos2.duplicateOf(client, packet)
-      if (duplicate !== null) {
-        duplicate.then((isDuplicate) => {
-          if (!isDuplicate) return admit(client, packet, deviceId, callback, started)
-          metrics.duplicates.inc({ kind: 'qos2_resend' })
-          callback(null)
-        })
-        return
-      }
+      qos2.duplicateOf(client, packet).then((isDuplicate) => {
+        if (!isDuplicate) return admit(client, packet, deviceId, callback, started)
+        metrics.duplicates.inc({ kind: 'qos2_resend' })
+        callback(null)
+      })
+      return
     }
     admit(client, packet, deviceId, callback, started)
   }

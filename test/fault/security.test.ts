@@ -35,7 +35,9 @@ function rawResp(port: number, bytes: string): Promise<string> {
 beforeAll(async () => {
   p = await startPipeline({ worker: true, storeArgs: ['--requirepass', PASS], env: { IOTBUF_MQTT_ANONYMOUS: 'false', IOTBUF_LOG_LEVEL: 'trace', IOTBUF_SHARDS: '4' } })
   for (const id of ['sec-a', 'sec-b']) {
-    const out = JSON.parse(await cli(['devices', 'add', id, '--json'])) as { token: string }
+    // the JSON document (a broken build's banner, TEST_BROKEN, goes before it on stderr)
+    const printed = await cli(['devices', 'add', id, '--json'])
+    const out = JSON.parse(printed.slice(printed.indexOf('{'))) as { token: string }
     tokens[id] = out.token
   }
 })

@@ -16,20 +16,34 @@
 //   idle-ballast    the broker keeps 64 KB more per connected client (a per-connection leak)
 //   zcount-linear   the bundled store's ZCOUNT walks every member (right answer, linear cost);
 //                   patched inside test/store/zsets.test.ts, where the store runs in-process
-import { existsSync } from 'node:fs'
+//   dedup-forgets   the broker never finds a reading id it already buffered (ioredis' MGET of
+//                   dedup markers answers nil), so a resend after a lost PUBACK is buffered again
+//   marker-unread   after a connection drop the batcher reads back a writer marker that is never
+//                   there (ioredis' pipelined GET of iot:writer:* asks another key): every
+//                   unanswered batch is written again, as ioredis' blind resend did
+//   dlq-dropped     dead letters are acknowledged but written nowhere (the pipelined XADD to
+//                   iot:dlq becomes a PING): bad payloads silently dropped
+//   token-logged    the broker logs each CONNECT's password (a device token) at trace level
+//   acl-open        the broker grants every SUBSCRIBE as asked (aedes' authorizeSubscribe bypassed)
+//   store-open      the store is started without the --requirepass it was given
+//   config-unmasked `iotbuf config` also prints the IOTBUF_* environment as given
+import { existsSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gunzipSync, gzipSync } from 'node:zlib'
 
-export type BrokenVariant = 'ack-first' | 'ts-new-version' | 's3-reorder' | 'outage-as-refusal' | 'aof-lazy-write' | 'idle-ballast' | 'zcount-linear'
-const KNOWN: BrokenVariant[] = ['ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear']
+const KNOWN = [
+  'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
+  'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'store-open', 'config-unmasked',
+] as const
+export type BrokenVariant = (typeof KNOWN)[number]
 
 /** The variants this test run asked for (TEST_BROKEN), validated. */
 export function brokenVariants(): BrokenVariant[] {
   const raw = process.env.TEST_BROKEN
   if (!raw) return []
   const out = raw.split(',').map((s) => s.trim()).filter(Boolean)
-  for (const v of out) if (!KNOWN.includes(v as BrokenVariant)) throw new Error(`TEST_BROKEN=${raw}: unknown variant ${v}; known: ${KNOWN.join(', ')}`)
+  for (const v of out) if (!(KNOWN as readonly string[]).includes(v)) throw new Error(`TEST_BROKEN=${raw}: unknown variant ${v}; known: ${KNOWN.join(', ')}`)
   return out as BrokenVariant[]
 }
 
@@ -49,10 +63,12 @@ export function iotbufEntry(bin: string): string {
 
 const installed = new Set<BrokenVariant>()
 
-/** Applies the variants asked for (once each) to this process' copies of aedes and the AWS SDK. */
+/** Applies the variants asked for (once each) to this process' copies of aedes, ioredis and the AWS SDK. */
 export async function installBroken(asked = brokenVariants()): Promise<void> {
   const variants = asked.filter((v) => !installed.has(v))
   for (const v of variants) installed.add(v)
+  await installSecretLeaks(variants)
+  await installStoreWriteFaults(variants)
   if (variants.includes('ack-first')) {
     const { Aedes } = await import('aedes')
     type Authorize = (client: unknown, packet: { topic: string; qos: number }, cb: (err?: Error | null) => void) => void
@@ -115,5 +131,62 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
       }
       return (send as (...a: unknown[]) => unknown).call(this, command, ...rest)
     } as typeof send
+  }
+}
+
+/** dedup-forgets, marker-unread, dlq-dropped: what the broker asks of the store through ioredis. */
+async function installStoreWriteFaults(variants: BrokenVariant[]): Promise<void> {
+  const { Redis, Pipeline } = await import('ioredis')
+  type Fn = (...args: unknown[]) => unknown
+  if (variants.includes('dedup-forgets')) {
+    const mget = Redis.prototype.mget as unknown as Fn
+    ;(Redis.prototype as unknown as { mget: Fn }).mget = function (this: unknown, ...args: unknown[]) {
+      const keys = args.flat() as string[]
+      if (keys.some((k) => typeof k === 'string' && k.includes(':dedup:'))) return Promise.resolve(keys.map(() => null))
+      return mget.apply(this, args)
+    }
+  }
+  if (variants.includes('marker-unread')) {
+    const get = Pipeline.prototype.get as unknown as Fn
+    ;(Pipeline.prototype as unknown as { get: Fn }).get = function (this: unknown, key: unknown, ...rest: unknown[]) {
+      return get.call(this, typeof key === 'string' && key.startsWith('iot:writer:') ? `${key}:never-written` : key, ...rest)
+    }
+  }
+  if (variants.includes('dlq-dropped')) {
+    const xadd = Pipeline.prototype.xadd as unknown as Fn
+    ;(Pipeline.prototype as unknown as { xadd: Fn }).xadd = function (this: { ping(): unknown }, key: unknown, ...rest: unknown[]) {
+      return key === 'iot:dlq' ? this.ping() : xadd.call(this, key, ...rest)
+    }
+  }
+}
+
+/** token-logged, acl-open, store-open, config-unmasked: secrets shown or doors left open. */
+async function installSecretLeaks(variants: BrokenVariant[]): Promise<void> {
+  if (variants.includes('token-logged') || variants.includes('acl-open')) {
+    const { Aedes } = await import('aedes')
+    type Authenticate = (client: { id: string }, username: string | undefined, password: Buffer | undefined, done: (...a: unknown[]) => void) => void
+    type AuthorizeSubscribe = (client: unknown, sub: unknown, cb: (err: Error | null, sub: unknown) => void) => void
+    const create = Aedes.createBroker.bind(Aedes) as (opts: { authenticate?: Authenticate; authorizeSubscribe?: AuthorizeSubscribe }) => Promise<unknown>
+    ;(Aedes as unknown as { createBroker: typeof create }).createBroker = (opts) => {
+      const patched = { ...opts }
+      const authenticate = opts.authenticate
+      if (variants.includes('token-logged') && authenticate) {
+        patched.authenticate = (client, username, password, done) => {
+          process.stdout.write(JSON.stringify({ level: 10, time: Date.now(), msg: 'authenticate', client: client.id, username, password: password?.toString('utf8') }) + '\n')
+          authenticate(client, username, password, done)
+        }
+      }
+      if (variants.includes('acl-open') && opts.authorizeSubscribe) patched.authorizeSubscribe = (_client, sub, cb) => cb(null, sub)
+      return create(patched)
+    }
+  }
+  if (variants.includes('store-open')) {
+    // argv[2] is the command: only `iotbuf store` gets its password taken away
+    const i = process.argv.indexOf('--requirepass')
+    if (process.argv[2] === 'store' && i > 0) process.argv.splice(i, 2)
+  }
+  if (variants.includes('config-unmasked') && process.argv[2] === 'config') {
+    const shown = Object.entries(process.env).filter(([k]) => k.startsWith('IOTBUF_')).map(([k, v]) => `${k}=${v}`).join('\n')
+    process.on('exit', () => writeSync(1, `${shown}\n`))
   }
 }

@@ -17,6 +17,7 @@ import { createSinks } from '../../services/worker/sinks/index.js'
 import type { Sink } from '../../services/worker/sinks/types.js'
 import { createWorker, type Worker } from '../../services/worker/worker.js'
 import { freePort, waitFor } from '../helpers/ports.js'
+import { installBroken } from '../helpers/broken.js'
 
 export const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `iotbuf-${name}-`))
 
@@ -83,6 +84,8 @@ export async function openTestWorker(storeUrl: string, env: Record<string, strin
   const r = parseConfig({ IOTBUF_STORE_URL: storeUrl, IOTBUF_LOG_LEVEL: 'silent', IOTBUF_WORKER_METRICS_PORT: '0', IOTBUF_SINK_OBJECT_BYTES: '0', ...env })
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   const config = r.config
+  // TEST_BROKEN (broken.ts), e.g. dlq-dropped: the in-process worker gets the same patches as a spawned one
+  await installBroken()
   const log = createLogger('worker', config.LOG_LEVEL, 'json')
   const redis = createStoreClient(storeUrl, { name: 'test-worker' })
   const leaseRedis = createStoreClient(storeUrl, { name: 'test-worker-lease' })
