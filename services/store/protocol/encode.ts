@@ -14,7 +14,14 @@ export function putHeader(out: Buffer, p: number, prefix: number, n: number): nu
     n = -n
   }
   if (n < 10) out[p++] = 48 + n
-  else p += out.latin1Write(String(n), p)
+  else if ((n >>> 0) === n) {
+    // digits written in place: String(n) plus a native latin1Write cost ~10x more, and every
+    // bulk reply (an XADD's stream ID, each value of a read) has a header of two or more digits
+    let end = p + 1
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) end++
+    for (let i = end - 1, m = n; i >= p; i--, m = Math.floor(m / 10)) out[i] = 48 + (m % 10)
+    p = end
+  } else p += out.latin1Write(String(n), p)
   out[p++] = 13
   out[p++] = 10
   return p
