@@ -71,11 +71,13 @@ function dlq(reason: string, deviceId: string, topic: string, payload: Buffer | 
   return { reason, stage: 'ingest', deviceId, topic, payload: kept }
 }
 
+const NONE_REJECTED: DeadLetter[] = []
+
 /** Payload (and its MQTT 5 properties) → readings; the refused members of an array batch become dead letters of their own. */
 export function parseKeepingValid(deviceId: string, topic: string, payload: Buffer, props: MessageProperties | undefined, opts: ParseOptions): ParsedPayload {
   const r = parseMessage(deviceId, payload, props, opts)
   if (!r.ok) return { readings: [], rejected: [dlq(r.reason, deviceId, topic, payload)] }
-  return { readings: r.readings, rejected: r.rejected.map((e) => dlq(e.reason, deviceId, topic, e.element)) }
+  return { readings: r.readings, rejected: r.rejected.length ? r.rejected.map((e) => dlq(e.reason, deviceId, topic, e.element)) : NONE_REJECTED }
 }
 
 export function createIngest(opts: IngestOptions, deps: IngestDeps) {

@@ -284,8 +284,20 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
   return [...byTime.values()].sort((a, b) => a.ts - b.ts)
 }
 
+const badDeviceId = (deviceId: string) => `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)`
+// a device sends many messages: its id is checked against DEVICE_ID once, not per message
+// (parsePayload and parseDocument both ran the regex on every publish)
+const knownDeviceIds = new Set<string>()
+function isDeviceId(deviceId: string): boolean {
+  if (knownDeviceIds.has(deviceId)) return true
+  if (!DEVICE_ID.test(deviceId)) return false
+  if (knownDeviceIds.size >= 100_000) knownDeviceIds.clear()
+  knownDeviceIds.add(deviceId)
+  return true
+}
+
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions, senml = false): ParseResult {
-  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
+  if (!isDeviceId(deviceId)) return { ok: false, reason: badDeviceId(deviceId) }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8')
   if (typeof payload !== 'string' && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
   let doc: unknown
@@ -302,7 +314,7 @@ export function parsePayload(deviceId: string, payload: Buffer | string, opts: P
  * `senml`: the content type said SenML, so anything else is refused rather than guessed at.
  */
 export function parseDocument(deviceId: string, doc: unknown, opts: ParseOptions, lossy: ReadonlyMap<number, string> = NONE_LOSSY, senml = false): ParseResult {
-  if (!DEVICE_ID.test(deviceId)) return { ok: false, reason: `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)` }
+  if (!isDeviceId(deviceId)) return { ok: false, reason: badDeviceId(deviceId) }
   if (senml && !(Array.isArray(doc) && isSenml(doc))) return { ok: false, reason: 'payload is not a SenML pack (an array of records with n or bn), as its content type says' }
   if (Array.isArray(doc)) {
     if (doc.length === 0) return { ok: false, reason: 'payload is an empty array' }

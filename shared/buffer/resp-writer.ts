@@ -29,6 +29,22 @@ export interface CommandWriter {
 
 const CRLF = 0x0a0d // "\r\n" as a little-endian uint16
 
+/** Node's unchecked UTF-8 writer (what buf.write(s, 'utf8') calls after its argument checks). */
+interface Utf8Writable { utf8Write(s: string, offset: number): number }
+
+function digits(n: number): number {
+  let d = 1
+  for (; n >= 10; n = Math.floor(n / 10)) d++
+  return d
+}
+
+/** Decimal digits of a non-negative integer at p, without String(n) and a native write. */
+function putDigits(b: Buffer, p: number, n: number): number {
+  const end = p + digits(n)
+  for (let i = end - 1; i >= p; i--, n = Math.floor(n / 10)) b[i] = 48 + (n % 10)
+  return end
+}
+
 /** RESP commands appended to one growing Buffer. */
 export class RespBatch implements CommandWriter {
   buf: Buffer
@@ -50,8 +66,7 @@ export class RespBatch implements CommandWriter {
     this.room(24)
     const b = this.buf
     b[this.len++] = prefix
-    if (n < 10) b[this.len++] = 48 + n
-    else this.len += b.write(String(n), this.len, 'latin1')
+    this.len = putDigits(b, this.len, n)
     b.writeUInt16LE(CRLF, this.len)
     this.len += 2
   }
@@ -61,14 +76,27 @@ export class RespBatch implements CommandWriter {
     this.length++
   }
 
+  /**
+   * "$<bytes>\r\n<s>\r\n" in one pass over s: the string is encoded after a header sized for
+   * s.length bytes (exact for ASCII, i.e. nearly always), and moved only when its UTF-8 length
+   * needs more digits — instead of Buffer.byteLength, then a second pass to write it.
+   */
   private arg(v: string | number): void {
     const s = typeof v === 'string' ? v : String(v)
-    const n = Buffer.byteLength(s)
-    this.head(36 /* $ */, n)
-    this.room(n + 2)
-    this.len += this.buf.write(s, this.len, n, 'utf8')
-    this.buf.writeUInt16LE(CRLF, this.len)
-    this.len += 2
+    const guess = digits(s.length)
+    this.room(s.length * 3 + guess + 8)
+    const b = this.buf
+    const start = this.len
+    const at = start + 1 + guess + 2
+    const n = (b as unknown as Utf8Writable).utf8Write(s, at)
+    const d = digits(n)
+    if (d !== guess) b.copyWithin(at + d - guess, at, at + n)
+    b[start] = 36 /* $ */
+    let p = putDigits(b, start + 1, n)
+    b.writeUInt16LE(CRLF, p)
+    p += 2 + n
+    b.writeUInt16LE(CRLF, p)
+    this.len = p + 2
   }
 
   call(command: string, ...args: Array<string | number>): this {
