@@ -9,14 +9,18 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { BenchOptions } from './lib/options.js'
-import { lastLines, removeTempDir, runToEnd, tempDir } from './lib/procs.js'
+import { cpuSecondsOf, exitedChildrenCpuSeconds, lastLines, removeTempDir, runToEnd, tempDir } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import { loadReadings, ndjsonChunks } from './lib/readings.js'
 import { nodeFlagsFor } from '../shared/process.js'
 import { BIN, ROOT, client, iotbufEnv, nodeFlags, queueDepth, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
 import { startOpenSearchFake } from '../test/worker/opensearch-fake.js'
 
-interface DrainResult { seconds: number; drained: number; sinkFiles: number; sinkReadings: number; sinkBytes: number; left: number }
+interface DrainResult {
+  seconds: number; drained: number; sinkFiles: number; sinkReadings: number; sinkBytes: number; left: number
+  /** CPU seconds of the worker process (start to exit) and of the store while the worker ran */
+  workerCpu: number | null; storeCpu: number | null
+}
 interface SinkCount { files: number; readings: number; bytes: number }
 
 function walkFiles(root: string, ext: string): string[] {
@@ -84,10 +88,13 @@ export async function drainOnce(srv: StoreServer, n: number, variant: Variant = 
       await c.flushall()
       await loadReadings(c, n)
     } finally { c.disconnect() }
+    const env = iotbufEnv(srv.url, { IOTBUF_DATA_DIR: dataDir, IOTBUF_LOG_LEVEL: 'info', IOTBUF_WORKER_ID: 'bench-worker', ...await variant.env(dataDir) })
+    const [children0, store0] = [await exitedChildrenCpuSeconds(), await cpuSecondsOf(srv.proc.pid)]
     const r = await runToEnd('iotbuf worker --once', process.execPath, [...nodeFlagsFor('worker'), ...nodeFlags.iotbuf, BIN, 'worker', '--once'], {
-      cwd: ROOT, timeoutMs: Math.max(120_000, n / 2),
-      env: iotbufEnv(srv.url, { IOTBUF_DATA_DIR: dataDir, IOTBUF_LOG_LEVEL: 'info', IOTBUF_WORKER_ID: 'bench-worker', ...await variant.env(dataDir) }),
+      cwd: ROOT, timeoutMs: Math.max(120_000, n / 2), env,
     })
+    const [children1, store1] = [await exitedChildrenCpuSeconds(), await cpuSecondsOf(srv.proc.pid)]
+    const cpu = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a)
     if (r.code !== 0) throw new Error(`worker --once exited ${r.code}: ${lastLines(r.out, 3)}`)
     let drained = -1
     for (const line of r.out.split('\n')) {
@@ -97,7 +104,7 @@ export async function drainOnce(srv: StoreServer, n: number, variant: Variant = 
     const c2 = client(srv.port)
     const left = await queueDepth(c2).finally(() => c2.disconnect())
     if (sink.readings !== n) throw new Error(`the sink holds ${sink.readings} readings after draining ${n} (worker said ${drained}; ${left} left in the queue)`)
-    return { seconds: r.ms / 1000, drained, sinkFiles: sink.files, sinkReadings: sink.readings, sinkBytes: sink.bytes, left }
+    return { seconds: r.ms / 1000, drained, sinkFiles: sink.files, sinkReadings: sink.readings, sinkBytes: sink.bytes, left, workerCpu: cpu(children0, children1), storeCpu: cpu(store0, store1) }
   } finally {
     removeTempDir(dataDir)
     await variant.close?.()
@@ -132,7 +139,8 @@ const PER_BATCH = { IOTBUF_SINK_OBJECT_BYTES: '0' }
 export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw: unknown }> {
   const n = opts.readings
   const res: Record<string, DrainResult | string> = {}
-  const say = (kind: string, r: DrainResult) => process.stderr.write(`  drain: ${kind.padEnd(24)} ${n} readings in ${r.seconds.toFixed(1)} s = ${Math.round(n / r.seconds).toLocaleString('en-US')} readings/s (${r.sinkFiles} ${r.sinkBytes ? `files, ${(r.sinkBytes / 2 ** 20).toFixed(1)} MiB` : '_bulk requests'})\n`)
+  const perM = (cpu: number | null) => (cpu === null ? 'n/a' : ((cpu * 1e6) / n).toFixed(2))
+  const say = (kind: string, r: DrainResult) => process.stderr.write(`  drain: ${kind.padEnd(24)} ${n} readings in ${r.seconds.toFixed(1)} s = ${Math.round(n / r.seconds).toLocaleString('en-US')} readings/s (${r.sinkFiles} ${r.sinkBytes ? `files, ${(r.sinkBytes / 2 ** 20).toFixed(1)} MiB` : '_bulk requests'}); CPU per 1M readings: worker ${perM(r.workerCpu)} s, store ${perM(r.storeCpu)} s\n`)
   const runs: Array<[string, () => Promise<StoreServer>, Variant]> = [
     ['iotbuf store', () => startBundledStore(), fileVariant(PER_BATCH)],
     ['redis-server', () => startRedisServer(), fileVariant(PER_BATCH)],
@@ -176,5 +184,10 @@ export async function benchDrain(opts: BenchOptions): Promise<{ rows: Row[]; raw
     { suite: 'drain', figure: `worker --once, Parquet (snappy), default object sizing (64mb), ${M} readings`, unit: 'readings/s', iotbuf: rate(res['parquet, default sizing']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, default sizing', target: { cmp: '>=', ratio: 0.5, from: 'issue 21' }, note: why(res['parquet, default sizing']) },
     { suite: 'drain', figure: `worker --once to opensearch (wire-level double in the bench process), ${M} readings`, unit: 'readings/s', iotbuf: rate(res['opensearch (double)']), anchor: rate(sized), anchorName: 'NDJSON.gz drain, default sizing', note: why(res['opensearch (double)']) },
   ]
+  // CPU per reading, worker (start-up included) and store: the figures that load on a shared machine does not move
+  for (const [kind, r] of Object.entries(res)) {
+    if (typeof r !== 'object') continue
+    rows.push({ suite: 'drain', figure: `CPU of worker --once + store, ${kind} (worker ${perM(r.workerCpu)} s + store ${perM(r.storeCpu)} s per 1M)`, unit: 'µs/reading', iotbuf: r.workerCpu === null || r.storeCpu === null ? null : ((r.workerCpu + r.storeCpu) * 1e6) / n, anchor: null, anchorName: '—' })
+  }
   return { rows, raw: { readings: n, drain: res, gzip: gz } }
 }

@@ -130,6 +130,20 @@ export async function rssOf(pid: number): Promise<number | null> {
   } catch { return null }
 }
 
+/**
+ * CPU seconds (user + system) of this process' children that have exited and been waited for
+ * (cutime + cstime of /proc/self/stat): the whole CPU of a short-lived child such as
+ * `worker --once`, start-up and exit included, read before and after it runs.
+ */
+export async function exitedChildrenCpuSeconds(): Promise<number | null> {
+  const { readFile } = await import('node:fs/promises')
+  try {
+    const s = await readFile('/proc/self/stat', 'utf8')
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ')
+    return (Number(f[13]) + Number(f[14])) / 100
+  } catch { return null }
+}
+
 /** CPU seconds (user + system) a pid has used so far (Linux /proc), or null. */
 export async function cpuSecondsOf(pid: number): Promise<number | null> {
   const { readFile } = await import('node:fs/promises')

@@ -28,7 +28,7 @@ export async function openWorker(flags: WorkerFlags) {
   const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease', username: cred.username }, cred.password)
   for (const c of [redis, leaseRedis]) c.on('error', (err: Error) => log.debug({ err: err.message }, 'store connection error'))
   try {
-    const sinks = createSinks(config, flags.sinks)
+    const sinks = await createSinks(config, flags.sinks)
     await connectStore(redis, url)
     await connectStore(leaseRedis, url)
     const buffer = createBuffer(redis, config)

@@ -129,7 +129,10 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     }
     // an object can hold hundreds of thousands of readings: acknowledge in slices, so no single
     // XACK holds the store up
-    for (let i = 0; i < entries.length; i += ACK_SLICE) await buffer.ack(shard, sinkGroup(sink.name), consumer, entries.slice(i, i + ACK_SLICE).map((e) => e.id))
+    // (pipelined: the slices go out together, and the store answers each before the next)
+    const acks: Array<Promise<void>> = []
+    for (let i = 0; i < entries.length; i += ACK_SLICE) acks.push(buffer.ack(shard, sinkGroup(sink.name), consumer, entries.slice(i, i + ACK_SLICE).map((e) => e.id)))
+    await Promise.all(acks)
     const ok = entries.length - result.rejected.length
     m.drained.inc({ sink: sink.name }, ok)
     summary.drained[sink.name] = (summary.drained[sink.name] ?? 0) + ok
@@ -214,11 +217,22 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
       Object.assign(cur, { writer: null, ids: [], bytes: 0, since: Date.now() })
       await settle(shard, sink, done.entries ?? ids.map((id) => ({ id })), done, summary)
     }
-    while (!abort.signal.aborted && !lease.lost) {
-      const last = cur.ids[cur.ids.length - 1]
-      // large reads: the readings go into one object anyway, and each read is a round trip
-      const entries = await buffer.read(shard, group, consumer, Math.max(config.BATCH_MAX, SIZED_READ), config.BATCH_BYTES, last ? { count: cur.ids.length, lastId: last } : undefined, sink.rawJson)
+    // large reads: the readings go into one object anyway, and each read is a round trip
+    const readAfter = (count: number, lastId: string | undefined) =>
+      buffer.read(shard, group, consumer, Math.max(config.BATCH_MAX, SIZED_READ), config.BATCH_BYTES, lastId ? { count, lastId } : undefined, sink.rawJson)
+    let next = abort.signal.aborted || lease.lost ? null : readAfter(cur.ids.length, cur.ids[cur.ids.length - 1])
+    while (next) {
+      const entries = await next
+      next = null
       if (!entries.length) break
+      // the next read goes out before this batch is encoded, so the store works on it meanwhile;
+      // every read issued is staged below before the loop stops, so nothing is left delivered
+      // but unstaged (which the next pass would take for another worker's doing)
+      if (!abort.signal.aborted && !lease.lost) {
+        next = readAfter(cur.ids.length + entries.length, entries[entries.length - 1].id)
+        // if encoding this batch fails, the object is rebuilt from the pending list, the read included
+        next.catch(() => undefined)
+      }
       let from = 0
       for (let i = 0; i < entries.length; i++) {
         if (!cur.ids.length) cur.since = Date.now()

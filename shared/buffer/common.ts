@@ -75,15 +75,18 @@ export async function stagedIn(redis: StoreClient): Promise<Record<string, numbe
 /** A queue entry whose reading is parsed on first use (see ReadingBuffer.read's `lazy`). */
 class LazyEntry implements BufferedEntry {
   private parsed: Reading | undefined
-  constructor(readonly id: string, readonly raw: string, readonly bytes: number) {}
-  get reading(): Reading { return (this.parsed ??= JSON.parse(this.raw) as Reading) }
+  constructor(readonly id: string, readonly raw: string | Buffer, readonly bytes: number) {}
+  get reading(): Reading { return (this.parsed ??= JSON.parse(typeof this.raw === 'string' ? this.raw : this.raw.toString()) as Reading) }
 }
 
 /**
  * Throws for text that cannot be a JSON object, as JSON.parse would for most bad entries — the
  * broker writes JSON.stringify of a validated reading, so this guards against foreign writes only.
  */
-export function lazyEntry(id: string, raw: string): BufferedEntry {
-  if (raw.charCodeAt(0) !== 123 || raw.charCodeAt(raw.length - 1) !== 125 || raw.includes('\n')) throw new Error('not a JSON object')
+export function lazyEntry(id: string, raw: string | Buffer): BufferedEntry {
+  const object = typeof raw === 'string'
+    ? raw.charCodeAt(0) === 123 && raw.charCodeAt(raw.length - 1) === 125 && !raw.includes('\n')
+    : raw[0] === 123 && raw[raw.length - 1] === 125 && !raw.includes(10)
+  if (!object) throw new Error('not a JSON object')
   return new LazyEntry(id, raw, raw.length)
 }

@@ -5,8 +5,8 @@ export interface BufferedEntry {
   /** stream ID, or in list mode the "<ms>-<n>" id minted at enqueue — what ack() takes back */
   id: string
   reading: Reading
-  /** the reading's JSON as the queue holds it (canonical, one line): what NDJSON objects carry as is */
-  raw?: string
+  /** the reading's JSON as the queue holds it (canonical, one line): what NDJSON objects carry as is (bytes when read `lazy`) */
+  raw?: string | Buffer
   /** serialized size, for IOTBUF_BATCH_BYTES */
   bytes: number
 }

@@ -91,7 +91,7 @@ export async function openTestWorker(storeUrl: string, env: Record<string, strin
   const leaseRedis = createStoreClient(storeUrl, { name: 'test-worker-lease' })
   await connectStore(redis, storeUrl)
   await connectStore(leaseRedis, storeUrl)
-  const theSinks = sinks ?? createSinks(config)
+  const theSinks = sinks ?? await createSinks(config)
   const buffer = createBuffer(redis, config)
   await buffer.prepare(theSinks.map((s) => sinkGroup(s.name)))
   const registry = new Registry()

@@ -13,7 +13,7 @@ import { runIotbuf, startIotbuf } from '../helpers/procs.js'
 import { waitFor } from '../helpers/ports.js'
 import { loadReadings } from '../../bench/lib/readings.js'
 import type { Reading } from '../../shared/reading.js'
-import { sinkGroup, queueKey } from '../../shared/keys.js'
+import { DLQ, sinkGroup, queueKey } from '../../shared/keys.js'
 import type { Sink } from '../../services/worker/sinks/types.js'
 import { createFileSink } from '../../services/worker/sinks/file.js'
 import { makeReadings, metricValue, openTestWorker, publish, tempDir } from './harness.js'
@@ -181,6 +181,40 @@ describe('object sizing for the file sink', () => {
     checkSizes(objs, 100 * 1024, Math.max(...objs.flatMap((o) => o.readings.map((r) => JSON.stringify(r).length))))
     expect((await pub.buffer.depth()).reduce((a, d) => a + d.depth, 0)).toBe(0)
     await pub.close()
+  })
+
+  it('an NDJSON object holds the stored JSON bytes as they are (UTF-8 included); foreign queue entries are dead-lettered; batches cut by IOTBUF_BATCH_BYTES are read once', async () => {
+    const dataDir = tempDir('sizing-bytes')
+    // 4 kb batches: reads are cut, so the cut part is read back from the pending list before new entries
+    const t = await openTestWorker(redis.url, { IOTBUF_SINKS: 'file', IOTBUF_SHARDS: '1', IOTBUF_DATA_DIR: dataDir, IOTBUF_SINK_OBJECT_BYTES: '64mb', IOTBUF_BATCH_BYTES: '4kb', IOTBUF_WORKER_ID: 'size-bytes' })
+    const c = new Redis(redis.port, '127.0.0.1')
+    try {
+      const perDevice = makeReadings(4, 150).map((rs) => rs.map((r, i) => ({ ...r, tags: { site: i % 2 ? 'Zürich ☃' : 'Kraków 😀', n: String(i) } })))
+      const n = await publish(t.buffer, perDevice)
+      // written by something else than the broker: not a JSON object, no reading field, a line break inside
+      const key = queueKey(0)
+      await c.xadd(key, '*', 'r', 'not json')
+      await c.xadd(key, '*', 'x', '{"deviceId":"d"}')
+      await c.xadd(key, '*', 'r', '{"deviceId":"a"}\n{"deviceId":"b"}')
+      const good: Buffer[] = []
+      for (const [, fields] of (await c.xrangeBuffer(key, '-', '+')) as Array<[Buffer, Buffer[]]>) {
+        if (fields[0].toString() === 'r' && fields[1][0] === 0x7b && !fields[1].includes(10)) good.push(fields[1])
+      }
+      expect(good).toHaveLength(n)
+      const sum = await t.worker.drainUntilEmpty(undefined, { flush: true })
+      expect(sum.drained.file).toBe(n)
+      const objs = objects(join(dataDir, 'sink'))
+      expect(objs).toHaveLength(1)
+      // byte for byte the stored text, in stream order, one line each
+      expect(gunzipSync(readFileSync(objs[0].path)).equals(Buffer.concat(good.flatMap((b) => [b, Buffer.from('\n')])))).toBe(true)
+      expect(objs[0].readings.filter((r) => r.tags?.site === 'Zürich ☃')).toHaveLength(n / 2)
+      const dlq = (await c.xrange(DLQ, '-', '+')).map(([, f]) => f[f.indexOf('reason') + 1])
+      expect(dlq).toEqual(Array(3).fill('queue entry is not a JSON reading'))
+      expect((await t.buffer.depth())[0].depth).toBe(0)
+    } finally {
+      c.disconnect()
+      await t.close()
+    }
   })
 
   it.each(['stream', 'list'] as const)('%s buffer: a worker that wrote an object and died before acknowledging it: the next one rewrites it under the same key', async (mode) => {

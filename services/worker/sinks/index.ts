@@ -1,10 +1,6 @@
 import { join } from 'node:path'
 import type { Config, SinkName } from '../../../shared/config.js'
-import { createFileSink } from './file.js'
-import { createInfluxSink } from './influx.js'
-import { createOpenSearchSink } from './opensearch.js'
-import { createS3Sink } from './s3.js'
-import { createTimestreamSink } from './timestream.js'
+import type { createOpenSearchSink } from './opensearch.js'
 import type { Sink } from './types.js'
 import type { ObjectFormat } from './layout.js'
 
@@ -15,39 +11,48 @@ function required(value: string | undefined, variable: string, sink: string): st
   return value
 }
 
-export function createSinks(config: Config, names: SinkName[] = config.SINKS): Sink[] {
-  return names.map((name): Sink => {
-    switch (name) {
-      case 'file': return createFileSink(join(config.DATA_DIR, 'sink'), objectFormat(config.FILE_FORMAT, config))
-      case 's3': return createS3Sink({
-        bucket: required(config.S3_BUCKET, 'IOTBUF_S3_BUCKET', 's3'), prefix: config.S3_PREFIX, endpoint: config.S3_ENDPOINT, timeoutMs: config.SINK_TIMEOUT,
-        format: objectFormat(config.S3_FORMAT, config),
-      })
-      case 'timestream': return createTimestreamSink({
-        database: required(config.TIMESTREAM_DATABASE, 'IOTBUF_TIMESTREAM_DATABASE', 'timestream'),
-        table: required(config.TIMESTREAM_TABLE, 'IOTBUF_TIMESTREAM_TABLE', 'timestream'),
-        endpoint: config.TIMESTREAM_ENDPOINT,
-        concurrency: config.TIMESTREAM_CONCURRENCY,
-        memoryRetentionMs: config.TIMESTREAM_MEMORY_RETENTION,
-        bigintMeasures: config.TIMESTREAM_BIGINT_MEASURES.split(',').map((s) => s.trim()).filter(Boolean),
-        timeoutMs: config.SINK_TIMEOUT,
-      })
-      case 'influx': return createInfluxSink({
-        url: required(config.INFLUX_URL, 'IOTBUF_INFLUX_URL', 'influx'), db: config.INFLUX_DB, org: config.INFLUX_ORG, token: config.INFLUX_TOKEN,
-        measurement: config.INFLUX_MEASUREMENT, timeoutMs: config.SINK_TIMEOUT,
-      })
-      case 'opensearch': return createOpenSearchSink({
-        url: required(config.OPENSEARCH_URL, 'IOTBUF_OPENSEARCH_URL', 'opensearch'),
-        index: openSearchIndex(config),
-        dataStream: config.OPENSEARCH_DATA_STREAM,
-        auth: openSearchAuth(config),
-        maxRequestBytes: config.OPENSEARCH_MAX_REQUEST,
-        timeoutMs: config.SINK_TIMEOUT,
-        itemAttempts: config.SINK_RETRIES,
-      })
-      default: throw new Error(`IOTBUF_SINKS: unknown sink ${String(name)} (available: file, s3, timestream, influx, opensearch)`)
-    }
-  })
+/**
+ * The configured sinks. Each sink's module (and its SDK: the AWS clients, the OpenSearch client)
+ * is loaded only when that sink is configured — loading them all was most of a `worker --once`
+ * start-up, which a cron-run drain pays every time.
+ */
+export async function createSinks(config: Config, names: SinkName[] = config.SINKS): Promise<Sink[]> {
+  const sinks: Sink[] = []
+  for (const name of names) sinks.push(await createSink(config, name))
+  return sinks
+}
+
+async function createSink(config: Config, name: SinkName): Promise<Sink> {
+  switch (name) {
+    case 'file': return (await import('./file.js')).createFileSink(join(config.DATA_DIR, 'sink'), objectFormat(config.FILE_FORMAT, config))
+    case 's3': return (await import('./s3.js')).createS3Sink({
+      bucket: required(config.S3_BUCKET, 'IOTBUF_S3_BUCKET', 's3'), prefix: config.S3_PREFIX, endpoint: config.S3_ENDPOINT, timeoutMs: config.SINK_TIMEOUT,
+      format: objectFormat(config.S3_FORMAT, config),
+    })
+    case 'timestream': return (await import('./timestream.js')).createTimestreamSink({
+      database: required(config.TIMESTREAM_DATABASE, 'IOTBUF_TIMESTREAM_DATABASE', 'timestream'),
+      table: required(config.TIMESTREAM_TABLE, 'IOTBUF_TIMESTREAM_TABLE', 'timestream'),
+      endpoint: config.TIMESTREAM_ENDPOINT,
+      concurrency: config.TIMESTREAM_CONCURRENCY,
+      memoryRetentionMs: config.TIMESTREAM_MEMORY_RETENTION,
+      bigintMeasures: config.TIMESTREAM_BIGINT_MEASURES.split(',').map((s) => s.trim()).filter(Boolean),
+      timeoutMs: config.SINK_TIMEOUT,
+    })
+    case 'influx': return (await import('./influx.js')).createInfluxSink({
+      url: required(config.INFLUX_URL, 'IOTBUF_INFLUX_URL', 'influx'), db: config.INFLUX_DB, org: config.INFLUX_ORG, token: config.INFLUX_TOKEN,
+      measurement: config.INFLUX_MEASUREMENT, timeoutMs: config.SINK_TIMEOUT,
+    })
+    case 'opensearch': return (await import('./opensearch.js')).createOpenSearchSink({
+      url: required(config.OPENSEARCH_URL, 'IOTBUF_OPENSEARCH_URL', 'opensearch'),
+      index: openSearchIndex(config),
+      dataStream: config.OPENSEARCH_DATA_STREAM,
+      auth: openSearchAuth(config),
+      maxRequestBytes: config.OPENSEARCH_MAX_REQUEST,
+      timeoutMs: config.SINK_TIMEOUT,
+      itemAttempts: config.SINK_RETRIES,
+    })
+    default: throw new Error(`IOTBUF_SINKS: unknown sink ${String(name)} (available: file, s3, timestream, influx, opensearch)`)
+  }
 }
 
 function openSearchIndex(config: Config): string {

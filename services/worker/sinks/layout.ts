@@ -30,15 +30,32 @@ function objectKey(shard: number, firstId: string, name: string, ext: string): s
   return `dt=${iso.slice(0, 10)}/hh=${iso.slice(11, 13)}/shard=${String(shard).padStart(2, '0')}/${name}.${ext}`
 }
 
-/** NDJSON lines of the entries: the queue's own JSON text where the buffer kept it (no parse, no re-serialization). */
-function ndjsonText(entries: BufferedEntry[]): string {
-  let s = ''
-  for (const e of entries) s += (e.raw ?? JSON.stringify(e.reading)) + '\n'
-  return s
+/**
+ * NDJSON lines of the entries as one Buffer: the queue's own JSON bytes where the buffer kept
+ * them (no parse, no re-serialization, no string round trip), each followed by a newline.
+ */
+function ndjsonBytes(entries: BufferedEntry[]): Buffer {
+  const parts = new Array<Buffer>(entries.length)
+  let total = 0
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]
+    const raw = e.raw ?? JSON.stringify(e.reading)
+    const b = typeof raw === 'string' ? Buffer.from(raw) : raw
+    parts[i] = b
+    total += b.length + 1
+  }
+  const out = Buffer.allocUnsafe(total)
+  let at = 0
+  for (const b of parts) {
+    out.set(b, at)
+    at += b.length
+    out[at++] = 10
+  }
+  return out
 }
 
 export function toNdjson(batch: SinkBatch): Buffer {
-  return Buffer.from(ndjsonText(batch.entries))
+  return ndjsonBytes(batch.entries)
 }
 
 export function checkFormat(format: ObjectFormat): void {
@@ -47,7 +64,7 @@ export function checkFormat(format: ObjectFormat): void {
 
 /** The object's bytes, file extension and content type in the chosen format. */
 export async function encodeObject(batch: SinkBatch, format: ObjectFormat): Promise<{ body: Buffer; ext: string; contentType: string }> {
-  if (format.kind === 'parquet') return { body: toParquet(batch.entries, format), ext: 'parquet', contentType: 'application/vnd.apache.parquet' }
+  if (format.kind === 'parquet') return { body: await toParquet(batch.entries, format), ext: 'parquet', contentType: 'application/vnd.apache.parquet' }
   return { body: await gzipAsync(toNdjson(batch), { level: 1 }), ext: 'ndjson.gz', contentType: 'application/gzip' }
 }
 
@@ -58,7 +75,7 @@ export interface ObjectEncoder {
   readonly contentType: string
   /** resolves when the encoder can take more (the destination drained what it had) */
   append(entries: BufferedEntry[]): Promise<void>
-  end(): void
+  end(): void | Promise<void>
 }
 
 export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
@@ -70,14 +87,14 @@ export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
     return {
       body, ext: 'parquet', contentType: 'application/vnd.apache.parquet',
       async append(entries) { for (const e of entries) held.push(e) },
-      end() { body.end(toParquet(held, format)) },
+      async end() { body.end(await toParquet(held, format)) },
     }
   }
   // gzip runs on libuv's thread pool, beside the worker reading the next batch from the store
   const gz = createGzip({ level: 1, chunkSize: 256 * 1024 })
   return {
     body: gz, ext: 'ndjson.gz', contentType: 'application/gzip',
-    async append(entries) { if (!gz.write(ndjsonText(entries))) await once(gz, 'drain') },
+    async append(entries) { if (!gz.write(ndjsonBytes(entries))) await once(gz, 'drain') },
     end() { gz.end() },
   }
 }
@@ -100,7 +117,7 @@ export function streamObject(enc: ObjectEncoder, deliver: (body: Readable) => Pr
     },
     async finish() {
       if (failure) throw failure
-      enc.end()
+      await enc.end()
       await delivered
     },
     async abort() {

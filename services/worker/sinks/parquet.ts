@@ -5,7 +5,7 @@
 // appears later simply reads as null in older files.
 import { gzipSync } from 'node:zlib'
 import * as zlib from 'node:zlib'
-import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer'
+import type { SchemaElement } from 'hyparquet-writer'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
 
 export type ParquetCompression = 'snappy' | 'gzip' | 'zstd' | 'uncompressed'
@@ -38,7 +38,9 @@ export function checkParquetCompression(c: ParquetCompression): void {
 
 const CODECS = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const
 
-export function toParquet(entries: BufferedEntry[], opts: ParquetOptions): Buffer {
+export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions): Promise<Buffer> {
+  // loaded on first use: a worker whose sinks write NDJSON never pays for the writer's start-up
+  const { parquetWriteBuffer } = await import('hyparquet-writer')
   const n = entries.length
   // a measure's type: every value it has in this file; mixed types are written as strings
   const types = new Map<string, MeasureType>()
