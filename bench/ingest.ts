@@ -6,7 +6,7 @@ import type { BenchOptions } from './lib/options.js'
 import { cpuSecondsOf, lastLines, runToEnd } from './lib/procs.js'
 import type { Row } from './lib/report.js'
 import {
-  DIST_BENCH, client, queueDepth, startBareAedes, startBundledStore, startIotbufBroker, startMosquitto, startRedisServer,
+  DIST_BENCH, client, queueDepth, startBareAedes, startBundledStore, startIotbufBroker, startMosquitto, startRedisServer, startReplicatedBundledStore,
   type MqttServer, type StoreServer,
 } from './lib/servers.js'
 
@@ -51,7 +51,8 @@ export async function runPublishers(port: number, args: string[], timeoutMs: num
   return res
 }
 
-type Target = 'bare aedes' | 'iotbuf broker + iotbuf store' | 'iotbuf broker + redis-server' | 'mosquitto' | 'bare aedes, MQTT 5' | 'iotbuf broker + iotbuf store, MQTT 5'
+type Synced = `iotbuf store + replica, SYNC_REPLICAS=${0 | 1}`
+type Target = 'bare aedes' | 'iotbuf broker + iotbuf store' | 'iotbuf broker + redis-server' | 'mosquitto' | 'bare aedes, MQTT 5' | 'iotbuf broker + iotbuf store, MQTT 5' | Synced
 
 export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; raw: unknown }> {
   const total = opts.publishers * opts.messages
@@ -102,9 +103,9 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
     }
   }
 
-  const iotbufOn = (startStore: () => Promise<StoreServer>) => async () => {
+  const iotbufOn = (startStore: () => Promise<StoreServer>, env: Record<string, string> = {}) => async () => {
     const store = await startStore()
-    try { return { store, mqtt: await startIotbufBroker(store.url) } } catch (err) { await store.stop(); throw err }
+    try { return { store, mqtt: await startIotbufBroker(store.url, env) } } catch (err) { await store.stop(); throw err }
   }
   await one('bare aedes', async () => ({ mqtt: await startBareAedes() }))
   await one('iotbuf broker + iotbuf store', iotbufOn(() => startBundledStore()))
@@ -113,6 +114,8 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
   // MQTT 5 publishers (issue 19): the same broker, and bare aedes 2 as its anchor, in the same run
   await one('bare aedes, MQTT 5', async () => ({ mqtt: await startBareAedes() }), 5)
   await one('iotbuf broker + iotbuf store, MQTT 5', iotbufOn(() => startBundledStore()), 5)
+  // issue 17: acks that wait for a replica (WAIT 1 after each batch) beside the same pair without
+  for (const n of [0, 1] as const) await one(`iotbuf store + replica, SYNC_REPLICAS=${n}`, iotbufOn(() => startReplicatedBundledStore(), { IOTBUF_STORE_SYNC_REPLICAS: String(n) }))
 
   const ok = (t: Target) => (typeof results[t] === 'object' ? results[t] as PublishResult : null)
   const why = (t: Target) => (typeof results[t] === 'string' ? `n/a (${(results[t] as string).slice(0, 100)})` : undefined)
@@ -139,6 +142,14 @@ export async function benchIngest(opts: BenchOptions): Promise<{ rows: Row[]; ra
   rows.push(
     { suite: 'ingest', figure: `ingest msgs/s, MQTT 5 publishers, vs our MQTT 3.1.1 figure (bundled store, ${shape})`, unit: 'msg/s', iotbuf: ok(v5)?.rate ?? null, anchor: bundled?.rate ?? null, anchorName: 'iotbuf, MQTT 3.1.1', target: { cmp: '>=', ratio: 0.95, from: 'issue 19' }, note: why(v5) ?? why('iotbuf broker + iotbuf store') },
     { suite: 'ingest', figure: 'ingest msgs/s, MQTT 5 publishers, vs bare aedes 2 with MQTT 5 publishers', unit: 'msg/s', iotbuf: ok(v5)?.rate ?? null, anchor: ok('bare aedes, MQTT 5')?.rate ?? null, anchorName: 'bare aedes, MQTT 5', note: why(v5) ?? why('bare aedes, MQTT 5') },
+  )
+  const sync0 = 'iotbuf store + replica, SYNC_REPLICAS=0' as const
+  const sync1 = 'iotbuf store + replica, SYNC_REPLICAS=1' as const
+  const syncNote = why(sync1) ?? why(sync0)
+  rows.push(
+    { suite: 'ingest', figure: `ingest msgs/s with IOTBUF_STORE_SYNC_REPLICAS=1 (bundled store + 1 bundled replica, ${shape})`, unit: 'msg/s', iotbuf: ok(sync1)?.rate ?? null, anchor: ok(sync0)?.rate ?? null, anchorName: 'SYNC_REPLICAS=0, same pair', note: syncNote },
+    { suite: 'ingest', figure: 'PUBACK p99 with IOTBUF_STORE_SYNC_REPLICAS=1', unit: 'ms', iotbuf: ok(sync1)?.p99Ms ?? null, anchor: ok(sync0)?.p99Ms ?? null, anchorName: 'SYNC_REPLICAS=0, same pair', note: syncNote },
+    { suite: 'ingest', figure: 'broker CPU per reading with IOTBUF_STORE_SYNC_REPLICAS=1', unit: 'µs', iotbuf: ok(sync1)?.brokerUsPerMsg ?? null, anchor: ok(sync0)?.brokerUsPerMsg ?? null, anchorName: 'SYNC_REPLICAS=0, same pair', note: syncNote },
   )
   if (opts.publisher === 'mqttjs') {
     rows.push({ suite: 'ingest', figure: 'publisher process CPU while driving bare aedes (~100 %: the publishers set its pace)', unit: '%', iotbuf: null, anchor: aedes?.cpuPercent ?? null, anchorName: 'bare aedes', note: 'reference only' })

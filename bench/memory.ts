@@ -1,5 +1,6 @@
 // Memory per buffered reading (INFO used_memory and process RSS) after the same N realistic
-// readings on redis-server and the bundled store, and the AOF load time of that dataset.
+// readings on redis-server and the bundled store, and the AOF load time of that dataset; on the
+// same loaded servers, BGSAVE, BGREWRITEAOF and a replica's full sync (persistence.ts).
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BenchOptions } from './lib/options.js'
@@ -8,6 +9,7 @@ import type { Row } from './lib/report.js'
 import { loadReadings, readingJson } from './lib/readings.js'
 import { client, infoField, queueDepth, startBundledStore, startRedisServer, type StoreServer } from './lib/servers.js'
 import { benchMemoryTypes } from './memory-types.js'
+import { persistenceFigures, persistenceRows, type PersistenceResult } from './persistence.js'
 
 interface MemoryResult { usedBefore: number; usedAfter: number; rssBefore: number | null; rssAfter: number | null; loadSeconds: number; depth: number }
 
@@ -71,6 +73,7 @@ export async function benchMemory(opts: BenchOptions): Promise<{ rows: Row[]; ra
   const n = opts.readings
   const raw: Record<string, unknown> = { readings: n, readingBytes: readingJson(1, Date.now()).length }
   const res: Record<string, MemoryResult | string> = {}
+  const persistence: Record<string, PersistenceResult | string> = {}
   for (const [kind, start] of [['redis-server', () => startRedisServer()], ['iotbuf store', () => startBundledStore()]] as const) {
     let srv: StoreServer | null = null
     try {
@@ -78,6 +81,13 @@ export async function benchMemory(opts: BenchOptions): Promise<{ rows: Row[]; ra
       res[kind] = await measure(srv, n)
       const r = res[kind] as MemoryResult
       process.stderr.write(`  memory: ${kind.padEnd(12)} ${n} readings: used_memory +${((r.usedAfter - r.usedBefore) / 2 ** 20).toFixed(1)} MiB, RSS ${((r.rssAfter ?? 0) / 2 ** 20).toFixed(1)} MiB, loaded in ${r.loadSeconds.toFixed(1)} s\n`)
+      try {
+        const p = (persistence[kind] = await persistenceFigures(srv, start))
+        process.stderr.write(`  memory: ${kind.padEnd(12)} BGSAVE ${p.bgsaveSeconds.toFixed(2)} s (${(p.rdbBytes / 2 ** 20).toFixed(1)} MiB), BGREWRITEAOF ${p.aofRewriteSeconds.toFixed(2)} s (base ${(p.aofBaseBytes / 2 ** 20).toFixed(1)} MiB), replica full sync ${p.fullSyncSeconds.toFixed(2)} s\n`)
+      } catch (err) {
+        persistence[kind] = (err as Error).message
+        process.stderr.write(`  memory: ${kind} persistence: ${(err as Error).message}\n`)
+      }
     } catch (err) {
       res[kind] = (err as Error).message
       process.stderr.write(`  memory: ${kind}: ${(err as Error).message}${srv ? ` — ${lastLines(srv.proc.output(), 2)}` : ''}\n`)
@@ -86,6 +96,7 @@ export async function benchMemory(opts: BenchOptions): Promise<{ rows: Row[]; ra
     }
   }
   raw.memory = res
+  raw.persistence = persistence
 
   const aof: Record<string, AofResult | string> = {}
   const aofArgs = (dir: string) => ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', dir]
@@ -122,6 +133,7 @@ export async function benchMemory(opts: BenchOptions): Promise<{ rows: Row[]; ra
     { suite: 'memory', figure: `pipelined XADD load of ${M} readings (ioredis client)`, unit: 'readings/s', iotbuf: b ? n / b.loadSeconds : null, anchor: a ? n / a.loadSeconds : null, anchorName: 'redis-server', note: bErr },
     { suite: 'memory', figure: `AOF load time, ${M} readings`, unit: 's', iotbuf: ab?.loadSeconds ?? null, anchor: aa?.loadSeconds ?? null, anchorName: 'redis-server (no RDB preamble)', note: abErr },
   ]
+  rows.push(...persistenceRows(persistence, M))
   const types = await benchMemoryTypes()
   raw.types = types.raw
   return { rows: [...rows, ...types.rows], raw }

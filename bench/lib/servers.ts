@@ -54,6 +54,22 @@ export async function startBundledStore(extra: string[] = [], port?: number): Pr
   return { kind: 'iotbuf store', port, url: `redis://127.0.0.1:${port}`, proc, stop: async () => { await proc.stop() } }
 }
 
+/** A bundled store with a bundled replica linked to it (issue 17's ingest rows); stop() stops both. */
+export async function startReplicatedBundledStore(): Promise<StoreServer> {
+  const master = await startBundledStore(['--repl-diskless-sync-delay', '0'])
+  try {
+    const replica = await startBundledStore(['--replicaof', '127.0.0.1', String(master.port)])
+    const c = client(master.port)
+    try {
+      await waitFor(async () => Number(await c.call('WAIT', '1', '200')) === 1, 'the replica to link and acknowledge', 30_000)
+    } finally { c.disconnect() }
+    return { ...master, stop: async () => { await replica.stop(); await master.stop() } }
+  } catch (err) {
+    await master.stop()
+    throw err
+  }
+}
+
 export function client(port: number): Redis {
   const c = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null })
   c.on('error', () => undefined)
