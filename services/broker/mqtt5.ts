@@ -210,18 +210,23 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
    * and only the PUBREC waits for its turn.
    */
   function accept(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback, ready: Ready): void {
-    if (packet.qos === 0) return ready(() => callback(null))
-    // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
-    const route = (then: () => void, fail: (err: Error) => void) => internals.publish(packet, client, (err?: Error) => (err ? fail(err) : then()))
-    if (packet.qos === 1) {
-      if (!s.v5) return ready(() => callback(null))
-      // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
-      return ready(() => { writeAck(client, s, packet, ReasonCode.SUCCESS, reason); route(() => settled(packet, callback), (err) => { settled(packet, callback); client.emit('error', err) }) })
-    }
+    if (packet.qos === 0 || (packet.qos === 1 && !s.v5)) return ready(() => callback(null))
+    if (packet.qos === 1) return ready(() => pubackThenRoute(client, s, packet, reason, callback))
     const pubrec = () => ready(() => { writeAck(client, s, packet, ReasonCode.SUCCESS, reason); settled(packet, callback) })
     const fail = (err: Error) => ready(() => callback(err))
     internals.persistence.incomingGetPacket(client, packet).then(pubrec, () => {
-      internals.persistence.incomingStorePacket(client, packet).then(() => route(pubrec, fail), fail)
+      // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
+      internals.persistence.incomingStorePacket(client, packet).then(() => internals.publish(packet, client, (err) => (err ? fail(err) : pubrec())), fail)
+    })
+  }
+
+  /** MQTT 5 QoS 1, accepted: our PUBACK, then routed as aedes would after its own; aedes' callback once routed. */
+  function pubackThenRoute(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback): void {
+    writeAck(client, s, packet, ReasonCode.SUCCESS, reason)
+    internals.publish(packet, client, (err) => {
+      settled(packet, callback)
+      // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
+      if (err) client.emit('error', err)
     })
   }
 
