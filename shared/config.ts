@@ -1,7 +1,7 @@
 // Every IOTBUF_* setting in one schema: its default, its unit, what is allowed, whether it is a
 // secret. A wrong value stops the process with a message naming the variable, the value and
 // what is allowed — never a stack trace, never a silent fallback.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { z } from 'zod'
 import { parseBytes, parseDuration } from './units.js'
@@ -32,6 +32,10 @@ const sinkList = z.string().transform((s, ctx) => {
   return [...new Set(list)] as Array<(typeof SINKS)[number]>
 })
 const text = z.string()
+/* a certificate, key or CA file is read at start, so a wrong path stops the process naming the variable */
+const pemFile = z.string().refine((path) => {
+  try { return readFileSync(path, 'utf8').includes('-----BEGIN ') } catch { return false }
+}, 'a readable PEM file')
 const topicPattern = z.string().regex(/^([^#+/]+|\+[a-z]*|#)(\/([^#+/]+|\+[a-z]*|#))*$/, 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
   .refine((s) => s.split('/').includes('+id'), 'an MQTT topic filter with a +id level, e.g. devices/+id/telemetry')
 const topicPatterns = z.string().transform((s, ctx) => {
@@ -56,6 +60,13 @@ export const SETTINGS = {
   STORE_WORKER_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-worker (reads, acks and trims queues, leases, writes the DLQ) and the worker connects as it', true),
   STORE_CLI_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-cli (read-only) and iotbuf status connects as it', true),
   STORE_SYNC_REPLICAS: setting(int(0, 100), '0', 'broker and bridge: acknowledge devices only once this many replicas of the store have the batch (WAIT after each batch; fewer within 1 s: acks withheld and asked again); 0 turns off'),
+  STORE_TLS_PORT: setting(port(true), '0', 'TLS port of the bundled store that iotbuf start runs; set, the store listens only there (port 0, IOTBUF_STORE_PORT unused) and every service connects with rediss://'),
+  STORE_TLS_CERT: setting(pemFile, undefined, 'PEM certificate of the bundled store (IOTBUF_STORE_TLS_PORT); also the client certificate the services present to a rediss:// store that asks for one, unless IOTBUF_STORE_TLS_CLIENT_CERT is set (as redis-server uses tls-cert-file)'),
+  STORE_TLS_KEY: setting(pemFile, undefined, 'PEM private key of IOTBUF_STORE_TLS_CERT'),
+  STORE_TLS_CA: setting(pemFile, undefined, 'PEM CA file: the services verify a rediss:// store\'s certificate (and its name) against it, unset: the system CAs; the bundled store verifies client certificates against it'),
+  STORE_TLS_CLIENT_CERT: setting(pemFile, undefined, 'PEM client certificate the services present to a rediss:// store (tls-auth-clients yes); default IOTBUF_STORE_TLS_CERT'),
+  STORE_TLS_CLIENT_KEY: setting(pemFile, undefined, 'PEM private key of IOTBUF_STORE_TLS_CLIENT_CERT'),
+  STORE_TLS_AUTH_CLIENTS: setting(oneOf('yes', 'no', 'optional'), 'yes', 'tls-auth-clients of the bundled store: yes = a client certificate signed by IOTBUF_STORE_TLS_CA is required, optional = checked when presented, no = none asked for'),
   MQTT_HOST: setting(text, '127.0.0.1', 'broker bind address; beyond loopback device auth is required'),
   MQTT_PORT: setting(port(false), '1883', 'broker MQTT port'),
   BROKER_METRICS_PORT: setting(port(true), '9464', 'broker /metrics and /healthz; 0 turns off'),
@@ -168,7 +179,20 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
       errors.push({ variable: name, value: env[name] ?? '', allowed: 'no such setting (see `iotbuf config --help`)' })
     }
   }
+  if (!errors.length) errors.push(...crossChecks(out as Config))
   return errors.length ? { ok: false, errors } : { ok: true, config: out as Config }
+}
+
+/** Settings that only make sense together, each error naming the variable that is missing. */
+function crossChecks(c: Config): ConfigError[] {
+  const errors: ConfigError[] = []
+  const need = (variable: string, allowed: string) => errors.push({ variable, value: '', allowed })
+  const bundledTls = !!c.STORE_TLS_PORT && !c.STORE_URL
+  if (bundledTls && !c.STORE_TLS_CERT) need('IOTBUF_STORE_TLS_CERT', 'a readable PEM file: the bundled store\'s certificate, as IOTBUF_STORE_TLS_PORT is set')
+  if ((bundledTls || c.STORE_TLS_CERT) && !c.STORE_TLS_KEY) need('IOTBUF_STORE_TLS_KEY', 'a readable PEM file: the private key of IOTBUF_STORE_TLS_CERT')
+  if (bundledTls && c.STORE_TLS_AUTH_CLIENTS !== 'no' && !c.STORE_TLS_CA) need('IOTBUF_STORE_TLS_CA', `a readable PEM file: the CA of the client certificates, as IOTBUF_STORE_TLS_AUTH_CLIENTS is ${c.STORE_TLS_AUTH_CLIENTS} (or set that to no)`)
+  if (!!c.STORE_TLS_CLIENT_CERT !== !!c.STORE_TLS_CLIENT_KEY) need(c.STORE_TLS_CLIENT_CERT ? 'IOTBUF_STORE_TLS_CLIENT_KEY' : 'IOTBUF_STORE_TLS_CLIENT_CERT', 'a readable PEM file: client certificate and key are set together')
+  return errors
 }
 
 export function formatConfigErrors(errors: ConfigError[]): string {

@@ -1,5 +1,7 @@
 // One factory for every connection to the buffer, so the broker, the worker and the CLI behave
 // the same against the bundled store, Redis, Valkey and ElastiCache (cluster mode too).
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import type { Config } from './config.js'
 
@@ -20,11 +22,28 @@ export interface StoreClientOptions {
   resendUnanswered?: boolean
   /** ACL user to authenticate as (with the password): the process' own user, see store-users.ts */
   username?: string
+  /** TLS options of a rediss:// connection (storeTlsOf): the CA and the client certificate */
+  tls?: ConnectionOptions
 }
 
-/** The URL the pipeline uses: IOTBUF_STORE_URL, or the bundled store that `iotbuf start` runs. */
-export function storeUrlOf(config: Pick<Config, 'STORE_URL' | 'STORE_PORT'>): string {
-  return config.STORE_URL ?? `redis://127.0.0.1:${config.STORE_PORT}`
+/** The URL the pipeline uses: IOTBUF_STORE_URL, or the bundled store that `iotbuf start` runs (TLS only when IOTBUF_STORE_TLS_PORT is set). */
+export function storeUrlOf(config: Pick<Config, 'STORE_URL' | 'STORE_PORT' | 'STORE_TLS_PORT'>): string {
+  return config.STORE_URL ?? (config.STORE_TLS_PORT ? `rediss://127.0.0.1:${config.STORE_TLS_PORT}` : `redis://127.0.0.1:${config.STORE_PORT}`)
+}
+
+/**
+ * What a rediss:// connection adds to Node's defaults: IOTBUF_STORE_TLS_CA to verify the store's
+ * certificate (Node checks its name against the host as always), and a client certificate
+ * (IOTBUF_STORE_TLS_CLIENT_CERT, else IOTBUF_STORE_TLS_CERT as redis-server's tls-cert-file) for a
+ * store that asks for one. The files were checked when the configuration was loaded.
+ */
+export function storeTlsOf(config: Pick<Config, 'STORE_TLS_CA' | 'STORE_TLS_CERT' | 'STORE_TLS_KEY' | 'STORE_TLS_CLIENT_CERT' | 'STORE_TLS_CLIENT_KEY'>): ConnectionOptions {
+  const cert = config.STORE_TLS_CLIENT_CERT ?? config.STORE_TLS_CERT
+  const key = config.STORE_TLS_CLIENT_CERT ? config.STORE_TLS_CLIENT_KEY : config.STORE_TLS_KEY
+  return {
+    ...(config.STORE_TLS_CA ? { ca: readFileSync(config.STORE_TLS_CA) } : {}),
+    ...(cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : {}),
+  }
 }
 
 export function redactUrl(url: string): string {
@@ -55,7 +74,7 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
       // ElastiCache cluster endpoints hand out TLS names that must not be re-resolved
       dnsLookup: (address, cb) => cb(null, address),
       // TLS to every node the slot map names, not only to the configuration endpoint
-      redisOptions: { ...common, username: username || opts.username, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: {} } : {}) },
+      redisOptions: { ...common, username: username || opts.username, password: pass || password, ...(cluster[1] === 'rediss' ? { tls: opts.tls ?? {} } : {}) },
     })
   }
   // redis+sentinel://[user:pass@]h:p,h:p/<master>: ioredis asks the sentinels for the master and follows failovers
@@ -67,7 +86,8 @@ export function createStoreClient(url: string, opts: StoreClientOptions, passwor
     if (name === '') throw new Error(`${redactUrl(url)}: name the monitored master, as in redis+sentinel://h1:26379,h2:26379/mymaster`)
     return new Redis({ ...common, sentinels: hosts.map((h) => { const [host, port] = h.split(':'); return { host, port: Number(port || 26379) } }), name, username: username || opts.username, password: pass || password })
   }
-  const client = new Redis(url, { ...common, ...(password && !/\/\/[^@/]*@/.test(url) ? { password, ...(opts.username ? { username: opts.username } : {}) } : {}) })
+  const tls = /^rediss:\/\//.test(url) && opts.tls ? { tls: opts.tls } : {}
+  const client = new Redis(url, { ...common, ...tls, ...(password && !/\/\/[^@/]*@/.test(url) ? { password, ...(opts.username ? { username: opts.username } : {}) } : {}) })
   return client
 }
 
@@ -94,6 +114,7 @@ export async function connectStore(client: StoreClient, url: string): Promise<vo
     const what = e.code === 'ECONNREFUSED' ? 'connection refused — is the store running (iotbuf start / iotbuf store) and IOTBUF_STORE_URL right?'
       : e.code === 'ENOTFOUND' ? 'host not found — check IOTBUF_STORE_URL'
       : /NOAUTH|WRONGPASS|invalid password/i.test(e.message) ? 'authentication failed — check the password in IOTBUF_STORE_URL or IOTBUF_STORE_PASSWORD'
+      : /certificate|altnames|CERT_|SSL|TLS|alert/i.test(`${e.code ?? ''} ${e.message}`) ? `TLS: ${e.message} — check IOTBUF_STORE_TLS_CA (the CA of the store's certificate, whose name must match the host), and IOTBUF_STORE_TLS_CLIENT_CERT/_KEY or IOTBUF_STORE_TLS_CERT/_KEY if the store asks for a client certificate`
       : e.message
     throw new Error(`cannot connect to ${redactUrl(url)}: ${what}`)
   } finally {

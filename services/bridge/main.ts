@@ -3,7 +3,7 @@
 // when the upstream refuses what only a setting can fix.
 import { loadConfigOrExit } from '../../shared/config.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient, storeUrlOf, redactUrl } from '../../shared/store-client.js'
+import { createStoreClient, storeUrlOf, storeTlsOf, redactUrl } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { BRIDGES } from '../../shared/keys.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
@@ -17,7 +17,7 @@ export async function runBridge(): Promise<void> {
   const log = createLogger('bridge', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
   // as the broker's: auto-pipelined writes, no blind resends (the batcher settles unanswered writes)
-  const redis = createStoreClient(url, { name: 'iotbuf-bridge', autoPipelining: true, resendUnanswered: false }, config.STORE_PASSWORD)
+  const redis = createStoreClient(url, { name: 'iotbuf-bridge', autoPipelining: true, resendUnanswered: false, tls: storeTlsOf(config) }, config.STORE_PASSWORD)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the bridge withholds acks meanwhile */ })
   const buffer = createBuffer(redis, config, log)

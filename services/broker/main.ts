@@ -1,7 +1,8 @@
 import { loadConfigOrExit } from '../../shared/config.js'
 import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient, storeUrlOf, redactUrl, type StoreClient } from '../../shared/store-client.js'
+import type { ConnectionOptions } from 'node:tls'
+import { createStoreClient, storeUrlOf, storeTlsOf, redactUrl, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
 import { onShutdown, fail } from '../../shared/process.js'
@@ -13,8 +14,8 @@ import { anonymousAllowed, authSummary } from './auth.js'
  * turn share one round trip. No blind resends: the enqueue batcher settles unanswered writes itself
  * (shared/buffer/batcher.ts). The in-process broker tests connect through this too.
  */
-export function createBrokerStoreClient(url: string, password?: string, name = 'iotbuf-broker', username?: string): StoreClient {
-  return createStoreClient(url, { name, autoPipelining: true, resendUnanswered: false, username }, password)
+export function createBrokerStoreClient(url: string, password?: string, name = 'iotbuf-broker', username?: string, tls?: ConnectionOptions): StoreClient {
+  return createStoreClient(url, { name, autoPipelining: true, resendUnanswered: false, username, tls }, password)
 }
 
 export async function runBroker(): Promise<void> {
@@ -22,7 +23,7 @@ export async function runBroker(): Promise<void> {
   const log = createLogger('broker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
   const cred = storeCredentials(process.env, 'broker', config.STORE_PASSWORD)
-  const redis = createBrokerStoreClient(url, cred.password, 'iotbuf-broker', cred.username)
+  const redis = createBrokerStoreClient(url, cred.password, 'iotbuf-broker', cred.username, storeTlsOf(config))
   // connection errors repeat every retry while the store is down; the broker logs the episode once (overflow.ts)
   redis.on('error', (err: Error) => log.debug({ err: err.message, store: redactUrl(url) }, 'store connection error'))
   redis.connect().catch(() => { /* retried by ioredis; the broker withholds acks meanwhile */ })

@@ -2,7 +2,7 @@
 // bundled store, a fail-fast connection, and one clear line (which URL, what failed, what to
 // check) instead of a stack trace.
 import { loadConfigOrExit, type Config } from '../../shared/config.js'
-import { createStoreClient, connectStore, storeUrlOf, type StoreClient } from '../../shared/store-client.js'
+import { createStoreClient, connectStore, storeUrlOf, storeTlsOf, type StoreClient } from '../../shared/store-client.js'
 import { storeCredentials } from '../../shared/store-users.js'
 
 export interface StoreOptions {
@@ -16,7 +16,7 @@ export async function openStore(opts: StoreOptions): Promise<{ redis: StoreClien
   const config = loadConfigOrExit()
   const url = opts.url ?? storeUrlOf(config)
   const cred = opts.readOnly ? storeCredentials(process.env, 'cli', config.STORE_PASSWORD) : { password: config.STORE_PASSWORD, username: undefined }
-  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true, username: cred.username }, cred.password)
+  const redis = createStoreClient(url, { name: 'iotbuf-cli', failFast: true, username: cred.username, tls: storeTlsOf(config) }, cred.password)
   redis.on('error', () => undefined)
   await connectStore(redis, url)
   return { redis, config, url }

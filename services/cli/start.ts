@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfigOrExit, type Config } from '../../shared/config.js'
 import { createLogger, type Logger } from '../../shared/log.js'
-import { createStoreClient, connectStore } from '../../shared/store-client.js'
+import { createStoreClient, connectStore, storeUrlOf, storeTlsOf } from '../../shared/store-client.js'
 import { nodeFlagsFor } from '../../shared/process.js'
 import { authSummary } from '../broker/auth.js'
 
@@ -28,7 +28,12 @@ function portFree(host: string, port: number): Promise<boolean> {
 function storeArgs(config: Config): string[] {
   const dir = join(config.DATA_DIR, 'store')
   mkdirSync(dir, { recursive: true })
-  const args = ['store', '--port', String(config.STORE_PORT), '--bind', '127.0.0.1', '--maxmemory', String(config.MAXMEMORY),
+  // IOTBUF_STORE_TLS_PORT: TLS only, as `port 0 tls-port N` in redis.conf
+  const tls = config.STORE_TLS_PORT
+    ? ['--port', '0', '--tls-port', String(config.STORE_TLS_PORT), '--tls-cert-file', config.STORE_TLS_CERT!, '--tls-key-file', config.STORE_TLS_KEY!,
+      '--tls-auth-clients', config.STORE_TLS_AUTH_CLIENTS, ...(config.STORE_TLS_CA ? ['--tls-ca-cert-file', config.STORE_TLS_CA] : [])]
+    : ['--port', String(config.STORE_PORT)]
+  const args = ['store', ...tls, '--bind', '127.0.0.1', '--maxmemory', String(config.MAXMEMORY),
     '--maxmemory-policy', config.MAXMEMORY_POLICY, '--appendonly', config.APPENDONLY ? 'yes' : 'no', '--appendfsync', config.APPENDFSYNC, '--dir', dir]
   if (config.STORE_PASSWORD) args.push('--requirepass', config.STORE_PASSWORD)
   /* the users `iotbuf store` adds from IOTBUF_STORE_{BROKER,WORKER,CLI}_PASSWORD come with the environment */
@@ -36,10 +41,10 @@ function storeArgs(config: Config): string[] {
 }
 
 async function waitForStore(config: Config, child: () => ChildProcess | null): Promise<void> {
-  const url = `redis://127.0.0.1:${config.STORE_PORT}`
+  const url = storeUrlOf(config)
   const deadline = Date.now() + 30_000
   for (;;) {
-    const c = createStoreClient(url, { name: 'iotbuf-start', failFast: true }, config.STORE_PASSWORD)
+    const c = createStoreClient(url, { name: 'iotbuf-start', failFast: true, tls: storeTlsOf(config) }, config.STORE_PASSWORD)
     c.on('error', () => undefined)
     try { await connectStore(c, url); await c.quit(); return } catch { /* not up yet */ }
     if (child()?.exitCode != null || Date.now() > deadline) throw new Error(`the bundled store did not come up on ${url}`)
@@ -52,7 +57,7 @@ export async function runStart(): Promise<void> {
   const log = createLogger('start', config.LOG_LEVEL, config.LOG_FORMAT)
   const bundled = !config.STORE_URL
   const ports: Array<[string, string, number]> = [['MQTT', 'IOTBUF_MQTT_PORT', config.MQTT_PORT]]
-  if (bundled) ports.unshift(['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
+  if (bundled) ports.unshift(config.STORE_TLS_PORT ? ['store TLS', 'IOTBUF_STORE_TLS_PORT', config.STORE_TLS_PORT] : ['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
   if (config.BROKER_METRICS_PORT) ports.push(['broker metrics', 'IOTBUF_BROKER_METRICS_PORT', config.BROKER_METRICS_PORT])
   if (config.WORKER_METRICS_PORT) ports.push(['worker metrics', 'IOTBUF_WORKER_METRICS_PORT', config.WORKER_METRICS_PORT])
   if (config.BRIDGE_URL && config.BRIDGE_METRICS_PORT) ports.push(['bridge metrics', 'IOTBUF_BRIDGE_METRICS_PORT', config.BRIDGE_METRICS_PORT])
@@ -80,7 +85,7 @@ export async function runStart(): Promise<void> {
     if (spec.ready) await spec.ready().catch((err: Error) => { log.fatal(err.message); sup.stopAll().then(() => process.exit(1)) })
   }
   const where = [
-    bundled ? `store   redis://127.0.0.1:${config.STORE_PORT}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
+    bundled ? `store   ${storeUrlOf(config)}${config.STORE_TLS_PORT ? ` (TLS only, client certificates: ${config.STORE_TLS_AUTH_CLIENTS})` : ''}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
     `broker  mqtt://${config.MQTT_HOST}:${config.MQTT_PORT}${config.BROKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.BROKER_METRICS_PORT}/metrics` : ''}`,
     `        ${authSummary(config)}`,
     `worker  every ${config.DRAIN_INTERVAL} ms to ${config.SINKS.join(', ')}${config.SINKS.includes('file') ? ` (${join(config.DATA_DIR, 'sink')})` : ''}${config.WORKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : ''}`,

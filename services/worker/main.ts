@@ -1,7 +1,7 @@
 import { loadConfigOrExit, type SinkName } from '../../shared/config.js'
 import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient, connectStore, storeUrlOf, redactUrl } from '../../shared/store-client.js'
+import { createStoreClient, connectStore, storeUrlOf, storeTlsOf, redactUrl } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
@@ -24,8 +24,9 @@ export async function openWorker(flags: WorkerFlags) {
   const log = createLogger('worker', config.LOG_LEVEL, config.LOG_FORMAT)
   const url = storeUrlOf(config)
   const cred = storeCredentials(process.env, 'worker', config.STORE_PASSWORD)
-  const redis = createStoreClient(url, { name: 'iotbuf-worker', username: cred.username }, cred.password)
-  const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease', username: cred.username }, cred.password)
+  const tls = storeTlsOf(config)
+  const redis = createStoreClient(url, { name: 'iotbuf-worker', username: cred.username, tls }, cred.password)
+  const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease', username: cred.username, tls }, cred.password)
   for (const c of [redis, leaseRedis]) c.on('error', (err: Error) => log.debug({ err: err.message }, 'store connection error'))
   try {
     const sinks = await createSinks(config, flags.sinks)

@@ -9,8 +9,8 @@
 // slot routing with MOVED/ASK, reconnects, and every other command. While this connection is not
 // up the batcher writes through ioredis as before; a connection that dies with batches unanswered
 // fails them with a non-reply error, so the batcher reads its writer marker back (batcher.ts).
-import { connect as netConnect, type Socket } from 'node:net'
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls'
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions } from 'node:tls'
 import RedisParser from 'redis-parser'
 import type { Redis } from 'ioredis'
 import type { PipelineResult } from './routed.js'
@@ -138,6 +138,19 @@ export class RespBatch implements CommandWriter {
   bytes(): Buffer { return this.buf.subarray(0, this.len) }
 }
 
+/**
+ * ioredis' TLS options for a connection to the address ioredis reached: the certificate is checked
+ * against the name ioredis connected by (o.host, e.g. a hostname), not against that address, and
+ * the name goes out as SNI unless it is an IP address (RFC 6066 forbids those; Node warns).
+ */
+function batchTlsOptions(tls: ConnectionOptions | true, name: string | undefined, host: string, port: number): ConnectionOptions {
+  const o: ConnectionOptions = { ...(tls === true ? {} : tls), host, port }
+  const expected = o.servername ?? name ?? host
+  if (o.servername === undefined && isIP(expected) === 0) o.servername = expected
+  o.checkServerIdentity ??= (_host, cert) => checkServerIdentity(expected, cert)
+  return o
+}
+
 interface Waiting {
   replies: PipelineResult
   expect: number
@@ -187,7 +200,7 @@ export class BatchConnection {
     this.host = host
     this.port = port
     const o = this.redis.options
-    const sock = o.tls ? tlsConnect({ ...(o.tls as ConnectionOptions), host, port, servername: (o.tls as ConnectionOptions).servername ?? o.host }) : netConnect({ host, port })
+    const sock = o.tls ? tlsConnect(batchTlsOptions(o.tls as ConnectionOptions | true, o.host, host, port)) : netConnect({ host, port })
     sock.setNoDelay(true)
     this.sock = sock
     const parser = new RedisParser({

@@ -5,8 +5,8 @@
  * port 0 (TLS only); tls-protocols.
  */
 
-import { execFile, execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -15,22 +15,10 @@ import { startStore, type StoreHandle } from '../../services/store/main.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { freePort } from '../helpers/ports.js'
 import { startIotbuf } from '../helpers/procs.js'
+import { makeCertificates } from '../helpers/certs.js'
 
 let dir = ''
 const pem = (name: string): string => join(dir, name)
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
-function makeCertificates(): void {
-  const ssl = (...args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }) }
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=iotbuf test CA')
-  writeFileSync(pem('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1')
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext')
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=iotbuf client')
-  ssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '2')
-  /* a client certificate from a CA the servers do not trust */
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.crt', '-days', '2', '-subj', '/CN=rogue')
-}
 
 const serverTls = (auth: string): Record<string, string> => ({
   'tls-cert-file': pem('server.crt'), 'tls-key-file': pem('server.key'), 'tls-ca-cert-file': pem('ca.crt'), 'tls-auth-clients': auth,
@@ -76,7 +64,7 @@ async function overTls(port: number, withCert: boolean): Promise<string[]> {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'iotbuf-tls-'))
-  makeCertificates()
+  makeCertificates(dir)
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
