@@ -6,7 +6,7 @@
  */
 
 import type { Command } from './commands/table.js'
-import { REDIS_COMMAND_SPECS } from './command-specs.js'
+import { REDIS_COMMAND_SPECS, type KeySpecRow } from './command-specs.js'
 import { parseLong, stringMatch } from './util.js'
 import {
   ACL_READ_PERMISSION, ACL_WRITE_PERMISSION, SELECTOR_ALLCHANNELS, SELECTOR_ALLCOMMANDS, SELECTOR_ALLKEYS,
@@ -46,7 +46,7 @@ function specPerm(flags: string): number {
   return p
 }
 
-function parseSpec([flags, begin, find]: [string, string, string]): KeySpec {
+function parseSpec([flags, begin, find]: KeySpecRow): KeySpec {
   let b: KeySpec['begin'] = null
   if (begin[0] === 'i') b = { index: Number(begin.slice(1)) }
   else if (begin[0] === 'k') {

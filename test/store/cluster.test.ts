@@ -7,7 +7,6 @@ import { startStore } from '../../services/store/main.js'
 import { RawClient, show } from '../helpers/redis.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { waitFor } from '../helpers/ports.js'
-import { keySlot } from '../../shared/slot.js'
 
 describe('bundled store as a one-node cluster', () => {
   let redis: RedisServer
@@ -48,11 +47,24 @@ describe('bundled store as a one-node cluster', () => {
     expect(await masked(store.port, 'CLUSTER', 'NODES')).toBe(await masked(redis.port, 'CLUSTER', 'NODES'))
   })
 
-  it('without cluster-enabled it refuses like redis-server standalone, KEYSLOT aside', async () => {
-    const c = await RawClient.connect(plain.port)
-    expect((await c.call('CLUSTER', 'INFO')).toString()).toBe('-ERR This instance has cluster support disabled\r\n')
-    expect((await c.call('CLUSTER', 'KEYSLOT', 'iot:{7}:q')).toString()).toBe(`:${keySlot('iot:{7}:q')}\r\n`)
-    c.close()
+  it('without cluster-enabled every CLUSTER subcommand, with any argument count, answers as a standalone redis-server', async () => {
+    const standalone = await startRedisServer([])
+    try {
+      const transcript = async (port: number) => {
+        const c = await RawClient.connect(port)
+        const subs = show(await c.call('COMMAND', 'LIST', 'FILTERBY', 'PATTERN', 'cluster|*')).split('\\r\\n').filter((l) => l.startsWith('cluster|')).map((n) => n.slice(8)).sort()
+        const out: string[] = [`${subs.length} subcommands`]
+        for (const sub of [...subs, 'nosuch']) for (const args of [[], ['iot:{7}:q'], ['1', '2'], ['1', '2', '3']]) out.push(`CLUSTER ${sub} ${args.join(' ')} -> ${show(await c.call('CLUSTER', sub, ...args))}`)
+        for (const cmd of ['READONLY', 'READWRITE', 'ASKING']) out.push(`${cmd} -> ${show(await c.call(cmd))}`)
+        c.close()
+        return out
+      }
+      const redisOut = await transcript(standalone.port)
+      expect(redisOut[0]).toBe('27 subcommands')
+      expect(await transcript(plain.port)).toEqual(redisOut)
+    } finally {
+      await standalone.stop()
+    }
   })
 
   it('ioredis Cluster discovers the slots and pipelines through it', async () => {

@@ -157,7 +157,7 @@ describe('introspection (structure, not bytes)', () => {
     expect(names.filter((n) => !n.includes('|'))).toHaveLength(count)
     expect(names).toContain('config|get')
     expect((await c.call('COMMAND', 'INFO', 'get')).toString()).toMatch(/^\*1\r\n\*10\r\n\$3\r\nget\r\n:2\r\n\*2\r\n\+readonly\r\n\+fast\r\n:1\r\n:1\r\n:1\r\n/)
-    expect((await c.call('COMMAND', 'INFO', 'nosuch')).toString()).toBe('*1\r\n*-1\r\n')
+    expect((await c.call('COMMAND', 'INFO', 'nosuch')).toString()).toBe('*1\r\n$-1\r\n')
     expect((await c.call('COMMAND', 'GETKEYS', 'MSET', 'a', '1', 'b', '2')).toString()).toBe('*2\r\n$1\r\na\r\n$1\r\nb\r\n')
     expect((await c.call('COMMAND', 'GETKEYS', 'PING', 'x')).toString()).toBe('-ERR The command has no key arguments\r\n')
     // COMMAND GETKEYS has arity -3 in Redis 7.0: a command name alone is too few

@@ -7,6 +7,7 @@
 
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
+import { getLongOrReply } from './shared.js'
 import { keySlot } from '../../../shared/slot.js'
 
 const DISABLED = 'This instance has cluster support disabled'
@@ -81,8 +82,7 @@ function clusterMyidCommand(c: Client): void {
 }
 
 function clusterKeyslotCommand(c: Client): void {
-  // answered with cluster support off too, as Redis does
-  c.addReplyLongLong(keySlot(c.argv[2], 'latin1'))
+  if (enabled(c)) c.addReplyLongLong(keySlot(c.argv[2], 'latin1'))
 }
 
 /**
@@ -97,9 +97,58 @@ function clusterResetCommand(c: Client): void {
   c.addReplyError('CLUSTER RESET is not supported: the bundled store is a fixed one-node cluster owning every slot')
 }
 
-const sub = (name: string, arity: number, handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
-  name, arity, flags: ['stale'], firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
+/** CLUSTER COUNTKEYSINSLOT slot: the keys of the slot, all in db 0 of a one-node cluster. */
+function clusterCountkeysinslotCommand(c: Client): void {
+  if (!enabled(c)) return
+  const slot = getLongOrReply(c, c.argv[2])
+  if (slot === null) return
+  if (slot < 0 || slot >= SLOTS) return c.addReplyError('Invalid slot')
+  let n = 0
+  for (const key of c.db.dict.keys()) if (keySlot(key, 'latin1') === slot) n++
+  c.addReplyLongLong(n)
+}
+
+/** CLUSTER GETKEYSINSLOT slot count */
+function clusterGetkeysinslotCommand(c: Client): void {
+  if (!enabled(c)) return
+  const max = getLongOrReply(c, c.argv[3])
+  if (max === null) return
+  const slot = getLongOrReply(c, c.argv[2])
+  if (slot === null) return
+  if (max < 0 || slot < 0 || slot >= SLOTS) return c.addReplyError('Invalid slot or number of keys')
+  const keys: string[] = []
+  for (const key of c.db.dict.keys()) {
+    if (keys.length >= max) break
+    if (keySlot(key, 'latin1') === slot) keys.push(key)
+  }
+  c.addReplyBulkArray(keys)
+}
+
+/** CLUSTER REPLICAS|SLAVES|COUNT-FAILURE-REPORTS node-id: this node is the only one known, a master without replicas. */
+function clusterNodeQuery(reply: (c: Client) => void): (c: Client) => void {
+  return (c) => {
+    if (!enabled(c)) return
+    if (c.argv[2] !== c.server.runId) return c.addReplyError(`Unknown node ${c.argv[2]}`)
+    reply(c)
+  }
+}
+
+/**
+ * The subcommands that change the cluster's topology (slots, epochs, peers, failover): Redis'
+ * refusal without cluster support; with it, refused too, as for RESET — the bundled store is
+ * by construction a one-node cluster owning every slot.
+ */
+function clusterTopologyCommand(c: Client): void {
+  if (!enabled(c)) return
+  c.addReplyError(`CLUSTER ${c.argv[1].toUpperCase()} is not supported: the bundled store is a fixed one-node cluster owning every slot`)
+}
+
+const sub = (name: string, arity: number, handler: (c: Client) => void, summary: string, since: string, flags: CommandRow['flags'] = ['stale']): CommandRow => ({
+  name, arity, flags, firstKey: 0, lastKey: 0, step: 0, group: 'cluster', handler, summary, since,
 })
+/* cluster.c's admin subcommands, flagged as in Redis 7.0's command table */
+const ADMIN: CommandRow['flags'] = ['admin', 'stale']
+const TOPOLOGY: CommandRow['flags'] = ['admin', 'stale', 'no_async_loading']
 
 /** CLUSTER HELP: the subcommands this store answers (all of them refused while cluster-enabled is no, as Redis does). */
 function clusterHelpCommand(c: Client): void {
@@ -130,7 +179,26 @@ export const clusterCommands: CommandRow[] = [
       sub('keyslot', 3, clusterKeyslotCommand, 'Returns the hash slot for a key.', '3.0.0'),
       // noscript: Redis refuses it from scripts ("This Redis command is not allowed from script")
       { ...sub('reset', -2, clusterResetCommand, 'Resets a node.', '3.0.0'), flags: ['admin', 'stale', 'noscript'] },
-      sub('help', 2, clusterHelpCommand, 'Returns helpful text about the different subcommands.', '5.0.0'),
+      sub('help', 2, clusterHelpCommand, 'Returns helpful text about the different subcommands.', '5.0.0', ['loading', 'stale']),
+      sub('countkeysinslot', 3, clusterCountkeysinslotCommand, 'Returns the number of keys in a hash slot.', '3.0.0'),
+      sub('getkeysinslot', 4, clusterGetkeysinslotCommand, 'Returns the key names in a hash slot.', '3.0.0'),
+      sub('links', 2, (c) => enabled(c) && c.addReplyArrayLen(0), 'Returns a list of all TCP links to and from peer nodes.', '7.0.0'),
+      sub('replicas', 3, clusterNodeQuery((c) => c.addReplyArrayLen(0)), 'Lists the replica nodes of a master node.', '5.0.0', ADMIN),
+      sub('slaves', 3, clusterNodeQuery((c) => c.addReplyArrayLen(0)), 'Lists the replica nodes of a master node.', '3.0.0', ADMIN),
+      sub('count-failure-reports', 3, clusterNodeQuery((c) => c.addReplyLongLong(0)), 'Returns the number of active failure reports active for a node.', '3.0.0', ADMIN),
+      sub('saveconfig', 2, (c) => enabled(c) && c.addReplyRaw('+OK\r\n'), 'Forces a node to save the cluster configuration to disk.', '3.0.0', TOPOLOGY),
+      sub('addslots', -3, clusterTopologyCommand, 'Assigns new hash slots to a node.', '3.0.0', TOPOLOGY),
+      sub('addslotsrange', -4, clusterTopologyCommand, 'Assigns new hash slot ranges to a node.', '7.0.0', TOPOLOGY),
+      sub('delslots', -3, clusterTopologyCommand, 'Sets hash slots as unbound for a node.', '3.0.0', TOPOLOGY),
+      sub('delslotsrange', -4, clusterTopologyCommand, 'Sets hash slot ranges as unbound for a node.', '7.0.0', TOPOLOGY),
+      sub('flushslots', 2, clusterTopologyCommand, "Deletes all slots information from a node.", '3.0.0', TOPOLOGY),
+      sub('setslot', -4, clusterTopologyCommand, 'Binds a hash slot to a node.', '3.0.0', TOPOLOGY),
+      sub('meet', -4, clusterTopologyCommand, 'Forces a node to handshake with another node.', '3.0.0', TOPOLOGY),
+      sub('forget', 3, clusterTopologyCommand, 'Removes a node from the nodes table.', '3.0.0', TOPOLOGY),
+      sub('replicate', 3, clusterTopologyCommand, 'Configure a node as replica of a master node.', '3.0.0', TOPOLOGY),
+      sub('failover', -2, clusterTopologyCommand, 'Forces a replica to perform a manual failover of its master.', '3.0.0', TOPOLOGY),
+      sub('set-config-epoch', 3, clusterTopologyCommand, 'Sets the configuration epoch for a new node.', '3.0.0', TOPOLOGY),
+      sub('bumpepoch', 2, clusterTopologyCommand, 'Advances the cluster config epoch.', '3.0.0', TOPOLOGY),
     ],
   },
 ]

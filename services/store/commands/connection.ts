@@ -5,6 +5,7 @@
 import type { Client } from '../networking.js'
 import { CLIENT_CLOSE_AFTER_REPLY, getClientType } from '../networking.js'
 import { CLIENT_PUBSUB } from '../pubsub.js'
+import { addReplyHelp } from './help.js'
 import type { CommandRow } from './table.js'
 import { clientStateSubcommands } from './client-state.js'
 import { clientKillCommand, clientNoEvictCommand, clientNoTouchCommand, clientReplyCommand, clientUnblockCommand } from './admin.js'
@@ -218,19 +219,54 @@ function clientListCommand(c: Client): void {
   c.addReplyVerbatim(s, 'txt')
 }
 
-function clientHelpCommand(c: Client): void {
-  c.addReplyArrayLen(7)
-  for (const l of [
-    'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-    'ID',
-    '    Return the ID of the current connection.',
-    'INFO',
-    '    Return information about the current client connection.',
-    'LIST [TYPE <normal|master|replica|pubsub>] [ID <id> [<id> ...]]',
-    '    Return information about client connections.',
-  ])
-    c.addReplyStatus(l)
-}
+/** clientCommand()'s help lines, as Redis 7.0 prints them (SETINFO and NO-TOUCH are 7.2's, not listed there). */
+const CLIENT_HELP = [
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are:',
+  '    * ADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made from the specified address',
+  '    * LADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made to specified local address',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Kill connections by type.',
+  '    * USER <username>',
+  '      Kill connections authenticated by <username>.',
+  '    * SKIPME (YES|NO)',
+  '      Skip killing current connection (default: yes).',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
+]
 
 function noop(): void {}
 
@@ -249,7 +285,7 @@ const sub = (name: string, arity: number, handler: (c: Client) => void, summary:
 
 export const connectionCommands: CommandRow[] = [
   { name: 'ping', arity: -1, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, handler: pingCommand, group: 'connection', summary: 'Returns the server\'s liveliness response.', since: '1.0.0' },
-  { name: 'echo', arity: 2, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, handler: echoCommand, group: 'connection', summary: 'Returns the given string.', since: '1.0.0' },
+  { name: 'echo', arity: 2, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, handler: echoCommand, group: 'connection', summary: 'Returns the given string.', since: '1.0.0' },
   { name: 'auth', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, handler: authCommand, group: 'connection', summary: 'Authenticates the connection.', since: '1.0.0' },
   { name: 'hello', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, handler: helloCommand, group: 'connection', summary: 'Handshakes with the Redis server.', since: '6.0.0' },
   { name: 'select', arity: 2, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, handler: selectCommand, group: 'connection', summary: 'Changes the selected database.', since: '1.0.0' },
@@ -262,15 +298,15 @@ export const connectionCommands: CommandRow[] = [
       sub('setname', 3, clientSetnameCommand, 'Sets the connection name.'),
       sub('setinfo', 4, clientSetinfoCommand, 'Sets information specific to the client or connection.'),
       sub('info', 2, clientInfoCommand, 'Returns information about the connection.'),
-      sub('list', -2, clientListCommand, 'Lists open connections.'),
-      sub('help', 2, clientHelpCommand, 'Returns helpful text about the different subcommands.'),
-      sub('kill', -3, clientKillCommand, 'Terminates open connections.'),
-      sub('no-evict', 3, clientNoEvictCommand, 'Sets the client eviction mode of the connection.'),
+      { ...sub('list', -2, clientListCommand, 'Lists open connections.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
+      { ...sub('help', 2, (c) => addReplyHelp(c, CLIENT_HELP), 'Returns helpful text about the different subcommands.'), flags: ['loading', 'stale'] },
+      { ...sub('kill', -3, clientKillCommand, 'Terminates open connections.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
+      { ...sub('no-evict', 3, clientNoEvictCommand, 'Sets the client eviction mode of the connection.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
       sub('no-touch', 3, clientNoTouchCommand, 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.'),
-      sub('pause', -3, clientStateSubcommands.pause, 'Suspends commands processing.'),
-      sub('unpause', 2, clientStateSubcommands.unpause, 'Resumes processing commands from paused clients.'),
+      { ...sub('pause', -3, clientStateSubcommands.pause, 'Suspends commands processing.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
+      { ...sub('unpause', 2, clientStateSubcommands.unpause, 'Resumes processing commands from paused clients.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
       sub('reply', 3, clientReplyCommand, "Instructs the server whether to reply to commands."),
-      sub('unblock', -3, clientUnblockCommand, 'Unblocks a client blocked by a blocking command from a different connection.'),
+      { ...sub('unblock', -3, clientUnblockCommand, 'Unblocks a client blocked by a blocking command from a different connection.'), flags: ['admin', 'noscript', 'loading', 'stale'] },
       sub('tracking', -3, clientTrackingCommand, 'Controls server-assisted client-side caching for the connection.'),
       sub('caching', 3, clientCachingCommand, 'Instructs the server whether to track the keys in the next request.'),
       sub('getredir', 2, clientGetredirCommand, 'Returns the client ID to which the connection\'s tracking notifications are redirected.'),

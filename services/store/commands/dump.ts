@@ -309,6 +309,6 @@ export const dumpCommands: CommandRow[] = [
   { name: 'dump', arity: 2, flags: ['readonly'], ...k1, handler: dumpCommand, group: 'generic', summary: 'Returns a serialized representation of the value stored at a key.', since: '2.6.0' },
   { name: 'restore', arity: -4, flags: ['write', 'denyoom'], ...k1, handler: restoreCommand, group: 'generic', summary: 'Creates a key from the serialized representation of a value.', since: '2.6.0' },
   // the RESTORE a cluster node sends to a slot being imported; without cluster mode there is no slot to ask for
-  { name: 'restore-asking', arity: -4, flags: ['write', 'denyoom'], ...k1, handler: restoreCommand, group: 'server', summary: 'An internal command for migrating keys in a cluster', since: '3.0.0' },
+  { name: 'restore-asking', arity: -4, flags: ['write', 'denyoom', 'asking'], ...k1, handler: restoreCommand, group: 'server', summary: 'An internal command for migrating keys in a cluster', since: '3.0.0' },
   { name: 'migrate', arity: -6, flags: ['write', 'movablekeys'], firstKey: 3, lastKey: 3, step: 1, handler: migrateCommand, group: 'generic', summary: 'Atomically transfers a key from one Redis instance to another.', since: '2.6.0' },
 ]

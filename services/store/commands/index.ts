@@ -6,6 +6,7 @@
 import type { CommandRow } from './table.js'
 import { connectionCommands } from './connection.js'
 import { serverCommands } from './server.js'
+import { commandCommands } from './command.js'
 import { configCommands } from './config.js'
 import { keysCommands } from './keys.js'
 import { keysDbCommands } from './keys-db.js'
@@ -47,6 +48,7 @@ import { lolwutCommands } from './lolwut.js'
 export const commandTable: CommandRow[] = [
   ...connectionCommands,
   ...serverCommands,
+  ...commandCommands,
   ...configCommands,
   ...keysCommands,
   ...keysDbCommands,

@@ -399,7 +399,7 @@ export const keysDbCommands: CommandRow[] = [
       objSub('freq', objectFreqCommand, 'Returns the logarithmic access frequency counter of a Redis object.', '4.0.0'),
       objSub('idletime', objectIdletimeCommand, 'Returns the time since the last access to a Redis object.', '2.2.3'),
       objSub('refcount', objectRefcountCommand, 'Returns the reference count of a value of a key.', '2.2.3'),
-      { ...objSub('help', (c) => { c.addReplyArrayLen(OBJECT_HELP.length); for (const l of OBJECT_HELP) c.addReplyStatus(l) }, 'Returns helpful text about the different subcommands.', '6.2.0'), arity: 2, firstKey: 0, lastKey: 0, step: 0 },
+      { ...objSub('help', (c) => { c.addReplyArrayLen(OBJECT_HELP.length); for (const l of OBJECT_HELP) c.addReplyStatus(l) }, 'Returns helpful text about the different subcommands.', '6.2.0'), arity: 2, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0 },
     ],
   },
 ]

@@ -59,9 +59,9 @@ export const moduleCommands: CommandRow[] = [
     subcommands: [
       sub('help', 2, ['loading', 'stale'], moduleHelpCommand, 'Returns helpful text about the different subcommands.'),
       sub('list', 2, ['admin', 'noscript'], moduleListCommand, 'Returns all loaded modules.'),
-      sub('load', -3, ['admin', 'noscript'], moduleLoadCommand, 'Loads a module.'),
-      sub('loadex', -3, ['admin', 'noscript'], moduleLoadCommand, 'Loads a module using extended parameters.'),
-      sub('unload', 3, ['admin', 'noscript'], moduleUnloadCommand, 'Unloads a module.'),
+      sub('load', -3, ['admin', 'noscript', 'no_async_loading'], moduleLoadCommand, 'Loads a module.'),
+      sub('loadex', -3, ['admin', 'noscript', 'no_async_loading'], moduleLoadCommand, 'Loads a module using extended parameters.'),
+      sub('unload', 3, ['admin', 'noscript', 'no_async_loading'], moduleUnloadCommand, 'Unloads a module.'),
     ],
   },
 ]

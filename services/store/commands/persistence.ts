@@ -129,9 +129,9 @@ const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (
 function noop(): void {}
 
 export const persistenceCommands: CommandRow[] = [
-  row('save', 1, ['admin', 'noscript', 'no_multi'], saveCommand, 'Synchronously saves the database(s) to disk.', '1.0.0'),
-  row('bgsave', -1, ['admin', 'noscript'], bgsaveCommand, 'Asynchronously saves the database(s) to disk.', '1.0.0'),
-  row('bgrewriteaof', 1, ['admin', 'noscript'], bgrewriteaofCommand, 'Asynchronously rewrites the append-only file to disk.', '1.0.0'),
+  row('save', 1, ['admin', 'noscript', 'no_async_loading', 'no_multi'], saveCommand, 'Synchronously saves the database(s) to disk.', '1.0.0'),
+  row('bgsave', -1, ['admin', 'noscript', 'no_async_loading'], bgsaveCommand, 'Asynchronously saves the database(s) to disk.', '1.0.0'),
+  row('bgrewriteaof', 1, ['admin', 'noscript', 'no_async_loading'], bgrewriteaofCommand, 'Asynchronously rewrites the append-only file to disk.', '1.0.0'),
   row('lastsave', 1, ['loading', 'stale', 'fast'], lastsaveCommand, 'Returns the Unix timestamp of the last successful save to disk.', '1.0.0'),
   { name: 'xsetid', arity: -3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, handler: xsetidCommand, group: 'stream', summary: 'An internal command for replicating stream values.', since: '5.0.0' },
 ]

@@ -4,6 +4,7 @@
  * live in ../pubsub.ts; the subscribed-mode command filter is in server.ts.
  */
 
+import { addReplySubcommandSyntaxError } from './help.js'
 import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { stringMatch } from '../util.js'
@@ -25,6 +26,7 @@ function publishCommand(c: Client): void {
 }
 
 function pubsubChannelsCommand(c: Client): void {
+  if (c.argv.length > 3) return addReplySubcommandSyntaxError(c)
   const pattern = c.argv.length > 2 ? c.argv[2] : null
   const out: string[] = []
   for (const ch of c.server.pubsub.channels.keys()) if (pattern === null || stringMatch(pattern, ch)) out.push(ch)
@@ -58,6 +60,7 @@ function sunsubscribeCommand(c: Client): void {
 }
 
 function pubsubShardchannelsCommand(c: Client): void {
+  if (c.argv.length > 3) return addReplySubcommandSyntaxError(c)
   const pattern = c.argv.length > 2 ? c.argv[2] : null
   const out: string[] = []
   for (const ch of c.server.pubsub.shardChannels.keys()) if (pattern === null || stringMatch(pattern, ch)) out.push(ch)
@@ -99,6 +102,8 @@ function noop(): void {}
 
 const PS_FLAGS: CommandRow['flags'] = ['pubsub', 'noscript', 'loading', 'stale']
 const none = { firstKey: 0, lastKey: 0, step: 0, group: 'pubsub' }
+/* shard channels are keys to Redis (not_key specs): they hash to the slot of a cluster node */
+const shardChannels = { firstKey: 1, lastKey: -1, step: 1 }
 const sub = (name: string, arity: number, handler: (c: Client) => void, summary: string, since: string): CommandRow => ({
   name, arity, flags: ['pubsub', 'loading', 'stale'], ...none, handler, summary, since,
 })
@@ -108,9 +113,9 @@ export const pubsubCommands: CommandRow[] = [
   { name: 'unsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, false), summary: 'Stops listening to messages posted to channels.', since: '2.0.0' },
   { name: 'psubscribe', arity: -2, flags: PS_FLAGS, ...none, handler: (c) => subscribeCommand(c, true), summary: 'Listens for messages published to channels that match one or more patterns.', since: '2.0.0' },
   { name: 'punsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: (c) => unsubscribeCommand(c, true), summary: 'Stops listening to messages published to channels that match one or more patterns.', since: '2.0.0' },
-  { name: 'ssubscribe', arity: -2, flags: PS_FLAGS, ...none, handler: ssubscribeCommand, summary: 'Listens for messages published to shard channels.', since: '7.0.0' },
-  { name: 'sunsubscribe', arity: -1, flags: PS_FLAGS, ...none, handler: sunsubscribeCommand, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0' },
-  { name: 'spublish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, handler: (c) => c.addReplyLongLong(c.server.pubsub.publishShard(c.argv[1], c.argv[2])), summary: 'Post a message to a shard channel', since: '7.0.0' },
+  { name: 'ssubscribe', arity: -2, flags: PS_FLAGS, ...none, ...shardChannels, handler: ssubscribeCommand, summary: 'Listens for messages published to shard channels.', since: '7.0.0' },
+  { name: 'sunsubscribe', arity: -1, flags: PS_FLAGS, ...none, ...shardChannels, handler: sunsubscribeCommand, summary: 'Stops listening to messages posted to shard channels.', since: '7.0.0' },
+  { name: 'spublish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, firstKey: 1, lastKey: 1, step: 1, handler: (c) => c.addReplyLongLong(c.server.pubsub.publishShard(c.argv[1], c.argv[2])), summary: 'Post a message to a shard channel', since: '7.0.0' },
   { name: 'publish', arity: 3, flags: ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], ...none, handler: publishCommand, summary: 'Posts a message to a channel.', since: '2.0.0' },
   {
     name: 'pubsub', arity: -2, flags: [], ...none, handler: noop, summary: 'A container for Pub/Sub commands.', since: '2.8.0',
@@ -120,7 +125,7 @@ export const pubsubCommands: CommandRow[] = [
       sub('numpat', 2, (c) => c.addReplyLongLong(c.server.pubsub.patterns.size), 'Returns a count of unique pattern subscriptions.', '2.8.0'),
       sub('shardchannels', -2, pubsubShardchannelsCommand, 'Returns the active shard channels.', '7.0.0'),
       sub('shardnumsub', -2, pubsubShardnumsubCommand, 'Returns the count of subscribers of shard channels.', '7.0.0'),
-      sub('help', 2, pubsubHelpCommand, 'Returns helpful text about the different subcommands.', '6.2.0'),
+      { ...sub('help', 2, pubsubHelpCommand, 'Returns helpful text about the different subcommands.', '6.2.0'), flags: ['loading', 'stale'] },
     ],
   },
 ]

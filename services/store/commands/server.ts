@@ -1,19 +1,14 @@
 /*
- * Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, COMMAND.
+ * Server commands: INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME (COMMAND: command.ts).
  */
 
-import { ACL_CATEGORIES, categoryFlag, commandCategories } from '../acl.js'
 import type { Client } from '../networking.js'
-import type { CommandRow, Command } from './table.js'
-import { CMD_WRITE } from './table.js'
+import type { CommandRow } from './table.js'
 import { OK, SYNTAX_ERR, eqi } from './shared.js'
 import { emptyDb } from '../keyspace.js'
-import { stringMatch, bytesToHuman } from '../util.js'
+import { bytesToHuman } from '../util.js'
 import { REDIS_VERSION } from '../version.js'
 import { commandStatsInfo, latencyStatsInfo } from '../stats.js'
-import { REDIS_COMMAND_SPECS } from '../command-specs.js'
-import { commandHasKeys } from '../acl-check.js'
-import { addReplyHelp } from './help.js'
 import type { StoreServer } from '../server.js'
 
 /* ----------------------------------- INFO ---------------------------------- */
@@ -197,181 +192,11 @@ function timeCommand(c: Client): void {
   c.addReplyBulk(String(us % 1000000n))
 }
 
-/* ---------------------------------- COMMAND -------------------------------- */
-
-function replyCommandInfo(c: Client, cmd: Command): void {
-  const r = cmd.row
-  c.addReplyArrayLen(10)
-  c.addReplyBulk(cmd.fullname)
-  c.addReplyLongLong(r.arity)
-  c.addReplySetLen(r.flags.length)
-  for (const f of r.flags) c.addReplyStatus(f)
-  c.addReplyLongLong(r.firstKey)
-  c.addReplyLongLong(r.lastKey)
-  c.addReplyLongLong(r.step)
-  /* addReplyCommandCategories(): the ACL categories, in ACL CAT's order */
-  const bits = c.server.acl.cmds.categories[c.server.acl.cmds.ids.get(cmd) ?? -1] ?? commandCategories(cmd)
-  const cats = ACL_CATEGORIES.filter((_, i) => bits & (1 << i))
-  c.addReplySetLen(cats.length)
-  for (const cat of cats) c.addReplyStatus(`@${cat}`)
-  c.addReplyArrayLen(0) /* tips */
-  c.addReplyArrayLen(0) /* key specs: derived from first/last/step by clients */
-  const subs = cmd.subcommands ? [...cmd.subcommands.values()] : []
-  c.addReplyArrayLen(subs.length)
-  for (const s of subs) replyCommandInfo(c, s)
-}
-
-function commandCommand(c: Client): void {
-  const all = [...c.server.commands.values()]
-  c.addReplyArrayLen(all.length)
-  for (const cmd of all) replyCommandInfo(c, cmd)
-}
-
-function commandCountCommand(c: Client): void {
-  c.addReplyLongLong(c.server.commands.size)
-}
-
-/** COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands and subcommands ("config|get"). */
-function commandListCommand(c: Client): void {
-  const all: Command[] = []
-  for (const cmd of c.server.commands.values()) {
-    all.push(cmd)
-    if (cmd.subcommands !== null) all.push(...cmd.subcommands.values())
-  }
-  let keep: (cmd: Command) => boolean = () => true
-  if (c.argv.length === 5 && eqi(c.argv[2], 'filterby')) {
-    const arg = c.argv[4]
-    if (eqi(c.argv[3], 'pattern')) keep = (cmd) => stringMatch(arg, cmd.fullname, true)
-    else if (eqi(c.argv[3], 'aclcat')) {
-      const cat = categoryFlag(arg)
-      keep = (cmd) => cat !== 0 && (commandCategories(cmd) & cat) !== 0
-    } else if (eqi(c.argv[3], 'module')) keep = () => false /* no modules are loaded */
-    else {
-      c.addReplyError(SYNTAX_ERR)
-      return
-    }
-  } else if (c.argv.length !== 2) {
-    c.addReplyError(SYNTAX_ERR)
-    return
-  }
-  c.addReplyBulkArray(all.filter(keep).map((cmd) => cmd.fullname))
-}
-
-function commandInfoCommand(c: Client): void {
-  const names = c.argv.length === 2 ? [...c.server.commands.keys()] : c.argv.slice(2)
-  c.addReplyArrayLen(names.length)
-  for (const n of names) {
-    const cmd = c.server.commands.get(n.toLowerCase())
-    if (cmd) replyCommandInfo(c, cmd)
-    else c.addReplyNullArray()
-  }
-}
-
-function commandDocsCommand(c: Client): void {
-  const names = c.argv.length === 2 ? [...c.server.commands.keys()] : c.argv.slice(2).map((n) => n.toLowerCase())
-  const found = names.map((n) => c.server.commands.get(n)).filter((x): x is Command => x !== undefined)
-  c.addReplyMapLen(found.length)
-  for (const cmd of found) {
-    c.addReplyBulk(cmd.name)
-    c.addReplyMapLen(3)
-    c.addReplyBulk('summary')
-    c.addReplyBulk(cmd.row.summary)
-    c.addReplyBulk('since')
-    c.addReplyBulk(cmd.row.since)
-    c.addReplyBulk('group')
-    c.addReplyBulk(cmd.row.group)
-  }
-}
-
-function commandGetkeysCommand(c: Client): void {
-  getKeysSubcommand(c, false)
-}
-
-function commandGetkeysandflagsCommand(c: Client): void {
-  getKeysSubcommand(c, true)
-}
-
-/**
- * The key-spec flags of each key (getKeysFromCommandWithSpecs()): the flags of the spec
- * the key came from, or what the command's own key finder says where the spec's are
- * variable (SET with or without GET, SORT's STORE target).
- */
-function keyFlagsOf(cmd: Command, argv: readonly string[], keys: readonly string[]): string[] {
-  const name = cmd.fullname
-  if (name === 'set') return [argv.slice(3).some((a) => a.toLowerCase() === 'get') ? 'RW access update' : 'OW update']
-  if (name === 'sort' || name === 'sort_ro') return keys.map((_, i) => (i === 0 ? 'RO access' : 'OW update'))
-  const specs = (REDIS_COMMAND_SPECS[name]?.[2] ?? []).filter(([f]) => !f.split(' ').includes('not_key'))
-  if (specs.length === 0) return keys.map(() => ((cmd.flagBits & CMD_WRITE) !== 0 ? 'RW' : 'RO'))
-  /* one spec covers all keys, or one key per spec in spec order */
-  return keys.map((_, i) => specs[specs.length === keys.length ? i : Math.min(i, specs.length - 1)][0])
-}
-
-function getKeysSubcommand(c: Client, withFlags: boolean): void {
-  const argv = c.argv.slice(2)
-  const cmd = c.server.commands.get(argv[0].toLowerCase())
-  if (!cmd) {
-    c.addReplyError('Invalid command specified')
-    return
-  }
-  const target = cmd.subcommands && argv.length > 1 ? cmd.subcommands.get(argv[1].toLowerCase()) ?? cmd : cmd
-  if (!commandHasKeys(target)) {
-    c.addReplyError('The command has no key arguments')
-    return
-  }
-  const arity = target.arity
-  if ((arity > 0 && arity !== argv.length) || argv.length < -arity) {
-    c.addReplyError('Invalid number of arguments specified for command')
-    return
-  }
-  const keys = target.getKeys(argv)
-  if (keys.length === 0) {
-    /* EVAL with numkeys 0 and the like may have no keys; others were given bad arguments */
-    if (target.row.flags.includes('no_mandatory_keys')) c.addReplyArrayLen(0)
-    else c.addReplyError('Invalid arguments specified for command')
-    return
-  }
-  if (!withFlags) {
-    c.addReplyBulkArray(keys)
-    return
-  }
-  const flags = keyFlagsOf(target, argv, keys)
-  c.addReplyArrayLen(keys.length)
-  for (let i = 0; i < keys.length; i++) {
-    c.addReplyArrayLen(2)
-    c.addReplyBulk(keys[i])
-    const words = flags[i].split(' ').filter((w) => w !== 'variable_flags')
-    c.addReplySetLen(words.length)
-    for (const w of words) c.addReplyStatus(w)
-  }
-}
-
 const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, summary: string, since: string, subcommands?: CommandRow[]): CommandRow => ({
   name, arity, flags, firstKey: 0, lastKey: 0, step: 0, handler, group: 'server', summary, since, subcommands,
 })
 
-function noop(): void {}
 
-/** commandHelpCommand()'s lines. */
-const COMMAND_HELP = [
-  '(no subcommand)',
-  '    Return details about all Redis commands.',
-  'COUNT',
-  '    Return the total number of commands in this Redis server.',
-  'LIST',
-  '    Return a list of all commands in this Redis server.',
-  'INFO [<command-name> ...]',
-  '    Return details about multiple Redis commands.',
-  '    If no command names are given, documentation details for all',
-  '    commands are returned.',
-  'DOCS [<command-name> ...]',
-  '    Return documentation details about multiple Redis commands.',
-  '    If no command names are given, documentation details for all',
-  '    commands are returned.',
-  'GETKEYS <full-command>',
-  '    Return the keys from a full Redis command.',
-  'GETKEYSANDFLAGS <full-command>',
-  '    Return the keys and the access flags from a full Redis command.',
-]
 
 export const serverCommands: CommandRow[] = [
   row('info', -1, ['loading', 'stale'], infoCommand, 'Returns information and statistics about the server.', '1.0.0'),
@@ -379,15 +204,6 @@ export const serverCommands: CommandRow[] = [
   row('flushdb', -1, ['write'], flushdbCommand, 'Remove all keys from the current database.', '1.0.0'),
   row('flushall', -1, ['write'], flushallCommand, 'Removes all keys from all databases.', '1.0.0'),
   row('time', 1, ['loading', 'stale', 'fast'], timeCommand, 'Returns the server time.', '2.6.0'),
-  row('command', -1, ['loading', 'stale'], commandCommand, 'Returns detailed information about all commands.', '2.8.13', [
-    row('count', 2, ['loading', 'stale'], commandCountCommand, 'Returns a count of commands.', '2.8.13'),
-    row('list', -2, ['loading', 'stale'], commandListCommand, 'Returns a list of command names.', '7.0.0'),
-    row('info', -2, ['loading', 'stale'], commandInfoCommand, 'Returns information about one, multiple or all commands.', '2.8.13'),
-    row('docs', -2, ['loading', 'stale'], commandDocsCommand, 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
-    row('getkeys', -4, ['loading', 'stale'], commandGetkeysCommand, 'Extracts the key names from an arbitrary command.', '2.8.13'),
-    row('getkeysandflags', -4, ['loading', 'stale'], commandGetkeysandflagsCommand, 'Extracts the key names and access flags for an arbitrary command.', '7.0.0'),
-    row('help', 2, ['loading', 'stale'], (c) => addReplyHelp(c, COMMAND_HELP), 'Returns helpful text about the different subcommands.', '2.8.13'),
-  ]),
 ]
 
 /** INFO memory's scripting fields (used_memory_lua and friends, as Redis 7.0 names them). */

@@ -219,14 +219,15 @@ function xaddCommand(c: Client): void {
 }
 
 function xtrimCommand(c: Client): void {
+  /* the arguments are checked before the key, as xtrimCommand() does */
+  const a = newAddTrimArgs()
+  if (parseAddOrTrimArgs(c, a, false) < 0) return
   const o = lookupKeyWriteOfType(c, c.argv[1], OBJ_STREAM)
   if (o === false) return
   if (o === null) {
     c.addReplyLongLong(0)
     return
   }
-  const a = newAddTrimArgs()
-  if (parseAddOrTrimArgs(c, a, false) < 0) return
   const s = o.ptr as Stream
   const removed = streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)
   if (removed) {

@@ -217,6 +217,6 @@ export const stringCommands: CommandRow[] = [
   { name: 'decr', arity: 2, flags: ['write', 'denyoom', 'fast'], ...k1, handler: (c) => incrDecrCommand(c, -1), summary: 'Decrements the integer value of a key by one.', since: '1.0.0' },
   { name: 'incrby', arity: 3, flags: ['write', 'denyoom', 'fast'], ...k1, handler: (c) => incrbyGeneric(c, false), summary: 'Increments the integer value of a key by a number.', since: '1.0.0' },
   { name: 'decrby', arity: 3, flags: ['write', 'denyoom', 'fast'], ...k1, handler: (c) => incrbyGeneric(c, true), summary: 'Decrements a number from the integer value of a key.', since: '1.0.0' },
-  { name: 'append', arity: 3, flags: ['write', 'denyoom'], ...k1, handler: appendCommand, summary: 'Appends a string to the value of a key.', since: '2.0.0' },
+  { name: 'append', arity: 3, flags: ['write', 'denyoom', 'fast'], ...k1, handler: appendCommand, summary: 'Appends a string to the value of a key.', since: '2.0.0' },
   { name: 'strlen', arity: 2, flags: ['readonly', 'fast'], ...k1, handler: strlenCommand, summary: 'Returns the length of a string value.', since: '2.2.0' },
 ]

@@ -27,6 +27,7 @@ export type CommandFlag =
   | 'movablekeys'
   | 'allow_busy'
   | 'no_async_loading'
+  | 'asking'
 
 export interface CommandRow {
   name: string

@@ -95,6 +95,8 @@ export class EvalScripts {
   /** evalGenericCommand() */
   evalGeneric(c: Client, evalsha: boolean, ro: boolean): void {
     const argv = c.argv
+    /* evalShaCommand(): a string that cannot be a SHA1 is refused before numkeys is read */
+    if (evalsha && argv[1].length !== 40) return c.addReplyError(NOSCRIPT_ERR)
     const numkeys = getLongOrReply(c, argv[2])
     if (numkeys === null) return
     if (numkeys > argv.length - 3) return c.addReplyError("Number of keys can't be greater than number of args")
@@ -102,7 +104,7 @@ export class EvalScripts {
     let sha: string | null
     if (evalsha) {
       sha = argv[1].toLowerCase()
-      if (argv[1].length !== 40 || !this.scripts.has(sha)) return c.addReplyError(NOSCRIPT_ERR)
+      if (!this.scripts.has(sha)) return c.addReplyError(NOSCRIPT_ERR)
     } else {
       sha = this.create(c, argv[1])
       if (sha === null) return
@@ -143,10 +145,8 @@ export function scriptHelp(c: Client): void {
 }
 
 export function scriptFlush(c: Client, scripts: EvalScripts): void {
-  if (c.argv.length === 3) {
-    const m = c.argv[2].toLowerCase()
-    if (m !== 'sync' && m !== 'async') return c.addReplyError('SCRIPT FLUSH only support SYNC|ASYNC option')
-  }
+  const m = c.argv.length === 3 ? c.argv[2].toLowerCase() : null
+  if (c.argv.length > 3 || (m !== null && m !== 'sync' && m !== 'async')) return c.addReplyError('SCRIPT FLUSH only support SYNC|ASYNC option')
   scripts.flush()
   c.addReplyRaw('+OK\r\n')
 }

@@ -21,7 +21,7 @@ import { CLIENT_MASTER } from '../replication.js'
 import type { Socket } from 'node:net'
 import { Client, CLIENT_DENY_BLOCKING, CLIENT_PROTECTED, CLIENT_SCRIPT } from '../networking.js'
 import { ACL_OK, checkCommandPerm } from '../acl-check.js'
-import { lookupCommand, CMD_WRITE, CMD_DENYOOM, CMD_NOSCRIPT, CMD_MAY_REPLICATE, CMD_BLOCKING } from '../commands/table.js'
+import { lookupCommand, CMD_WRITE, CMD_DENYOOM, CMD_NOSCRIPT, CMD_MAY_REPLICATE } from '../commands/table.js'
 import type { StoreServer } from '../server.js'
 import { lua, lauxlib, K as toKey, fromLua, formatG, type LuaState } from './lua.js'
 import { pushErrorTable, pushRespAsLua, luaReplyToRedisReply, ignoresErrorStats } from './convert.js'
@@ -369,9 +369,8 @@ export class ScriptRunner implements RedisApi {
     // a command the script may not run counts as an error reply (errorstats) and as rejected in its commandstats
     const rejected = (err: string): string => server.scriptCallRejected(cmd, err)
     if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) return rejected('Wrong number of args calling Redis command from script')
-    // Redis 7 flags the blocking list and zset commands noscript; XREAD/XREADGROUP refuse only their BLOCK form
-    const blocking = (cmd.flagBits & CMD_BLOCKING) !== 0 && cmd.name !== 'xread' && cmd.name !== 'xreadgroup'
-    if (cmd.flagBits & CMD_NOSCRIPT || blocking) return rejected('This Redis command is not allowed from script')
+    // Redis 7 flags BLPOP, BZPOPMIN ... noscript; BLMPOP, BZMPOP and XREAD run and answer as a timeout (CLIENT_DENY_BLOCKING)
+    if (cmd.flagBits & CMD_NOSCRIPT) return rejected('This Redis command is not allowed from script')
     /* scriptVerifyACL(): the script's commands run as the caller's user */
     sc.user = ctx.caller.user
     sc.cmd = cmd
