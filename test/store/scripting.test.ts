@@ -120,6 +120,11 @@ describe('errors', () => {
       ev('return redis.pcall()'),
       ev("return redis.call('ping', {})"),
       ev("return redis.call('blpop', 'l', 0)"),
+      // BLPOP, BZPOPMIN ... are noscript in 7.0; BLMPOP and BZMPOP run and answer as a timeout
+      ev("return redis.call('bzpopmin', 'z', 0)"),
+      ev("return redis.call('blmpop', 0, 1, 'l', 'left')"),
+      ev("return redis.call('bzmpop', 0, 1, 'z', 'min')"),
+      ev("redis.call('rpush', 'bl', 'a') return redis.call('blmpop', 0, 1, 'bl', 'left')"),
       ev("return redis.pcall('eval', 'return 1', 0)"),
       ev("return redis.call('cluster', 'reset', 'hard')"),
       ev("return redis.pcall('cluster', 'reset')"),
