@@ -292,9 +292,16 @@ export class MasterLink {
     if (r.startsWith('-')) this.server.log(`(Non critical) Master does not understand REPLCONF capa: ${r}`)
     const c = this.cached
     this.server.log(c ? `Trying a partial resynchronization (request ${c.replid}:${c.offset + 1}).` : 'Partial resynchronization not possible (no cached master)')
-    r = await ask(['PSYNC', c ? c.replid : '?', String(c ? c.offset + 1 : -1)])
+    /* a master handing over to its replica (FAILOVER) asks it to become the master */
+    const failover = this.repl.failover.inProgress
+    const psync = ['PSYNC', c ? c.replid : '?', String(c ? c.offset + 1 : -1)]
+    r = await ask(failover ? [...psync, 'FAILOVER'] : psync)
     /* a master that waits to start the RDB (repl-diskless-sync-delay) keeps the link alive with newlines */
     while (r === '') r = await rd.line()
+    if (failover) {
+      this.repl.failover.psyncAnswered(r.startsWith('+CONTINUE') || r.startsWith('+FULLRESYNC'))
+      if (this.stopped) return
+    }
     if (r.startsWith('+CONTINUE')) {
       this.continueSync(sock, rd, r.slice(9).trim())
       return

@@ -25,6 +25,7 @@ import { Crc64 } from './persistence/crc64.js'
 import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer } from './persistence/rdb-file.js'
 import { blockForKeys, unblockClient } from './blocked.js'
 import { MasterLink } from './replication-link.js'
+import { Failover } from './failover.js'
 
 export { CLIENT_SLAVE, CLIENT_MASTER }
 
@@ -162,6 +163,8 @@ export class Replication {
   private lastPing = 0
   /** The replica side: null while this store is a master. */
   link: MasterLink | null = null
+  /** FAILOVER's coordinated switch to a replica (failover.ts). */
+  readonly failover: Failover
   /** stat_sync_full / stat_sync_partial_ok / stat_sync_partial_err */
   syncFull = 0
   syncPartialOk = 0
@@ -169,6 +172,7 @@ export class Replication {
 
   constructor(private readonly server: StoreServer) {
     this.feed = new ReplicationFeed(server)
+    this.failover = new Failover(server, this)
     server.statResetters.push(() => {
       this.syncFull = this.syncPartialOk = this.syncPartialErr = 0
     })
@@ -522,21 +526,28 @@ export class Replication {
 
   /* -------------------------- event loop and cron -------------------------- */
 
-  /** beforeSleep(): ask for acks when a WAIT blocked, then send this turn's stream. */
+  /**
+   * beforeSleep(): ask for acks when a WAIT blocked (not while writes are paused: a GETACK moves
+   * the offset a failover waits for replicas to reach), send this turn's stream, then see whether
+   * a failover's target caught up.
+   */
   beforeSleep(): void {
-    if (this.getAckPending) {
+    if (this.getAckPending && !this.server.writesPaused) {
       this.getAckPending = false
       if (this.replicas.length !== 0) this.feed.feedRaw(['REPLCONF', 'GETACK', '*'])
     }
     this.flushFeed()
+    this.failover.update()
   }
 
   /** replicationCron(), once a second. */
   cron(now: number): void {
+    this.failover.update()
     if (this.link !== null) this.link.cron(now)
     if (this.link === null && this.replicas.length !== 0) {
       const period = Number(this.cfg['repl-ping-replica-period']) * 1000
-      if (now - this.lastPing >= period) {
+      /* no PING while a failover waits for a replica to reach our offset: it would move it */
+      if (now - this.lastPing >= period && !(this.failover.active && this.server.writesPaused)) {
         this.lastPing = now
         this.feed.feedRaw(['PING'])
         this.flushFeed()
@@ -590,12 +601,21 @@ export class Replication {
     })
     const b = this.backlog
     lines.push(
-      'master_failover_state:no-failover', `master_replid:${this.replid}`, `master_replid2:${this.replid2}`,
+      `master_failover_state:${this.failover.state}`, `master_replid:${this.replid}`, `master_replid2:${this.replid2}`,
       `master_repl_offset:${this.masterReplOffset}`, `second_repl_offset:${this.secondReplOffset}`,
       `repl_backlog_active:${b !== null ? 1 : 0}`, `repl_backlog_size:${Number(cfg['repl-backlog-size'])}`,
       `repl_backlog_first_byte_offset:${b !== null ? b.offset : 0}`, `repl_backlog_histlen:${b !== null ? b.histlen : 0}`,
     )
     return lines.join('\r\n') + '\r\n'
+  }
+
+  /** findReplica(): the replica announcing host:port. */
+  findReplica(host: string, port: number): ReplicaLink | undefined {
+    return this.replicas.find((r) => replicaIp(r).toLowerCase() === host.toLowerCase() && r.listeningPort === port)
+  }
+
+  replicaIp(r: ReplicaLink): string {
+    return replicaIp(r)
   }
 
   /** ROLE of a master: [ip, port, ack offset] of each online replica. */

@@ -100,6 +100,8 @@ export class StoreServer {
   /** CLIENT PAUSE (networking.c pauseClients): the mode, when it ends, and the clients waiting for it. */
   pauseType = PAUSE_OFF
   pauseEnd = 0
+  /** FAILOVER pauses writes for as long as it waits (PAUSE_DURING_FAILOVER), apart from CLIENT PAUSE. */
+  private failoverPause = false
   private pauseTimer: NodeJS.Timeout | null = null
   private readonly postponed: Client[] = []
   /** DEBUG SET-ACTIVE-EXPIRE 0 turns the expire cycle off (keys then expire only when touched). */
@@ -490,7 +492,7 @@ export class StoreServer {
       return
     }
     /* CLIENT PAUSE: the client waits, its command unexecuted, until the pause ends (blockPostponeClient). */
-    if (this.pauseType !== PAUSE_OFF && (this.pauseType === PAUSE_ALL || mayReplicate(c, cmd))) {
+    if ((this.pauseType !== PAUSE_OFF || this.failoverPause) && (this.pauseType === PAUSE_ALL || mayReplicate(c, cmd))) {
       this.postpone(c)
       return
     }
@@ -622,13 +624,30 @@ export class StoreServer {
     this.pauseTimer = setTimeout(() => this.unpauseClients(), Math.max(0, this.pauseEnd - Date.now()))
   }
 
+  /** Writes wait: CLIENT PAUSE (WRITE or ALL) or a FAILOVER waiting for its replica. */
+  get writesPaused(): boolean {
+    return this.pauseType !== PAUSE_OFF || this.failoverPause
+  }
+
+  /** FAILOVER's own pause: CLIENT UNPAUSE does not end it, and it ends without ending a CLIENT PAUSE. */
+  setFailoverPause(on: boolean): void {
+    this.failoverPause = on
+    if (on) this.keyspace.expirePaused = true
+    else if (this.pauseType === PAUSE_OFF) this.resumePostponed()
+  }
+
   /** unpauseClients(): the postponed clients run their command, in the order they arrived, then their pipelines. */
   unpauseClients(): void {
     if (this.pauseTimer) clearTimeout(this.pauseTimer)
     this.pauseTimer = null
     this.pauseType = PAUSE_OFF
     this.pauseEnd = 0
-    this.keyspace.expirePaused = false
+    this.resumePostponed()
+  }
+
+  /** Each postponed client runs its command again (a write still paused by FAILOVER waits again). */
+  private resumePostponed(): void {
+    this.keyspace.expirePaused = this.failoverPause
     const list = this.postponed.splice(0)
     for (const c of list) {
       c.flags &= ~CLIENT_BLOCKED
@@ -771,7 +790,7 @@ export class StoreServer {
     if (!this.loading && !this.scripting.running) {
       const t0 = performance.now()
       /* a replica's keys expire by its master's DEL */
-      if (this.activeExpireEnabled && this.pauseType === PAUSE_OFF && !this.keyspace.replica) activeExpireCycle(this.keyspace, effectiveHz(this.config))
+      if (this.activeExpireEnabled && !this.writesPaused && !this.keyspace.replica) activeExpireCycle(this.keyspace, effectiveHz(this.config))
       this.latency.addSampleIfNeeded('expire-cycle', Math.floor(performance.now() - t0), Number(this.config['latency-monitor-threshold'] ?? 0))
       const maxmemory = this.config.maxmemory as number
       if (maxmemory > 0 && !this.ignoresMaxmemory) this.evictor.performEvictions(maxmemory, 0)

@@ -15,6 +15,7 @@ function replicaofCommand(c: Client): void {
   const s = c.server
   const repl = s.repl
   if (s.config['cluster-enabled'] === 'yes') return c.addReplyError('REPLICAOF not allowed in cluster mode.')
+  if (repl.failover.active) return c.addReplyError('REPLICAOF not allowed while failing over.')
   if (eqi(c.argv[1], 'no') && eqi(c.argv[2], 'one')) {
     if (repl.link !== null) {
       repl.unsetMaster()
@@ -47,6 +48,8 @@ function syncCommand(c: Client): void {
     repl.unsetMaster()
     c.server.log(`MASTER MODE enabled (failover request from '${c.info()}')`)
   }
+  /* replicas do not sync with a master that is handing over */
+  if (repl.failover.active) return c.addReplyError("-NOMASTERLINK Can't SYNC while failing over")
   if (repl.link !== null && repl.link.state !== 'connected') return c.addReplyError("-NOMASTERLINK Can't SYNC while not connected with my master")
   if (c.outputBytes !== 0) return c.addReplyError('SYNC and PSYNC are invalid with pending output')
   let req: { replid: string; offset: number } | null = null
@@ -141,12 +144,16 @@ function waitCommand(c: Client): void {
   repl.wait(c, numreplicas, timeout, (c.flags & CLIENT_DENY_BLOCKING) !== 0)
 }
 
-/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: the checks; a coordinated failover is not built. */
+/** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]: the checks, then failover.ts does the switch. */
 function failoverCommand(c: Client): void {
   const argv = c.argv
   const s = c.server
   if (s.config['cluster-enabled'] === 'yes') return c.addReplyError('FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.')
-  if (argv.length === 2 && eqi(argv[1], 'abort')) return c.addReplyError('No failover in progress.')
+  if (argv.length === 2 && eqi(argv[1], 'abort')) {
+    if (!s.repl.failover.active) return c.addReplyError('No failover in progress.')
+    s.repl.failover.abort('Failover manually aborted')
+    return c.addReplyRaw(OK)
+  }
   let timeout = 0
   let force = false
   let host: string | null = null
@@ -170,11 +177,17 @@ function failoverCommand(c: Client): void {
       return c.addReplyError(SYNTAX_ERR)
     }
   }
+  if (s.repl.failover.active) return c.addReplyError('FAILOVER already in progress.')
   if (s.repl.link !== null) return c.addReplyError('FAILOVER is not valid when server is a replica.')
   if (s.repl.replicas.length === 0) return c.addReplyError('FAILOVER requires connected replicas.')
   if (force && (timeout === 0 || host === null)) return c.addReplyError('FAILOVER with force option requires both a timeout and target HOST and IP.')
-  void port
-  c.addReplyError('FAILOVER is not supported by this store: promote a replica with REPLICAOF NO ONE (or let Sentinel do it)')
+  if (host !== null) {
+    const replica = s.repl.findReplica(host, port)
+    if (replica === undefined) return c.addReplyError('FAILOVER target HOST and PORT is not a replica.')
+    if (replica.state !== 'online') return c.addReplyError('FAILOVER target replica is not online.')
+  }
+  s.repl.failover.start(host !== null ? { host, port } : null, timeout, force)
+  c.addReplyRaw(OK)
 }
 
 const row = (name: string, arity: number, flags: CommandRow['flags'], handler: (c: Client) => void, group: string, summary: string, since: string): CommandRow => ({
