@@ -74,6 +74,9 @@ export class IdList<T extends StreamID> {
   }
 
   find(id: StreamID): T | null {
+    /* XREADGROUP '>' asks for each new entry it delivers, which is above every pending one. */
+    const n = this.items.length
+    if (n === this.head || streamCompareID(this.items[n - 1], id) < 0) return null
     const i = this.seek(id)
     const r = this.items[this.head + i]
     return r !== undefined && streamCompareID(r, id) === 0 ? r : null

@@ -10,7 +10,7 @@ import { createGzip, gzip } from 'node:zlib'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
 import type { ObjectWriter, SinkBatch } from './types.js'
 import { msOfStreamId } from '../../../shared/stream-id.js'
-import { checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
+import { ParquetColumns, checkParquetCompression, columnsToParquet, toParquet, type ParquetOptions } from './parquet.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -80,14 +80,15 @@ export interface ObjectEncoder {
 
 export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
   if (format.kind === 'parquet') {
-    // hyparquet-writer writes a whole file (footer offsets, row groups) from the rows at once, so
-    // a Parquet object is held until it is complete; NDJSON streams
+    // hyparquet-writer writes a whole file (footer offsets, row groups) from the columns at once,
+    // so a Parquet object is held until it is complete — as column arrays, filled as readings
+    // arrive, not as the entries themselves; NDJSON streams
     const body = new PassThrough()
-    const held: BufferedEntry[] = []
+    const columns = new ParquetColumns()
     return {
       body, ext: 'parquet', contentType: 'application/vnd.apache.parquet',
-      async append(entries) { for (const e of entries) held.push(e) },
-      async end() { body.end(await toParquet(held, format)) },
+      async append(entries) { for (const e of entries) columns.add(e.reading) },
+      async end() { body.end(await columnsToParquet(columns, format)) },
     }
   }
   // gzip runs on libuv's thread pool, beside the worker reading the next batch from the store

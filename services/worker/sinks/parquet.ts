@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib'
 import * as zlib from 'node:zlib'
 import type { SchemaElement } from 'hyparquet-writer'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
+import type { Reading } from '../../../shared/reading.js'
 
 export type ParquetCompression = 'snappy' | 'gzip' | 'zstd' | 'uncompressed'
 
@@ -38,60 +39,80 @@ export function checkParquetCompression(c: ParquetCompression): void {
 
 const CODECS = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const
 
+/** A measure's column while an object fills: its type so far and one value (or null) per row. */
+interface MeasureColumn { type: MeasureType; values: Array<number | string | boolean | null> }
+
+const typeOf = (v: unknown): MeasureType => (typeof v === 'number' ? 'DOUBLE' : typeof v === 'boolean' ? 'BOOLEAN' : 'STRING')
+
+/**
+ * The columns of a Parquet object, filled reading by reading as batches are appended: a sized
+ * object of hundreds of thousands of readings holds plain column arrays instead of every entry,
+ * its JSON text and its parsed reading until the object is complete.
+ */
+export class ParquetColumns {
+  rows = 0
+  readonly deviceId: string[] = []
+  readonly ts: number[] = []
+  readonly receivedAt: number[] = []
+  readonly measures = new Map<string, MeasureColumn>()
+  tags: Array<Record<string, string> | null> | null = null
+  ids: Array<string | null> | null = null
+
+  add(r: Reading): void {
+    const row = this.rows++
+    this.deviceId.push(r.deviceId)
+    this.ts.push(r.ts)
+    this.receivedAt.push(r.receivedAt)
+    // the columns seen so far get this reading's value or null; a measure seen first here gets
+    // a column with nulls for the rows before it
+    for (const [name, col] of this.measures) {
+      const v = r.measures[name]
+      if (v === undefined) { col.values.push(null); continue }
+      if (col.type !== 'STRING' && typeOf(v) !== col.type) col.type = 'STRING' // mixed types are written as strings
+      col.values.push(v)
+    }
+    for (const k in r.measures) {
+      if (this.measures.has(k)) continue
+      const values = new Array<number | string | boolean | null>(row).fill(null)
+      values.push(r.measures[k])
+      this.measures.set(k, { type: typeOf(r.measures[k]), values })
+    }
+    if (r.tags) (this.tags ??= new Array<Record<string, string> | null>(row).fill(null)).push(r.tags)
+    else this.tags?.push(null)
+    if (r.id !== undefined) (this.ids ??= new Array<string | null>(row).fill(null)).push(r.id)
+    else this.ids?.push(null)
+  }
+}
+
 export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions): Promise<Buffer> {
+  const cols = new ParquetColumns()
+  for (const e of entries) cols.add(e.reading)
+  return columnsToParquet(cols, opts)
+}
+
+export async function columnsToParquet(cols: ParquetColumns, opts: ParquetOptions): Promise<Buffer> {
   // loaded on first use: a worker whose sinks write NDJSON never pays for the writer's start-up
   const { parquetWriteBuffer } = await import('hyparquet-writer')
-  const n = entries.length
-  // a measure's type: every value it has in this file; mixed types are written as strings
-  const types = new Map<string, MeasureType>()
-  let anyTags = false
-  let anyId = false
-  for (const { reading } of entries) {
-    for (const k in reading.measures) {
-      const v = reading.measures[k]
-      const t: MeasureType = typeof v === 'number' ? 'DOUBLE' : typeof v === 'boolean' ? 'BOOLEAN' : 'STRING'
-      const had = types.get(k)
-      types.set(k, had === undefined || had === t ? t : 'STRING')
-    }
-    if (reading.tags) anyTags = true
-    if (reading.id !== undefined) anyId = true
-  }
-  const names = [...types.keys()].sort()
+  const names = [...cols.measures.keys()].sort()
+  const { tags, ids } = cols
   const schema: SchemaElement[] = [
-    { name: 'root', num_children: 3 + names.length + (anyTags ? 1 : 0) + (anyId ? 1 : 0) },
+    { name: 'root', num_children: 3 + names.length + (tags ? 1 : 0) + (ids ? 1 : 0) },
     { name: 'deviceId', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
     { name: 'ts', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
     { name: 'receivedAt', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
   ]
-  const deviceId = new Array<string>(n)
-  const ts = new Array<number>(n)
-  const receivedAt = new Array<number>(n)
-  const columns = names.map(() => new Array<number | string | boolean | null>(n))
-  const tags = anyTags ? new Array<Record<string, string> | null>(n) : null
-  const ids = anyId ? new Array<string | null>(n) : null
-  for (let i = 0; i < n; i++) {
-    const r = entries[i].reading
-    deviceId[i] = r.deviceId
-    ts[i] = r.ts
-    receivedAt[i] = r.receivedAt
-    for (let c = 0; c < names.length; c++) {
-      const v = r.measures[names[c]]
-      columns[c][i] = v === undefined ? null : types.get(names[c]) === 'STRING' ? String(v) : v
-    }
-    if (tags) tags[i] = r.tags ?? null
-    if (ids) ids[i] = r.id ?? null
-  }
-  const columnData: Array<{ name: string; data: unknown[] }> = [
-    { name: 'deviceId', data: deviceId }, { name: 'ts', data: ts }, { name: 'receivedAt', data: receivedAt },
+  const columnData: Array<{ name: string; data: unknown[]; statistics?: boolean }> = [
+    { name: 'deviceId', data: cols.deviceId }, { name: 'ts', data: cols.ts }, { name: 'receivedAt', data: cols.receivedAt },
   ]
-  names.forEach((name, c) => {
-    const t = types.get(name)!
+  for (const name of names) {
+    const { type, values } = cols.measures.get(name)!
     const col = measureColumn(name)
-    schema.push(t === 'STRING'
+    schema.push(type === 'STRING'
       ? { name: col, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }
-      : { name: col, type: t, repetition_type: 'OPTIONAL' })
-    columnData.push({ name: col, data: columns[c] })
-  })
+      : { name: col, type, repetition_type: 'OPTIONAL' })
+    if (type === 'STRING') for (let i = 0; i < values.length; i++) if (values[i] !== null && typeof values[i] !== 'string') values[i] = String(values[i])
+    columnData.push({ name: col, data: values })
+  }
   if (tags) {
     schema.push(
       { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'MAP', num_children: 1 },
@@ -99,7 +120,8 @@ export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions):
       { name: 'key', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
       { name: 'value', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
     )
-    columnData.push({ name: 'tags', data: tags })
+    // no min/max for the map's keys and values: readers prune row groups on columns, not inside a map
+    columnData.push({ name: 'tags', data: tags, statistics: false })
   }
   if (ids) {
     schema.push({ name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' })
