@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { normalizeTimestamp, parsePayload } from '../../shared/reading.js'
-import { compileTopicPattern } from '../../services/broker/topic.js'
+import { compileTopicPattern, matchBySplit } from '../../services/broker/topic.js'
 import { shardOf } from '../../shared/keys.js'
 
 const now = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -119,6 +119,29 @@ describe('topics and shards', () => {
     const fleet = compileTopicPattern('sensors/+id/#')
     expect(fleet('sensors/s1/temp/room')).toBe('s1')
     expect(fleet('other/s1/temp')).toBeNull()
+  })
+  it('the in-place topic matcher answers as splitting the topic does', () => {
+    const filters = ['devices/+id/telemetry', 'sensors/+id/#', '+id', '+id/#', 'a/+/+id', '#', 'x/+id/+/y', 'devices/+id']
+    const words = ['', 'a', 'x', 'y', 'devices', 'sensors', 'telemetry', 'dev-1', 'devices/dev-1', '/', '//']
+    // deterministic pseudo-random topics of 0-5 levels
+    let seed = 7
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0)
+    let compared = 0
+    let matched = 0
+    for (const f of filters) {
+      const m = compileTopicPattern(f)
+      for (let i = 0; i < 2000; i++) {
+        // half random levels, half the filter's own levels with its wildcards filled in (mostly matches)
+        const topic = i % 2 ? Array.from({ length: next() % 6 }, () => words[next() % words.length]).join('/')
+          : f.split('/').map((l) => (l[0] === '+' || l === '#' ? words[next() % words.length] : l)).join('/')
+        const expected = matchBySplit(f.split('/'), topic)
+        expect(m(topic), `${f} on ${JSON.stringify(topic)}`).toBe(expected)
+        compared++
+        if (expected !== null) matched++
+      }
+    }
+    expect(compared).toBe(filters.length * 2000)
+    expect(matched).toBeGreaterThan(filters.length * 500)
   })
   it('shards by crc32, stable and in range', () => {
     expect(shardOf('device-1', 16)).toBe(shardOf('device-1', 16))
