@@ -4,17 +4,20 @@
  * APPEND and STRLEN see the same bytes redis-server would. Bit 0 is the most
  * significant bit of byte 0, as in Redis.
  *
- * Strings are immutable in JS, so a write builds a new value; commands that
- * touch many bits (BITFIELD, BITOP) work on a Buffer and store it back once.
+ * Writes (SETBIT, BITFIELD) change the value's bytes in place: the first one
+ * turns the JS string into a growable MutableString (types/mutable-string.ts),
+ * so a SETBIT on a 1 Mbit bitmap costs the bit, not a 128 KB copy. Readers
+ * work on the bytes (a view of a MutableString, a copy of a JS string).
  */
 
 import { constants } from 'node:buffer'
 import type { Client } from './networking.js'
 import { SYNTAX_ERR, NOT_INTEGER_ERR, eqi } from './commands/shared.js'
 import {
-  OBJ_STRING, lookupKeyRead, lookupKeyWrite, lookupKeyReadOfType, WRONGTYPE_ERR, setKey, dbDelete, signalModifiedKey, type RObj,
+  OBJ_STRING, lookupKeyRead, lookupKeyWrite, lookupKeyReadOfType, WRONGTYPE_ERR, setKey, dbAdd, dbDelete, signalModifiedKey, type RObj,
 } from './keyspace.js'
 import { parseInt64, parseLong } from './util.js'
+import { MutableString, makeMutable, stringBytes, stringLength, wroteInPlace, type StringPtr } from './types/mutable-string.js'
 
 const BIT_OFFSET_ERR = 'bit offset is not an integer or out of range'
 const BIT_VALUE_ERR = 'bit is not an integer or out of range'
@@ -26,42 +29,40 @@ const MAX_STRING_LENGTH = constants.MAX_STRING_LENGTH
 const POPCOUNT = new Uint8Array(256)
 for (let i = 1; i < 256; i++) POPCOUNT[i] = (i & 1) + POPCOUNT[i >> 1]
 
-/** redisPopcount() over bytes [start, end] of a binary string. */
-export function popcount(s: string, start: number, end: number): number {
-  const len = end - start + 1
+/** redisPopcount() over bytes [start, end] of `b`. */
+export function popcount(b: Buffer, start: number, end: number): number {
   let n = 0
-  if (len < 256) {
-    for (let i = start; i <= end; i++) n += POPCOUNT[s.charCodeAt(i)]
-    return n
+  let i = start
+  /* Count 32 bits at a time from the first 4-byte aligned address on. */
+  while (i <= end && ((b.byteOffset + i) & 3) !== 0) n += POPCOUNT[b[i++]]
+  const words = (end - i + 1) >>> 2
+  if (words > 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + i, words)
+    for (let k = 0; k < words; k++) {
+      let v = w[k]
+      v -= (v >>> 1) & 0x55555555
+      v = (v & 0x33333333) + ((v >>> 2) & 0x33333333)
+      n += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24
+    }
+    i += words * 4
   }
-  /* Long ranges: copy into an aligned buffer once and count 32 bits at a time. */
-  const words = len >>> 2
-  const buf = Buffer.allocUnsafeSlow(words * 4) // unpooled, so byteOffset is 0 and the Uint32Array view is aligned; every byte is written next
-  buf.latin1Write(s.slice(start, start + words * 4), 0)
-  const w = new Uint32Array(buf.buffer, buf.byteOffset, words)
-  for (let i = 0; i < words; i++) {
-    let v = w[i]
-    v -= (v >>> 1) & 0x55555555
-    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333)
-    n += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24
-  }
-  for (let i = start + words * 4; i <= end; i++) n += POPCOUNT[s.charCodeAt(i)]
+  while (i <= end) n += POPCOUNT[b[i++]]
   return n
 }
 
 /**
  * redisBitpos(): position of the first `bit` in bytes [start, start+count) of
- * `s`, counted from `start`. The bytes past the end count as zeros, so a clear
+ * `b`, counted from `start`. The bytes past the end count as zeros, so a clear
  * bit is always found; -1 when looking for a set bit in all-zero bytes.
  */
-export function bitpos(s: string, start: number, count: number, bit: number): number {
+export function bitpos(b: Buffer, start: number, count: number, bit: number): number {
   const skip = bit ? 0 : 0xff
   let i = 0
-  while (i < count && s.charCodeAt(start + i) === skip) i++
+  while (i < count && b[start + i] === skip) i++
   if (i === count) return bit ? -1 : count * 8
-  const b = s.charCodeAt(start + i)
-  for (let k = 0; k < 8; k++) if (((b >> (7 - k)) & 1) === bit) return i * 8 + k
-  return -1 // unreachable: b !== skip has the bit looked for
+  const v = b[start + i]
+  for (let k = 0; k < 8; k++) if (((v >> (7 - k)) & 1) === bit) return i * 8 + k
+  return -1 // unreachable: v !== skip has the bit looked for
 }
 
 function maxBulkLen(c: Client): number {
@@ -91,27 +92,28 @@ function getBitOffsetOrReply(c: Client, arg: string, bits = 0): number | null {
 }
 
 /**
- * lookupStringForBitCommand(): the key's bytes, zero-padded so that `maxbit`
- * can be addressed, as a Buffer to change in place; `grew` when the value is
- * new or longer (so the write counts even if no bit changes).
+ * lookupStringForBitCommand(): the key's value as a MutableString, created or
+ * zero-padded so that `maxbit` can be addressed; `grew` when the value is new
+ * or longer (so the write counts even if no bit changes).
  */
-function lookupStringForBitCommand(c: Client, maxbit: number): { buf: Buffer; grew: boolean } | null {
-  const o = lookupKeyWrite(c.db, c.argv[1])
+function lookupStringForBitCommand(c: Client, maxbit: number): { m: MutableString; o: RObj; grew: boolean } | null {
+  const key = c.argv[1]
+  let o = lookupKeyWrite(c.db, key)
   if (o !== null && o.type !== OBJ_STRING) {
     c.addReplyError(WRONGTYPE_ERR)
     return null
   }
   const len = Math.floor(maxbit / 8) + 1
   if (tooLong(c, len)) return null
-  const old = o === null ? '' : (o.ptr as string)
-  if (old.length >= len) return { buf: Buffer.from(old, 'latin1'), grew: false }
-  const buf = Buffer.alloc(len)
-  buf.latin1Write(old, 0)
-  return { buf, grew: true }
-}
-
-function storeString(c: Client, key: string, value: string): void {
-  setKey(c.db, key, OBJ_STRING, value, value.length, true).rawString = true
+  if (o === null) {
+    const m = new MutableString(Buffer.alloc(len), len)
+    /* signalled by the caller once written, like every in-place write */
+    o = dbAdd(c.db, key, OBJ_STRING, m, len)
+    return { m, o, grew: true }
+  }
+  const before = stringLength(o)
+  const m = makeMutable(c.db, o, len)
+  return { m, o, grew: len > before }
 }
 
 /* SETBIT key offset value */
@@ -123,25 +125,16 @@ export function setbitCommand(c: Client): void {
     c.addReplyError(BIT_VALUE_ERR)
     return
   }
-  const key = c.argv[1]
-  const o = lookupKeyWrite(c.db, key)
-  if (o !== null && o.type !== OBJ_STRING) {
-    c.addReplyError(WRONGTYPE_ERR)
-    return
-  }
-  const old = o === null ? '' : (o.ptr as string)
+  const r = lookupStringForBitCommand(c, offset)
+  if (r === null) return
+  const buf = r.m.buf
   const byte = offset >>> 3
   const shift = 7 - (offset & 7)
-  const grew = o === null || byte >= old.length
-  if (grew && tooLong(c, byte + 1)) return
-  const byteval = byte < old.length ? old.charCodeAt(byte) : 0
+  const byteval = buf[byte]
   const bitval = (byteval >> shift) & 1
-  if (grew || bitval !== on) {
-    const next = String.fromCharCode(on ? byteval | (1 << shift) : byteval & ~(1 << shift))
-    const value = byte < old.length
-      ? old.slice(0, byte) + next + old.slice(byte + 1)
-      : old + '\0'.repeat(byte - old.length) + next
-    storeString(c, key, value)
+  if (r.grew || bitval !== on) {
+    buf[byte] = on ? byteval | (1 << shift) : byteval & ~(1 << shift)
+    wroteInPlace(c.db, c.argv[1], r.o)
     c.db.ks.dirty++
   }
   c.addReplyLongLong(bitval)
@@ -153,19 +146,24 @@ export function getbitCommand(c: Client): void {
   if (offset === null) return
   const o = lookupKeyReadOfType(c, c.argv[1], OBJ_STRING)
   if (o === false) return
-  const s = o === null ? '' : (o.ptr as string)
   const byte = Math.floor(offset / 8)
-  c.addReplyLongLong(byte < s.length ? (s.charCodeAt(byte) >> (7 - (offset % 8))) & 1 : 0)
+  const p = o === null ? '' : (o.ptr as StringPtr)
+  let v = 0
+  if (typeof p === 'string') v = byte < p.length ? p.charCodeAt(byte) : 0
+  else v = byte < p.len ? p.buf[byte] : 0
+  c.addReplyLongLong((v >> (7 - (offset % 8))) & 1)
 }
 
-/** The value at argv[1] for BITCOUNT/BITPOS, or null after a WRONGTYPE reply; '' when missing. */
-function readString(c: Client, o: RObj | null): string | null {
-  if (o === null) return ''
+const NO_BYTES = Buffer.alloc(0)
+
+/** The bytes of the value at argv[1] for BITCOUNT/BITPOS/BITFIELD_RO, or null after a WRONGTYPE reply; empty when missing. */
+function readBytes(c: Client, o: RObj | null): Buffer | null {
+  if (o === null) return NO_BYTES
   if (o.type !== OBJ_STRING) {
     c.addReplyError(WRONGTYPE_ERR)
     return null
   }
-  return o.ptr as string
+  return stringBytes(o)
 }
 
 /**
@@ -205,7 +203,7 @@ export function bitcountCommand(c: Client): void {
   const argv = c.argv
   const o = lookupKeyRead(c.db, argv[1])
   if (o === null) return c.addReplyLongLong(0)
-  const s = readString(c, o)
+  const s = readBytes(c, o)
   if (s === null) return
   let r: ByteRange
   if (argv.length === 4 || argv.length === 5) {
@@ -228,8 +226,8 @@ export function bitcountCommand(c: Client): void {
   if (r.start > r.end) return c.addReplyLongLong(0)
   let count = popcount(s, r.start, r.end)
   /* The range's edges may take bits of bytes partly outside it: take them back. */
-  if (r.firstMask) count -= POPCOUNT[s.charCodeAt(r.start) & r.firstMask]
-  if (r.lastMask) count -= POPCOUNT[s.charCodeAt(r.end) & r.lastMask]
+  if (r.firstMask) count -= POPCOUNT[s[r.start] & r.firstMask]
+  if (r.lastMask) count -= POPCOUNT[s[r.end] & r.lastMask]
   c.addReplyLongLong(count)
 }
 
@@ -241,7 +239,7 @@ export function bitposCommand(c: Client): void {
   if (bit !== 0 && bit !== 1) return c.addReplyError('The bit argument must be 1 or 0.')
   const o = lookupKeyRead(c.db, argv[1])
   if (o === null) return c.addReplyLongLong(bit ? -1 : 0)
-  const s = readString(c, o)
+  const s = readBytes(c, o)
   if (s === null) return
   let r: ByteRange
   let endGiven = false
@@ -276,12 +274,10 @@ export function bitposCommand(c: Client): void {
   let view = s
   let from = base
   if (r.firstMask || r.lastMask) {
-    let first = edge(s.charCodeAt(r.start), r.firstMask)
-    if (bytes === 1) first = edge(first, r.lastMask)
-    const last = bytes > 1 ? String.fromCharCode(edge(s.charCodeAt(r.end), r.lastMask)) : ''
-    view = String.fromCharCode(first) + s.slice(r.start + 1, r.end) + last
+    view = Buffer.from(s.subarray(r.start, r.end + 1))
+    view[0] = edge(view[0], r.firstMask)
+    view[bytes - 1] = edge(view[bytes - 1], r.lastMask)
     from = 0
-    bytes = view.length
   }
   const pos = bitpos(view, from, bytes, bit)
   /* With an explicit end, the bits right of the range are not an implicit zero padding. */
@@ -295,14 +291,14 @@ export function bitopCommand(c: Client): void {
   const op = argv[1].toLowerCase()
   if (op !== 'and' && op !== 'or' && op !== 'xor' && op !== 'not') return c.addReplyError(SYNTAX_ERR)
   if (op === 'not' && argv.length !== 4) return c.addReplyError('BITOP NOT must be called with a single source key.')
-  const srcs: string[] = []
+  const bufs: Buffer[] = []
   let maxlen = 0
   for (let j = 3; j < argv.length; j++) {
     const o = lookupKeyRead(c.db, argv[j])
     if (o !== null && o.type !== OBJ_STRING) return c.addReplyError(WRONGTYPE_ERR)
-    const s = o === null ? '' : (o.ptr as string)
-    srcs.push(s)
-    if (s.length > maxlen) maxlen = s.length
+    const b = o === null ? NO_BYTES : stringBytes(o)
+    bufs.push(b)
+    if (b.length > maxlen) maxlen = b.length
   }
   const target = argv[2]
   if (maxlen === 0) {
@@ -312,7 +308,6 @@ export function bitopCommand(c: Client): void {
     }
     return c.addReplyLongLong(0)
   }
-  const bufs = srcs.map((s) => Buffer.from(s, 'latin1'))
   const res = Buffer.alloc(maxlen)
   if (op === 'not') {
     for (let i = 0; i < maxlen; i++) res[i] = ~bufs[0][i] & 0xff
@@ -326,8 +321,8 @@ export function bitopCommand(c: Client): void {
       else for (let i = 0; i < b.length; i++) res[i] ^= b[i]
     }
   }
-  const value = res.latin1Slice(0, maxlen)
-  setKey(c.db, target, OBJ_STRING, value, value.length).rawString = true
+  /* The result is a new buffer, so a source that is also the target was read whole before. */
+  setKey(c.db, target, OBJ_STRING, new MutableString(res, maxlen), maxlen).rawString = true
   c.db.ks.dirty++
   c.addReplyLongLong(maxlen)
 }
@@ -462,17 +457,19 @@ function bitfieldGeneric(c: Client, roCommand: boolean): void {
   const key = c.argv[1]
   let buf: Buffer
   let grew = false
+  let written: RObj | null = null
   if (parsed.readonly) {
     const o = lookupKeyRead(c.db, key)
-    const s = readString(c, o)
+    const s = readBytes(c, o)
     if (s === null) return
-    buf = Buffer.from(s, 'latin1')
+    buf = s
   } else {
     if (roCommand) return c.addReplyError('BITFIELD_RO only supports the GET subcommand')
     const r = lookupStringForBitCommand(c, parsed.highest)
     if (r === null) return
-    buf = r.buf
+    buf = r.m.bytes()
     grew = r.grew
+    written = r.o
   }
   let changes = 0
   c.addReplyArrayLen(parsed.ops.length)
@@ -498,7 +495,7 @@ function bitfieldGeneric(c: Client, roCommand: boolean): void {
     if (grew || oldval !== newval) changes++
   }
   /* A grown value stays grown even when every op FAILed, as sdsgrowzero() leaves it in Redis. */
-  if (changes || grew) storeString(c, key, buf.latin1Slice(0, buf.length))
+  if (written !== null && (changes || grew)) wroteInPlace(c.db, key, written)
   c.db.ks.dirty += changes
 }
 

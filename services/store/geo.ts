@@ -259,7 +259,7 @@ function membersOfAllNeighbors(o: RObj, shape: GeoShape, limit: number): GeoPoin
     if (out.length && limit && out.length >= limit) break
     const min = align52Bits(cell)
     const max = align52Bits({ bits: cell.bits + 1, step: cell.step })
-    for (let ln = zsl.firstInRange({ min, max, minex: false, maxex: true }); ln !== null && ln.score < max; ln = ln.forward[0]) {
+    for (let ln = zsl.firstInRange({ min, max, minex: false, maxex: true }); ln !== null && ln.score < max; ln = ln.next) {
       const [lon, lat] = decodeScore(ln.score)
       const dist = distanceIfWithin(shape, lon, lat)
       if (dist >= 0) out.push({ lon, lat, dist, score: ln.score, member: ln.ele })

@@ -13,7 +13,8 @@
  */
 
 import type { Client } from './networking.js'
-import { OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, lookupKeyWrite, setKey, signalModifiedKey, type RObj } from './keyspace.js'
+import { OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, lookupKeyWrite, dbAdd, type RObj } from './keyspace.js'
+import { MutableString, makeMutable, mutableFrom, replaceBytes, stringBytes, wroteInPlace } from './types/mutable-string.js'
 
 const HLL_P = 14
 const HLL_Q = 64 - HLL_P
@@ -387,51 +388,65 @@ function createHll(): Buffer {
   return b
 }
 
-/** isHLLObjectOrReply(): the value when it is a valid HLL string, else null after the error. */
-function hllStringOrReply(c: Client, o: RObj): string | null {
+/** isHLLObjectOrReply(): whether the value's bytes `b` are a valid HLL; the error is replied when not. */
+function validHllOrReply(c: Client, b: Buffer | null): boolean {
+  if (b === null) {
+    c.addReplyError(WRONGTYPE_ERR)
+    return false
+  }
+  const valid = b.length >= HLL_HDR_SIZE && b[0] === 72 && b[1] === 89 && b[2] === 76 && b[3] === 76 /* HYLL */ &&
+    b[4] <= HLL_MAX_ENCODING && (b[4] !== HLL_DENSE || b.length === HLL_DENSE_SIZE)
+  if (!valid) c.addReplyError(NOT_HLL_ERR)
+  return valid
+}
+
+/** The value's bytes to read registers (a view of a value written in place, else a copy), or null after the error. */
+function hllBytesOrReply(c: Client, o: RObj): Buffer | null {
+  const b = o.type === OBJ_STRING ? stringBytes(o) : null
+  return validHllOrReply(c, b) ? b : null
+}
+
+/**
+ * The HLL of `key` to change in place (PFADD, PFMERGE, the cached
+ * cardinality): the object, with its bytes as a MutableString; a new sparse
+ * HLL when the key is missing; null after the error reply.
+ */
+function hllForWriteOrReply(c: Client, key: string): { o: RObj; created: boolean } | null {
+  const o = lookupKeyWrite(c.db, key)
+  if (o === null) return { o: dbAdd(c.db, key, OBJ_STRING, mutableFrom(createHll()), HLL_HDR_SIZE + 2), created: true }
   if (o.type !== OBJ_STRING) {
     c.addReplyError(WRONGTYPE_ERR)
     return null
   }
-  const s = o.ptr as string
-  const valid = s.length >= HLL_HDR_SIZE && s.startsWith('HYLL') && s.charCodeAt(4) <= HLL_MAX_ENCODING &&
-    (s.charCodeAt(4) !== HLL_DENSE || s.length === HLL_DENSE_SIZE)
-  if (!valid) {
-    c.addReplyError(NOT_HLL_ERR)
-    return null
-  }
-  return s
-}
-
-/** The value's bytes, to read registers or change them (the string itself cannot change). */
-function hllBytesOrReply(c: Client, o: RObj): Buffer | null {
-  const s = hllStringOrReply(c, o)
-  return s === null ? null : Buffer.from(s, 'latin1')
+  if (!validHllOrReply(c, stringBytes(o))) return null
+  makeMutable(c.db, o, 0)
+  return { o, created: false }
 }
 
 function maxSparseBytes(c: Client): number {
   return (c.server.config['hll-sparse-max-bytes'] as number | undefined) ?? 3000
 }
 
-function store(c: Client, key: string, b: Buffer): void {
-  const s = b.latin1Slice(0, b.length)
-  setKey(c.db, key, OBJ_STRING, s, s.length, true)
+/** Ends a write of `h` into the value of `key`: bytes that changed size replace the old ones. */
+function store(c: Client, key: string, o: RObj, h: Buffer): void {
+  if (h !== (o.ptr as MutableString).buf) replaceBytes(c.db, o, h)
+  wroteInPlace(c.db, key, o)
+}
+
+/** The bytes of an HLL written in place, as the Hll the register code changes. */
+function hllOf(c: Client, o: RObj): Hll {
+  const m = o.ptr as MutableString
+  /* The whole buffer when it is exactly the value (dense HLLs): identity tells store() nothing moved. */
+  return { b: m.buf.length === m.len ? m.buf : m.bytes(), maxSparse: maxSparseBytes(c) }
 }
 
 /* PFADD key [element ...] */
 export function pfaddCommand(c: Client): void {
   const key = c.argv[1]
-  const o = lookupKeyWrite(c.db, key)
-  let updated = 0
-  let b: Buffer | null
-  if (o === null) {
-    b = createHll()
-    updated++
-  } else {
-    b = hllBytesOrReply(c, o)
-    if (b === null) return
-  }
-  const h: Hll = { b, maxSparse: maxSparseBytes(c) }
+  const w = hllForWriteOrReply(c, key)
+  if (w === null) return
+  let updated = w.created ? 1 : 0
+  const h = hllOf(c, w.o)
   for (let j = 2; j < c.argv.length; j++) {
     const r = hllAdd(h, c.argv[j])
     if (r === -1) return c.addReplyError(INVALID_HLL_ERR)
@@ -439,7 +454,7 @@ export function pfaddCommand(c: Client): void {
   }
   if (updated) {
     invalidateCache(h.b)
-    store(c, key, h.b)
+    store(c, key, w.o, h.b)
     c.db.ks.dirty += updated
   }
   c.addReplyLongLong(updated ? 1 : 0)
@@ -463,21 +478,19 @@ export function pfcountCommand(c: Client): void {
   const key = argv[1]
   const o = lookupKeyRead(c.db, key)
   if (o === null) return c.addReplyLongLong(0)
-  const s = hllStringOrReply(c, o)
-  if (s === null) return
-  /* A valid cached cardinality: read it without copying the registers. */
-  if ((s.charCodeAt(15) & 0x80) === 0) {
+  const b = hllBytesOrReply(c, o)
+  if (b === null) return
+  /* A valid cached cardinality: read it without counting the registers. */
+  if ((b[15] & 0x80) === 0) {
     let cached = 0
-    for (let i = 15; i >= 8; i--) cached = cached * 256 + s.charCodeAt(i)
+    for (let i = 15; i >= 8; i--) cached = cached * 256 + b[i]
     return c.addReplyLongLong(cached)
   }
-  const b = Buffer.from(s, 'latin1')
   const card = countRegisters(b)
   if (card === null) return c.addReplyError(INVALID_HLL_ERR)
   /* The cache is part of the value: a read-only command that changes the string, as in Redis. */
-  b.writeBigUInt64LE(BigInt(card), 8)
-  store(c, key, b)
-  signalModifiedKey(c.db, key)
+  makeMutable(c.db, o, 0).bytes().writeBigUInt64LE(BigInt(card), 8)
+  wroteInPlace(c.db, key, o)
   c.db.ks.dirty++
   c.addReplyLongLong(card)
 }
@@ -496,8 +509,9 @@ export function pfmergeCommand(c: Client): void {
     if (!hllMerge(max, b)) return c.addReplyError(INVALID_HLL_ERR)
   }
   const key = argv[1]
-  const o = lookupKeyWrite(c.db, key)
-  const h: Hll = { b: o === null ? createHll() : Buffer.from(o.ptr as string, 'latin1'), maxSparse: maxSparseBytes(c) }
+  const w = hllForWriteOrReply(c, key)
+  if (w === null) return
+  const h = hllOf(c, w.o)
   if (useDense && h.b[4] === HLL_SPARSE) {
     const dense = sparseToDense(h.b)
     if (dense === null) return c.addReplyError(INVALID_HLL_ERR)
@@ -509,7 +523,7 @@ export function pfmergeCommand(c: Client): void {
     else sparseSet(h, j, max[j])
   }
   invalidateCache(h.b)
-  store(c, key, h.b)
+  store(c, key, w.o, h.b)
   c.db.ks.dirty++
   c.addReplyRaw('+OK\r\n')
 }
@@ -532,7 +546,8 @@ export function pfdebugCommand(c: Client): void {
       return false
     }
     b = dense
-    store(c, key, dense)
+    makeMutable(c.db, o, 0)
+    store(c, key, o, dense)
     c.db.ks.dirty++
     return true
   }

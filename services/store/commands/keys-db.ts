@@ -11,6 +11,7 @@ import {
   scanDatabaseForDeletedStreams, OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, KEY_OVERHEAD, lookupKeyRead, lookupKeyWrite, dbAdd, dbDelete, getExpire,
   setExpire, signalModifiedKey, expireIfNeeded, lfuDecrAndReturn, type Db, type RObj,
 } from '../keyspace.js'
+import { copyStringPtr, type StringPtr } from '../types/mutable-string.js'
 import { touchAllWatchedKeysInDb } from '../multi.js'
 import { signalKeyAsReady } from '../blocked.js'
 import { parseLong, parseInt64 } from '../util.js'
@@ -186,7 +187,7 @@ function copyCommand(c: Client): void {
     }
     dbDelete(dst, newkey)
   }
-  dbAdd(dst, newkey, o.type, o.type === OBJ_STRING ? o.ptr : dupValue(o.ptr), valueMem(o, key)).rawString = o.rawString
+  dbAdd(dst, newkey, o.type, o.type === OBJ_STRING ? copyStringPtr(o.ptr as StringPtr) : dupValue(o.ptr), valueMem(o, key)).rawString = o.rawString
   if (expire !== -1) setExpire(dst, newkey, expire)
   signalModifiedKey(dst, newkey)
   src.ks.dirty++
@@ -269,8 +270,8 @@ export function objectEncoding(o: RObj): string {
   const p = o.ptr as Record<string, unknown>
   switch (o.type) {
     case OBJ_STRING: {
+      if (o.rawString || typeof o.ptr !== 'string') return 'raw'
       const s = o.ptr as string
-      if (o.rawString) return 'raw'
       if (isIntEncoded(s)) return 'int'
       return s.length <= OBJ_ENCODING_EMBSTR_SIZE_LIMIT ? 'embstr' : 'raw'
     }
@@ -312,7 +313,7 @@ function objectRefcountCommand(c: Client): void {
   /* Small integers are shared objects unless an LRU/LFU policy needs per-key clocks. */
   const shared = Number(c.server.config.maxmemory) === 0 || !(policy.includes('lru') || policy.includes('lfu'))
   const s = o.ptr as string
-  if (o.type === OBJ_STRING && shared && isIntEncoded(s)) {
+  if (o.type === OBJ_STRING && typeof s === 'string' && shared && isIntEncoded(s)) {
     const v = Number(s)
     if (v >= 0 && v < OBJ_SHARED_INTEGERS) {
       c.addReplyLongLong(OBJ_SHARED_REFCOUNT)

@@ -8,6 +8,7 @@ import type { Client } from '../networking.js'
 import type { CommandRow } from './table.js'
 import { SYNTAX_ERR, eqi, getLongOrReply } from './shared.js'
 import { OBJ_STRING, lookupKeyRead } from '../keyspace.js'
+import { stringValue } from '../types/mutable-string.js'
 import { getrangeCommand } from './string-ops.js'
 
 const UINT32_MAX = 4294967295
@@ -20,8 +21,8 @@ function lcsCommand(c: Client): void {
     c.addReplyError('The specified keys must contain string values')
     return
   }
-  const a = obja === null ? '' : (obja.ptr as string)
-  const b = objb === null ? '' : (objb.ptr as string)
+  const a = obja === null ? '' : stringValue(obja)
+  const b = objb === null ? '' : stringValue(objb)
   let getlen = false
   let getidx = false
   let withmatchlen = false

@@ -14,6 +14,7 @@ import { SYNTAX_ERR, eqi, getLongOrReply } from './shared.js'
 import {
   OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, setKey, dbDelete, signalModifiedKey, type Db, type RObj,
 } from '../keyspace.js'
+import { stringValue } from '../types/mutable-string.js'
 import { notifyKeyspaceEvent, NOTIFY_LIST, NOTIFY_GENERIC } from '../notify.js'
 import { RingList, listTypeLength, listTypeGet } from '../types/list.js'
 import { setTypeSize, setTypeValues } from '../types/set.js'
@@ -50,7 +51,7 @@ function lookupKeyByPattern(db: Db, pattern: string, subst: string): string | nu
     if (o.type !== OBJ_HASH) return null
     return hashTypeGet(o, pattern.slice(arrow + 2)) ?? null
   }
-  return o.type === OBJ_STRING ? (o.ptr as string) : null
+  return o.type === OBJ_STRING ? stringValue(o) : null
 }
 
 /** strtod() over the whole value as sortCommandGeneric() checks it: null when it is not a number. */
@@ -88,7 +89,7 @@ function loadVector(o: RObj, dontsort: boolean, desc: boolean, start: number, en
       let n = end >= start ? zsetNodeAtRank(o, start, desc) : null
       for (let i = start; i <= end && n !== null; i++) {
         out.push(n.ele)
-        n = desc ? n.backward : n.forward[0]
+        n = desc ? n.backward : n.next
       }
     } else {
       for (const ele of zs.dict.keys()) out.push(ele)

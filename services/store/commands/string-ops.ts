@@ -10,6 +10,7 @@ import { SYNTAX_ERR, NOT_INTEGER_ERR } from './shared.js'
 import {
   OBJ_STRING, lookupKeyWrite, lookupKeyWriteOfType, lookupKeyReadOfType, setKey, setExpire, removeExpire, dbDelete, signalModifiedKey,
 } from '../keyspace.js'
+import { IN_PLACE_MIN_LEN, stringLength, stringRange, stringValue, writeInPlace } from '../types/mutable-string.js'
 import { parseInt64, parseLong } from '../util.js'
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman } from '../longdouble.js'
 
@@ -20,7 +21,7 @@ function getsetCommand(c: Client): void {
   const key = c.argv[1]
   const o = lookupKeyReadOfType(c, key, OBJ_STRING)
   if (o === false) return
-  c.addReplyBulkOrNull(o === null ? null : (o.ptr as string))
+  c.addReplyBulkOrNull(o === null ? null : stringValue(o))
   setKey(c.db, key, OBJ_STRING, c.argv[2], c.argv[2].length)
   c.db.ks.dirty++
 }
@@ -96,7 +97,7 @@ function getexCommand(c: Client): void {
     if (ms === null) return
     when = ms
   }
-  c.addReplyBulk(o.ptr as string)
+  c.addReplyBulk(stringValue(o))
   const db = c.db
   if ((unit === 'exat' || unit === 'pxat') && when <= Date.now()) {
     dbDelete(db, key)
@@ -118,8 +119,7 @@ export function getrangeCommand(c: Client): void {
   }
   const o = lookupKeyReadOfType(c, c.argv[1], OBJ_STRING)
   if (o === false) return
-  const s = o === null ? '' : (o.ptr as string)
-  const len = s.length
+  const len = o === null ? 0 : stringLength(o)
   if (start < 0 && end < 0 && start > end) {
     c.addReplyBulk('')
     return
@@ -129,7 +129,7 @@ export function getrangeCommand(c: Client): void {
   if (start < 0) start = 0
   if (end < 0) end = 0
   if (end >= len) end = len - 1
-  c.addReplyBulk(start > end || len === 0 ? '' : s.slice(start, end + 1))
+  c.addReplyBulk(o === null || start > end || len === 0 ? '' : stringRange(o, start, end + 1))
 }
 
 function setrangeCommand(c: Client): void {
@@ -146,9 +146,9 @@ function setrangeCommand(c: Client): void {
   }
   const o = lookupKeyWriteOfType(c, key, OBJ_STRING)
   if (o === false) return
-  const old = o === null ? '' : (o.ptr as string)
+  const oldLen = o === null ? 0 : stringLength(o)
   if (value.length === 0) {
-    c.addReplyLongLong(old.length)
+    c.addReplyLongLong(oldLen)
     return
   }
   /* V8 caps strings a little below 512 MB: past that, refuse like an oversized value instead of throwing. */
@@ -156,10 +156,15 @@ function setrangeCommand(c: Client): void {
     c.addReplyError(MAX_BULK_ERR)
     return
   }
+  c.db.ks.dirty++
+  if (o !== null && (typeof o.ptr !== 'string' || Math.max(oldLen, offset + value.length) >= IN_PLACE_MIN_LEN)) {
+    c.addReplyLongLong(writeInPlace(c.db, key, o, offset, value))
+    return
+  }
+  const old = o === null ? '' : stringValue(o)
   const padded = old.length < offset ? old + '\0'.repeat(offset - old.length) : old
   const next = padded.slice(0, offset) + value + padded.slice(offset + value.length)
   setKey(c.db, key, OBJ_STRING, next, next.length, true).rawString = true
-  c.db.ks.dirty++
   c.addReplyLongLong(next.length)
 }
 
@@ -167,7 +172,7 @@ function incrbyfloatCommand(c: Client): void {
   const key = c.argv[1]
   const o = lookupKeyWriteOfType(c, key, OBJ_STRING)
   if (o === false) return
-  const cur = parseLongDouble(o === null ? '0' : (o.ptr as string))
+  const cur = parseLongDouble(o === null ? '0' : stringValue(o))
   const incr = cur === null ? null : parseLongDouble(c.argv[2])
   if (cur === null || incr === null) {
     c.addReplyError('value is not a valid float')

@@ -10,6 +10,7 @@ import {
   OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, lookupKeyWrite, lookupKeyWriteOfType, lookupKeyReadOfType,
   setKey, setExpire, dbDelete, signalModifiedKey,
 } from '../keyspace.js'
+import { IN_PLACE_MIN_LEN, stringLength, stringValue, writeInPlace } from '../types/mutable-string.js'
 import { parseInt64, parseLong } from '../util.js'
 import { getExpireMsOrReply } from './string-ops.js'
 
@@ -43,7 +44,7 @@ function setGenericCommand(c: Client, flags: number, key: string, val: string, e
       c.addReplyError(WRONGTYPE_ERR)
       return
     }
-    c.addReplyBulkOrNull(old === null ? null : (old.ptr as string))
+    c.addReplyBulkOrNull(old === null ? null : stringValue(old))
   }
   const exists = (flags & (OBJ_SET_NX | OBJ_SET_XX)) !== 0 ? lookupKeyWrite(db, key) !== null : false
   if ((flags & OBJ_SET_NX && exists) || (flags & OBJ_SET_XX && !exists)) {
@@ -96,7 +97,7 @@ function getCommand(c: Client): void {
   const o = lookupKeyReadOfType(c, c.argv[1], OBJ_STRING)
   if (o === false) return
   if (o === null) c.addReplyNull()
-  else c.addReplyBulk(o.ptr as string)
+  else c.addReplyBulk(stringValue(o))
 }
 
 function mgetCommand(c: Client): void {
@@ -105,7 +106,7 @@ function mgetCommand(c: Client): void {
   for (let j = 1; j < argv.length; j++) {
     const o = lookupKeyRead(c.db, argv[j])
     if (o === null || o.type !== OBJ_STRING) c.addReplyNull()
-    else c.addReplyBulk(o.ptr as string)
+    else c.addReplyBulk(stringValue(o))
   }
 }
 
@@ -129,7 +130,7 @@ function incrDecrCommand(c: Client, incr: bigint | number): void {
   const o = lookupKeyWriteOfType(c, key, OBJ_STRING)
   if (o === false) return
   let value: string
-  const cur = o === null ? '0' : (o.ptr as string)
+  const cur = o === null ? '0' : stringValue(o)
   const small = parseLong(cur)
   if (small !== null && typeof incr === 'number' && Math.abs(small) < 2 ** 52 && Math.abs(incr) < 2 ** 52 && cur.length < 16) {
     value = String(small + incr)
@@ -146,9 +147,12 @@ function incrDecrCommand(c: Client, incr: bigint | number): void {
     }
     value = String(r)
   }
-  if (o === null) setKey(c.db, key, OBJ_STRING, value, value.length)
+  /* A value written in place becomes a plain string again (and its buffer's memory share goes with it). */
+  if (o === null || typeof o.ptr !== 'string') setKey(c.db, key, OBJ_STRING, value, value.length, true)
   else {
+    /* Redis stores a new integer-encoded object: what APPEND or SETRANGE left 'raw' is 'int' again. */
     o.ptr = value
+    o.rawString = false
     signalModifiedKey(c.db, key)
   }
   c.db.ks.dirty++
@@ -173,11 +177,17 @@ function appendCommand(c: Client): void {
   const key = c.argv[1]
   const o = lookupKeyWriteOfType(c, key, OBJ_STRING)
   if (o === false) return
-  const val = o === null ? c.argv[2] : (o.ptr as string) + c.argv[2]
-  if (val.length > (c.server.config['proto-max-bulk-len'] as number)) {
+  const oldLen = o === null ? 0 : stringLength(o)
+  if (oldLen + c.argv[2].length > (c.server.config['proto-max-bulk-len'] as number)) {
     c.addReplyError('string exceeds maximum allowed size (proto-max-bulk-len)')
     return
   }
+  if (o !== null && (typeof o.ptr !== 'string' || oldLen + c.argv[2].length >= IN_PLACE_MIN_LEN)) {
+    c.addReplyLongLong(writeInPlace(c.db, key, o, oldLen, c.argv[2]))
+    c.db.ks.dirty++
+    return
+  }
+  const val = o === null ? c.argv[2] : stringValue(o) + c.argv[2]
   setKey(c.db, key, OBJ_STRING, val, val.length, true).rawString = o !== null
   c.db.ks.dirty++
   c.addReplyLongLong(val.length)
@@ -186,7 +196,7 @@ function appendCommand(c: Client): void {
 function strlenCommand(c: Client): void {
   const o = lookupKeyReadOfType(c, c.argv[1], OBJ_STRING)
   if (o === false) return
-  c.addReplyLongLong(o === null ? 0 : (o.ptr as string).length)
+  c.addReplyLongLong(o === null ? 0 : stringLength(o))
 }
 
 function getdelCommand(c: Client): void {
@@ -196,7 +206,7 @@ function getdelCommand(c: Client): void {
     c.addReplyNull()
     return
   }
-  c.addReplyBulk(o.ptr as string)
+  c.addReplyBulk(stringValue(o))
   dbDelete(c.db, c.argv[1])
   signalModifiedKey(c.db, c.argv[1])
   c.db.ks.dirty++

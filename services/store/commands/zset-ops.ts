@@ -63,7 +63,7 @@ function srcLength(s: Source): number {
 function* srcEntries(s: Source): Iterable<[string, number]> {
   if (s.o === null) return
   if (s.o.type === OBJ_ZSET) {
-    for (let n = (s.o.ptr as Zset).zsl.first(); n !== null; n = n.forward[0]) yield [n.ele, n.score]
+    for (let n = (s.o.ptr as Zset).zsl.first(); n !== null; n = n.next) yield [n.ele, n.score]
   } else {
     for (const v of (s.o.ptr as SetValue).values()) yield [v, 1]
   }
@@ -181,7 +181,7 @@ export function zunionInterDiffGenericCommand(c: Client, dstkey: string | null, 
   if (dstkey !== null) return storeZset(c, dstkey, result)
   const { zs } = zsetFromEntries(result, c.db.ks.limits)
   const nodes: ZNode[] = []
-  for (let n = zs.zsl.first(); n !== null; n = n.forward[0]) nodes.push(n)
+  for (let n = zs.zsl.first(); n !== null; n = n.next) nodes.push(n)
   replyNodes(c, nodes, withScores)
 }
 

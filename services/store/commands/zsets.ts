@@ -146,12 +146,12 @@ interface RangeResult {
 function walk(n: ZNode | null, reverse: boolean, offset: number, limit: number, ok: (n: ZNode) => boolean, out: ZNode[]): void {
   if (offset < 0) return
   while (n !== null && offset > 0) {
-    n = reverse ? n.backward : n.forward[0]
+    n = reverse ? n.backward : n.next
     offset--
   }
   while (n !== null && limit-- !== 0 && ok(n)) {
     out.push(n)
-    n = reverse ? n.backward : n.forward[0]
+    n = reverse ? n.backward : n.next
   }
 }
 
@@ -369,7 +369,7 @@ function zrandmemberCommand(c: Client): void {
 function* zsetScanEntries(o: RObj): Iterable<[string, string]> {
   const zs = o.ptr as Zset
   if (zs.listpack) {
-    for (let n = zs.zsl.first(); n !== null; n = n.forward[0]) yield [n.ele, formatScore(n.score)]
+    for (let n = zs.zsl.first(); n !== null; n = n.next) yield [n.ele, formatScore(n.score)]
   } else {
     for (const [e, s] of zs.dict) yield [e, formatScore(s)]
   }

@@ -9,6 +9,7 @@
 
 import '../protocol/latin1.js'
 import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type RObj } from '../keyspace.js'
+import { stringValue } from '../types/mutable-string.js'
 import type { RingList } from '../types/list.js'
 import type { SetValue } from '../types/set.js'
 import type { Zset } from '../types/zset.js'
@@ -203,7 +204,7 @@ export function rdbObjectType(o: RObj): number {
 export function rdbSaveObject(out: RdbOut, o: RObj): void {
   switch (o.type) {
     case OBJ_STRING:
-      out.string(o.ptr as string)
+      out.string(stringValue(o))
       return
     case OBJ_LIST:
       saveQuicklist(out, o.ptr as RingList)
@@ -222,7 +223,7 @@ export function rdbSaveObject(out: RdbOut, o: RObj): void {
       const zs = o.ptr as Zset
       if (zs.listpack) {
         const lp = new ListpackBuilder()
-        for (let n = zs.zsl.header.forward[0]; n !== null; n = n.forward[0]) lp.str(n.ele).str(scoreToString(n.score))
+        for (let n = zs.zsl.header.next; n !== null; n = n.next) lp.str(n.ele).str(scoreToString(n.score))
         out.blob(lp.finish())
         return
       }

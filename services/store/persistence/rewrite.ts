@@ -6,6 +6,7 @@
  */
 
 import { OBJ_STRING, OBJ_LIST, OBJ_SET, OBJ_ZSET, OBJ_HASH, OBJ_STREAM, type RObj } from '../keyspace.js'
+import { stringValue } from '../types/mutable-string.js'
 import type { RespWriter } from './resp-writer.js'
 import type { RingList } from '../types/list.js'
 import type { Hash } from '../types/hash.js'
@@ -33,7 +34,7 @@ function emitBatched(w: RespWriter, name: string, key: string, items: string[], 
 export function rewriteKey(w: RespWriter, key: string, o: RObj, expireAt: number): void {
   switch (o.type) {
     case OBJ_STRING:
-      w.command(['SET', key, o.ptr as string])
+      w.command(['SET', key, stringValue(o)])
       break
     case OBJ_LIST: {
       const l = o.ptr as RingList
