@@ -212,12 +212,19 @@ export class MasterClient extends Client {
 
 type LinkState = 'connect' | 'connecting' | 'handshake' | 'transfer' | 'connected'
 
+/** What a PSYNC needs to continue: the id, the offset applied, and the db the stream was in (it sends SELECT only on a change). */
+export interface CachedMaster {
+  replid: string
+  offset: number
+  db: number
+}
+
 export class MasterLink {
   state: LinkState = 'connect'
   private sock: Socket | null = null
   master: MasterClient | null = null
   /** The master's id and the offset applied, for PSYNC after a broken link (server.cached_master). */
-  cached: { replid: string; offset: number } | null
+  cached: CachedMaster | null
   downSince = Date.now()
   lastIo = 0
   private lastAttempt = 0
@@ -229,7 +236,7 @@ export class MasterLink {
     private readonly repl: Replication,
     readonly host: string,
     readonly port: number,
-    cached: { replid: string; offset: number } | null,
+    cached: CachedMaster | null,
   ) {
     this.cached = cached
   }
@@ -326,7 +333,7 @@ export class MasterLink {
       this.server.log(`Master replication ID changed to ${newId}`)
       this.repl.disconnectReplicas()
     }
-    this.startStream(sock, rd, c.offset)
+    this.startStream(sock, rd, c.offset, c.db)
   }
 
   /** readSyncBulkPayload(): the RDB ($<len> or $EOF:<mark>), loaded in place of the dataset. */
@@ -373,12 +380,13 @@ export class MasterLink {
     this.repl.resetBacklog()
     this.repl.disconnectReplicas()
     this.server.log('MASTER <-> REPLICA sync: Finished with success')
-    this.startStream(sock, rd, offset)
+    this.startStream(sock, rd, offset, 0)
   }
 
-  private startStream(sock: Socket, rd: HandshakeReader, offset: number): void {
+  private startStream(sock: Socket, rd: HandshakeReader, offset: number, db: number): void {
     const rest = rd.detach()
     const m = new MasterClient(this.server, sock, offset, this)
+    m.selectDb(db)
     this.master = m
     this.server.clients.set(m.id, m)
     this.state = 'connected'
@@ -395,7 +403,7 @@ export class MasterLink {
     const m = this.master
     if (m !== null) {
       /* replicationCacheMaster(): keep what a PSYNC needs */
-      this.cached = { replid: this.repl.replid, offset: m.reploff }
+      this.cached = { replid: this.repl.replid, offset: m.reploff, db: m.db.id }
       this.master = null
       m.closed = true
       this.server.unlinkClient(m)

@@ -24,7 +24,7 @@ import { DatasetView } from './persistence/view.js'
 import { Crc64 } from './persistence/crc64.js'
 import { RdbDumpEncoder, rdbFileHeader, rdbFileTrailer } from './persistence/rdb-file.js'
 import { blockForKeys, unblockClient } from './blocked.js'
-import { MasterLink } from './replication-link.js'
+import { MasterLink, type CachedMaster } from './replication-link.js'
 import { Failover } from './failover.js'
 
 export { CLIENT_SLAVE, CLIENT_MASTER }
@@ -420,9 +420,10 @@ export class Replication {
   setMaster(host: string, port: number): void {
     this.flushFeed()
     const old = this.link
-    let cached: { replid: string; offset: number } | null
-    if (old === null) cached = { replid: this.replid, offset: this.masterReplOffset }
-    else cached = old.master !== null ? { replid: this.replid, offset: old.master.reploff } : old.cached
+    let cached: CachedMaster | null
+    if (old === null) cached = { replid: this.replid, offset: this.masterReplOffset, db: this.restoredStreamDb }
+    else cached = old.master !== null ? { replid: this.replid, offset: old.master.reploff, db: old.master.db.id } : old.cached
+    this.restoredStreamDb = 0
     old?.stop()
     this.disconnectReplicas()
     this.link = new MasterLink(this.server, this, host, port, cached)
@@ -445,6 +446,53 @@ export class Replication {
     this.feed.selectedDb = -1
     if (this.backlog === null) this.createBacklog()
   }
+
+  /* ---------------------- the replication info of an RDB ---------------------- */
+
+  /**
+   * rdbPopulateSaveInfo(): the aux fields (repl-stream-db, repl-id, repl-offset) that let this
+   * store, restarted from its snapshot, go on with the same history instead of a full sync.
+   * Only a master with a backlog, or a replica that has (or had) its master's stream, has one.
+   */
+  saveInfo(): Record<string, string | number> {
+    let db: number
+    if (this.link === null) {
+      if (this.backlog === null) return {}
+      db = this.feed.selectedDb === -1 ? 0 : this.feed.selectedDb
+    } else if (this.link.master !== null) {
+      db = this.link.master.db.id
+    } else if (this.link.cached !== null) {
+      db = this.link.cached.db
+    } else {
+      return {}
+    }
+    return { 'repl-stream-db': db, 'repl-id': this.replid, 'repl-offset': this.masterReplOffset }
+  }
+
+  /**
+   * loadDataFromDisk()'s restore of those fields: a replica takes the id and offset as its cached
+   * master (its PSYNC asks to continue there); a master keeps them as replid2, so its replicas can.
+   */
+  restoreSaveInfo(aux: Map<string, string>, replica: boolean): void {
+    const id = aux.get('repl-id')
+    const offset = Number(aux.get('repl-offset') ?? -1)
+    const db = Number(aux.get('repl-stream-db') ?? -1)
+    if (id === undefined || id.length !== 40 || !Number.isSafeInteger(offset) || offset === -1 || !(db >= 0)) return
+    if (replica) {
+      this.replid = id
+      this.masterReplOffset = offset
+      this.restoredStreamDb = db
+      return
+    }
+    this.replid2 = id
+    this.secondReplOffset = offset + 1
+    this.masterReplOffset += offset
+    this.createBacklog()
+    this.noReplicasSince = Date.now()
+  }
+
+  /** The stream's db a replica restored from its RDB resumes in (replicationCacheMasterUsingMyself). */
+  private restoredStreamDb = 0
 
   /* ------------------------------- acks, WAIT ------------------------------ */
 

@@ -253,6 +253,7 @@ export class StoreServer {
       } else {
         const r = await this.snapshot.load()
         if (r) this.log(`DB loaded from disk: ${(r.ms / 1000).toFixed(3)} seconds (${r.keys} keys)`)
+        if (r) this.repl.restoreSaveInfo(r.aux, String(this.config.replicaof).trim() !== '')
       }
       this.loadFailed = false
     } finally {

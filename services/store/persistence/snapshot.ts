@@ -51,7 +51,7 @@ export class Snapshot {
     const tmp = join(String(this.server.config.dir), `temp-${process.pid}-${Date.now()}.rdb`)
     const fd = openSync(tmp, 'w')
     const crc = new Crc64()
-    const head = rdbFileHeader(this.server, false)
+    const head = rdbFileHeader(this.server, false, this.server.repl.saveInfo())
     crc.update(head)
     writeAll(fd, head)
     const view = new DatasetView(this.server.keyspace, fd, (b) => crc.update(b), new RdbDumpEncoder(this.server))
@@ -159,11 +159,12 @@ export class Snapshot {
   }
 
   /** Loads dbfilename if it exists; throws with what is wrong with the file. */
-  async load(): Promise<{ keys: number; ms: number } | null> {
+  async load(): Promise<{ keys: number; ms: number; aux: Map<string, string> } | null> {
     const path = this.path
     if (!existsSync(path)) return null
     const t0 = performance.now()
     const buf = readFileSync(path)
+    let aux = new Map<string, string>()
     if (buf.latin1Slice(0, OLD_MAGIC.length) === OLD_MAGIC) {
       await this.loadOldFormat(path, buf)
       this.server.log(`Converting ${path} from the store's old snapshot format to RDB (done once)`)
@@ -172,11 +173,12 @@ export class Snapshot {
       const st = await rdbLoadBuffer(this.server, buf, path)
       this.lastLoadKeys = st.keys
       this.lastLoadExpired = st.expired
+      aux = st.aux
     }
     this.server.keyspace.dirty = 0
     let keys = 0
     for (const db of this.server.keyspace.dbs) keys += db.dict.size
-    return { keys, ms: performance.now() - t0 }
+    return { keys, ms: performance.now() - t0, aux }
   }
 
   /** "IOTBUFSNAP" + 4-digit version + CRLF, RESP commands, "EOFCRC32" + 8 hex digits of CRC-32. */
