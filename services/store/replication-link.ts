@@ -15,6 +15,7 @@ import { ProtocolError } from './protocol/parser.js'
 import { emptyDb } from './keyspace.js'
 import { rdbLoadBuffer } from './persistence/rdb-file.js'
 import { CLIENT_MASTER, type Replication } from './replication.js'
+import { connectTls } from './tls.js'
 
 const RETRY_MS = 1000
 
@@ -250,7 +251,18 @@ export class MasterLink {
     this.lastAttempt = Date.now()
     this.state = 'connecting'
     this.server.log(`Connecting to MASTER ${this.host}:${this.port}`)
-    const sock = connect({ host: this.host, port: this.port, noDelay: true })
+    /* tls-replication yes: the master's TLS port, with our client certificate */
+    const tls = this.cfg['tls-replication'] === 'yes'
+    let sock: Socket
+    try {
+      sock = tls ? connectTls(this.cfg, this.host, this.port) : connect({ host: this.host, port: this.port, noDelay: true })
+    } catch (err) {
+      /* the certificate files cannot be loaded: retried by the cron like a refused connection */
+      this.server.log(`Unable to connect to MASTER: ${(err as Error).message}`)
+      this.state = 'connect'
+      return
+    }
+    if (tls) sock.setNoDelay(true)
     this.sock = sock
     sock.setTimeout(Number(this.cfg['repl-timeout']) * 1000)
     sock.on('timeout', () => sock.destroy())
@@ -258,7 +270,7 @@ export class MasterLink {
       if (this.state === 'connecting') this.server.log(`Error condition on socket for SYNC: ${err.message}`)
     })
     sock.on('close', () => this.onClose(sock))
-    sock.once('connect', () => {
+    sock.once(tls ? 'secureConnect' : 'connect', () => {
       if (this.sock !== sock) return
       this.server.log('MASTER <-> REPLICA sync started')
       this.lastIo = Date.now()
@@ -287,7 +299,8 @@ export class MasterLink {
       r = await ask(user ? ['AUTH', String(user), String(auth)] : ['AUTH', String(auth)])
       if (r.startsWith('-')) throw new Error(`Unable to AUTH to MASTER: ${r}`)
     }
-    const port = Number(this.cfg['replica-announce-port']) || this.server.port
+    /* the port the master shall name us by: announced, else the TLS one when we replicate over TLS */
+    const port = Number(this.cfg['replica-announce-port']) || (this.cfg['tls-replication'] === 'yes' && this.server.tlsPort ? this.server.tlsPort : this.server.port)
     r = await ask(['REPLCONF', 'listening-port', String(port)])
     if (r.startsWith('-')) this.server.log(`(Non critical) Master does not understand REPLCONF listening-port: ${r}`)
     const ip = this.cfg['replica-announce-ip']

@@ -3,7 +3,7 @@
  * tls-* parameters. Connections that complete the handshake become ordinary clients.
  */
 
-import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type SecureVersion, type TlsOptions } from 'node:tls'
+import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type Server as TlsServer, type TLSSocket, type SecureVersion, type TlsOptions } from 'node:tls'
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -87,4 +87,33 @@ export function listenTls(cfg: Cfg, port: number, bind: string, accept: (sock: T
     })
     srv.listen(port, bind, () => resolve(srv))
   })
+}
+
+/**
+ * The client side (tls-replication: a replica's link to its master), as tlsConfigure() builds
+ * Redis' client context: tls-client-cert-file/-key-file (+pass) when set, else the server's
+ * certificate; the peer verified against the CA, its name not checked (Redis checks the chain only).
+ */
+export function tlsClientOptions(cfg: Cfg): ConnectionOptions {
+  const server = tlsOptions(cfg)
+  const clientCert = String(cfg['tls-client-cert-file'] ?? '')
+  const clientKey = String(cfg['tls-client-key-file'] ?? '')
+  const clientPass = String(cfg['tls-client-key-file-pass'] ?? '')
+  const own = clientCert !== '' && clientKey !== ''
+  return {
+    ca: server.ca,
+    cert: own ? read(clientCert, 'client certificate') : server.cert,
+    key: own ? read(clientKey, 'client private key') : server.key,
+    ...(own ? (clientPass !== '' ? { passphrase: clientPass } : {}) : (server.passphrase !== undefined ? { passphrase: server.passphrase } : {})),
+    ...(server.ciphers ? { ciphers: server.ciphers } : {}),
+    minVersion: server.minVersion,
+    maxVersion: server.maxVersion,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+  }
+}
+
+/** A TLS connection to host:port with tlsClientOptions(); 'secureConnect' once the handshake is done. */
+export function connectTls(cfg: Cfg, host: string, port: number): TLSSocket {
+  return tlsConnect({ ...tlsClientOptions(cfg), host, port })
 }
