@@ -9,6 +9,7 @@ import type { Client } from './networking.js'
 import { touchWatchedKey, touchAllWatchedKeysInDb } from './multi.js'
 import { signalKeyAsReady } from './blocked.js'
 import { notifyKeyspaceEvent, NOTIFY_EXPIRED } from './notify.js'
+import { noteReleased } from './lazyfree.js'
 import type { DatasetView } from './persistence/view.js'
 
 export const OBJ_STRING = 0
@@ -301,6 +302,7 @@ export function dbDelete(db: Db, key: string): boolean {
   db.slots[o.slot] = undefined
   db.freeSlots.push(o.slot)
   db.ks.usedMemory -= o.mem
+  noteReleased(o.mem)
   /* signalDeletedKeyAsReady(): XREADGROUP readers of a deleted stream are unblocked with an error. */
   if (o.type === OBJ_STREAM) signalKeyAsReady(db, key, OBJ_STREAM)
   return true

@@ -27,6 +27,8 @@
 //   acl-open        the broker grants every SUBSCRIBE as asked (aedes' authorizeSubscribe bypassed)
 //   store-open      the store is started without the --requirepass it was given
 //   config-unmasked `iotbuf config` also prints the IOTBUF_* environment as given
+//   store-leak      the bundled store keeps a copy of every byte its clients sent (a leak on the
+//                   JS heap that a drain does not give back)
 import { existsSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -34,7 +36,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
-  'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'store-open', 'config-unmasked',
+  'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'store-open', 'config-unmasked', 'store-leak',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -101,6 +103,15 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
       if (Date.now() - last < 1_000) return // the buffer keeps growing; the replies leave regardless
       last = Date.now()
       flush.call(this)
+    }
+  }
+  if (variants.includes('store-leak')) {
+    const { Client } = await import('../../services/store/networking.js')
+    const onData = Client.prototype.onData
+    const kept: string[] = []
+    Client.prototype.onData = function (this: InstanceType<typeof Client>, chunk: Buffer) {
+      kept.push(chunk.toString('latin1'))
+      onData.call(this, chunk)
     }
   }
   if (variants.includes('idle-ballast')) {

@@ -8,13 +8,11 @@
  * small node buffers would leave the heap fragmented and RSS high for good.
  *
  * An ArrayBuffer is only freed by a V8 garbage collection, and an idle server
- * allocates nothing that would start one: after a large release (a drained
- * backlog) one collection is scheduled for when the frees have stopped — the
- * lazyfree of this store.
+ * allocates nothing that would start one: a dropped slab is counted as released
+ * (lazyfree.ts), which collects after a large release.
  */
 
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { noteReleased } from '../lazyfree.js'
 import { NODE_OVERHEAD, StreamNode } from './stream-node.js'
 
 export const SLAB_MIN = 4096
@@ -38,40 +36,6 @@ export function slabSizeFor(mem: number, need: number): number {
   const want = Math.max(need, mem >> 3)
   while (size < want && size < SLAB_MAX) size *= 2
   return Math.max(size, need)
-}
-
-/* ------------------------------- lazy release ------------------------------ */
-
-const RELEASE_GC_BYTES = 16 << 20
-const RELEASE_GC_DELAY_MS = 1000
-
-let gc: (() => void) | null | undefined
-let released = 0
-let timer: NodeJS.Timeout | null = null
-
-function getGc(): (() => void) | null {
-  if (gc === undefined) {
-    try {
-      setFlagsFromString('--expose-gc')
-      gc = runInNewContext('gc') as () => void
-    } catch {
-      gc = null
-    }
-  }
-  return gc
-}
-
-/** Counts bytes of node storage that became garbage; schedules a collection after a large release. */
-export function noteReleased(bytes: number): void {
-  released += bytes
-  if (released < RELEASE_GC_BYTES) return
-  if (timer !== null) clearTimeout(timer)
-  timer = setTimeout(() => {
-    timer = null
-    released = 0
-    getGc()?.()
-  }, RELEASE_GC_DELAY_MS)
-  timer.unref()
 }
 
 /* ------------------------------ node lifecycle ----------------------------- */
