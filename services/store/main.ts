@@ -5,6 +5,7 @@
 
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { listenAddress } from './listen.js'
 import { StoreServer } from './server.js'
 import { defaultConfig, findParam, setParam, type Config } from './config.js'
 import { ConfigFileError, loadServerConfig } from './config-file.js'
@@ -101,8 +102,7 @@ export async function runStore(argv: string[], io: StoreIO = processIO): Promise
     } else fail(`\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n${(err as Error).message}`)
     return
   }
-  /* the first address of `bind`; a leading '-' marks an address that may be unavailable */
-  const bind = (String(cfg.bind).split(/\s+/).find((a) => a !== '' && a !== '*' && a !== '-::*') ?? '0.0.0.0').replace(/^-/, '')
+  const bind = listenAddress(String(cfg.bind))
   const server = new StoreServer(cfg)
   if (configFile !== null) server.configFile = configFile
   /* `user` lines are checked as redis-server checks them while reading its config, then applied with the aclfile */

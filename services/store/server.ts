@@ -206,33 +206,54 @@ export class StoreServer {
   }
 
   /** Binds the listener; rejects with Redis' wording when the port is taken. */
-  listen(port: number, bind: string): Promise<number> {
+  async listen(port: number, bind: string): Promise<number> {
+    this.adoptTcp(await this.openTcp(port, bind))
+    this.restartCron()
+    return this.port
+  }
+
+  /** A TCP listener for this store, bound but not yet the store's (CONFIG SET port binds before it lets go). */
+  openTcp(port: number, bind: string): Promise<Server> {
     return new Promise((resolve, reject) => {
       const tcp = createServer({ noDelay: true }, (sock) => this.acceptClient(sock))
       tcp.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'Address already in use' : err.message
         reject(new Error(`Could not create server TCP listening socket ${bind}:${port}: bind: ${why}`))
       })
-      tcp.listen(port, bind, () => {
-        const addr = tcp.address()
-        this.port = typeof addr === 'object' && addr ? addr.port : port
-        this.config.port = this.port
-        this.tcp = tcp
-        this.restartCron()
-        resolve(this.port)
-      })
+      tcp.listen(port, bind, () => resolve(tcp))
     })
+  }
+
+  /** Makes `tcp` the store's listener (null: none, port 0); the port it got is the configured one. Returns the previous one. */
+  adoptTcp(tcp: Server | null): Server | null {
+    const old = this.tcp
+    const addr = tcp?.address()
+    this.port = typeof addr === 'object' && addr ? addr.port : 0
+    this.config.port = this.port
+    this.tcp = tcp
+    return old
   }
 
   /** Binds the tls-port listener with the tls-* files and policies; rejects with the reason. */
   async listenTls(port: number, bind: string): Promise<number> {
-    const srv = await listenTls(this.config, port, bind, (sock) => this.acceptClient(sock))
-    const addr = srv.address()
-    this.tlsPort = typeof addr === 'object' && addr ? addr.port : port
-    this.tls = srv
+    this.adoptTls(await this.openTls(port, bind))
     /* TLS only (port 0): the cron starts with this listener */
     if (this.cronTimer === null) this.restartCron(true)
     return this.tlsPort
+  }
+
+  /** A tls-port listener, bound but not yet the store's. */
+  openTls(port: number, bind: string): Promise<Server> {
+    return listenTls(this.config, port, bind, (sock) => this.acceptClient(sock))
+  }
+
+  /** Makes `srv` the tls-port listener; returns the previous one. */
+  adoptTls(srv: Server | null): Server | null {
+    const old = this.tls
+    const addr = srv?.address()
+    this.tlsPort = typeof addr === 'object' && addr ? addr.port : 0
+    this.tls = srv
+    return old
   }
 
   /**
@@ -658,6 +679,20 @@ export class StoreServer {
       this.afterCommand()
       this.unblockedClients.push(c)
     }
+    this.afterEvent()
+  }
+
+  /** Holds a client's pipeline while its command finishes asynchronously (CONFIG SET port waiting for the bind). */
+  holdClient(c: Client): void {
+    c.flags |= CLIENT_BLOCKED
+    this.blockedClients++
+  }
+
+  /** The held client's reply is written: its pipeline resumes. */
+  releaseClient(c: Client): void {
+    c.flags &= ~CLIENT_BLOCKED
+    this.blockedClients--
+    this.unblockedClients.push(c)
     this.afterEvent()
   }
 

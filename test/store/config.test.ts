@@ -99,6 +99,47 @@ describe('CONFIG SET', () => {
   )))
 })
 
+describe('CONFIG SET port / bind / tls-port (listeners rebound as Redis\' apply functions do)', () => {
+  it('a port in use fails the apply: every parameter of the call rolls back and the old port still answers', () =>
+    cmp.onBoth(async (port) => {
+      /* the other server of the pair holds a port this one cannot have */
+      const used = port === cmp.pair.redis.port ? cmp.pair.store.port : cmp.pair.redis.port
+      const c = await RawClient.connect(port)
+      const out: string[] = []
+      const ask = async (...cmd: string[]) => out.push(`${cmd.join(' ').replace(String(used), '<used port>')} -> ${show(await c.call(...cmd))}`)
+      await ask('CONFIG', 'SET', 'maxmemory', '10000001', 'port', String(used), 'client-query-buffer-limit', '10m')
+      await ask('CONFIG', 'GET', 'maxmemory')
+      await ask('CONFIG', 'GET', 'client-query-buffer-limit')
+      out.push(`port unchanged: ${(await c.call('CONFIG', 'GET', 'port')).toString().includes(`$${String(port).length}\r\n${port}\r\n`)}`)
+      await ask('CONFIG', 'SET', 'bind', '192.0.2.1')
+      await ask('CONFIG', 'GET', 'bind')
+      await ask('CONFIG', 'SET', 'tls-port', String(used))
+      c.close()
+      const again = await RawClient.connect(port)
+      out.push(`new connection: ${show(await again.call('PING'))}`)
+      again.close()
+      return out
+    }))
+
+  it('a free port is bound before the old one closes; connections made before stay; moving back works', () =>
+    cmp.onBoth(async (port) => {
+      const next = await freePort()
+      const c = await RawClient.connect(port)
+      const out = [`set -> ${show(await c.call('CONFIG', 'SET', 'port', String(next)))}`]
+      out.push(`old connection: ${show(await c.call('PING'))}`)
+      const moved = await RawClient.connect(next)
+      out.push(`new port: ${show(await moved.call('PING'))}`)
+      out.push(`old port refused: ${await RawClient.connect(port).then((x) => { x.close(); return false }, () => true)}`)
+      out.push(`back -> ${show(await moved.call('CONFIG', 'SET', 'port', String(port)))}`)
+      moved.close()
+      c.close()
+      const back = await RawClient.connect(port)
+      out.push(`old port again: ${show(await back.call('PING'))}`)
+      back.close()
+      return out
+    }))
+})
+
 describe('CONFIG RESETSTAT and HELP', () => {
   it('RESETSTAT zeroes the counters INFO shows', async () => {
     const c = await RawClient.connect(cmp.pair.store.port)

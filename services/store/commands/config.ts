@@ -9,6 +9,8 @@ import { PROTECTED, DENY_LOADING, MULTI_ARG, HIDDEN, SENSITIVE } from '../config
 import { allowProtectedAction, applyConfig, configNames, findParam, formatParam, isImmutable, restoreParam, setParamArgs, type ConfigDef } from '../config.js'
 import { rewriteConfig } from '../config-file.js'
 import { addReplyHelp } from './help.js'
+import { applyListeners, LISTENER_PARAMS } from '../listen.js'
+import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import { stringMatch } from '../util.js'
 
 /** A loopback client, for the `local` setting of enable-protected-configs / enable-debug-command. */
@@ -101,16 +103,37 @@ function configSetCommand(c: Client): void {
     }
     if (r === null) changed.add(d.name)
   }
-  const applied = applyConfig(c.server, changed)
-  if (applied) {
+  /* a failed apply restores every parameter of the call, those that applied fine too */
+  const rollback = (applied: { name: string; err: string }): void => {
     c.server.log(`Failed applying new configuration. Possibly related to new ${applied.name} setting. Restoring previous settings.`)
     defs.forEach((d, k) => restoreParam(cfg, d, old[k]))
     applyConfig(c.server, changed)
     errName = applied.name
     errstr = applied.err
+  }
+  const applied = applyConfig(c.server, changed)
+  if (applied) {
+    rollback(applied)
     return fail()
   }
-  c.addReplyRaw(OK)
+  if (!LISTENER_PARAMS.some((n) => changed.has(n))) return c.addReplyRaw(OK)
+  /* port, bind, tls-port: Node binds asynchronously, so the reply waits for the new listener */
+  const bindAt = defs.findIndex((d) => d.name === 'bind')
+  const rebind = applyListeners(c.server, changed, bindAt >= 0 ? old[bindAt] : String(cfg.bind))
+  if (c.flags & CLIENT_DENY_BLOCKING) {
+    /* inside EXEC the reply cannot wait: a refused rebind is rolled back and logged */
+    c.addReplyRaw(OK)
+    void rebind.then((failed) => failed && rollback(failed))
+    return
+  }
+  c.server.holdClient(c)
+  void rebind.then((failed) => {
+    if (failed) {
+      rollback(failed)
+      fail()
+    } else c.addReplyRaw(OK)
+    c.server.releaseClient(c)
+  })
 }
 
 /** resetServerStats() + resetCommandTableStats() + resetErrorTableStats(). */
