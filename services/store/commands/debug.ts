@@ -1,6 +1,6 @@
 /*
  * DEBUG (debug.c), the subset that tools and Redis' own test suite use:
- * SLEEP, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, HELP. As in Redis 7, refused
+ * SLEEP, OBJECT, RELOAD, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE (digest.ts), HELP. As in Redis 7, refused
  * unless enable-debug-command allows it (yes, or local for loopback clients).
  */
 
@@ -15,6 +15,7 @@ import { RdbOut, rdbSaveObject } from '../persistence/rdb.js'
 import { blockForKeys, unblockClient } from '../blocked.js'
 import { addReplySubcommandSyntaxError } from './help.js'
 import type { RingList } from '../types/list.js'
+import { datasetDigest, valueDigest } from '../digest.js'
 
 /* What a quicklist node holds by default (list-max-listpack-size -2: 8 kB of entries). */
 const QUICKLIST_NODE_BYTES = 8192
@@ -96,6 +97,10 @@ function debugReload(c: Client): void {
 
 const HELP = [
   'DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'DIGEST',
+  '    Output a hex signature representing the current DB content.',
+  'DIGEST-VALUE <key> [<key> ...]',
+  '    Output a hex signature of the values of all the specified keys.',
   'OBJECT <key>',
   '    Show low level info about the <key> and associated value.',
   'RELOAD [option ...]',
@@ -136,6 +141,11 @@ function debugCommand(c: Client): void {
     c.addReplyRaw(OK)
   } else if (sub === 'object' && argv.length === 3) {
     debugObject(c)
+  } else if (sub === 'digest' && argv.length === 2) {
+    c.addReplyStatus(datasetDigest(c.server.keyspace))
+  } else if (sub === 'digest-value') {
+    c.addReplyArrayLen(argv.length - 2)
+    for (let j = 2; j < argv.length; j++) c.addReplyStatus(valueDigest(c.db, argv[j]))
   } else if (sub === 'reload') {
     debugReload(c)
   } else if (sub === 'set-active-expire' && argv.length === 3) {
