@@ -1,11 +1,12 @@
 // The whole pipeline over TLS: `iotbuf start` runs the bundled store TLS-only from
 // IOTBUF_STORE_TLS_* (certificates made by openssl here, tls-auth-clients yes) and points the
-// broker and the worker at rediss://; devices → broker → store → worker → file sink; `iotbuf status`
+// broker, the worker and the bridge at rediss://; devices → broker → store → worker → file sink, and
+// devices → Mosquitto → bridge → store; `iotbuf status`
 // connects the same way; the broker's enqueue batch connection (shared/buffer/resp-writer.ts) is
 // a TLS client too; a client without a certificate is refused; bad TLS settings stop the start
 // naming the variable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
@@ -13,6 +14,7 @@ import { Redis } from 'ioredis'
 import { freePort, waitFor } from '../helpers/ports.js'
 import { runIotbuf, startIotbuf, type Proc } from '../helpers/procs.js'
 import { makeCertificates } from '../helpers/certs.js'
+import { makePki, startMosquitto, type Mosquitto } from '../bridge/upstream.js'
 import { readSinkTree } from '../helpers/sink-files.js'
 
 let dir = ''
@@ -20,6 +22,7 @@ const pem = (name: string): string => join(dir, name)
 let env: NodeJS.ProcessEnv = {}
 let start: Proc | null = null
 let tlsPort = 0
+let mosq: Mosquitto | null = null
 
 /** An ioredis client to the store over TLS, with the CA and optionally the client certificate. */
 function overTls(withCert: boolean): Redis {
@@ -35,7 +38,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'iotbuf-tls-e2e-'))
   makeCertificates(dir)
   tlsPort = await freePort()
+  /* the bridge's upstream: Mosquitto with its own PKI */
+  mkdirSync(join(dir, 'mqtt'))
+  const pki = await makePki(join(dir, 'mqtt'))
+  mosq = await startMosquitto(join(dir, 'mqtt'), pki)
   env = {
+    IOTBUF_BRIDGE_URL: `mqtts://127.0.0.1:${mosq.tlsPort}`, IOTBUF_BRIDGE_CA: pki.ca, IOTBUF_BRIDGE_CERT: pki.cert, IOTBUF_BRIDGE_KEY: pki.key,
+    IOTBUF_BRIDGE_CLIENT_ID: 'bridge-tls-store', IOTBUF_BRIDGE_METRICS_PORT: '0',
     IOTBUF_STORE_URL: undefined, IOTBUF_STORE_PORT: String(await freePort()), IOTBUF_MQTT_PORT: String(await freePort()), IOTBUF_DATA_DIR: join(dir, 'data'),
     IOTBUF_BROKER_METRICS_PORT: '0', IOTBUF_WORKER_METRICS_PORT: '0', IOTBUF_SHARDS: '4', IOTBUF_DRAIN_INTERVAL: '250ms', IOTBUF_SINKS: 'file', IOTBUF_SINK_OBJECT_BYTES: '0',
     IOTBUF_STORE_TLS_PORT: String(tlsPort), IOTBUF_STORE_TLS_CERT: pem('server.crt'), IOTBUF_STORE_TLS_KEY: pem('server.key'), IOTBUF_STORE_TLS_CA: pem('ca.crt'),
@@ -45,10 +54,12 @@ beforeAll(async () => {
   start = startIotbuf(['start'], env, dir)
   await start.waitForOutput(/"msg":"broker listening/, 60_000)
   await start.waitForOutput(/"svc":"worker"/, 60_000)
+  await start.waitForOutput(/bridge subscribed to/, 60_000)
 }, 120_000)
 
 afterAll(async () => {
   if (start) expect(await start.stop('SIGTERM')).toBe(0)
+  await mosq?.stop()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -66,13 +77,20 @@ describe('the pipeline over rediss:// to the bundled store (tls-auth-clients yes
     const got = await waitFor(() => { const r = readSinkTree(sink); return r.length >= 30 ? r : null }, '30 readings in the file sink', 60_000)
     expect(got!.map((r) => r.measures.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i))
 
+    /* through Mosquitto and the bridge, which writes to the store over TLS as well */
+    const upstream = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosq!.port}`, { clientId: 'tls-up', reconnectPeriod: 0 })
+    for (let i = 0; i < 10; i++) await upstream.publishAsync('devices/bridged-dev/telemetry', JSON.stringify({ seq: i }), { qos: 1 })
+    await upstream.endAsync()
+    const bridged = await waitFor(() => { const r = readSinkTree(sink).filter((x) => x.deviceId === 'bridged-dev'); return r.length >= 10 ? r : null }, '10 bridged readings in the file sink', 60_000)
+    expect(bridged!.map((r) => r.measures.seq).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: 10 }, (_, i) => i))
+
     const status = await runIotbuf(['status', '--json'], env, dir)
     expect(status.code, status.out).toBe(0)
     const s = JSON.parse(status.out) as { totals: { deadLetters: number; depth: number } }
     expect(s.totals.deadLetters).toBe(0)
   }, 120_000)
 
-  it("every connection of the broker and the worker is TLS with the client certificate — the broker's enqueue batch connection too", async () => {
+  it("every connection of the broker, the worker and the bridge is TLS with the client certificate — the broker's enqueue batch connection too", async () => {
     const admin = overTls(true)
     try {
       await admin.connect()
@@ -80,6 +98,7 @@ describe('the pipeline over rediss:// to the bundled store (tls-auth-clients yes
       const named = (n: string) => clients.filter((l) => new RegExp(` name=${n} `).test(l))
       expect(named('iotbuf-broker')).toHaveLength(1)
       expect(named('iotbuf-worker')).toHaveLength(1)
+      expect(named('iotbuf-bridge')).toHaveLength(1)
       /* the batch connection sends no CLIENT SETNAME: unnamed, last command one of the enqueue batch's */
       expect(clients.filter((l) => / name= /.test(l) && / cmd=(exec|hincrby|hset|pexpire|zadd|set) /.test(l)).length, clients.join('\n')).toBeGreaterThanOrEqual(1)
       /* and there is no plain listener to reach instead */
