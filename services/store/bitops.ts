@@ -134,7 +134,9 @@ export function setbitCommand(c: Client): void {
   const bitval = (byteval >> shift) & 1
   if (r.grew || bitval !== on) {
     buf[byte] = on ? byteval | (1 << shift) : byteval & ~(1 << shift)
+    const count = r.m.bitcount
     wroteInPlace(c.db, c.argv[1], r.o)
+    if (count >= 0) r.m.bitcount = count + on - bitval
     c.db.ks.dirty++
   }
   c.addReplyLongLong(bitval)
@@ -219,6 +221,11 @@ export function bitcountCommand(c: Client): void {
     }
     r = resolveRange(start, end, s.length, isbit)
   } else if (argv.length === 2) {
+    const m = o.ptr as StringPtr
+    if (typeof m !== 'string') {
+      if (m.bitcount < 0) m.bitcount = popcount(s, 0, s.length - 1)
+      return c.addReplyLongLong(m.bitcount)
+    }
     r = { start: 0, end: s.length - 1, firstMask: 0, lastMask: 0 }
   } else {
     return c.addReplyError(SYNTAX_ERR)

@@ -419,7 +419,8 @@ function hllForWriteOrReply(c: Client, key: string): { o: RObj; created: boolean
     return null
   }
   if (!validHllOrReply(c, stringBytes(o))) return null
-  makeMutable(c.db, o, 0)
+  /* An invalid register run found halfway may leave bytes changed without the wroteInPlace() of a success. */
+  makeMutable(c.db, o, 0).bitcount = -1
   return { o, created: false }
 }
 

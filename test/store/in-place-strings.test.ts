@@ -26,6 +26,24 @@ describe('values written in place', () => {
       'GETRANGE big 60 -1', 'SET num 100', 'SETRANGE num 0 2', 'GET num', 'INCR num', 'OBJECT ENCODING num', `SETRANGE pad 70 1`, 'STRLEN pad',
       'INCR pad', 'SETRANGE pad 0 12', 'GETRANGE pad 0 2', 'SET i 7', 'BITFIELD i INCRBY u8 0 1', 'GET i', 'INCR i'))
 
+  it('BITCOUNT of the whole value stays right across every kind of in-place write', async () => {
+    // the count a value written in place remembers between SETBITs must follow every writer
+    let seed = 11
+    const rnd = (n: number): number => (seed = (seed * 16807) % 2147483647) % n
+    const script: Script = [['SETBIT', 'p', '4000', '1'], ['BITCOUNT', 'p']]
+    for (let i = 0; i < 300; i++) {
+      const k = rnd(10)
+      if (k < 6) script.push(['SETBIT', 'p', String(rnd(6000)), String(rnd(2))])
+      else if (k === 6) script.push(['SETRANGE', 'p', String(rnd(800)), 'ab'])
+      else if (k === 7) script.push(['BITFIELD', 'p', 'INCRBY', 'u8', String(rnd(6000)), '7'])
+      else if (k === 8) script.push(['APPEND', 'p', '\x01'])
+      else script.push(['BITCOUNT', 'p', '0', String(rnd(700))])
+      script.push(['BITCOUNT', 'p'])
+    }
+    script.push(['COPY', 'p', 'q'], ['SETBIT', 'q', '1', '1'], ['BITCOUNT', 'q'], ['BITCOUNT', 'p'], ['PFADD', 'p', 'x'], ['BITOP', 'NOT', 'p', 'p'], ['BITCOUNT', 'p'])
+    await cmp.same(script)
+  })
+
   it('APPEND on a long value keeps growing in place', async () => {
     const script: Script = [['SET', 'log', 'start:']]
     for (let i = 0; i < 200; i++) script.push(['APPEND', 'log', `reading-${i};`])

@@ -16,6 +16,12 @@ import { objMemAdjust, signalModifiedKey, type Db, type RObj } from '../keyspace
 const SDS_MAX_PREALLOC = 1024 * 1024
 
 export class MutableString {
+  /**
+   * BITCOUNT of the whole value, -1 when unknown. Every in-place write ends in
+   * wroteInPlace(), which forgets it; SETBIT then sets it to the old count
+   * +-1, so counting a presence bitmap between SETBITs does not rescan it.
+   */
+  bitcount = -1
   constructor(
     /** Unpooled, so no other value's bytes share its ArrayBuffer; bytes past `len` are zero. */
     public buf: Buffer,
@@ -115,6 +121,7 @@ export function replaceBytes(db: Db, o: RObj, b: Buffer): void {
 
 /** The end of an in-place write: what setKey() does for a new value. */
 export function wroteInPlace(db: Db, key: string, o: RObj): void {
+  ;(o.ptr as MutableString).bitcount = -1
   o.rawString = true
   signalModifiedKey(db, key)
 }
