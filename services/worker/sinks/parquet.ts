@@ -55,8 +55,10 @@ export class ParquetColumns {
   readonly ts: number[] = []
   readonly receivedAt: number[] = []
   readonly measures = new Map<string, MeasureColumn>()
-  tags: Array<Record<string, string> | null> | null = null
+  tags: Array<TagPairs | null> | null = null
   ids: Array<string | null> | null = null
+  /** one key/value list per distinct tag set: readings of a device repeat theirs */
+  private readonly tagSets = new Map<string, TagPairs>()
 
   add(r: Reading): void {
     const row = this.rows++
@@ -77,12 +79,30 @@ export class ParquetColumns {
       values.push(r.measures[k])
       this.measures.set(k, { type: typeOf(r.measures[k]), values })
     }
-    if (r.tags) (this.tags ??= new Array<Record<string, string> | null>(row).fill(null)).push(r.tags)
+    if (r.tags) (this.tags ??= new Array<TagPairs | null>(row).fill(null)).push(this.tagPairs(r.tags))
     else this.tags?.push(null)
     if (r.id !== undefined) (this.ids ??= new Array<string | null>(row).fill(null)).push(r.id)
     else this.ids?.push(null)
   }
+
+  /**
+   * The map column's value as the writer's own key/value form: given a plain object it builds
+   * that list anew for each row and each of the map's two leaf columns.
+   */
+  private tagPairs(tags: Record<string, string>): TagPairs {
+    let id = ''
+    for (const k in tags) id += `${k}\u0000${tags[k]}\u0000`
+    let pairs = this.tagSets.get(id)
+    if (!pairs) {
+      pairs = []
+      for (const k in tags) pairs.push({ key: k, value: tags[k] })
+      this.tagSets.set(id, pairs)
+    }
+    return pairs
+  }
 }
+
+type TagPairs = Array<{ key: string; value: string }>
 
 export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions): Promise<Buffer> {
   const cols = new ParquetColumns()
