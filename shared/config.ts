@@ -23,6 +23,7 @@ const port = (allowZero: boolean) => int(allowZero ? 0 : 1, 65535)
 const ratio = z.string().regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'a number from 0 to 1, e.g. 0.85').transform(Number)
 const oneOf = <T extends string>(...values: [T, ...T[]]) => z.enum(values, { message: `one of ${values.join(', ')}` })
 const bool = z.enum(['true', 'false', 'yes', 'no', '1', '0'], { message: 'true or false' }).transform((v) => v === 'true' || v === 'yes' || v === '1')
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port of the master, e.g. 10.0.0.1:6379').refine((s) => Number(s.split(':')[1]) <= 65535, 'host:port of the master, e.g. 10.0.0.1:6379')
 const storeUrl = z.string().regex(/^(redis|rediss|redis\+cluster|rediss\+cluster|redis\+sentinel):\/\/.+/, 'a URL like redis://host:6379, rediss://host:6380, redis+cluster://h1:p1,h2:p2, rediss+cluster://h:p (TLS) or redis+sentinel://h1:26379,h2:26379/mymaster')
 const SINKS = ['file', 's3', 'timestream', 'influx', 'opensearch'] as const
 const sinkList = z.string().transform((s, ctx) => {
@@ -59,6 +60,7 @@ export const SETTINGS = {
   STORE_BROKER_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-broker (least privilege: queue, latest, dedup and writer keys; reads iot:devices) and the broker connects as it', true),
   STORE_WORKER_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-worker (reads, acks and trims queues, leases, writes the DLQ) and the worker connects as it', true),
   STORE_CLI_PASSWORD: setting(text, undefined, 'when set, the bundled store gets ACL user iotbuf-cli (read-only) and iotbuf status connects as it', true),
+  STORE_REPLICAOF: setting(hostPort, undefined, 'iotbuf start runs its bundled store as a replica of this master (a standby gateway; masterauth = IOTBUF_STORE_PASSWORD); needs IOTBUF_STORE_URL, e.g. redis+sentinel://, for broker and worker'),
   STORE_SYNC_REPLICAS: setting(int(0, 100), '0', 'broker and bridge: acknowledge devices only once this many replicas of the store have the batch (WAIT after each batch; fewer within 1 s: acks withheld and asked again); 0 turns off'),
   STORE_TLS_PORT: setting(port(true), '0', 'TLS port of the bundled store that iotbuf start runs; set, the store listens only there (port 0, IOTBUF_STORE_PORT unused) and every service connects with rediss://'),
   STORE_TLS_CERT: setting(pemFile, undefined, 'PEM certificate of the bundled store (IOTBUF_STORE_TLS_PORT); also the client certificate the services present to a rediss:// store that asks for one, unless IOTBUF_STORE_TLS_CLIENT_CERT is set (as redis-server uses tls-cert-file)'),

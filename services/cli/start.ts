@@ -36,12 +36,21 @@ function storeArgs(config: Config): string[] {
   const args = ['store', ...tls, '--bind', '127.0.0.1', '--maxmemory', String(config.MAXMEMORY),
     '--maxmemory-policy', config.MAXMEMORY_POLICY, '--appendonly', config.APPENDONLY ? 'yes' : 'no', '--appendfsync', config.APPENDFSYNC, '--dir', dir]
   if (config.STORE_PASSWORD) args.push('--requirepass', config.STORE_PASSWORD)
+  if (config.STORE_REPLICAOF) {
+    const at = config.STORE_REPLICAOF.lastIndexOf(':')
+    args.push('--replicaof', config.STORE_REPLICAOF.slice(0, at), config.STORE_REPLICAOF.slice(at + 1))
+    /* the pair shares one password: the replica authenticates with it to its master */
+    if (config.STORE_PASSWORD) args.push('--masterauth', config.STORE_PASSWORD)
+  }
   /* the users `iotbuf store` adds from IOTBUF_STORE_{BROKER,WORKER,CLI}_PASSWORD come with the environment */
   return args
 }
 
+/** Where the bundled store listens (a standby's replica store too, whatever IOTBUF_STORE_URL names). */
+const bundledUrlOf = (config: Config) => storeUrlOf({ ...config, STORE_URL: undefined })
+
 async function waitForStore(config: Config, child: () => ChildProcess | null): Promise<void> {
-  const url = storeUrlOf(config)
+  const url = bundledUrlOf(config)
   const deadline = Date.now() + 30_000
   for (;;) {
     const c = createStoreClient(url, { name: 'iotbuf-start', failFast: true, tls: storeTlsOf(config) }, config.STORE_PASSWORD)
@@ -55,7 +64,12 @@ async function waitForStore(config: Config, child: () => ChildProcess | null): P
 export async function runStart(): Promise<void> {
   const config = loadConfigOrExit()
   const log = createLogger('start', config.LOG_LEVEL, config.LOG_FORMAT)
-  const bundled = !config.STORE_URL
+  // a standby gateway runs its store as a replica, while broker and worker use IOTBUF_STORE_URL
+  if (config.STORE_REPLICAOF && !config.STORE_URL) {
+    process.stderr.write('iotbuf start: IOTBUF_STORE_REPLICAOF makes the bundled store a read-only replica; set IOTBUF_STORE_URL (e.g. redis+sentinel://h1:26379,h2:26379/mymaster) so broker and worker write to the master\n')
+    process.exit(1)
+  }
+  const bundled = !config.STORE_URL || config.STORE_REPLICAOF !== undefined
   const ports: Array<[string, string, number]> = [['MQTT', 'IOTBUF_MQTT_PORT', config.MQTT_PORT]]
   if (bundled) ports.unshift(config.STORE_TLS_PORT ? ['store TLS', 'IOTBUF_STORE_TLS_PORT', config.STORE_TLS_PORT] : ['store', 'IOTBUF_STORE_PORT', config.STORE_PORT])
   if (config.BROKER_METRICS_PORT) ports.push(['broker metrics', 'IOTBUF_BROKER_METRICS_PORT', config.BROKER_METRICS_PORT])
@@ -85,7 +99,7 @@ export async function runStart(): Promise<void> {
     if (spec.ready) await spec.ready().catch((err: Error) => { log.fatal(err.message); sup.stopAll().then(() => process.exit(1)) })
   }
   const where = [
-    bundled ? `store   ${storeUrlOf(config)}${config.STORE_TLS_PORT ? ` (TLS only, client certificates: ${config.STORE_TLS_AUTH_CLIENTS})` : ''}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
+    bundled ? `store   ${bundledUrlOf(config)}${config.STORE_REPLICAOF ? ` (replica of ${config.STORE_REPLICAOF}; broker and worker use ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')})` : ''}${config.STORE_TLS_PORT ? ` (TLS only, client certificates: ${config.STORE_TLS_AUTH_CLIENTS})` : ''}  (data in ${join(config.DATA_DIR, 'store')})` : `store   ${config.STORE_URL?.replace(/\/\/[^@/]*@/, '//****@')} (external)`,
     `broker  mqtt://${config.MQTT_HOST}:${config.MQTT_PORT}${config.BROKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.BROKER_METRICS_PORT}/metrics` : ''}`,
     `        ${authSummary(config)}`,
     `worker  every ${config.DRAIN_INTERVAL} ms to ${config.SINKS.join(', ')}${config.SINKS.includes('file') ? ` (${join(config.DATA_DIR, 'sink')})` : ''}${config.WORKER_METRICS_PORT ? `  metrics http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` : ''}`,
