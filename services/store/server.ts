@@ -35,6 +35,7 @@ import { Tracking } from './tracking.js'
 import { Replication, CLIENT_MASTER, CLIENT_SLAVE } from './replication.js'
 import type { Db } from './keyspace.js'
 import { ErrorStats } from './stats.js'
+import { MigrateSocketCache } from './migrate-sockets.js'
 
 /* acceptCommonHandler()'s reply to a non-loopback client in protected mode. */
 const PROTECTED_MODE_ERR =
@@ -92,6 +93,8 @@ export class StoreServer {
   readonly slowlog = new SlowLog()
   readonly latency = new LatencyMonitor()
   readonly tracking = new Tracking(this)
+  /** MIGRATE's connections to its targets, kept between calls */
+  readonly migrateSockets = new MigrateSocketCache()
   readonly errorStats = new ErrorStats()
   /** incrCommandStatsOnError()'s prev_err_count: errorStats.total when the last command started or ended. */
   private prevErrorCount = 0
@@ -305,6 +308,7 @@ export class StoreServer {
   async close(): Promise<void> {
     if (this.cronTimer) clearInterval(this.cronTimer)
     this.repl.link?.stop()
+    this.migrateSockets.closeAll()
     this.beforeSleep()
     this.shutdownPersistence()
     for (const c of [...this.clients.values()]) {
@@ -837,6 +841,7 @@ export class StoreServer {
     if (now - this.lastReplCron >= 1000) {
       this.lastReplCron = now
       this.repl.cron(now)
+      this.migrateSockets.closeTimedOut(now)
     }
     this.afterEvent()
   }

@@ -179,6 +179,68 @@ describe('MIGRATE between the store and redis-server', () => {
   })
 })
 
+describe('MIGRATE connection cache', () => {
+  /** MIGRATEs from the server on srcPort to targetPort, tracing the cache size and the SELECT/AUTH calls the target saw. */
+  async function cacheTrace(srcPort: number, srcPass: string | null, targetPort: number): Promise<string[]> {
+    const src = await RawClient.connect(srcPort)
+    const tgt = await RawClient.connect(targetPort)
+    try {
+      if (srcPass !== null) await src.call('AUTH', srcPass)
+      await tgt.call('AUTH', 'sekret')
+      await tgt.call('CONFIG', 'RESETSTAT')
+      const cached = async (): Promise<string> => /migrate_cached_sockets:(\d+)/.exec((await src.call('INFO', 'stats')).toString())?.[1] ?? 'missing'
+      const calls = async (cmd: string): Promise<string> => new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec((await tgt.call('INFO', 'commandstats')).toString())?.[1] ?? '0'
+      const state = async (): Promise<string> => `cached=${await cached()} select=${await calls('select')} auth=${await calls('auth')}`
+      const tp = String(targetPort)
+      const trace = [await cached()]
+      await src.call('MSET', 'k1', 'a', 'k2', 'b', 'k3', 'c', 'k4', 'd')
+      /* the first call connects and SELECTs; the same db again goes without SELECT, another db SELECTs; AUTH every time */
+      let sentAt = 0
+      for (const [key, db, pass] of [['k1', '9', 'sekret'], ['k2', '9', 'sekret'], ['k3', '8', 'sekret'], ['k4', '8', 'nope'], ['k4', '8', 'sekret']]) {
+        sentAt = Date.now()
+        const r = (await src.call('MIGRATE', '127.0.0.1', tp, key, db, '5000', 'AUTH', pass)).toString().replace(/WRONGPASS.*/, 'WRONGPASS')
+        trace.push(`${key}->${db} ${r.trim()} ${await state()}`)
+      }
+      await tgt.call('SELECT', '8')
+      trace.push(`target db8 keys ${(await tgt.call('DBSIZE')).toString().trim()}`)
+      /* unused for more than MIGRATE_SOCKET_CACHE_TTL (10 s): the cron closes it; polled, bounded at 40 s after the last MIGRATE was sent */
+      let n = await cached()
+      while (n !== '0' && Date.now() - sentAt < 40000) {
+        await new Promise((r) => setTimeout(r, 250))
+        n = await cached()
+      }
+      const idle = Date.now() - sentAt
+      trace.push(`after idle ${n}, closed after 10 s or more: ${idle >= 10000}`)
+      return trace
+    } finally {
+      src.close()
+      tgt.close()
+    }
+  }
+
+  it('keeps one connection per target, SELECTs only on a db change, drops it after 10 s idle (store and redis-server alike)', async () => {
+    const targets = [await startRedisServer(), await startRedisServer()]
+    const source = await startRedisServer()
+    const s = await startBundledStore({ requirepass: 'storepw' })
+    try {
+      for (const t of targets) {
+        const a = await RawClient.connect(t.port)
+        await a.call('CONFIG', 'SET', 'requirepass', 'sekret')
+        a.close()
+      }
+      const [fromStore, fromRedis] = await Promise.all([cacheTrace(s.port, 'storepw', targets[0].port), cacheTrace(source.port, null, targets[1].port)])
+      expect(fromStore).toEqual(fromRedis)
+      /* what both agree on is Redis' behaviour, spelled out */
+      expect(fromStore.slice(0, 4)).toEqual(['0', 'k1->9 +OK cached=1 select=1 auth=1', 'k2->9 +OK cached=1 select=1 auth=2', 'k3->8 +OK cached=1 select=2 auth=3'])
+      expect(fromStore.at(-1)).toBe('after idle 0, closed after 10 s or more: true')
+    } finally {
+      await s.close()
+      await source.stop()
+      for (const t of targets) await t.stop()
+    }
+  }, 90000)
+})
+
 async function storeView(port: number, pass: string, keys: string[], db = 0): Promise<Record<string, string>> {
   const c = await RawClient.connect(port)
   try {

@@ -4,13 +4,13 @@
  * version in 2 bytes and a CRC-64 — so payloads move between the bundled
  * store and redis-server in both directions.
  *
- * MIGRATE talks to the target over a plain socket. Redis does that
- * synchronously with the whole server waiting; here only the calling client
- * waits (it is blocked like a BLPOP until the target answered or the timeout
- * passed), the store keeps serving everyone else.
+ * MIGRATE talks to the target over a plain socket, kept open between calls
+ * as Redis does (migrate-sockets.ts). Redis does that synchronously with the
+ * whole server waiting; here only the calling client waits (it is blocked
+ * like a BLPOP until the target answered or the timeout passed), the store
+ * keeps serving everyone else.
  */
 
-import { connect, type Socket } from 'node:net'
 import type { Client } from '../networking.js'
 import { CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
@@ -187,9 +187,7 @@ function migrateCommand(c: Client): void {
     return c.addReplyError('MIGRATE cannot run inside MULTI or a script on the bundled store: its reply comes from another server')
   }
   /* The RESTORE commands, built now: the dump is of the values as they are at this moment. */
-  const cmds: string[][] = []
-  if (password !== null) cmds.push(username !== null ? ['AUTH', username, password] : ['AUTH', password])
-  cmds.push(['SELECT', String(dbid)])
+  const restores: string[][] = []
   const moving: string[] = []
   const compress = c.server.config.rdbcompression !== 'no'
   for (let j = 0; j < keys.length; j++) {
@@ -202,43 +200,69 @@ function migrateCommand(c: Client): void {
     }
     const cmd = ['RESTORE', keys[j], String(ttl), createDumpPayload(objs[j], compress).toString('latin1')]
     if (replace) cmd.push('REPLACE')
-    cmds.push(cmd)
+    restores.push(cmd)
     moving.push(keys[j])
   }
+  const restorePayload = respCommands(restores)
   const host = argv[1]
-  const port = Number(argv[2])
+  const port = argv[2]
+  const name = `${host}:${port}`
+  const cache = c.server.migrateSockets
   blockForKeys(c, [], 0, () => false, () => undefined)
   const bs = c.bstate
-  migrateOverSocket(host, port, timeout, respCommands(cmds), cmds.length, (err, replies) => {
+  const reply = (send: () => void): void => {
     if (c.bstate !== bs) return
-    finishMigrate(c, db, moving, copy, password !== null, err, replies)
+    send()
     unblockClient(c)
     c.server.afterEvent()
+  }
+  cache.serialize(name, (release) => {
+    if (c.bstate !== bs) return release()
+    /* Redis retries once on a socket error before any RESTORE reply (the cached connection may have died), never after a timeout. */
+    const attempt = (mayRetry: boolean): void => cache.get(host, port, timeout, (cs) => {
+      if (cs === null) {
+        reply(() => c.addReplyError('-IOERR error or timeout connecting to the client'))
+        return release()
+      }
+      const pre: string[][] = []
+      if (password !== null) pre.push(username !== null ? ['AUTH', username, password] : ['AUTH', password])
+      const select = cs.lastDbid !== dbid
+      if (select) pre.push(['SELECT', String(dbid)])
+      cs.send(Buffer.concat([respCommands(pre), restorePayload]), pre.length + moving.length, timeout, (err, replies) => {
+        if (err !== null && mayRetry && !err.timedOut && replies.length <= pre.length) {
+          cache.close(name)
+          return attempt(false)
+        }
+        /* the first error among AUTH's, SELECT's and the RESTOREs' replies, as Redis reports it */
+        const preError = replies.slice(0, pre.length).find((r) => r.startsWith('-')) ?? null
+        let targetError: string | null = null
+        const done: string[] = []
+        for (let j = 0; j < moving.length; j++) {
+          const r = replies[pre.length + j]
+          if (r === undefined) break
+          if (preError !== null || r.startsWith('-')) {
+            if (targetError === null) targetError = preError ?? r
+          } else if (!copy) {
+            done.push(moving[j])
+          }
+        }
+        if (err !== null) cache.close(name)
+        if (done.length > 0) deleteMigrated(c, db, done)
+        if (targetError !== null) {
+          /* the connection's selected db is unknown now: SELECT again next time */
+          cs.lastDbid = -1
+          reply(() => c.addReplyError(`Target instance replied with error: ${targetError.slice(1)}`))
+        } else if (err !== null) {
+          reply(() => c.addReplyError(`-IOERR error or timeout ${err.writing ? 'writing' : 'reading'} to target instance`))
+        } else {
+          cs.lastDbid = dbid
+          reply(() => c.addReplyRaw(OK))
+        }
+        release()
+      })
+    })
+    attempt(true)
   })
-}
-
-function finishMigrate(c: Client, db: Db, moving: string[], copy: boolean, auth: boolean, err: string | null, replies: string[]): void {
-  if (err !== null && replies.length === 0) {
-    c.addReplyError(err)
-    return
-  }
-  const pre = auth ? 2 : 1
-  let targetError: string | null = null
-  for (let i = 0; i < pre && i < replies.length; i++) if (targetError === null && replies[i].startsWith('-')) targetError = replies[i]
-  const done: string[] = []
-  for (let j = 0; j < moving.length; j++) {
-    const r = replies[pre + j]
-    if (r === undefined) break
-    if (targetError !== null || r.startsWith('-')) {
-      if (targetError === null) targetError = r
-    } else if (!copy) {
-      done.push(moving[j])
-    }
-  }
-  if (done.length > 0) deleteMigrated(c, db, done)
-  if (targetError !== null) c.addReplyError(`Target instance replied with error: ${targetError.slice(1)}`)
-  else if (err !== null) c.addReplyError(err)
-  else c.addReplyRaw(OK)
 }
 
 /** The keys the target acknowledged leave this store, propagated as one DEL as Redis rewrites MIGRATE. */
@@ -263,44 +287,6 @@ function respCommands(cmds: string[][]): Buffer {
   const w = new RespWriter()
   for (const cmd of cmds) w.command(cmd)
   return Buffer.from(w.view())
-}
-
-/** Sends the commands and reads one status line per command; err says where it failed. */
-function migrateOverSocket(host: string, port: number, timeout: number, payload: Buffer, expected: number, done: (err: string | null, replies: string[]) => void): void {
-  let sock: Socket
-  let connected = false
-  let finished = false
-  let pending = ''
-  const replies: string[] = []
-  const finish = (err: string | null): void => {
-    if (finished) return
-    finished = true
-    sock.destroy()
-    done(err, replies)
-  }
-  try {
-    sock = connect({ host, port })
-  } catch {
-    done('-IOERR error or timeout connecting to the client', [])
-    return
-  }
-  sock.setNoDelay(true)
-  sock.setTimeout(timeout, () => finish(connected ? '-IOERR error or timeout reading to target instance' : '-IOERR error or timeout connecting to the client'))
-  sock.on('error', () => finish(connected ? '-IOERR error or timeout reading to target instance' : '-IOERR error or timeout connecting to the client'))
-  sock.on('close', () => finish('-IOERR error or timeout reading to target instance'))
-  sock.on('connect', () => {
-    connected = true
-    sock.write(payload)
-  })
-  sock.on('data', (d: Buffer) => {
-    pending += d.toString('latin1')
-    let nl: number
-    while ((nl = pending.indexOf('\r\n')) !== -1) {
-      replies.push(pending.slice(0, nl))
-      pending = pending.slice(nl + 2)
-      if (replies.length === expected) return finish(null)
-    }
-  })
 }
 
 const k1 = { firstKey: 1, lastKey: 1, step: 1 }

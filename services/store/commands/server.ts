@@ -68,8 +68,7 @@ function infoSection(c: Client, name: string): string | null {
         pubsub_channels: 0, pubsub_patterns: 0,
         total_error_replies: s.errorStats.total,
         tracking_total_keys: s.tracking.totalKeys, tracking_total_items: s.tracking.totalItems, tracking_total_prefixes: s.tracking.totalPrefixes,
-        /* MIGRATE opens a connection per call (commands/dump.ts), none is kept */
-        migrate_cached_sockets: 0,
+        migrate_cached_sockets: s.migrateSockets.size,
       })
     case 'replication':
       return s.repl.info()
