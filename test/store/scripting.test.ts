@@ -272,6 +272,29 @@ describe('Functions', () => {
 })
 
 describe('busy scripts', () => {
+  // past busy-reply-threshold the store hands the event loop turns from redis.call: the call's
+  // reply must still be what the script gets (it was lost: 7999-argument LPUSH returned nothing)
+  it('redis.call replies are intact in a script running past busy-reply-threshold', async () => {
+    await cmp.onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      try {
+        await c.call('FLUSHALL')
+        await c.call('CONFIG', 'SET', 'busy-reply-threshold', '10')
+        const busy = 'local x = 0 for j = 1, 3000000 do x = x + j end '
+        const out: string[] = []
+        for (const script of [
+          busy + "local a = {} for i = 1, 7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))",
+          busy + "local t = {} for i = 1, 20000 do t[#t + 1] = redis.call('incr', 'n') end return {#t, t[1], t[20000]}",
+          busy + "redis.call('set', 'k', 'v') return redis.pcall('get', 'k')",
+        ]) out.push(show(await c.call('EVAL', script, '0')))
+        return out
+      } finally {
+        await c.call('CONFIG', 'SET', 'busy-reply-threshold', '5000')
+        c.close()
+      }
+    })
+  }, 60_000)
+
   it('a script that caught an error (pcall, xpcall) or follows one that failed is still reported busy and killable', async () => {
     await cmp.onBoth(async (port) => {
       const out: string[] = []

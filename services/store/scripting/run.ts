@@ -53,6 +53,8 @@ const PROPAGATE_REPL = 2
 
 /** Instructions between two looks at the clock (Redis: 100000 of a VM ~20× faster). */
 const HOOK_COUNT = 10000
+/** A busy script's redis.call hands the event loop a turn at most this often (Redis: every 100000 Lua instructions). */
+const YIELD_INTERVAL_MS = 5
 
 const NOREPLICAS_ERR = '-NOREPLICAS Not enough good replicas to write.'
 export const SLOW_EVAL_ERR = '-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.'
@@ -96,6 +98,8 @@ export interface RunCtx {
   suspended: boolean
   /** redis.calls since the last hook: a script that makes them yields from redis.call, not from the hook. */
   callsSinceHook: number
+  /** When the script last handed the event loop a turn (or started). */
+  lastYield: number
   ownsAofTx: boolean
 }
 
@@ -174,7 +178,7 @@ export class ScriptRunner implements RedisApi {
     }
     return {
       caller, funcname, flags, replFlags: PROPAGATE_AOF | PROPAGATE_REPL, start: performance.now(), oomAtStart: oom, engine, co, coRef,
-      canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false, callsSinceHook: 0,
+      canYield: (caller.flags & CLIENT_DENY_BLOCKING) === 0, suspended: false, ownsAofTx: false, callsSinceHook: 0, lastYield: 0,
     }
   }
 
@@ -210,13 +214,16 @@ export class ScriptRunner implements RedisApi {
       this.finishKilled(ctx)
       return
     }
+    ctx.lastYield = performance.now()
     const status = lua.lua_resume(ctx.co, null, nargs)
     if (status === lua.LUA_YIELD) {
       if (!ctx.suspended) {
         ctx.suspended = true
         ctx.caller.flags |= CLIENT_PROTECTED
       }
-      setImmediate(() => this.resume(ctx, 0))
+      /* what was yielded (a redis.call's reply) goes back in as the resume's arguments: the yielding call's results */
+      const yielded = lua.lua_gettop(ctx.co)
+      setImmediate(() => this.resume(ctx, yielded))
       return
     }
     this.finish(ctx, status)
@@ -354,8 +361,10 @@ export class ScriptRunner implements RedisApi {
       this.inCall = false
     }
     if (raise) return lua.lua_error(L)
-    // past busy-reply-threshold: hand the event loop a turn, the reply is what resume() returns
-    if (ctx.flags & RUN_TIMEDOUT && ctx.canYield && (ctx.flags & RUN_KILLED) === 0 && lua.lua_isyieldable(L)) return lua.lua_yield(L, 1)
+    // past busy-reply-threshold: hand the event loop a turn every YIELD_INTERVAL_MS (as Redis
+    // processes events from its count hook), the reply is what resume() returns; a turn per
+    // call made a long script spend most of its time yielding (fengari yields by throwing)
+    if (ctx.flags & RUN_TIMEDOUT && ctx.canYield && (ctx.flags & RUN_KILLED) === 0 && performance.now() - ctx.lastYield >= YIELD_INTERVAL_MS && lua.lua_isyieldable(L)) return lua.lua_yield(L, 1)
     return 1
   }
 
