@@ -25,6 +25,11 @@
 //                   iot:dlq becomes a PING): bad payloads silently dropped
 //   token-logged    the broker logs each CONNECT's password (a device token) at trace level
 //   acl-open        the broker grants every SUBSCRIBE as asked (aedes' authorizeSubscribe bypassed)
+//   publish-open    the broker's publish authorizer sees every authenticated client as anonymous
+//                   (aedes' authorizePublish handed a stand-in for the client), so a device may
+//                   publish under any device's id
+//   token-plain     the device registry stores the token itself: node's scrypt replaced by the
+//                   identity, so the record's "hash" is the token's bytes (tokens still verify)
 //   store-open      the store is started without the --requirepass it was given
 //   config-unmasked `iotbuf config` also prints the IOTBUF_* environment as given
 //   store-leak      the bundled store keeps a copy of every byte its clients sent (a leak on the
@@ -36,7 +41,8 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
-  'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'store-open', 'config-unmasked', 'store-leak',
+  'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
+  'store-leak',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -171,13 +177,14 @@ async function installStoreWriteFaults(variants: BrokenVariant[]): Promise<void>
   }
 }
 
-/** token-logged, acl-open, store-open, config-unmasked: secrets shown or doors left open. */
+/** token-logged, acl-open, publish-open, token-plain, store-open, config-unmasked: secrets shown or doors left open. */
 async function installSecretLeaks(variants: BrokenVariant[]): Promise<void> {
-  if (variants.includes('token-logged') || variants.includes('acl-open')) {
+  if (variants.includes('token-logged') || variants.includes('acl-open') || variants.includes('publish-open')) {
     const { Aedes } = await import('aedes')
     type Authenticate = (client: { id: string }, username: string | undefined, password: Buffer | undefined, done: (...a: unknown[]) => void) => void
     type AuthorizeSubscribe = (client: unknown, sub: unknown, cb: (err: Error | null, sub: unknown) => void) => void
-    const create = Aedes.createBroker.bind(Aedes) as (opts: { authenticate?: Authenticate; authorizeSubscribe?: AuthorizeSubscribe }) => Promise<unknown>
+    type AuthorizePublish = (client: object | null, packet: unknown, cb: (err?: Error | null) => void) => void
+    const create = Aedes.createBroker.bind(Aedes) as (opts: { authenticate?: Authenticate; authorizeSubscribe?: AuthorizeSubscribe; authorizePublish?: AuthorizePublish }) => Promise<unknown>
     ;(Aedes as unknown as { createBroker: typeof create }).createBroker = (opts) => {
       const patched = { ...opts }
       const authenticate = opts.authenticate
@@ -188,8 +195,26 @@ async function installSecretLeaks(variants: BrokenVariant[]): Promise<void> {
         }
       }
       if (variants.includes('acl-open') && opts.authorizeSubscribe) patched.authorizeSubscribe = (_client, sub, cb) => cb(null, sub)
+      const authorizePublish = opts.authorizePublish
+      if (variants.includes('publish-open') && authorizePublish) {
+        // one stand-in per client (it inherits everything from the client), so per-client state
+        // keyed by it stays consistent; only the identity recorded at CONNECT is not found
+        const standIns = new WeakMap<object, object>()
+        const standIn = (client: object) => standIns.get(client) ?? standIns.set(client, Object.create(client) as object).get(client)!
+        patched.authorizePublish = (client, packet, cb) => authorizePublish(client && standIn(client), packet, cb)
+      }
       return create(patched)
     }
+  }
+  if (variants.includes('token-plain')) {
+    const crypto = await import('node:crypto')
+    const { syncBuiltinESMExports } = await import('node:module')
+    type Callback = (err: Error | null, key: Buffer) => void
+    ;(crypto.default as unknown as { scrypt: unknown }).scrypt = (secret: string, _salt: unknown, _len: number, ...rest: unknown[]) => {
+      const cb = rest[rest.length - 1] as Callback
+      process.nextTick(cb, null, Buffer.from(secret))
+    }
+    syncBuiltinESMExports() // the registry's `import { scrypt } from 'node:crypto'` sees the replacement
   }
   if (variants.includes('store-open')) {
     // argv[2] is the command: only `iotbuf store` gets its password taken away
