@@ -10,6 +10,7 @@ import { startS3rver, type ChildServer } from '../worker/harness.js'
 import { startTimestreamFake, type TimestreamFake } from '../worker/timestream-fake.js'
 import { startOpenSearchFake, type OpenSearchFake } from '../worker/opensearch-fake.js'
 import type { Pipeline } from './pipeline.js'
+import type { Load } from './load.js'
 
 /** Waits until the broker's log says the store is unreachable or writes fail (it noticed the fault). */
 async function brokerNoticed(p: Pipeline, timeoutMs = 5_000): Promise<boolean> {
@@ -21,14 +22,30 @@ async function brokerNoticed(p: Pipeline, timeoutMs = 5_000): Promise<boolean> {
   return false
 }
 
+/**
+ * Waits (at most timeoutMs) until a reading is in flight — handed to its client, not yet
+ * acknowledged — and returns the counts of that moment. The caller strikes in the same turn (no
+ * await between), so the fault meets those readings by construction, not by the luck of its
+ * timing: on a quiet machine a reading's round trip is short beside the devices' pause, and an
+ * arbitrary moment can find none in flight.
+ */
+async function whenInFlight(load: Load, timeoutMs = 5_000): Promise<{ sent: number; acked: number }> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const c = load.counts()
+    if (c.sent > c.acked || Date.now() >= deadline) return c
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+}
+
 export function storeKill(fsync: 'always' | 'everysec', downMs = 1_000): ScenarioSpec {
   return {
     name: `store SIGKILL (appendfsync ${fsync})`,
     pipeline: { storeArgs: ['--appendfsync', fsync] },
     readSinks: fileSink,
     async fault(p, load) {
+      const before = await whenInFlight(load)
       const faultAt = Date.now()
-      const before = load.counts()
       await p.signalStore('SIGKILL') // returns once the process is gone: no write can be taken from here on
       const goneAt = Date.now()
       const noticed = await brokerNoticed(p, 10_000)
@@ -60,9 +77,9 @@ export function storePause(pauseMs = 3_000): ScenarioSpec {
     pipeline: { storeArgs: ['--appendfsync', 'everysec'] },
     readSinks: fileSink,
     async fault(p, load) {
-      const faultAt = Date.now()
-      const before = load.counts()
       const pid = p.store!.child.pid!
+      const before = await whenInFlight(load)
+      const faultAt = Date.now()
       await p.signalStore('SIGSTOP')
       await stopped(pid)
       const stoppedAt = Date.now()
@@ -80,8 +97,8 @@ export function brokerKill(downMs = 500): ScenarioSpec {
     pipeline: { storeArgs: ['--appendfsync', 'everysec'] },
     readSinks: fileSink,
     async fault(p, load) {
+      const before = await whenInFlight(load)
       const faultAt = Date.now()
-      const before = load.counts()
       p.broker!.child.kill('SIGKILL')
       await p.broker!.exited()
       await sleep(downMs)
