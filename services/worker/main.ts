@@ -1,7 +1,8 @@
 import { loadConfigOrExit, type SinkName } from '../../shared/config.js'
 import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
-import { createStoreClient, connectStore, storeUrlOf, storeTlsOf, redactUrl } from '../../shared/store-client.js'
+import type { ConnectionOptions } from 'node:tls'
+import { createStoreClient, connectStore, storeUrlOf, storeTlsOf, redactUrl, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { sinkGroup } from '../../shared/keys.js'
 import { createRegistry, serveMetrics } from '../../shared/metrics.js'
@@ -18,6 +19,18 @@ export interface WorkerFlags {
   onProgress?: (s: DrainSummary) => void
 }
 
+/**
+ * The drain's store client. XREADGROUP is a write — it moves the group's cursor and adds what it
+ * returns to the consumer's pending list — so one whose reply was lost (the store died after
+ * applying it) must fail, not be sent again after the reconnect: the resend delivers the next
+ * entries while the first ones stay pending, and a later re-read of the pending list (after a lost
+ * lease or a lost XACK) returns both together, so the batch already written is written again inside
+ * a different object. Failing, the pass ends; the next one re-reads the pending list as it is.
+ */
+export function createDrainClient(url: string, cred: { username?: string; password?: string }, tls?: ConnectionOptions): StoreClient {
+  return createStoreClient(url, { name: 'iotbuf-worker', username: cred.username, tls, resendUnanswered: false }, cred.password)
+}
+
 /** Builds a connected worker from the configuration; the caller runs and closes it. */
 export async function openWorker(flags: WorkerFlags) {
   const config = loadConfigOrExit()
@@ -25,7 +38,7 @@ export async function openWorker(flags: WorkerFlags) {
   const url = storeUrlOf(config)
   const cred = storeCredentials(process.env, 'worker', config.STORE_PASSWORD)
   const tls = storeTlsOf(config)
-  const redis = createStoreClient(url, { name: 'iotbuf-worker', username: cred.username, tls }, cred.password)
+  const redis = createDrainClient(url, cred, tls)
   const leaseRedis = createStoreClient(url, { name: 'iotbuf-worker-lease', username: cred.username, tls }, cred.password)
   for (const c of [redis, leaseRedis]) c.on('error', (err: Error) => log.debug({ err: err.message }, 'store connection error'))
   try {

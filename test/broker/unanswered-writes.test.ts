@@ -4,7 +4,6 @@
 // proxy between the writer and the real store (redis-server and the bundled store) cuts the
 // connection at the chosen moment; the queues are then counted reading by reading.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { Redis } from 'ioredis'
 import { createStoreClient, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
@@ -12,44 +11,7 @@ import { queueKey } from '../../shared/keys.js'
 import type { Reading } from '../../shared/reading.js'
 import { STORES, type StoreUnderTest } from './harness.js'
 import { installBroken } from '../helpers/broken.js'
-
-type Cut = 'none' | 'reply' | 'request' | 'half-request'
-
-interface CutProxy { port: number; arm(cut: Cut): void; cuts: number; close(): Promise<void> }
-
-/**
- * Forwards RESP both ways; once armed, the next chunk in the chosen direction is dropped (or, for
- * 'half-request', cut in the middle) and both sockets closed.
- */
-async function startCutProxy(targetPort: number): Promise<CutProxy> {
-  let armed: Cut = 'none'
-  const sockets = new Set<Socket>()
-  const proxy = { cuts: 0 } as CutProxy
-  const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1')
-    sockets.add(client); sockets.add(upstream)
-    const cut = () => { proxy.cuts++; armed = 'none'; client.destroy(); upstream.destroy() }
-    client.on('data', (b) => {
-      if (armed === 'request') return cut()
-      // the store gets the first half of the pipeline only: what it applies of it must be all or nothing
-      if (armed === 'half-request') return upstream.write(b.subarray(0, b.length >> 1), () => setTimeout(cut, 50))
-      upstream.write(b)
-    })
-    upstream.on('data', (b) => { if (armed === 'reply') cut(); else client.write(b) })
-    for (const s of [client, upstream]) {
-      s.on('error', () => { client.destroy(); upstream.destroy() })
-      s.on('close', () => { sockets.delete(s); client.destroy(); upstream.destroy() })
-    }
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  proxy.port = (server.address() as { port: number }).port
-  proxy.arm = (c) => { armed = c }
-  proxy.close = async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
-  return proxy
-}
+import { startCutProxy, type Cut, type CutProxy } from '../helpers/cut-proxy.js'
 
 const SHARDS = 4
 const readingsOf = (run: string, device: number, n: number): Reading[] => Array.from({ length: n }, (_, seq) => ({
