@@ -22,6 +22,9 @@ export async function withRetry<T>(fn: () => Promise<T>, policy: RetryPolicy, on
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 const OUTAGE_NAMES = new Set(['ThrottlingException', 'InternalServerException', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', 'TimeoutError', 'AbortError', 'RequestTimeTooSkewed', 'TooManyRequestsException',
   // misconfiguration (no bucket/table, no access, no credentials) says nothing about the data either
+  // the store connection dropped with the command unanswered: the drain client fails it rather than
+  // resending it (services/worker/main.ts createDrainClient) — the store is out, the data is fine
+  'MaxRetriesPerRequestError',
   'NoSuchBucket', 'AccessDenied', 'AccessDeniedException', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'UnrecognizedClientException', 'CredentialsProviderError', 'ResourceNotFoundException', 'InvalidEndpointException', 'SinkUnavailable'])
 
 /**
@@ -35,6 +38,8 @@ export function isOutage(err: unknown): boolean {
     if (typeof e !== 'object') return false
     if (e.code && NETWORK_CODES.has(e.code)) return true
     if (e.name && OUTAGE_NAMES.has(e.name)) return true
+    // ioredis' error for a command on a connection that has ended
+    if ((e as { message?: string }).message === 'Connection is closed.') return true
     if (e.$retryable) return true
     const status = e.$metadata?.httpStatusCode ?? e.status
     if (status !== undefined && (status >= 500 || status === 429)) return true

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
 import { createDrainClient } from '../../services/worker/main.js'
 import { batchObjectKey } from '../../services/worker/sinks/layout.js'
+import { isOutage } from '../../services/worker/retry.js'
 import { createBuffer } from '../../shared/buffer/index.js'
 import { queueKey, sinkGroup } from '../../shared/keys.js'
 import type { StoreClient } from '../../shared/store-client.js'
@@ -68,6 +69,9 @@ describe.each(STORES)('a drain read whose reply was lost, on %s', (_name, startS
     expect(pendingAfterCut[0]).toBe(x)
     // what a read hands the worker is what the store has delivered to it, or nothing (an error)
     if (!(delivered instanceof Error)) expect(delivered, 'the read returned entries while others it was given stay pending unseen').toEqual(pendingAfterCut)
+    // a failed read is the store's outage, not a refusal by the sink: a sized object's retries
+    // then leave its readings buffered instead of dead-lettering them (worker.ts drainSized)
+    else expect(isOutage(delivered), delivered.message).toBe(true)
 
     // the batch is not acknowledged (the lease lapsed during the outage): the next pass re-reads
     // the pending list, then what is new; each batch is one object of the file sink
