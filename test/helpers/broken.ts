@@ -8,6 +8,11 @@
 //                   (aedes' authorizePublish callback called before the store confirmed)
 //   ts-new-version  the Timestream sink writes every record with a fresh Version, so a re-delivered
 //                   batch lands as a second version of its rows instead of overwriting itself
+//   ts-write-behind the Timestream client answers a WriteRecords call with success at once and sends
+//                   it afterwards, one call at a time: the worker XACKs (LTRIMs) before the sink's
+//                   write completed, and a worker killed mid-batch loses what it had not yet sent
+//   qos2-dup-only   the broker's QoS 2 incoming-store lookup finds a packet id only when DUP is set
+//                   (as before commit 077224a): mqtt.js 5 resends after a reconnect with DUP=0
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
 //   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
 //                   network code): an outage would then empty the buffer into the DLQ
@@ -42,7 +47,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -137,6 +142,31 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
       if (command instanceof WriteRecordsCommand) for (const r of command.input.Records ?? []) r.Version = Date.now() * 1000 + (bump++ % 1000)
       return (send as (...a: unknown[]) => unknown).call(this, command, ...rest)
     } as typeof send
+  }
+  if (variants.includes('ts-write-behind')) {
+    const { TimestreamWriteClient, WriteRecordsCommand } = await import('@aws-sdk/client-timestream-write')
+    const send = TimestreamWriteClient.prototype.send
+    let behind: Promise<unknown> = Promise.resolve()
+    TimestreamWriteClient.prototype.send = function (this: unknown, command: unknown, ...rest: unknown[]) {
+      if (!(command instanceof WriteRecordsCommand)) return (send as (...a: unknown[]) => unknown).call(this, command, ...rest)
+      const n = command.input.Records?.length ?? 0
+      behind = behind.then(() => (send as (...a: unknown[]) => Promise<unknown>).call(this, command, ...rest)).catch(() => undefined)
+      return Promise.resolve({ RecordsIngested: { Total: n, MemoryStore: n, MagneticStore: 0 }, $metadata: {} })
+    } as typeof send
+  }
+  if (variants.includes('qos2-dup-only')) {
+    const { Aedes } = await import('aedes')
+    const create = Aedes.createBroker.bind(Aedes)
+    ;(Aedes as unknown as { createBroker: typeof create }).createBroker = async (opts) => {
+      const broker = await create(opts)
+      type Get = (client: unknown, packet: { cmd?: string; dup?: boolean }, ...rest: unknown[]) => Promise<unknown>
+      const persistence = (broker as unknown as { persistence: { incomingGetPacket: Get } }).persistence
+      const get = persistence.incomingGetPacket.bind(persistence)
+      // a PUBLISH without DUP is taken for a new message; PUBREL's own lookup is untouched
+      persistence.incomingGetPacket = (client, packet, ...rest) =>
+        packet.cmd === 'publish' && !packet.dup ? Promise.reject(new Error('packet not found')) : get(client, packet, ...rest)
+      return broker
+    }
   }
   if (variants.includes('s3-reorder')) {
     const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3')
