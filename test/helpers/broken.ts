@@ -13,6 +13,9 @@
 //                   write completed, and a worker killed mid-batch loses what it had not yet sent
 //   qos2-dup-only   the broker's QoS 2 incoming-store lookup finds a packet id only when DUP is set
 //                   (as before commit 077224a): mqtt.js 5 resends after a reconnect with DUP=0
+//   malformed-ignored  the broker's MQTT parser drops a packet it cannot parse and reads on, instead
+//                   of reporting the error (mqtt-packet's parser never emits 'error', so aedes never
+//                   closes the connection)
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
 //   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
 //                   network code): an outage would then empty the buffer into the DLQ
@@ -47,7 +50,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak', 'ts-write-behind', 'qos2-dup-only',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -167,6 +170,12 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
         packet.cmd === 'publish' && !packet.dup ? Promise.reject(new Error('packet not found')) : get(client, packet, ...rest)
       return broker
     }
+  }
+  if (variants.includes('malformed-ignored')) {
+    const mqttPacket = await import('mqtt-packet')
+    const Parser = Object.getPrototypeOf(mqttPacket.parser()) as { _emitError(err: Error): void }
+    // the parse stops and the next chunk starts afresh (parse() resets an errored parser), silently
+    Parser._emitError = function (this: { error: Error | null }, err: Error) { this.error = err }
   }
   if (variants.includes('s3-reorder')) {
     const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3')
