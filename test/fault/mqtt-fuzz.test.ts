@@ -85,9 +85,9 @@ describe('MQTT fuzzing of the broker', () => {
     const c = await mqtt.connectAsync(p.mqttUrl, { clientId: 'trick-a', reconnectPeriod: 0 })
     for (const t of ['devices/trick-a/../trick-b/telemetry', 'devices/trick-a/telemetry/../../trick-b/telemetry', 'devices/./telemetry', 'devices//telemetry']) await c.publishAsync(t, '{"seq":1}', { qos: 1 })
     await c.endAsync()
-    expect(await queued('trick-b')).toBe(0)
+    expect(await queued('trick-b'), 'readings of trick-b').toBe(0)
     // a device id of only dots would read as a path step downstream: dead-lettered, with the reason
-    expect(await queued('.')).toBe(0)
+    expect(await queued('.'), 'readings of device "."').toBe(0)
     const r = p.probe()
     const dlq = await r.xrevrange('iot:dlq', '+', '-', 'COUNT', 20)
     r.disconnect()

@@ -16,6 +16,10 @@
 //   malformed-ignored  the broker's MQTT parser drops a packet it cannot parse and reads on, instead
 //                   of reporting the error (mqtt-packet's parser never emits 'error', so aedes never
 //                   closes the connection)
+//   nul-topic-unseen  the broker's publish authorizer is shown a topic's U+0000 as U+0001, so the
+//                   MQTT 3.1.1 §1.5.3 check never sees it (the PUBLISH is dead-lettered, not closed)
+//   dots-allowed    the device-id pattern (shared/reading.ts DEVICE_ID) loses its "not only dots"
+//                   clause: devices/./telemetry becomes a reading of device "."
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
 //   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
 //                   network code): an outage would then empty the buffer into the DLQ
@@ -50,7 +54,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'dots-allowed',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -176,6 +180,21 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
     const Parser = Object.getPrototypeOf(mqttPacket.parser()) as { _emitError(err: Error): void }
     // the parse stops and the next chunk starts afresh (parse() resets an errored parser), silently
     Parser._emitError = function (this: { error: Error | null }, err: Error) { this.error = err }
+  }
+  if (variants.includes('nul-topic-unseen')) {
+    const { Aedes } = await import('aedes')
+    type AuthorizePublish = (client: unknown, packet: { topic: string }, cb: (err?: Error | null) => void) => void
+    const create = Aedes.createBroker.bind(Aedes) as (opts: { authorizePublish?: AuthorizePublish }) => Promise<unknown>
+    ;(Aedes as unknown as { createBroker: typeof create }).createBroker = (opts) => {
+      const real = opts.authorizePublish
+      if (!real) return create(opts)
+      return create({ ...opts, authorizePublish: (client, packet, cb) => real(client, packet.topic.includes('\u0000') ? { ...packet, topic: packet.topic.replaceAll('\u0000', '\u0001') } : packet, cb) })
+    }
+  }
+  if (variants.includes('dots-allowed')) {
+    const { DEVICE_ID } = await import('../../shared/reading.js')
+    const withoutDotsClause = /^[A-Za-z0-9_.:-]{1,128}$/
+    DEVICE_ID.test = (s: string) => withoutDotsClause.test(s)
   }
   if (variants.includes('s3-reorder')) {
     const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3')
