@@ -10,7 +10,8 @@ import { createGzip, gzip } from 'node:zlib'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
 import type { ObjectWriter, SinkBatch } from './types.js'
 import { msOfStreamId } from '../../../shared/stream-id.js'
-import { ParquetColumns, checkParquetCompression, columnsToParquet, toParquet, type ParquetOptions } from './parquet.js'
+import { ParquetColumns, checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
+import { encodeParquet } from './parquet-encoder.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -88,7 +89,8 @@ export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
     return {
       body, ext: 'parquet', contentType: 'application/vnd.apache.parquet',
       async append(entries) { for (const e of entries) columns.add(e.reading) },
-      async end() { body.end(await columnsToParquet(columns, format)) },
+      // encoded on a worker thread: the lanes keep reading the store meanwhile
+      async end() { body.end(await encodeParquet(columns, format)) },
     }
   }
   // gzip runs on libuv's thread pool, beside the worker reading the next batch from the store

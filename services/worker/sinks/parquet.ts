@@ -110,7 +110,10 @@ export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions):
   return columnsToParquet(cols, opts)
 }
 
-export async function columnsToParquet(cols: ParquetColumns, opts: ParquetOptions): Promise<Buffer> {
+/** What the encoder reads of a ParquetColumns: plain data, so it can be posted to a worker thread. */
+export type ColumnsData = Pick<ParquetColumns, 'deviceId' | 'ts' | 'receivedAt' | 'measures' | 'tags' | 'ids'>
+
+export async function columnsToParquet(cols: ColumnsData, opts: ParquetOptions): Promise<Buffer> {
   // loaded on first use: a worker whose sinks write NDJSON never pays for the writer's start-up
   const { parquetWriteBuffer } = await import('hyparquet-writer')
   const names = [...cols.measures.keys()].sort()
