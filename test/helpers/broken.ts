@@ -20,6 +20,9 @@
 //                   MQTT 3.1.1 §1.5.3 check never sees it (the PUBLISH is dead-lettered, not closed)
 //   dots-allowed    the device-id pattern (shared/reading.ts DEVICE_ID) loses its "not only dots"
 //                   clause: devices/./telemetry becomes a reading of device "."
+//   aof-tail-kept   the bundled store cannot cut a failed AOF write back (node's ftruncateSync fails
+//                   in `iotbuf store`) and is started with aof-load-truncated no, as Redis < 3.0.1
+//                   was: after a full disk the half-written command stays and the AOF does not load
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
 //   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
 //                   network code): an outage would then empty the buffer into the DLQ
@@ -54,7 +57,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'dots-allowed',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'dots-allowed', 'aof-tail-kept',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -122,6 +125,13 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
       last = Date.now()
       flush.call(this)
     }
+  }
+  if (variants.includes('aof-tail-kept') && process.argv[2] === 'store') {
+    const fs = await import('node:fs')
+    const { syncBuiltinESMExports } = await import('node:module')
+    ;(fs.default as unknown as { ftruncateSync: unknown }).ftruncateSync = () => { throw Object.assign(new Error('EIO: i/o error, ftruncate'), { code: 'EIO' }) }
+    syncBuiltinESMExports() // aof.ts' `import { ftruncateSync } from 'node:fs'` sees the replacement
+    process.argv.push('--aof-load-truncated', 'no')
   }
   if (variants.includes('store-leak')) {
     const { Client } = await import('../../services/store/networking.js')
