@@ -12,7 +12,7 @@ const opts = { compression: 'snappy', rowGroupRows: 1000 } as const
 function columns(n: number): ParquetColumns {
   const cols = new ParquetColumns()
   for (let i = 0; i < n; i++) {
-    cols.add({ deviceId: `d${i % 7}`, ts: 1_700_000_000_000 + i, receivedAt: 1_700_000_000_500 + i, measures: i % 2 ? { t: i / 2 } : { t: i / 2, ok: true }, tags: { site: `s${i % 3}` } })
+    cols.add({ deviceId: `d${i % 7}`, ts: 1_700_000_000_000 + i, receivedAt: 1_700_000_000_500 + i, measures: i % 2 ? { t: i / 2 } : { t: i / 2, ok: true }, ...(i % 5 ? { tags: { site: `s${i % 3}`, ...(i % 4 ? {} : { rack: 'r1' }) } } : {}) })
   }
   return cols
 }
@@ -24,7 +24,12 @@ describe('parquet encoder thread', () => {
     const rows = await parquetReadObjects({ file })
     expect(rows).toHaveLength(2500)
     expect(rows[2499]).toMatchObject({ deviceId: 'd0', t: 2499 / 2, ok: null })
-    expect(rows[4]).toMatchObject({ deviceId: 'd4', t: 2, ok: true })
+    expect(rows[4]).toMatchObject({ deviceId: 'd4', t: 2, ok: true, tags: { site: 's1', rack: 'r1' } })
+    // a device's tags change from reading to reading (site cycles by 3, devices by 7), or are absent
+    expect(rows[11].tags).toEqual({ site: 's2' })
+    expect(rows[18].tags).toEqual({ site: 's0' })
+    expect(rows[25].tags).toBeUndefined() // hyparquet reads a null map as undefined
+    expect(rows[32].tags).toEqual({ site: 's2', rack: 'r1' })
   })
 
   it('a failed encoding rejects with the reason, and the next object still encodes', async () => {

@@ -57,8 +57,8 @@ export function encodeParquet(cols: ParquetColumns, opts: ParquetOptions): Promi
   thread ??= startThread(script)
   const t = thread
   const id = nextId++
-  const { deviceId, ts, receivedAt, measures, tags, ids } = cols
-  const req: EncodeRequest = { id, cols: { deviceId, ts, receivedAt, measures, tags, ids }, opts: { compression: opts.compression, rowGroupRows: opts.rowGroupRows } }
+  const { deviceId, ts, receivedAt, measures, tagIndex, tagSets, ids } = cols
+  const req: EncodeRequest = { id, cols: { deviceId, ts, receivedAt, measures, tagIndex, tagSets, ids }, opts: { compression: opts.compression, rowGroupRows: opts.rowGroupRows } }
   return new Promise<Buffer>((resolve, reject) => {
     t.pending.set(id, { resolve, reject })
     t.worker.ref()

@@ -55,10 +55,16 @@ export class ParquetColumns {
   readonly ts: number[] = []
   readonly receivedAt: number[] = []
   readonly measures = new Map<string, MeasureColumn>()
-  tags: Array<TagPairs | null> | null = null
+  /**
+   * Per row, the index of its tag set in `tagSets` (-1: no tags): numbers post to the encoder
+   * thread far cheaper than a reference per row, and the distinct sets are few.
+   */
+  tagIndex: number[] | null = null
+  readonly tagSets: TagPairs[] = []
   ids: Array<string | null> | null = null
-  /** one key/value list per distinct tag set: readings of a device repeat theirs */
-  private readonly tagSets = new Map<string, TagPairs>()
+  private readonly tagSetIds = new Map<string, number>()
+  /** the last tag set of each device: readings of a device repeat theirs, compared without building a key */
+  private readonly deviceTagSet = new Map<string, number>()
 
   add(r: Reading): void {
     const row = this.rows++
@@ -79,27 +85,40 @@ export class ParquetColumns {
       values.push(r.measures[k])
       this.measures.set(k, { type: typeOf(r.measures[k]), values })
     }
-    if (r.tags) (this.tags ??= new Array<TagPairs | null>(row).fill(null)).push(this.tagPairs(r.tags))
-    else this.tags?.push(null)
+    if (r.tags) (this.tagIndex ??= new Array<number>(row).fill(-1)).push(this.tagSetOf(r.deviceId, r.tags))
+    else this.tagIndex?.push(-1)
     if (r.id !== undefined) (this.ids ??= new Array<string | null>(row).fill(null)).push(r.id)
     else this.ids?.push(null)
   }
 
   /**
-   * The map column's value as the writer's own key/value form: given a plain object it builds
-   * that list anew for each row and each of the map's two leaf columns.
+   * The map column's value as the writer's own key/value form (given a plain object it builds
+   * that list anew for each row and each of the map's two leaf columns), one per distinct set.
    */
-  private tagPairs(tags: Record<string, string>): TagPairs {
+  private tagSetOf(deviceId: string, tags: Record<string, string>): number {
+    const last = this.deviceTagSet.get(deviceId)
+    if (last !== undefined && sameTags(this.tagSets[last], tags)) return last
     let id = ''
     for (const k in tags) id += `${k}\u0000${tags[k]}\u0000`
-    let pairs = this.tagSets.get(id)
-    if (!pairs) {
-      pairs = []
+    let index = this.tagSetIds.get(id)
+    if (index === undefined) {
+      const pairs: TagPairs = []
       for (const k in tags) pairs.push({ key: k, value: tags[k] })
-      this.tagSets.set(id, pairs)
+      index = this.tagSets.push(pairs) - 1
+      this.tagSetIds.set(id, index)
     }
-    return pairs
+    this.deviceTagSet.set(deviceId, index)
+    return index
   }
+}
+
+function sameTags(pairs: TagPairs, tags: Record<string, string>): boolean {
+  let i = 0
+  for (const k in tags) {
+    const p = pairs[i++]
+    if (!p || p.key !== k || p.value !== tags[k]) return false
+  }
+  return i === pairs.length
 }
 
 type TagPairs = Array<{ key: string; value: string }>
@@ -111,13 +130,14 @@ export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions):
 }
 
 /** What the encoder reads of a ParquetColumns: plain data, so it can be posted to a worker thread. */
-export type ColumnsData = Pick<ParquetColumns, 'deviceId' | 'ts' | 'receivedAt' | 'measures' | 'tags' | 'ids'>
+export type ColumnsData = Pick<ParquetColumns, 'deviceId' | 'ts' | 'receivedAt' | 'measures' | 'tagIndex' | 'tagSets' | 'ids'>
 
 export async function columnsToParquet(cols: ColumnsData, opts: ParquetOptions): Promise<Buffer> {
   // loaded on first use: a worker whose sinks write NDJSON never pays for the writer's start-up
   const { parquetWriteBuffer } = await import('hyparquet-writer')
   const names = [...cols.measures.keys()].sort()
-  const { tags, ids } = cols
+  const { tagIndex, tagSets, ids } = cols
+  const tags = tagIndex && tagIndex.map((i) => (i < 0 ? null : tagSets[i]))
   const schema: SchemaElement[] = [
     { name: 'root', num_children: 3 + names.length + (tags ? 1 : 0) + (ids ? 1 : 0) },
     { name: 'deviceId', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
