@@ -18,6 +18,8 @@
 //                   closes the connection)
 //   nul-topic-unseen  the broker's publish authorizer is shown a topic's U+0000 as U+0001, so the
 //                   MQTT 3.1.1 §1.5.3 check never sees it (the PUBLISH is dead-lettered, not closed)
+//   utf8-topic-unseen the same for ill-formed UTF-8: the authorizer is shown U+FFFD (what
+//                   mqtt-packet decodes it to) as '?'
 //   dots-allowed    the device-id pattern (shared/reading.ts DEVICE_ID) loses its "not only dots"
 //                   clause: devices/./telemetry becomes a reading of device "."
 //   aof-tail-kept   the bundled store cannot cut a failed AOF write back (node's ftruncateSync fails
@@ -57,7 +59,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'dots-allowed', 'aof-tail-kept',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'utf8-topic-unseen', 'dots-allowed', 'aof-tail-kept',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -191,14 +193,15 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
     // the parse stops and the next chunk starts afresh (parse() resets an errored parser), silently
     Parser._emitError = function (this: { error: Error | null }, err: Error) { this.error = err }
   }
-  if (variants.includes('nul-topic-unseen')) {
+  if (variants.includes('nul-topic-unseen') || variants.includes('utf8-topic-unseen')) {
+    const [from, to] = variants.includes('nul-topic-unseen') ? ['\u0000', '\u0001'] : ['\uFFFD', '?']
     const { Aedes } = await import('aedes')
     type AuthorizePublish = (client: unknown, packet: { topic: string }, cb: (err?: Error | null) => void) => void
     const create = Aedes.createBroker.bind(Aedes) as (opts: { authorizePublish?: AuthorizePublish }) => Promise<unknown>
     ;(Aedes as unknown as { createBroker: typeof create }).createBroker = (opts) => {
       const real = opts.authorizePublish
       if (!real) return create(opts)
-      return create({ ...opts, authorizePublish: (client, packet, cb) => real(client, packet.topic.includes('\u0000') ? { ...packet, topic: packet.topic.replaceAll('\u0000', '\u0001') } : packet, cb) })
+      return create({ ...opts, authorizePublish: (client, packet, cb) => real(client, packet.topic.includes(from) ? { ...packet, topic: packet.topic.replaceAll(from, to) } : packet, cb) })
     }
   }
   if (variants.includes('dots-allowed')) {
