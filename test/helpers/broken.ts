@@ -25,6 +25,9 @@
 //   aof-tail-kept   the bundled store cannot cut a failed AOF write back (node's ftruncateSync fails
 //                   in `iotbuf store`) and is started with aof-load-truncated no, as Redis < 3.0.1
 //                   was: after a full disk the half-written command stays and the AOF does not load
+//   loris-stalls    while any connection's CONNECT is half-received, the broker's MQTT parser holds
+//                   back the packets of every connected client (a head-of-line wait on the slowest
+//                   CONNECT): slow-loris sockets stall the control device
 //   s3-reorder      each NDJSON.gz object the S3 sink uploads holds its lines in reverse order
 //   outage-as-refusal  every failed S3 call reaches the worker as a plain refusal (no status, no
 //                   network code): an outage would then empty the buffer into the DLQ
@@ -59,7 +62,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 const KNOWN = [
   'ack-first', 'ts-new-version', 's3-reorder', 'outage-as-refusal', 'aof-lazy-write', 'idle-ballast', 'zcount-linear',
   'dedup-forgets', 'marker-unread', 'dlq-dropped', 'token-logged', 'acl-open', 'publish-open', 'token-plain', 'store-open', 'config-unmasked',
-  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'utf8-topic-unseen', 'dots-allowed', 'aof-tail-kept',
+  'store-leak', 'ts-write-behind', 'qos2-dup-only', 'malformed-ignored', 'nul-topic-unseen', 'utf8-topic-unseen', 'dots-allowed', 'aof-tail-kept', 'loris-stalls',
 ] as const
 export type BrokenVariant = (typeof KNOWN)[number]
 
@@ -208,6 +211,23 @@ export async function installBroken(asked = brokenVariants()): Promise<void> {
     const { DEVICE_ID } = await import('../../shared/reading.js')
     const withoutDotsClause = /^[A-Za-z0-9_.:-]{1,128}$/
     DEVICE_ID.test = (s: string) => withoutDotsClause.test(s)
+  }
+  if (variants.includes('loris-stalls')) {
+    const mqttPacket = await import('mqtt-packet')
+    type P = { parse(buf: Buffer): number; _list: { length: number }; client?: { connected?: boolean; closed?: boolean; conn?: { once(e: string, f: () => void): void } } }
+    const Parser = Object.getPrototypeOf(mqttPacket.parser()) as P
+    const parse = Parser.parse
+    const halfConnected = new Set<P>()
+    const held: Array<[P, Buffer]> = []
+    const replay = () => { while (halfConnected.size === 0 && held.length) { const [pr, buf] = held.shift()!; parse.call(pr, buf) } }
+    Parser.parse = function (this: P, buf: Buffer) {
+      if (this.client?.connected && (halfConnected.size > 0 || held.length > 0)) { held.push([this, buf]); return this._list.length }
+      const left = parse.call(this, buf)
+      if (this.client && !this.client.connected && !this.client.closed && this._list.length > 0) {
+        if (!halfConnected.has(this)) { halfConnected.add(this); this.client.conn?.once('close', () => { halfConnected.delete(this); replay() }) }
+      } else if (halfConnected.delete(this)) replay()
+      return left
+    }
   }
   if (variants.includes('s3-reorder')) {
     const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3')
