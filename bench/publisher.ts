@@ -2,7 +2,7 @@
 // clients publishing QoS 1, either as fast as a window of in-flight messages allows (ingest) or at
 // a fixed total rate for a time (e2e). Prints one JSON line with the counts and PUBACK latency.
 //
-//   node dist/bench/publisher.js --port P [--clients 10] [--messages 20000] [--window 100] [--protocol 4|5]
+//   node dist/bench/publisher.js --port P [--clients 10] [--messages 20000] [--window 100] [--protocol 4|5] [--content-type T]
 //   node dist/bench/publisher.js --port P --rate 20000 --seconds 60 [--window 1000]
 import hdr from 'hdr-histogram-js'
 import { connectAsync, type MqttClient } from 'mqtt'
@@ -21,6 +21,9 @@ const seconds = arg('seconds', 0)
 // 4 = MQTT 3.1.1, 5 = MQTT 5
 const protocolVersion = arg('protocol', 4) === 5 ? 5 : 4
 const tag = process.argv.includes('--tag') ? process.argv[process.argv.indexOf('--tag') + 1] : String(process.pid)
+// MQTT 5: a Content Type on every PUBLISH, as raw-publisher.ts sends it
+const contentType = process.argv.includes('--content-type') ? process.argv[process.argv.indexOf('--content-type') + 1] : undefined
+const publishOptions = { qos: 1 as const, ...(protocolVersion === 5 && contentType !== undefined ? { properties: { contentType } } : {}) }
 
 const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
 let sent = 0
@@ -39,7 +42,7 @@ async function connectAll(): Promise<MqttClient[]> {
 function publishOne(c: MqttClient, topic: string, seq: number, done: () => void): void {
   const t0 = performance.now()
   sent++
-  c.publish(topic, devicePayload(seq, Date.now()), { qos: 1 }, (err) => {
+  c.publish(topic, devicePayload(seq, Date.now()), publishOptions, (err) => {
     if (err) { errors++; firstError ??= err.message } else {
       acked++
       hist.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))

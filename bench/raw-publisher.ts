@@ -4,7 +4,10 @@
 // client of the e2e suite; here a client costs a fraction of what the broker under test spends
 // per message, so msg/s and CPU per message measure the broker, not the publishers.
 //
-//   node dist/bench/raw-publisher.js --port P [--clients 10] [--messages 20000] [--window 100] [--protocol 4|5] [--tag T]
+//   node dist/bench/raw-publisher.js --port P [--clients 10] [--messages 20000] [--window 100] [--protocol 4|5] [--content-type T] [--tag T]
+//
+// MQTT 5 frames carry an empty property list (a device that sets none, the bench's default), or a
+// Content Type with --content-type (e.g. application/json, as some SDKs send).
 //
 // Prints one JSON line (the PublishResult of ingest.ts, plus this process' CPU per message).
 import { connect, type Socket } from 'node:net'
@@ -20,7 +23,9 @@ const clients = arg('clients', 10)
 const messages = arg('messages', 20_000)
 const window = Math.min(arg('window', 100), 65_535)
 const protocol = arg('protocol', 4) === 5 ? 5 : 4
-const tag = process.argv.includes('--tag') ? process.argv[process.argv.indexOf('--tag') + 1] : String(process.pid)
+const textArg = (name: string) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : undefined)
+const tag = textArg('tag') ?? String(process.pid)
+const contentType = textArg('content-type')
 
 // frames are reused round-robin: a frame goes out again only after its PUBACK, so its packet id is free
 const RING = Math.min(65_535, Math.max(4 * window, 1024))
@@ -42,6 +47,14 @@ function varint(n: number): number[] {
 
 const str = (s: string) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]) }
 
+const CONTENT_TYPE = 0x03
+/** The PUBLISH property list: none before MQTT 5; an empty one, or a Content Type, on MQTT 5. */
+function publishProperties(): Buffer {
+  if (protocol !== 5) return Buffer.alloc(0)
+  const props = contentType === undefined ? Buffer.alloc(0) : Buffer.concat([Buffer.from([CONTENT_TYPE]), str(contentType)])
+  return Buffer.concat([Buffer.from(varint(props.length)), props])
+}
+
 function connectFrame(clientId: string): Buffer {
   // clean session, keepalive 60 s; MQTT 5 adds an empty property list
   const variable = Buffer.concat([str('MQTT'), Buffer.from([protocol, 0x02, 0, 60]), protocol === 5 ? Buffer.from([0]) : Buffer.alloc(0)])
@@ -52,13 +65,14 @@ function connectFrame(clientId: string): Buffer {
 /** RING QoS 1 PUBLISH frames back to back, packet ids 1..RING; offsets[i] is where frame i starts. */
 function publishFrames(topic: string, ts: number): { buf: Buffer; offsets: Uint32Array } {
   const t = str(topic)
+  const props = publishProperties()
   const frames: Buffer[] = []
   const offsets = new Uint32Array(RING + 1)
   let at = 0
   for (let i = 0; i < RING; i++) {
     const payload = Buffer.from(devicePayload(i, ts))
     const id = i + 1
-    const body = Buffer.concat([t, Buffer.from([id >> 8, id & 0xff]), protocol === 5 ? Buffer.from([0]) : Buffer.alloc(0), payload])
+    const body = Buffer.concat([t, Buffer.from([id >> 8, id & 0xff]), props, payload])
     const f = Buffer.concat([Buffer.from([(PUBLISH << 4) | 0x02, ...varint(body.length)]), body])
     offsets[i] = at
     at += f.length

@@ -9,6 +9,10 @@ export interface BenchOptions {
   publishers: number
   messages: number
   window: number
+  /** ingest: interleaved MQTT 3.1.1 / MQTT 5 rounds for issue 19's comparison (the median round is reported) */
+  rounds: number
+  /** ingest: a Content Type on every MQTT 5 PUBLISH (default: no properties) */
+  contentType: string | null
   /** ingest: the raw-socket load generator (default) or mqtt.js clients */
   publisher: 'raw' | 'mqttjs'
   /** e2e: target readings/s and duration */
@@ -27,6 +31,8 @@ export const DEFAULTS: BenchOptions = {
   publishers: 10,
   messages: 20_000,
   window: 100,
+  rounds: 5,
+  contentType: null,
   publisher: 'raw',
   rate: 20_000,
   seconds: 60,
