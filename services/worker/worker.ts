@@ -121,9 +121,9 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
   /** Dead-letters what the sink refused, acknowledges the whole lot, counts. */
   async function settle(shard: number, sink: Sink, entries: Array<Pick<BufferedEntry, 'id'> & Partial<BufferedEntry>>, result: SinkResult, summary: DrainSummary): Promise<void> {
     if (result.rejected.length) {
-      await buffer.deadLetter(result.rejected.map(({ index, reason }) => ({
-        reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading!.deviceId, payload: entries[index].raw ?? JSON.stringify(entries[index].reading),
-      })))
+      await buffer.deadLetter(result.rejected.map(({ index, reason, payload, deviceId }) => (payload !== undefined
+        ? { reason, stage: `drain:${sink.name}`, deviceId, payload }
+        : { reason, stage: `drain:${sink.name}`, deviceId: entries[index].reading!.deviceId, payload: entries[index].raw ?? JSON.stringify(entries[index].reading) })))
       for (const r of result.rejected) m.deadLetters.inc({ sink: sink.name, reason: r.kind ?? 'rejected' })
       summary.deadLettered += result.rejected.length
     }
@@ -219,7 +219,7 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     }
     // large reads: the readings go into one object anyway, and each read is a round trip
     const readAfter = (count: number, lastId: string | undefined) =>
-      buffer.read(shard, group, consumer, Math.max(config.BATCH_MAX, SIZED_READ), config.BATCH_BYTES, lastId ? { count, lastId } : undefined, sink.rawJson)
+      buffer.read(shard, group, consumer, Math.max(config.BATCH_MAX, SIZED_READ), config.BATCH_BYTES, lastId ? { count, lastId } : undefined, sink.rawJson || (!!sink.openObject && sink.rawObjects))
     let next = abort.signal.aborted || lease.lost ? null : readAfter(cur.ids.length, cur.ids[cur.ids.length - 1])
     while (next) {
       const entries = await next
@@ -332,10 +332,13 @@ function gatherObject(sink: Sink, shard: number): GatheredObject {
   return w
 }
 
-/** Completes an object; a gathered one may report readings the sink refused (with the entries to dead-letter them). */
+/**
+ * Completes an object; a gathered one may report readings the sink refused (with the entries to
+ * dead-letter them), a streamed one entries it left out (with their payloads).
+ */
 async function finishObject(writer: ObjectWriter | GatheredObject): Promise<SinkResult & { entries?: BufferedEntry[] }> {
-  await writer.finish()
-  return 'entries' in writer ? { rejected: writer.result?.rejected ?? [], entries: writer.entries } : { rejected: [] }
+  const done = await writer.finish()
+  return 'entries' in writer ? { rejected: writer.result?.rejected ?? [], entries: writer.entries } : { rejected: done?.rejected ?? [] }
 }
 
 /** The drain metrics; queue gauges are read from the buffer at scrape time (one depth() per scrape). */

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import type { Reading } from '../../shared/reading.js'
+import { DLQ, queueKey } from '../../shared/keys.js'
 import { openTestWorker, startS3rver, tempDir, type ChildServer } from './harness.js'
 
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' })
@@ -148,6 +149,34 @@ describe('Parquet sinks, read back by DuckDB', () => {
       c.destroy()
       await checkLake(join(local, 'sized'), sent)
     } finally {
+      await t.close()
+    }
+  })
+
+  it('file sink with object sizing: entries that are not readings are dead-lettered with their reason and text when the object is written; the rest read back once', async () => {
+    const dataDir = tempDir('parquet-foreign')
+    const t = await openTestWorker(redis.url, { IOTBUF_SINKS: 'file', IOTBUF_FILE_FORMAT: 'parquet', IOTBUF_SHARDS: '1', IOTBUF_BATCH_MAX: '300', IOTBUF_SINK_OBJECT_BYTES: '64mb', IOTBUF_DATA_DIR: dataDir, IOTBUF_WORKER_ID: 'pq-foreign' })
+    const c = new Redis(redis.port, '127.0.0.1')
+    try {
+      const sent = readings(1000)
+      await t.buffer.enqueueReadings(sent.slice(0, 500))
+      // written by something else than the broker: braces but not JSON, a JSON object without timestamps
+      await c.xadd(queueKey(0), '*', 'r', '{not json}')
+      await c.xadd(queueKey(0), '*', 'r', '{"deviceId":"x","measures":{}}')
+      await t.buffer.enqueueReadings(sent.slice(500))
+      const sum = await t.worker.drainUntilEmpty(undefined, { flush: true })
+      expect(sum.drained.file).toBe(1000)
+      expect(sum.deadLettered).toBe(2)
+      expect(files(join(dataDir, 'sink')).filter((f) => f.endsWith('.parquet'))).toHaveLength(1)
+      await checkLake(join(dataDir, 'sink'), sent)
+      const dlq = (await c.xrange(DLQ, '-', '+')).map(([, f]) => [f[f.indexOf('reason') + 1], f[f.indexOf('stage') + 1], f[f.indexOf('payload') + 1]])
+      expect(dlq).toEqual([
+        ['queue entry is not a JSON reading', 'drain:file', '{not json}'],
+        ['queue entry is not a JSON reading: ts or receivedAt is not a number', 'drain:file', '{"deviceId":"x","measures":{}}'],
+      ])
+      expect((await t.buffer.depth())[0].depth).toBe(0)
+    } finally {
+      c.disconnect()
       await t.close()
     }
   })

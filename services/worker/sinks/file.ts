@@ -26,6 +26,7 @@ export function createFileSink(root: string, format: ObjectFormat = { kind: 'ndj
     name: 'file',
     objects: true,
     rawJson: format.kind === 'ndjson',
+    rawObjects: true,
     async write(batch) {
       const { body, ext } = await encodeObject(batch, format)
       const path = join(root, batchObjectKey(batch, ext))

@@ -8,10 +8,10 @@ import { PassThrough, type Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { createGzip, gzip } from 'node:zlib'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
-import type { ObjectWriter, SinkBatch } from './types.js'
+import type { ObjectWriter, RejectedRecord, SinkBatch } from './types.js'
 import { msOfStreamId } from '../../../shared/stream-id.js'
-import { ParquetColumns, checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
-import { encodeParquet } from './parquet-encoder.js'
+import { checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
+import { openParquetObject } from './parquet-encoder.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -76,21 +76,27 @@ export interface ObjectEncoder {
   readonly contentType: string
   /** resolves when the encoder can take more (the destination drained what it had) */
   append(entries: BufferedEntry[]): Promise<void>
-  end(): void | Promise<void>
+  /** ends the body; a Parquet object also says which entries it left out (not readings) */
+  end(): void | Promise<RejectedRecord[]>
+  /** drops an object that will not be finished */
+  abort?(): void
 }
 
 export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
   if (format.kind === 'parquet') {
-    // hyparquet-writer writes a whole file (footer offsets, row groups) from the columns at once,
-    // so a Parquet object is held until it is complete — as column arrays, filled as readings
-    // arrive, not as the entries themselves; NDJSON streams
+    // the entries' JSON goes to the encoder thread as it arrives, which parses it into columns and
+    // encodes the file when the object is complete (the schema is derived from all its readings)
     const body = new PassThrough()
-    const columns = new ParquetColumns()
+    const object = openParquetObject(format)
     return {
       body, ext: 'parquet', contentType: 'application/vnd.apache.parquet',
-      async append(entries) { for (const e of entries) columns.add(e.reading) },
-      // encoded on a worker thread: the lanes keep reading the store meanwhile
-      async end() { body.end(await encodeParquet(columns, format)) },
+      append: (entries) => object.append(entries),
+      async end() {
+        const { bytes, rejected } = await object.finish()
+        body.end(bytes)
+        return rejected
+      },
+      abort: () => object.abort(),
     }
   }
   // gzip runs on libuv's thread pool, beside the worker reading the next batch from the store
@@ -120,10 +126,12 @@ export function streamObject(enc: ObjectEncoder, deliver: (body: Readable) => Pr
     },
     async finish() {
       if (failure) throw failure
-      await enc.end()
+      const rejected = (await enc.end()) ?? []
       await delivered
+      return { rejected }
     },
     async abort() {
+      enc.abort?.()
       enc.body.destroy()
       await delivered.catch(() => undefined)
       await discard()

@@ -1,16 +1,19 @@
-// Encodes complete Parquet objects on one worker thread (parquet-thread.ts), so the drain's event
-// loop keeps reading the store and filling other objects meanwhile. The object is still written,
-// and its readings acknowledged, only after the encoded bytes came back.
+// The drain's side of the Parquet encoder thread (parquet-thread.ts): a sized object's entries go
+// to the thread as their stored JSON bytes while the object fills, so the event loop keeps reading
+// the store; the object is still written, and its readings acknowledged, only after its encoded
+// bytes came back.
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { columnsToParquet, type ColumnsData, type ParquetColumns, type ParquetOptions } from './parquet.js'
-import type { EncodeReply, EncodeRequest } from './parquet-thread.js'
+import type { BufferedEntry } from '../../../shared/buffer/index.js'
+import type { ParquetOptions } from './parquet.js'
+import { handleObjectRequest, type ObjectReply, type ObjectRequest } from './parquet-thread.js'
+import type { RejectedRecord } from './types.js'
 
 /**
  * The thread's script. Run from the TypeScript sources (vitest), Node's Worker cannot load the
  * .ts twin, so it runs the compiled one in dist/ (tests build first: they spawn bin/iotbuf.js);
- * without either, objects are encoded on the calling thread.
+ * without either, requests are handled on the calling thread.
  */
 function threadScript(): string | null {
   const here = fileURLToPath(import.meta.url)
@@ -20,26 +23,28 @@ function threadScript(): string | null {
   return existsSync(js) ? js : null
 }
 
-type Pending = { resolve: (b: Buffer) => void; reject: (e: Error) => void }
+type Pending = { resolve: (r: ObjectReply & { ok: true }) => void; reject: (e: Error) => void }
+type Request = ObjectRequest extends infer R ? (R extends unknown ? Omit<R, 'req'> : never) : never
 
 let thread: { worker: Worker; pending: Map<number, Pending> } | null = null
-let nextId = 0
+let nextReq = 0
+let nextObject = 0
 
 function startThread(script: string): NonNullable<typeof thread> {
   const worker = new Worker(script)
   const t = { worker, pending: new Map<number, Pending>() }
   // an idle encoder must not keep a `worker --once` process alive
   worker.unref()
-  worker.on('message', (m: EncodeReply) => {
-    const p = t.pending.get(m.id)
+  worker.on('message', (m: ObjectReply) => {
+    const p = t.pending.get(m.req)
     if (!p) return
-    t.pending.delete(m.id)
+    t.pending.delete(m.req)
     if (t.pending.size === 0) worker.unref()
-    if ('error' in m) p.reject(new Error(`parquet encoding failed: ${m.error}`))
-    else p.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength))
+    if (m.ok) p.resolve(m)
+    else p.reject(new Error(`parquet encoding failed: ${m.error}`))
   })
-  // a thread that died fails what it held (the objects are retried from the buffer); the next
-  // object starts a new one
+  // a thread that died fails what it held (the objects are rebuilt from the buffer); the next
+  // request starts a new one, which answers requests for the lost objects with an error
   const fail = (err: Error) => {
     if (thread === t) thread = null
     for (const p of t.pending.values()) p.reject(err)
@@ -50,18 +55,74 @@ function startThread(script: string): NonNullable<typeof thread> {
   return t
 }
 
-/** The Parquet file of a complete object's columns; `cols` must not be changed afterwards. */
-export function encodeParquet(cols: ParquetColumns, opts: ParquetOptions): Promise<Buffer> {
+function request(m: Request, transfer: ArrayBuffer[] = []): Promise<ObjectReply & { ok: true }> {
+  const req = nextReq++
   const script = threadScript()
-  if (!script) return columnsToParquet(cols, opts)
+  if (!script) {
+    return handleObjectRequest({ ...m, req } as ObjectRequest).then(({ reply }) => {
+      if (!reply.ok) throw new Error(`parquet encoding failed: ${reply.error}`)
+      return reply
+    })
+  }
   thread ??= startThread(script)
   const t = thread
-  const id = nextId++
-  const { deviceId, ts, receivedAt, measures, tagIndex, tagSets, ids } = cols
-  const req: EncodeRequest = { id, cols: { deviceId, ts, receivedAt, measures, tagIndex, tagSets, ids }, opts: { compression: opts.compression, rowGroupRows: opts.rowGroupRows } }
-  return new Promise<Buffer>((resolve, reject) => {
-    t.pending.set(id, { resolve, reject })
+  return new Promise((resolve, reject) => {
+    t.pending.set(req, { resolve, reject })
     t.worker.ref()
-    t.worker.postMessage(req)
+    t.worker.postMessage({ ...m, req }, transfer)
   })
+}
+
+/** The entries' stored JSON texts, each followed by a newline, and each text's byte length. */
+function entryTexts(entries: BufferedEntry[]): { bytes: Buffer; lengths: Uint32Array } {
+  const texts = new Array<Buffer>(entries.length)
+  const lengths = new Uint32Array(entries.length)
+  let total = 0
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]
+    const raw = e.raw ?? JSON.stringify(e.reading)
+    const b = typeof raw === 'string' ? Buffer.from(raw) : raw
+    texts[i] = b
+    lengths[i] = b.length
+    total += b.length + 1
+  }
+  // at least a pool's half: a buffer of its own, which can be moved to the thread
+  const bytes = Buffer.allocUnsafeSlow(total)
+  let at = 0
+  for (const b of texts) {
+    bytes.set(b, at)
+    at += b.length
+    bytes[at++] = 10
+  }
+  return { bytes, lengths }
+}
+
+/** A sized Parquet object being built on the encoder thread. */
+export interface ParquetObjectHandle {
+  /** resolves once the thread took the batch before this one: one batch in flight per object */
+  append(entries: BufferedEntry[]): Promise<void>
+  /** the file, and the entries left out of it (not readings), by their index in append order */
+  finish(): Promise<{ bytes: Buffer; rejected: RejectedRecord[] }>
+  abort(): void
+}
+
+export function openParquetObject(opts: ParquetOptions): ParquetObjectHandle {
+  const object = nextObject++
+  let last: Promise<unknown> = Promise.resolve()
+  return {
+    async append(entries) {
+      const { bytes, lengths } = entryTexts(entries)
+      const prev = last
+      last = request({ op: 'rows', object, bytes, lengths }, [bytes.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer])
+      last.catch(() => undefined)
+      await prev
+    },
+    async finish() {
+      await last
+      const reply = await request({ op: 'finish', object, opts: { compression: opts.compression, rowGroupRows: opts.rowGroupRows } })
+      const b = reply.bytes!
+      return { bytes: Buffer.from(b.buffer, b.byteOffset, b.byteLength), rejected: reply.rejected ?? [] }
+    },
+    abort() { void request({ op: 'abort', object }).catch(() => undefined) },
+  }
 }

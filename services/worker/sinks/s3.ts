@@ -60,6 +60,7 @@ export function createS3Sink(opts: S3SinkOptions): Sink {
     name: 's3',
     objects: true,
     rawJson: format.kind === 'ndjson',
+    rawObjects: true,
     openObject(shard, firstId) {
       const enc = createObjectEncoder(format)
       const Key = s3ObjectKey(opts.prefix, sizedObjectKey(shard, firstId, enc.ext))

@@ -7,8 +7,12 @@ export interface SinkBatch {
   sized?: boolean
 }
 
-/** A record the sink refused for good. `kind` is a short, low-cardinality class for the dead-letter metric. */
-export interface RejectedRecord { index: number; reason: string; kind?: string }
+/**
+ * A record the sink refused for good. `kind` is a short, low-cardinality class for the dead-letter
+ * metric. `payload` (and `deviceId`, when known): what to dead-letter, from a sized object's
+ * writer, which holds no entries of its own to take them from.
+ */
+export interface RejectedRecord { index: number; reason: string; kind?: string; payload?: string; deviceId?: string }
 
 /** Records the sink refused for good (validation): dead-lettered with the sink's reason; the rest count as written. */
 export interface SinkResult {
@@ -34,12 +38,18 @@ export interface Sink {
   openObject?(shard: number, firstId: string): ObjectWriter
   /** the sink writes each entry's `raw` JSON and never reads `reading` (NDJSON objects) */
   readonly rawJson?: boolean
+  /**
+   * openObject()'s writers read only each entry's `raw` JSON (a Parquet object parses it on its
+   * encoder thread), and report at finish() what is not a reading
+   */
+  readonly rawObjects?: boolean
 }
 
 /** A sized object under construction; nothing is visible under its key until finish() resolves. */
 export interface ObjectWriter {
   append(entries: BufferedEntry[]): Promise<void>
-  finish(): Promise<void>
+  /** the entries it left out of the object (not readings; indices in append order), to dead-letter */
+  finish(): Promise<SinkResult | void>
   /** drops what was written (multipart upload aborted, temporary file removed) */
   abort(): Promise<void>
 }
