@@ -59,9 +59,12 @@ function tagsFrom(props: Record<string, string | string[]>): Record<string, stri
   return tags
 }
 
+/** Content types as devices send them, taken as they are: no split/trim/lower-casing per message. */
+const BARE_TYPES: ReadonlySet<string | undefined> = new Set([undefined, '', ...CONTENT_TYPES])
+
 function decode(deviceId: string, payload: Buffer, contentType: string | undefined, opts: ParseOptions): ParseResult {
   // parameters such as "; charset=utf-8" do not change the decoder
-  const type = contentType === undefined ? undefined : contentType.split(';')[0].trim().toLowerCase()
+  const type = BARE_TYPES.has(contentType) ? contentType : contentType!.split(';')[0].trim().toLowerCase()
   switch (type) {
     case undefined: case '': case 'application/json': return parsePayload(deviceId, payload, opts)
     case 'application/senml+json': return parsePayload(deviceId, payload, opts, true)
@@ -85,6 +88,7 @@ export function parseMessage(deviceId: string, payload: Buffer, props: MessagePr
   const r = decode(deviceId, payload, props.contentType, opts)
   if (!r.ok) return r
   const expiry = props.messageExpiryInterval
+  if (!tags && expiry === undefined) return r
   for (const reading of r.readings) {
     // the payload's own tags are more specific than the message's
     if (tags) reading.tags = reading.tags ? { ...tags, ...reading.tags } : { ...tags }
