@@ -16,7 +16,7 @@ import { storeZset } from './commands/zset-ops.js'
 import { zaddGenericCommand } from './commands/zsets.js'
 import {
   GEO_STEP_MAX, GEO_LAT_MIN, GEO_LAT_MAX, GEO_LONG_MIN, GEO_LONG_MAX, CIRCULAR_TYPE, RECTANGLE_TYPE, type GeoShape, type HashBits,
-  geohashEncodeWGS84, geohashEncode, align52Bits, decodeScore, calculateAreasByShape, geohashGetDistance, distanceIfWithin, isZero,
+  geohashEncodeWGS84, geohashEncode, align52Bits, decodeScore, decodeScoreInto, decodedLon, decodedLat, calculateAreasByShape, geohashGetDistance, distanceIfWithin, isZero,
 } from './geohash.js'
 
 const FLOAT_ERR = 'value is not a valid float'
@@ -146,15 +146,18 @@ export function geoaddCommand(c: Client): void {
   }
   if ((argv.length - longidx) % 3 !== 0 || (xx && nx)) return c.addReplyError(SYNTAX_ERR)
   const zargv = ['zadd', ...argv.slice(1, longidx)]
+  const scores: number[] = []
   for (let i = longidx; i < argv.length; i += 3) {
     const xy = extractLongLatOrReply(c, argv[i], argv[i + 1])
     if (xy === null) return
-    const hash = geohashEncodeWGS84(xy[0], xy[1], GEO_STEP_MAX)!
-    zargv.push(String(align52Bits(hash)), argv[i + 2])
+    const score = align52Bits(geohashEncodeWGS84(xy[0], xy[1], GEO_STEP_MAX)!)
+    scores.push(score)
+    zargv.push(String(score), argv[i + 2])
   }
-  /* replaceClientCommandVector(): the AOF and replicas get the ZADD. */
+  /* replaceClientCommandVector(): the AOF and replicas get the ZADD; ZADD itself takes the scores
+   * as numbers (a 52-bit integer prints and parses back to the same double). */
   c.argv = zargv
-  zaddGenericCommand(c, 0)
+  zaddGenericCommand(c, 0, scores)
 }
 
 /* GEOHASH key [member ...]: standard 11-character geohashes (latitude over -90..90). */
@@ -260,14 +263,28 @@ function membersOfAllNeighbors(o: RObj, shape: GeoShape, limit: number): GeoPoin
     const min = align52Bits(cell)
     const max = align52Bits({ bits: cell.bits + 1, step: cell.step })
     for (let ln = zsl.firstInRange({ min, max, minex: false, maxex: true }); ln !== null && ln.score < max; ln = ln.next) {
-      const [lon, lat] = decodeScore(ln.score)
-      const dist = distanceIfWithin(shape, lon, lat)
-      if (dist >= 0) out.push({ lon, lat, dist, score: ln.score, member: ln.ele })
+      decodeScoreInto(ln.score)
+      const dist = distanceIfWithin(shape, decodedLon, decodedLat)
+      if (dist >= 0) out.push({ lon: decodedLon, lat: decodedLat, dist, score: ln.score, member: ln.ele })
       if (out.length && limit && out.length >= limit) break
     }
     last = i
   }
   return out
+}
+
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER)
+
+/** COUNT's argument as string2ll() reads it, capped at MAX_SAFE_INTEGER; null when not an integer. */
+function parseCount(s: string): number | null {
+  /* A short integer written the canonical way (every count in practice) needs no BigInt. */
+  if (s.length <= 15) {
+    const n = Number(s)
+    if (Number.isInteger(n) && String(n) === s) return n
+  }
+  const v = parseInt64(s)
+  if (v === null) return null
+  return v > MAX_SAFE_BIG ? Number.MAX_SAFE_INTEGER : Number(v)
 }
 
 /**
@@ -329,10 +346,10 @@ export function georadiusGeneric(c: Client, srcKeyIndex: number, flags: number):
     else if (arg === 'asc') sort = SORT_ASC
     else if (arg === 'desc') sort = SORT_DESC
     else if (arg === 'count' && i + 1 < remaining) {
-      const v = parseInt64(argv[at + 1])
+      const v = parseCount(argv[at + 1])
       if (v === null) return c.addReplyError(NOT_INTEGER_ERR)
-      if (v <= 0n) return c.addReplyError('COUNT must be > 0')
-      count = v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v)
+      if (v <= 0) return c.addReplyError('COUNT must be > 0')
+      count = v
       i++
     } else if ((arg === 'store' || arg === 'storedist') && i + 1 < remaining && canStore) {
       storekey = argv[at + 1]

@@ -21,6 +21,12 @@ const MERCATOR_MAX = 20037726.37
 
 const TWO32 = 4294967296
 
+/* 2^n for the shifts of 64-bit C code done here in doubles: `2 ** n` with a variable n is a call to
+ * Math.pow, and a search makes dozens of them. */
+const POW2: number[] = []
+for (let n = 0; n <= 64; n++) POW2.push(2 ** n)
+const UINT64_MAX = 2 ** 64 - 1
+
 export interface Range { min: number; max: number }
 export interface HashBits { bits: number; step: number }
 export interface Area { hash: HashBits; longitude: Range; latitude: Range }
@@ -55,11 +61,17 @@ function interleave(x: number, y: number): number {
   return even + odd * 2
 }
 
-/** deinterleave64(): [latitude bits, longitude bits]. */
-function deinterleave(bits: number): [number, number] {
+/* deinterleave64()'s two results. A search decodes a dozen cells and every point it looks at, so
+ * the halves go to these two variables instead of a fresh [lat, lon] array each time. */
+let deLat = 0
+let deLon = 0
+
+/** deinterleave64(): sets deLat (the even bits) and deLon (the odd bits). */
+function deinterleave(bits: number): void {
   const hi = Math.floor(bits / TWO32) >>> 0
   const lo = bits >>> 0
-  return [compact16(lo) + compact16(hi) * 65536, compact16(lo >>> 1) + compact16(hi >>> 1) * 65536]
+  deLat = compact16(lo) + compact16(hi) * 65536
+  deLon = compact16(lo >>> 1) + compact16(hi >>> 1) * 65536
 }
 
 /** geohashEncode(): null outside the ranges (as Redis returns 0). */
@@ -68,8 +80,8 @@ export function geohashEncode(longRange: Range, latRange: Range, longitude: numb
   if (latitude < latRange.min || latitude > latRange.max || longitude < longRange.min || longitude > longRange.max) return null
   let latOffset = (latitude - latRange.min) / (latRange.max - latRange.min)
   let longOffset = (longitude - longRange.min) / (longRange.max - longRange.min)
-  latOffset *= 2 ** step
-  longOffset *= 2 ** step
+  latOffset *= POW2[step]
+  longOffset *= POW2[step]
   /* The C code truncates to uint32_t. */
   return { bits: interleave(Math.trunc(latOffset) >>> 0, Math.trunc(longOffset) >>> 0), step }
 }
@@ -79,10 +91,12 @@ export function geohashEncodeWGS84(longitude: number, latitude: number, step: nu
 }
 
 export function geohashDecode(longRange: Range, latRange: Range, hash: HashBits): Area {
-  const [ilato, ilono] = deinterleave(hash.bits)
+  deinterleave(hash.bits)
+  const ilato = deLat
+  const ilono = deLon
   const latScale = latRange.max - latRange.min
   const longScale = longRange.max - longRange.min
-  const div = 2 ** hash.step
+  const div = POW2[hash.step]
   return {
     hash,
     latitude: { min: latRange.min + (ilato / div) * latScale, max: latRange.min + ((ilato + 1) / div) * latScale },
@@ -90,36 +104,45 @@ export function geohashDecode(longRange: Range, latRange: Range, hash: HashBits)
   }
 }
 
-/** geohashDecodeAreaToLongLat(): the centre of the cell, clamped to the valid ranges. */
-function areaToLongLat(area: Area): [number, number] {
-  let x = (area.longitude.min + area.longitude.max) / 2
+/* decodeScoreInto()'s results, for the loops that decode every point of a search. */
+export let decodedLon = 0
+export let decodedLat = 0
+
+/**
+ * decodeGeohash() of a zset score: geohashDecode() of the 52-bit WGS84 cell,
+ * then geohashDecodeAreaToLongLat() (its centre, clamped to the valid ranges),
+ * with the same double operations in the same order, into decodedLon/decodedLat.
+ */
+export function decodeScoreInto(score: number): void {
+  /* (uint64_t)score: the score is a non-negative integer for every GEOADDed member. */
+  const bits = score > 0 ? Math.min(Math.trunc(score), UINT64_MAX) : 0
+  deinterleave(bits)
+  const div = POW2[GEO_STEP_MAX]
+  const latScale = GEO_LAT_MAX - GEO_LAT_MIN
+  const longScale = GEO_LONG_MAX - GEO_LONG_MIN
+  const latMin = GEO_LAT_MIN + (deLat / div) * latScale
+  const latMax = GEO_LAT_MIN + ((deLat + 1) / div) * latScale
+  const lonMin = GEO_LONG_MIN + (deLon / div) * longScale
+  const lonMax = GEO_LONG_MIN + ((deLon + 1) / div) * longScale
+  let x = (lonMin + lonMax) / 2
   if (x > GEO_LONG_MAX) x = GEO_LONG_MAX
   if (x < GEO_LONG_MIN) x = GEO_LONG_MIN
-  let y = (area.latitude.min + area.latitude.max) / 2
+  let y = (latMin + latMax) / 2
   if (y > GEO_LAT_MAX) y = GEO_LAT_MAX
   if (y < GEO_LAT_MIN) y = GEO_LAT_MIN
-  return [x, y]
+  decodedLon = x
+  decodedLat = y
 }
 
 /** decodeGeohash(): a zset score back to [longitude, latitude]. */
 export function decodeScore(score: number): [number, number] {
-  /* (uint64_t)score: the score is a non-negative integer for every GEOADDed member. */
-  const bits = score > 0 ? Math.trunc(score) : 0
-  return areaToLongLat(geohashDecode(WGS84_LONG, WGS84_LAT, { bits: Math.min(bits, 2 ** 64 - 1), step: GEO_STEP_MAX }))
+  decodeScoreInto(score)
+  return [decodedLon, decodedLat]
 }
 
 /** geohashAlign52Bits(): a step-n hash as the prefix of a 52-bit score. */
 export function align52Bits(hash: HashBits): number {
-  return hash.bits * 2 ** (52 - hash.step * 2)
-}
-
-/* geohash_move_x / geohash_move_y: the neighbouring cell, wrapping around the step's grid. */
-function move(hash: HashBits, dx: number, dy: number): HashBits {
-  const [lat, lon] = deinterleave(hash.bits)
-  const size = 2 ** hash.step
-  const nlon = dx === 0 ? lon : (lon + dx + size) % size
-  const nlat = dy === 0 ? lat : (lat + dy + size) % size
-  return { bits: interleave(nlat, nlon), step: hash.step }
+  return hash.bits * POW2[52 - hash.step * 2]
 }
 
 export interface Neighbors {
@@ -127,10 +150,24 @@ export interface Neighbors {
   north_east: HashBits; north_west: HashBits; south_east: HashBits; south_west: HashBits
 }
 
+/*
+ * geohashNeighbors() (geohash_move_x / geohash_move_y): the 8 cells around a cell, wrapping around
+ * the step's grid. The cell is deinterleaved once and each neighbour interleaved from its offsets.
+ */
 function geohashNeighbors(hash: HashBits): Neighbors {
+  deinterleave(hash.bits)
+  const lat = deLat
+  const lon = deLon
+  const step = hash.step
+  const size = POW2[step]
+  const west = (lon - 1 + size) % size
+  const east = (lon + 1 + size) % size
+  const south = (lat - 1 + size) % size
+  const north = (lat + 1 + size) % size
+  const cell = (y: number, x: number): HashBits => ({ bits: interleave(y, x), step })
   return {
-    east: move(hash, 1, 0), west: move(hash, -1, 0), south: move(hash, 0, -1), north: move(hash, 0, 1),
-    north_west: move(hash, -1, 1), north_east: move(hash, 1, 1), south_east: move(hash, 1, -1), south_west: move(hash, -1, -1),
+    east: cell(lat, east), west: cell(lat, west), south: cell(south, lon), north: cell(north, lon),
+    north_west: cell(north, west), north_east: cell(north, east), south_east: cell(south, east), south_west: cell(south, west),
   }
 }
 

@@ -72,6 +72,31 @@ describe('GEORADIUS GEORADIUSBYMEMBER GEOSEARCH', () => {
   })
 })
 
+describe('search cells at the edges of the grid', () => {
+  it('neighbours wrap around the antimeridian and stop at the poles; COUNT is read as string2ll', async () => {
+    let seed = 7
+    const rnd = (): number => (seed = (seed * 16807) % 2147483647) / 2147483647
+    const add: string[] = ['GEOADD', 'e']
+    for (let i = 0; i < 200; i++) {
+      const lon = i % 2 ? 175 + rnd() * 5 : -180 + rnd() * 5
+      const lat = i % 4 < 2 ? -20 + rnd() * 40 : (i % 8 < 4 ? 80 : -85) + rnd() * 5
+      add.push(String(lon), String(lat), `m${i}`)
+    }
+    const script: Script = [add]
+    for (let q = 0; q < 40; q++) {
+      const lon = String(q % 2 ? 179.9 - rnd() : -179.9 + rnd())
+      const lat = String(q % 3 === 0 ? 84.9 - rnd() : q % 3 === 1 ? -84.9 + rnd() : -10 + rnd() * 20)
+      const km = String(Math.floor(10 + rnd() * 600))
+      script.push(['GEOSEARCH', 'e', 'FROMLONLAT', lon, lat, 'BYRADIUS', km, 'km', 'WITHDIST', 'WITHHASH', 'ASC'],
+        ['GEOSEARCH', 'e', 'FROMLONLAT', lon, lat, 'BYBOX', km, km, 'km', 'WITHCOORD', 'DESC', 'COUNT', '3'],
+        ['GEOSEARCH', 'e', 'FROMMEMBER', `m${q}`, 'BYRADIUS', km, 'km', 'COUNT', '4', 'ANY'])
+    }
+    for (const n of ['1', '007', '-0', '+3', '3.0', '1e2', ' 3', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '123456789012345', '1234567890123456'])
+      script.push(['GEOSEARCH', 'e', 'FROMLONLAT', '179', '0', 'BYRADIUS', '20000', 'km', 'COUNT', n])
+    await cmp.same(script)
+  })
+})
+
 describe('RESP3', () => {
   it('coordinates are doubles, missing members nulls', async () => {
     const { redis, store } = await runBoth(cmp.pair, cmds('HELLO 3', SICILY, 'GEOPOS Sicily Palermo nosuch', 'GEODIST Sicily Palermo nosuch', 'GEODIST nokey a b',

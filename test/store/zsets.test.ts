@@ -79,6 +79,13 @@ describe('ZRANGE', () => {
       'ZRANGEBYSCORE z -inf 3', 'ZRANGEBYSCORE z (1 3 WITHSCORES LIMIT 1 5', 'ZREVRANGEBYSCORE z 5 (2', 'ZREVRANGEBYSCORE z +inf -inf WITHSCORES LIMIT 2 2',
       'ZRANGEBYSCORE z 1 5 REV', 'ZRANGEBYSCORE nokey 0 1', 'ZRANGEBYSCORE z nan 1', 'ZRANGEBYSCORE z 1e400 inf', 'ZRANGEBYSCORE z -1e400 2',
     )))
+  it('ranges at, beyond and between the ends of the set (answered without a descent)', () =>
+    same(cmds(
+      fill, 'ZRANGEBYSCORE z 6 10', 'ZRANGEBYSCORE z (5 10', 'ZRANGEBYSCORE z 5 10', 'ZRANGEBYSCORE z -10 (1', 'ZRANGEBYSCORE z -10 1',
+      'ZREVRANGEBYSCORE z 10 6', 'ZREVRANGEBYSCORE z 10 5', 'ZREVRANGEBYSCORE z (1 -10', 'ZRANGEBYSCORE z 3 3', 'ZRANGEBYSCORE z (3 3', 'ZRANGEBYSCORE z 3 (3',
+      'ZRANGEBYSCORE z 4 2', 'ZRANGEBYSCORE z 2.5 2.7', 'ZCOUNT z 6 10', 'ZCOUNT z (5 +inf', 'ZREMRANGEBYSCORE z 6 10', 'ZREMRANGEBYSCORE z -inf (1',
+      'ZREMRANGEBYSCORE z (5 5', 'ZREMRANGEBYSCORE z 5 5', 'ZRANGE z 0 -1 WITHSCORES', 'ZREMRANGEBYSCORE z -inf +inf', 'EXISTS z', 'ZRANGEBYSCORE z -inf +inf',
+    )))
   it('score range strtod quirks', () =>
     same([
       ...cmds(fill),

@@ -25,7 +25,8 @@ const LEX_ERR = 'min or max not valid string range item'
 
 /* --------------------------------- ZADD ---------------------------------- */
 
-export function zaddGenericCommand(c: Client, flags: number): void {
+/** ZADD; GEOADD passes the scores it computed (`computed`, one per pair) so they are not parsed back from text. */
+export function zaddGenericCommand(c: Client, flags: number, computed?: number[]): void {
   const argv = c.argv
   const key = argv[1]
   let ch = false
@@ -51,12 +52,14 @@ export function zaddGenericCommand(c: Client, flags: number): void {
   if ((gt && nx) || (lt && nx) || (gt && lt)) return c.addReplyError('GT, LT, and/or NX options at the same time are not compatible')
   if (incr && elements > 1) return c.addReplyError('INCR option supports a single increment-element pair')
   /* All scores are checked before anything changes: all or nothing. */
-  const scores: number[] = []
+  const scores: number[] = computed ?? []
   let maxlen = 0
   for (let j = 0; j < elements; j++) {
-    const s = parseScore(argv[scoreidx + j * 2])
-    if (s === null) return c.addReplyError(FLOAT_ERR)
-    scores.push(s)
+    if (computed === undefined) {
+      const s = parseScore(argv[scoreidx + j * 2])
+      if (s === null) return c.addReplyError(FLOAT_ERR)
+      scores.push(s)
+    }
     maxlen = Math.max(maxlen, argv[scoreidx + j * 2 + 1].length)
   }
   let o = lookupKeyWriteOfType(c, key, OBJ_ZSET)

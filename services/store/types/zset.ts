@@ -129,14 +129,18 @@ export class ZSkiplist {
     const update = scratchUpdate
     const rank = scratchRank
     let x = this.header
+    /* The node a level stopped at is not before (score, ele): when the level below reaches it
+     * too, it is not compared again (one member comparison, a cache miss, saved per such level). */
+    let stop: ZNode | null = null
     for (let i = this.level - 1; i >= 0; i--) {
       rank[i] = i === this.level - 1 ? 0 : rank[i + 1]
       let f = fwd(x, i)
-      while (f !== null && before(score, ele, f)) {
+      while (f !== null && f !== stop && before(score, ele, f)) {
         rank[i] += span(x, i)
         x = f
         f = fwd(x, i)
       }
+      stop = f
       update[i] = x
     }
     const level = n.level
@@ -280,12 +284,35 @@ export class ZSkiplist {
     return Math.max(0, upTo - below)
   }
 
+  /**
+   * zslIsInRange(): whether any element can be in the range, from the first and last scores
+   * alone. A GEO search asks for up to 9 cells of which most are usually empty: each of those
+   * is answered here instead of by a descent through the list.
+   */
+  isInRange(r: RangeSpec): boolean {
+    if (r.min > r.max || (r.min === r.max && (r.minex || r.maxex))) return false
+    const last = this.tail
+    if (last === null || !gteMin(last.score, r)) return false
+    const first = this.header.next
+    return first !== null && lteMax(first.score, r)
+  }
+
   firstInRange(r: RangeSpec): ZNode | null {
-    const n = this.countBelow((f) => gteMin(f.score, r))[1].next
+    if (!this.isInRange(r)) return null
+    let x = this.header
+    for (let i = this.level - 1; i >= 0; i--) {
+      let f = fwd(x, i)
+      while (f !== null && !gteMin(f.score, r)) {
+        x = f
+        f = fwd(x, i)
+      }
+    }
+    const n = x.next
     return n !== null && lteMax(n.score, r) ? n : null
   }
 
   lastInRange(r: RangeSpec): ZNode | null {
+    if (!this.isInRange(r)) return null
     const x = this.countBelow((f) => !lteMax(f.score, r))[1]
     return x !== this.header && gteMin(x.score, r) ? x : null
   }
