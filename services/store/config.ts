@@ -407,6 +407,12 @@ export function effectiveHz(cfg: Config): number {
 export function applyConfig(server: StoreServer, changed: Set<string> | null): { name: string; err: string } | null {
   const cfg = server.config
   const ks = server.keyspace
+  const hot = server.hot
+  hot.slowlogSlowerThan = Number(cfg['slowlog-log-slower-than'] ?? 10000)
+  hot.slowlogMaxLen = Number(cfg['slowlog-max-len'] ?? 128)
+  hot.latencyThreshold = Number(cfg['latency-monitor-threshold'] ?? 0)
+  hot.maxmemory = Number(cfg.maxmemory)
+  hot.streamLimits = { maxEntries: Number(cfg['stream-node-max-entries']) || Infinity, maxBytes: Number(cfg['stream-node-max-bytes']) || 1 << 30 }
   server.evictor.setPolicy(String(cfg['maxmemory-policy']))
   server.evictor.samples = Math.max(1, Number(cfg['maxmemory-samples']))
   ks.lfuLogFactor = Number(cfg['lfu-log-factor'])

@@ -5,6 +5,7 @@
  */
 
 import { createServer, type Server, type Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
 import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT } from './networking.js'
 import { Keyspace } from './keyspace.js'
@@ -86,6 +87,8 @@ const STATS_METRIC_SAMPLES = 16
 
 export class StoreServer {
   readonly config: Config
+  /** The parameters every command reads, as numbers (applyConfig() refreshes them): a config lookup by name per command showed in profiles. */
+  readonly hot = { slowlogSlowerThan: 10000, slowlogMaxLen: 128, latencyThreshold: 0, maxmemory: 0, streamLimits: { maxEntries: 100, maxBytes: 4096 } }
   readonly keyspace: Keyspace
   readonly commands: Map<string, Command>
   readonly clients = new Map<number, Client>()
@@ -169,6 +172,7 @@ export class StoreServer {
     this.config = { ...defaultConfig(), ...config } as Config
     this.keyspace = new Keyspace(Number(this.config.databases))
     this.commands = buildCommandTable(commandTable)
+    for (const name of LOOKUP_NOTOUCH_COMMANDS) this.commands.get(name)!.lookupNoTouch = true
     this.acl = new Acl(this.commands, this)
     this.evictor = new Evictor(this.keyspace)
     this.snapshot = new Snapshot(this)
@@ -490,7 +494,7 @@ export class StoreServer {
     }
     /* Free memory before the command runs, counting what a write brings in,
      * so used memory stays at the limit instead of overshooting it. */
-    const maxmemory = this.config.maxmemory as number
+    const maxmemory = this.hot.maxmemory
     if (maxmemory > 0 && !this.loading && !fromMaster && !this.ignoresMaxmemory) {
       const denyoom = (cmd.flagBits & CMD_DENYOOM) !== 0
       let incoming = 0
@@ -530,7 +534,7 @@ export class StoreServer {
     /* CLIENT REPLY OFF/SKIP silence replies, not pushes: (un)subscribe confirmations are pushed (CLIENT_PUSHING) in RESP2 too */
     const quiet = (c.flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) !== 0 && !SUBSCRIPTION_COMMANDS.has(cmd.name)
     const mark = quiet ? c.replyMark() : null
-    this.keyspace.noTouch = ((c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch') || LOOKUP_NOTOUCH_COMMANDS.has(cmd.name)
+    this.keyspace.noTouch = ((c.flags & CLIENT_NO_TOUCH) !== 0 && cmd.name !== 'touch') || cmd.lookupNoTouch
     const tracking = this.tracking
     try {
       tracking.current = c
@@ -623,13 +627,10 @@ export class StoreServer {
    */
   private recordDuration(c: Client, cmd: Command, argv: string[], us: number): void {
     if (c.flags & CLIENT_BLOCKED) return
-    const cfg = this.config
     const duration = Math.round(us)
     cmd.microseconds += us
-    if ((cmd.flagBits & CMD_SKIP_SLOWLOG) === 0) {
-      this.slowlog.push(argv, c.redacted, duration, c.addr, c.name, Number(cfg['slowlog-log-slower-than'] ?? 10000), Number(cfg['slowlog-max-len'] ?? 128))
-    }
-    const threshold = Number(cfg['latency-monitor-threshold'] ?? 0)
+    if ((cmd.flagBits & CMD_SKIP_SLOWLOG) === 0) this.slowlog.push(argv, c.redacted, duration, c.addr, c.name, this.hot.slowlogSlowerThan, this.hot.slowlogMaxLen)
+    const threshold = this.hot.latencyThreshold
     if (threshold > 0) this.latency.addSampleIfNeeded(cmd.flagBits & CMD_FAST ? 'fast-command' : 'command', Math.floor(us / 1000), threshold)
     ;(cmd.histogram ??= new CommandHistogram()).record(us * 1000)
   }

@@ -10,7 +10,7 @@ import {
   OBJ_STREAM, dbAdd, lookupKeyReadOfType, lookupKeyWriteOfType, objMemAdjust, signalModifiedKey, type Db, type RObj,
 } from '../keyspace.js'
 import { signalKeyAsReady } from '../blocked.js'
-import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
+import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDMsPart, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
 import { parseLong } from '../util.js'
 import { streamMem } from '../types/stream-cg.js'
 
@@ -24,7 +24,9 @@ export function parseIDOrReply(c: Client, s: string, missingSeq: bigint, strict:
 }
 
 export function addReplyStreamID(c: Client, id: StreamID): void {
-  c.addReplyBulk(streamIDToString(id))
+  /* every XADD replies its ID: written as two parts, without building the string */
+  if (id.seq <= 0xffffffffn) c.addReplyBulkWithNumber(streamIDMsPart(id), Number(id.seq))
+  else c.addReplyBulk(streamIDToString(id))
 }
 
 /** One entry: [id, [field, value, ...]] (an array in RESP3 too, as Redis does). */
@@ -40,11 +42,9 @@ export function addReplyStreamEntries(c: Client, entries: StreamEntry[]): void {
   for (let i = 0; i < entries.length; i++) addReplyStreamEntry(c, entries[i])
 }
 
-export function appendLimits(c: Client): { maxEntries: number; maxBytes: number } {
-  const cfg = c.server.config
-  const maxEntries = Number(cfg['stream-node-max-entries']) || Infinity
-  const maxBytes = Number(cfg['stream-node-max-bytes']) || 1 << 30
-  return { maxEntries, maxBytes }
+/** stream-node-max-entries / -bytes as XADD uses them (0 = no limit); kept by applyConfig(). */
+export function appendLimits(c: Client): { readonly maxEntries: number; readonly maxBytes: number } {
+  return c.server.hot.streamLimits
 }
 
 /** Brings the key's used_memory share in line with what the stream holds (streamMem()). */
@@ -178,9 +178,13 @@ export function lookupStreamWriteOrCreate(c: Client, key: string, noCreate: bool
   return dbAdd(c.db, key, OBJ_STREAM, new Stream(), 64)
 }
 
+/* `XADD key * field value...`, what the broker sends for every reading: no option to parse. */
+const PLAIN_ADD_ARGS: Readonly<AddTrimArgs> = Object.freeze(newAddTrimArgs())
+
 function xaddCommand(c: Client): void {
-  const a = newAddTrimArgs()
-  const idpos = parseAddOrTrimArgs(c, a, true)
+  const plain = c.argv[2] === '*'
+  const a = plain ? PLAIN_ADD_ARGS : newAddTrimArgs()
+  const idpos = plain ? 2 : parseAddOrTrimArgs(c, a, true)
   if (idpos < 0) return
   const fieldPos = idpos + 1
   const argv = c.argv

@@ -91,6 +91,8 @@ export class Command {
   failedCalls = 0
   /** Run times since start or CONFIG RESETSTAT, for LATENCY HISTOGRAM (null: never called). */
   histogram: CommandHistogram | null = null
+  /** Looks keys up without touching them (LOOKUP_NOTOUCH): set by the server for TYPE, EXISTS, TTL... */
+  lookupNoTouch = false
 
   constructor(
     readonly row: CommandRow,
@@ -134,13 +136,33 @@ export function buildCommandTable(rows: CommandRow[]): Map<string, Command> {
   return table
 }
 
+/*
+ * Clients send names in capitals ("PING", "XADD") and the table is lower case: the lower-cased
+ * name is remembered per spelling, so a pipeline does not lower-case (a new string, hashed
+ * anew) each request's name; the parser hands out the same string for the same bytes, whose
+ * hash V8 keeps. Bounded (short names only, at most 1024 of them); a pure function of the spelling, so renames cannot make it stale.
+ */
+const LOWER_CASED_MAX = 1024
+const lowerCased = new Map<string, string>()
+
+function lowerCaseName(name: string): string {
+  if (name.length > 32) return name.toLowerCase()
+  let lower = lowerCased.get(name)
+  if (lower === undefined) {
+    lower = name.toLowerCase()
+    if (lowerCased.size >= LOWER_CASED_MAX) lowerCased.clear()
+    lowerCased.set(name, lower)
+  }
+  return lower
+}
+
 /** lookupCommand(): the subcommand when the base command is a container. */
 export function lookupCommand(table: Map<string, Command>, argv: readonly string[]): Command | null {
   let base = table.get(argv[0])
   if (base === undefined) {
-    base = table.get(argv[0].toLowerCase())
+    base = table.get(lowerCaseName(argv[0]))
     if (base === undefined) return null
   }
   if (argv.length === 1 || base.subcommands === null) return base
-  return base.subcommands.get(argv[1].toLowerCase()) ?? null
+  return base.subcommands.get(lowerCaseName(argv[1])) ?? null
 }

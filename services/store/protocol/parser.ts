@@ -20,6 +20,9 @@ export const PROTO_MBULK_BIG_ARG = 1024 * 32
 export const PROTO_MAX_MULTIBULK_LEN = 2147483647 /* INT_MAX */
 export const PROTO_UNAUTH_MAX_MULTIBULK_LEN = 10
 export const PROTO_UNAUTH_MAX_BULK_LEN = 16384
+const ARGV_PREALLOC_MAX = 1024
+/* What an empty multibulk ("*0") returns; the caller skips it. */
+const NO_ARGS: string[] = []
 
 const CR = 13
 const LF = 10
@@ -45,7 +48,9 @@ export class RequestParser {
   private reqtype = REQ_UNKNOWN
   private multibulklen = 0
   private bulklen = -1
-  private argv: string[] = []
+  private argv: string[] = NO_ARGS
+  /** Arguments of the request being read so far. */
+  private argc = 0
   /* A large bulk is collected into a buffer of its exact size instead of
    * re-concatenating the query buffer on every read (PROTO_MBULK_BIG_ARG). */
   private big: Buffer | null = null
@@ -89,7 +94,7 @@ export class RequestParser {
 
   private reset(): string[] {
     const argv = this.argv
-    this.argv = []
+    this.argv = NO_ARGS
     this.reqtype = REQ_UNKNOWN
     this.multibulklen = 0
     this.bulklen = -1
@@ -105,7 +110,7 @@ export class RequestParser {
     }
     let end = nl
     if (end > this.pos && buf[end - 1] === CR) end--
-    const line = buf.latin1Slice(this.pos, end)
+    const line = end - this.pos <= INTERN_MAX_LEN ? internArg(buf, this.pos, end - this.pos) : buf.latin1Slice(this.pos, end)
     this.pos = nl + 1
     this.reqtype = REQ_UNKNOWN
     const argv = splitArgs(line)
@@ -116,7 +121,7 @@ export class RequestParser {
   private multibulk(): string[] | ProtocolError | null {
     const buf = this.buf
     if (this.multibulklen === 0) {
-      const cr = buf.indexOf(CR, this.pos)
+      const cr = findCR(buf, this.pos)
       if (cr === -1 || cr + 1 >= buf.length) {
         if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big mbulk count string')
         return NEED_MORE
@@ -127,10 +132,14 @@ export class RequestParser {
       this.pos = cr + 2
       if (ll <= 0) return this.reset()
       this.multibulklen = ll
+      /* sized once, as Redis sizes c->argv (at most 1024 slots up front): a growing array
+       * reserves 17 slots on its first push, for the 1 to 5 arguments most requests have */
+      this.argv = ll <= ARGV_PREALLOC_MAX ? new Array<string>(ll) : []
+      this.argc = 0
     }
     while (this.multibulklen > 0) {
       if (this.bulklen === -1) {
-        const cr = buf.indexOf(CR, this.pos)
+        const cr = findCR(buf, this.pos)
         if (cr === -1 || cr + 1 >= buf.length) {
           if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big bulk count string')
           return NEED_MORE
@@ -150,10 +159,11 @@ export class RequestParser {
           return this.finishBigArg()
         }
       }
-      if (buf.length - this.pos < this.bulklen + 2) return NEED_MORE
+      const len = this.bulklen
+      if (buf.length - this.pos < len + 2) return NEED_MORE
       /* Like Redis, the two bytes after the payload are skipped unchecked. */
-      this.argv.push(buf.latin1Slice(this.pos, this.pos + this.bulklen))
-      this.pos += this.bulklen + 2
+      this.argv[this.argc++] = len <= INTERN_MAX_LEN ? internArg(buf, this.pos, len) : buf.latin1Slice(this.pos, this.pos + len)
+      this.pos += len + 2
       this.bulklen = -1
       this.multibulklen--
     }
@@ -163,7 +173,7 @@ export class RequestParser {
   private finishBigArg(): string[] | ProtocolError | null {
     const big = this.big!
     if (this.bigLen < big.length) return NEED_MORE
-    this.argv.push(big.latin1Slice(0, big.length - 2))
+    this.argv[this.argc++] = big.latin1Slice(0, big.length - 2)
     this.big = null
     this.bigLen = 0
     this.bulklen = -1
@@ -171,6 +181,45 @@ export class RequestParser {
     if (this.multibulklen > 0) return this.multibulk()
     return this.reset()
   }
+}
+
+/**
+ * The '\r' ending a header line at or after `from`, -1 if none yet. Header lines are a few
+ * bytes ("$5"), so a loop here beats Buffer#indexOf's native call; a long line (garbage, or an
+ * inline request) is handed to it after the first bytes.
+ */
+function findCR(buf: Buffer, from: number): number {
+  const end = buf.length
+  const stop = Math.min(end, from + 24)
+  for (let i = from; i < stop; i++) if (buf[i] === CR) return i
+  return stop < end ? buf.indexOf(CR, stop) : -1
+}
+
+/*
+ * Short arguments recur request after request (command names, keys, field names, "*", "PX"):
+ * the last string made for each byte sequence is kept in a small table and handed out again.
+ * That saves the native slice and allocation and, since V8 caches a string's hash in the
+ * string, the re-hash of every Map lookup the command then does (command table, keyspace,
+ * hash fields). Strings are immutable, so sharing one is invisible to the commands.
+ */
+const INTERN_MAX_LEN = 32
+const INTERN_SLOTS = 4096
+const internTable: string[] = new Array<string>(INTERN_SLOTS).fill('')
+
+function internArg(buf: Buffer, start: number, len: number): string {
+  let h = len
+  for (let i = start, end = start + len; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0
+  const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1)
+  const known = internTable[slot]
+  if (known.length === len) {
+    /* from the end: numbers and ids differ there more often than at the start */
+    let i = len - 1
+    while (i >= 0 && known.charCodeAt(i) === buf[start + i]) i--
+    if (i < 0) return known
+  }
+  const s = buf.latin1Slice(start, start + len)
+  internTable[slot] = s
+  return s
 }
 
 /** string2ll() over a byte range: strict decimal, no '+', no leading zeros. */

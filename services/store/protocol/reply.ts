@@ -79,6 +79,22 @@ export class ReplyBuffer {
     this.outPos = p
   }
 
+  /** A bulk string of `prefix` followed by the decimal digits of n (0 <= n < 2^32): a stream ID without building its string. */
+  addReplyBulkWithNumber(prefix: string, n: number): void {
+    let digits = 1
+    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++
+    const len = prefix.length + digits
+    this.addHeader(36 /* $ */, len)
+    this.ensure(len + 2)
+    const out = this.out
+    let p = putLatin1(out, this.outPos, prefix)
+    for (let i = p + digits - 1, m = n; i >= p; i--, m = Math.floor(m / 10)) out[i] = 48 + (m % 10)
+    p += digits
+    out[p++] = 13
+    out[p++] = 10
+    this.outPos = p
+  }
+
   addReplyBulkOrNull(s: string | null | undefined): void {
     if (s == null) this.addReplyNull()
     else this.addReplyBulk(s)

@@ -20,10 +20,20 @@ export function splitArgs(line: string): string[] | null {
   for (;;) {
     while (p < n && isSpace(line[p])) p++
     if (p >= n) return argv
+    /* A token without quotes (nearly every inline command: PING, GET k) is one slice
+     * instead of a string built char by char; a quote inside it goes the long way. */
+    let q = p
+    while (q < n && !isSpace(line[q]) && line[q] !== '"' && line[q] !== "'") q++
+    if (q === n || isSpace(line[q])) {
+      argv.push(line.slice(p, q))
+      p = q
+      continue
+    }
     let inq = false /* inside "double quotes" */
     let insq = false /* inside 'single quotes' */
     let done = false
-    let cur = ''
+    let cur = line.slice(p, q)
+    p = q
     while (!done) {
       const c = line[p]
       if (inq) {

@@ -70,13 +70,27 @@ export function streamIDToString(id: StreamID): string {
   return lastMsText + (id.seq < 10n ? SMALL_SEQ[Number(id.seq)] : String(id.seq))
 }
 
+/* Sequence numbers an XADD pipeline reaches within one millisecond, made once: the next one is
+ * looked up instead of a new bigint allocated per entry. */
+const SMALL_SEQS: bigint[] = Array.from({ length: 4096 }, (_, i) => BigInt(i))
+
 /** The ID right after `id`, or null when id is the last possible one. */
 export function streamIncrID(id: StreamID): StreamID | null {
   if (id.seq === UINT64_MAX) {
     if (id.ms === UINT64_MAX) return null
     return { ms: id.ms + 1n, seq: 0n }
   }
-  return { ms: id.ms, seq: id.seq + 1n }
+  const next = id.seq < 4095n ? SMALL_SEQS[Number(id.seq) + 1] : id.seq + 1n
+  return { ms: id.ms, seq: next }
+}
+
+/** streamIDToString() split where the reply writer wants it: the ms part with its '-' (made once per ms), and the seq. */
+export function streamIDMsPart(id: StreamID): string {
+  if (id.ms !== lastMs) {
+    lastMs = id.ms
+    lastMsText = `${id.ms}-`
+  }
+  return lastMsText
 }
 
 export function streamDecrID(id: StreamID): StreamID | null {
