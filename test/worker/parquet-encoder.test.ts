@@ -9,6 +9,9 @@ import { parquetReadObjects } from 'hyparquet'
 import type { BufferedEntry } from '../../shared/buffer/index.js'
 import type { Reading } from '../../shared/reading.js'
 import { openParquetObject } from '../../services/worker/sinks/parquet-encoder.js'
+import { TAGS_SCHEMA, tagLeafPages, type TagPairs } from '../../services/worker/sinks/parquet-tags.js'
+import { encodeNestedValues } from 'hyparquet-writer/src/dremel.js'
+import { getSchemaPath } from 'hyparquet/src/schema.js'
 
 const opts = { compression: 'snappy', rowGroupRows: 1000 } as const
 
@@ -75,5 +78,21 @@ describe('parquet encoder thread', () => {
     const { bytes } = await next.finish()
     expect(bytes.subarray(0, 4).toString()).toBe('PAR1')
     expect(await readBack(bytes)).toHaveLength(1)
+  })
+
+  it('the tags map\'s levels are the ones the writer\'s own Dremel encoding gives, for absent, empty and 1-3 pair maps', () => {
+    const tagSets: TagPairs[] = [[], [{ key: 'site', value: 'a' }], [{ key: 'site', value: 'b' }, { key: 'rack', value: 'r1' }], [{ key: 'x', value: '' }, { key: 'y', value: 'é' }, { key: 'z', value: '😀' }]]
+    // every pattern of neighbours: each set after each other set and after a row without tags
+    const tagIndex: number[] = []
+    for (let a = -1; a < tagSets.length; a++) for (let b = -1; b < tagSets.length; b++) tagIndex.push(a, b)
+    const schema = [{ name: 'root', num_children: 1 }, ...TAGS_SCHEMA]
+    const rows = tagIndex.map((i) => (i < 0 ? null : tagSets[i]))
+    for (const leaf of ['key', 'value'] as const) {
+      const dremel = encodeNestedValues(getSchemaPath(schema, ['tags', 'key_value', leaf]), rows)
+      for (const [start, end] of [[0, tagIndex.length], [3, 17]]) {
+        const part = start === 0 ? dremel : encodeNestedValues(getSchemaPath(schema, ['tags', 'key_value', leaf]), rows.slice(start, end))
+        expect(tagLeafPages(leaf, tagIndex, tagSets, start, end)).toEqual({ ...part, values: Array.from(part.values) })
+      }
+    }
   })
 })

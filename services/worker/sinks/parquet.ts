@@ -6,6 +6,7 @@
 import { gzipSync } from 'node:zlib'
 import * as zlib from 'node:zlib'
 import type { SchemaElement } from 'hyparquet-writer'
+import { TAGS_SCHEMA, appendTagsColumn, type TagPairs } from './parquet-tags.js'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
 import type { Reading } from '../../../shared/reading.js'
 
@@ -121,8 +122,6 @@ function sameTags(pairs: TagPairs, tags: Record<string, string>): boolean {
   return i === pairs.length
 }
 
-type TagPairs = Array<{ key: string; value: string }>
-
 export async function toParquet(entries: BufferedEntry[], opts: ParquetOptions): Promise<Buffer> {
   const cols = new ParquetColumns()
   for (const e of entries) cols.add(e.reading)
@@ -134,17 +133,16 @@ export type ColumnsData = Pick<ParquetColumns, 'deviceId' | 'ts' | 'receivedAt' 
 
 export async function columnsToParquet(cols: ColumnsData, opts: ParquetOptions): Promise<Buffer> {
   // loaded on first use: a worker whose sinks write NDJSON never pays for the writer's start-up
-  const { parquetWriteBuffer } = await import('hyparquet-writer')
+  const [{ ByteWriter, ParquetWriter }, { writeColumn }] = await Promise.all([import('hyparquet-writer'), import('hyparquet-writer/src/column.js')])
   const names = [...cols.measures.keys()].sort()
   const { tagIndex, tagSets, ids } = cols
-  const tags = tagIndex && tagIndex.map((i) => (i < 0 ? null : tagSets[i]))
   const schema: SchemaElement[] = [
-    { name: 'root', num_children: 3 + names.length + (tags ? 1 : 0) + (ids ? 1 : 0) },
+    { name: 'root', num_children: 3 + names.length + (tagIndex ? 1 : 0) + (ids ? 1 : 0) },
     { name: 'deviceId', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
     { name: 'ts', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
     { name: 'receivedAt', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
   ]
-  const columnData: Array<{ name: string; data: unknown[]; statistics?: boolean }> = [
+  const columnData: Array<{ name: string; data: unknown[] }> = [
     { name: 'deviceId', data: cols.deviceId }, { name: 'ts', data: cols.ts }, { name: 'receivedAt', data: cols.receivedAt },
   ]
   for (const name of names) {
@@ -156,30 +154,33 @@ export async function columnsToParquet(cols: ColumnsData, opts: ParquetOptions):
     if (type === 'STRING') for (let i = 0; i < values.length; i++) if (values[i] !== null && typeof values[i] !== 'string') values[i] = String(values[i])
     columnData.push({ name: col, data: values })
   }
-  if (tags) {
-    schema.push(
-      { name: 'tags', repetition_type: 'OPTIONAL', converted_type: 'MAP', num_children: 1 },
-      { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
-      { name: 'key', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-      { name: 'value', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
-    )
-    // no min/max for the map's keys and values: readers prune row groups on columns, not inside a map
-    columnData.push({ name: 'tags', data: tags, statistics: false })
-  }
   if (ids) {
     schema.push({ name: 'id', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' })
     columnData.push({ name: 'id', data: ids })
   }
-  const out = parquetWriteBuffer({
-    columnData: columnData as Parameters<typeof parquetWriteBuffer>[0]['columnData'],
+  // the tags map comes last: its chunks are appended to each row group after the writer's own
+  if (tagIndex) schema.push(...TAGS_SCHEMA)
+  const writer = new ByteWriter()
+  const pq = new ParquetWriter({
+    writer,
     schema,
     codec: CODECS[opts.compression],
     compressors: {
       GZIP: (b) => gzipSync(b, { level: 1 }),
       ...(zstdCompressSync ? { ZSTD: (b: Uint8Array) => zstdCompressSync(b) } : {}),
     },
-    rowGroupSize: opts.rowGroupRows,
     createdBy: 'iotbuf (hyparquet-writer)',
   })
-  return Buffer.from(out)
+  const rows = cols.deviceId.length
+  for (let start = 0; start < rows; start += opts.rowGroupRows) {
+    const end = Math.min(rows, start + opts.rowGroupRows)
+    const whole = start === 0 && end === rows
+    pq.write({
+      columnData: (whole ? columnData : columnData.map((c) => ({ ...c, data: c.data.slice(start, end) }))) as Parameters<typeof pq.write>[0]['columnData'],
+      rowGroupSize: end - start,
+    })
+    if (tagIndex) appendTagsColumn(pq, writeColumn, tagIndex, tagSets, start, end)
+  }
+  await pq.finish()
+  return Buffer.from(writer.getBuffer())
 }
