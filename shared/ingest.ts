@@ -58,6 +58,13 @@ export interface DeadLettered {
   expired?: boolean
 }
 
+/**
+ * Told once what became of a publish. An object rather than a callback so that the broker's
+ * publish in flight is one object of its own, not a chain of closures and contexts kept alive
+ * across the store round trip (issue 23: what survived a scavenge was mostly those).
+ */
+export interface PublishOutcome { settled(err: Error | null, deadLettered?: DeadLettered): void }
+
 export interface ParsedPayload {
   readings: Reading[]
   rejected: DeadLetter[]
@@ -148,45 +155,51 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
   }
 
   type Done = (err: Error | null, deadLettered?: DeadLettered) => void
-  const settleWith = (p: Promise<void>, done: Done, deadLettered?: DeadLettered) => { p.then(() => done(null, deadLettered), done) }
+  const settleWith = (p: Promise<void>, outcome: PublishOutcome, deadLettered?: DeadLettered) => {
+    p.then(() => outcome.settled(null, deadLettered), (err: Error) => outcome.settled(err))
+  }
 
-  function enqueue(readings: Reading[], deviceId: string, done: Done): void {
-    for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return settleWith(enqueueDeduplicated(readings, deviceId), done)
-    // the common case: a callback straight from the batcher, no promise or async frame per message
-    const n = readings.length
-    buffer.enqueueReadingsWith(readings, undefined, (err) => {
-      if (!err) { metrics.buffered.inc(n); return done(null) }
-      withRetry('buffer write', () => buffer.enqueueReadings(readings), err).then(() => { metrics.buffered.inc(n); done(null) }, done)
-    })
+  /** The batcher's answer for every message: the outcome rides on the batcher's item, so no closure is made per message. */
+  function written(err: Error | null, target: unknown, readings: Reading[]): void {
+    const outcome = target as PublishOutcome
+    if (!err) { metrics.buffered.inc(readings.length); return outcome.settled(null) }
+    withRetry('buffer write', () => buffer.enqueueReadings(readings), err).then(() => { metrics.buffered.inc(readings.length); outcome.settled(null) }, (e: Error) => outcome.settled(e))
+  }
+
+  function enqueue(readings: Reading[], deviceId: string, outcome: PublishOutcome): void {
+    for (let i = 0; i < readings.length; i++) if (readings[i].id !== undefined) return settleWith(enqueueDeduplicated(readings, deviceId), outcome)
+    // the common case: straight from the batcher, no promise or async frame per message
+    buffer.enqueueReadingsWith(readings, undefined, written, outcome)
   }
 
   /**
-   * Calls `done(null)` once the message's readings (and dead letters) are in the store, with what
-   * was dead-lettered if anything was; `done(err)` only when the broker is shutting down before
+   * Settles with null once the message's readings (and dead letters) are in the store, with what
+   * was dead-lettered if anything was; with an error only when the broker is shutting down before
    * the store confirmed: the device is then not acknowledged.
    */
-  function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: Done, waitedMs = 0): void {
+  function ingestPublish(deviceId: string, packet: PublishPacket, now: number, done: PublishOutcome | Done, waitedMs = 0): void {
     metrics.received.inc()
+    const outcome: PublishOutcome = typeof done === 'function' ? { settled: done } : done
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     const props = packet.properties as MessageProperties | undefined
     // MQTT 5: a message held (backpressure, rate limit) past its expiry is not buffered any more
     const expiry = props?.messageExpiryInterval
     if (expiry !== undefined && waitedMs >= expiry * 1000) {
       const reason = `expired: its Message Expiry Interval of ${expiry}s passed after ${Math.round(waitedMs)} ms waiting to be buffered`
-      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), done, { count: 1, buffered: 0, reason, expired: true })
+      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), outcome, { count: 1, buffered: 0, reason, expired: true })
     }
     if (payload.length > opts.maxPayload) {
       const reason = `payload of ${payload.length} bytes exceeds IOTBUF_MAX_PAYLOAD (${opts.maxPayload} bytes)`
-      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), done, { count: 1, buffered: 0, reason })
+      return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), outcome, { count: 1, buffered: 0, reason })
     }
     parseOpts.now = now
     const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, props, parseOpts)
-    if (rejected.length === 0) return enqueue(readings, deviceId, done)
+    if (rejected.length === 0) return enqueue(readings, deviceId, outcome)
     log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')
     const refused: DeadLettered = { count: rejected.length, buffered: readings.length, reason: rejected[0].reason }
-    if (readings.length === 0) return settleWith(deadLetter(rejected), done, refused)
-    const written = new Promise<void>((resolve, reject) => enqueue(readings, deviceId, (err) => (err ? reject(err) : resolve())))
-    settleWith(Promise.all([written, deadLetter(rejected)]).then(() => undefined), done, refused)
+    if (readings.length === 0) return settleWith(deadLetter(rejected), outcome, refused)
+    const buffered = new Promise<void>((resolve, reject) => enqueue(readings, deviceId, { settled: (err) => (err ? reject(err) : resolve()) }))
+    settleWith(Promise.all([buffered, deadLetter(rejected)]).then(() => undefined), outcome, refused)
   }
 
   /** A publish refused by the rate limit under IOTBUF_DEVICE_RATE_POLICY=reject: kept, with the reason. */

@@ -15,7 +15,7 @@ import type { ReadingBuffer } from '../../shared/buffer/index.js'
 import type { StoreClient } from '../../shared/store-client.js'
 import { shardOf } from '../../shared/keys.js'
 import { createAuth } from './auth.js'
-import { createIngest, type DeadLettered } from '../../shared/ingest.js'
+import { createIngest, type DeadLettered, type PublishOutcome } from '../../shared/ingest.js'
 import { openListeners } from './listeners.js'
 import { createBrokerMetrics } from './metrics.js'
 import { createStoreGuard, dropOldest, type OverflowCause } from './overflow.js'
@@ -99,30 +99,41 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     if (--inFlight === 0 && idle) idle()
   }
 
-  function write(client: Client, packet: PublishPacket, deviceId: string, callback: PublishCallback, started: number, room: boolean): void {
-    inFlight++
-    let track: ((err: Error | null) => void) | null = null
-    // QoS 2 resends wait on the original's write: only they need a promise
-    if (packet.qos === 2) {
-      const written = new Promise<void>((resolve, reject) => { track = (err) => (err ? reject(err) : resolve()) })
-      written.catch(() => undefined) // a refusal is answered through the callback below
-      qos2.begin(client, packet, written)
-    }
-    const done = (err: Error | null, deadLettered?: DeadLettered) => {
-      if (track) track(err)
+  /**
+   * A publish whose write is in flight: everything its answer needs, in one object (no closure and
+   * context per message kept alive across the store round trip; issue 23).
+   */
+  class PendingWrite implements PublishOutcome {
+    /** QoS 2 resends wait on the original's write: only they get a promise */
+    track: ((err: Error | null) => void) | null = null
+    constructor(readonly client: Client, readonly packet: PublishPacket, readonly callback: PublishCallback, readonly started: number) {}
+
+    settled(err: Error | null, deadLettered?: DeadLettered): void {
+      const { client, packet, callback } = this
+      if (this.track) this.track(err)
       finished()
       if (err) {
         // only when shutting down: no acknowledgement, the device resends to the next broker
         if (packet.qos === 2) qos2.abandon(client, packet)
         return callback(refusal(err.message, UNANSWERED))
       }
-      metrics.ackLatency.observe((performance.now() - started) / 1000)
+      metrics.ackLatency.observe((performance.now() - this.started) / 1000)
       // an MQTT 5 device is told 0x99 for a payload refused whole, which ends the QoS 2 exchange
       if (deadLettered && deadLettered.buffered === 0 && packet.qos === 2 && client.version === 5) qos2.abandon(client, packet)
       callback(null, deadLettered)
     }
-    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), done, performance.now() - started))
-    else ingest.ingestPublish(deviceId, packet, Date.now(), done, performance.now() - started)
+  }
+
+  function write(client: Client, packet: PublishPacket, deviceId: string, callback: PublishCallback, started: number, room: boolean): void {
+    inFlight++
+    const pending = new PendingWrite(client, packet, callback, started)
+    if (packet.qos === 2) {
+      const written = new Promise<void>((resolve, reject) => { pending.track = (err) => (err ? reject(err) : resolve()) })
+      written.catch(() => undefined) // a refusal is answered through the callback
+      qos2.begin(client, packet, written)
+    }
+    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started))
+    else ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started)
   }
 
   /** The overflow policy, applied only while the store is unreachable or above the high-water mark. */

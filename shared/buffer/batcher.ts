@@ -59,17 +59,24 @@ export interface EnqueueOptions {
   markerTtlMs?: number
 }
 
-export type EnqueueDone = (err: Error | null) => void
-/** Calls `done` once the readings are in the store (or were refused): no promise per message on the hot path. */
-export type EnqueueWith = (readings: Reading[], opts: EnqueueOptions | undefined, done: EnqueueDone) => void
+/** `ctx` is what the caller passed with the readings, `readings` all of them (a retry re-sends only what did not land) */
+export type EnqueueDone = (err: Error | null, ctx: unknown, readings: Reading[]) => void
+/**
+ * Calls `done` once the readings are in the store (or were refused): no promise per message on
+ * the hot path, and no closure either when `done` is one function and `ctx` says whose message.
+ */
+export type EnqueueWith = (readings: Reading[], opts: EnqueueOptions | undefined, done: EnqueueDone, ctx?: unknown) => void
 
 /** How long a writer's batch marker outlives its last write: far longer than any store outage. */
 const WRITER_MARKER_TTL_MS = 24 * 3600_000
 
 interface Item {
   readings: Reading[]
+  /** the caller's readings when this item is a retry of part of them */
+  whole?: Reading[]
   opts: EnqueueOptions | undefined
   done: EnqueueDone
+  ctx: unknown
   /** per batch: a refusal of one of its parts, and whether a part's outcome is unknown */
   err: Error | null
   inDoubt: boolean
@@ -143,6 +150,17 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
     setImmediate(flush)
   }
 
+  // a device's shard, computed once per device rather than a crc32 per message
+  const shardCache = new Map<string, number>()
+  const shardOfDevice = (deviceId: string): number => {
+    let s = shardCache.get(deviceId)
+    if (s === undefined) {
+      if (shardCache.size >= 100_000) shardCache.clear()
+      shardCache.set(deviceId, (s = shardOf(deviceId, shards)))
+    }
+    return s
+  }
+
   function transactionsOf(batch: Item[]): Tx[] {
     const txs = new Map<number, Tx>()
     const add = (item: Item, shard: number, readings: Reading[]) => {
@@ -156,10 +174,10 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
       const first = rs[0].deviceId
       let oneDevice = true
       for (let i = 1; i < rs.length && oneDevice; i++) oneDevice = rs[i].deviceId === first
-      if (oneDevice) { add(item, shardOf(first, shards), rs); continue }
+      if (oneDevice) { add(item, shardOfDevice(first), rs); continue }
       const byShard = new Map<number, Reading[]>()
       for (const r of rs) {
-        const s = shardOf(r.deviceId, shards)
+        const s = shardOfDevice(r.deviceId)
         const list = byShard.get(s)
         if (list) list.push(r); else byShard.set(s, [r])
       }
@@ -313,7 +331,7 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
             if (rs) rs.push(...part.readings); else retried.set(part.item, [...part.readings])
           }
         }
-        for (const [item, readings] of retried) again.push({ ...item, readings, err: null, inDoubt: false })
+        for (const [item, readings] of retried) again.push({ ...item, readings, whole: item.whole ?? item.readings, err: null, inDoubt: false })
         for (const item of done) if (!retried.has(item)) answer(item, item.err)
         // in their original order, ahead of what arrived meanwhile
         pending = again.concat(pending)
@@ -329,9 +347,9 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
     schedule()
   }
 
-  return (readings, opts, done) => {
-    if (!readings.length) return done(null)
-    pending.push({ readings, opts, done, err: null, inDoubt: false })
+  return (readings, opts, done, ctx) => {
+    if (!readings.length) return done(null, ctx, readings)
+    pending.push({ readings, whole: undefined, opts, done, ctx, err: null, inDoubt: false })
     schedule()
   }
 }
@@ -347,7 +365,7 @@ function answer(item: Item, err: Error | null): void {
   const done = item.done
   if (done === answered) return
   item.done = answered
-  done(err)
+  done(err, item.ctx, item.whole ?? item.readings)
 }
 
 /** The transaction's EXEC reply, its refusal (EXECABORT carries the queue-time error), or 'unknown'. */

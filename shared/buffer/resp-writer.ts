@@ -28,6 +28,8 @@ export interface CommandWriter {
 }
 
 const CRLF = 0x0a0d // "\r\n" as a little-endian uint16
+/** Arguments up to this many chars try the ASCII loop first (see asciiArg). */
+const SHORT_ARG = 64
 
 /** Node's unchecked UTF-8 writer (what buf.write(s, 'utf8') calls after its argument checks). */
 interface Utf8Writable { utf8Write(s: string, offset: number): number }
@@ -82,7 +84,9 @@ export class RespBatch implements CommandWriter {
    * needs more digits — instead of Buffer.byteLength, then a second pass to write it.
    */
   private arg(v: string | number): void {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return this.intArg(v)
     const s = typeof v === 'string' ? v : String(v)
+    if (s.length <= SHORT_ARG && this.asciiArg(s)) return
     const guess = digits(s.length)
     this.room(s.length * 3 + guess + 8)
     const b = this.buf
@@ -99,6 +103,43 @@ export class RespBatch implements CommandWriter {
     this.len = p + 2
   }
 
+  /** "$<digits>\r\n<n>\r\n" for a non-negative integer (a TTL, a batch seq): no String(n). */
+  private intArg(n: number): void {
+    this.room(48)
+    const b = this.buf
+    let p = this.len
+    b[p++] = 36 /* $ */
+    p = putDigits(b, p, digits(n))
+    b.writeUInt16LE(CRLF, p)
+    p = putDigits(b, p + 2, n)
+    b.writeUInt16LE(CRLF, p)
+    this.len = p + 2
+  }
+
+  /**
+   * A short ASCII argument (a command name, a key, `*`, a field name) written a char at a time:
+   * cheaper than a call into Node's UTF-8 writer for a few bytes. False, with nothing written,
+   * when s has a non-ASCII char.
+   */
+  private asciiArg(s: string): boolean {
+    const n = s.length
+    this.room(n + 16)
+    const b = this.buf
+    let p = this.len
+    b[p++] = 36 /* $ */
+    p = putDigits(b, p, n)
+    b.writeUInt16LE(CRLF, p)
+    p += 2
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) return false
+      b[p++] = c
+    }
+    b.writeUInt16LE(CRLF, p)
+    this.len = p + 2
+    return true
+  }
+
   call(command: string, ...args: Array<string | number>): this {
     this.begin(args.length + 1)
     this.arg(command)
@@ -110,6 +151,37 @@ export class RespBatch implements CommandWriter {
     this.begin(5)
     this.arg('XADD'); this.arg(key); this.arg(id); this.arg(field); this.arg(value)
     return this
+  }
+
+  /**
+   * XADD key id field <value>, the value's bytes put straight into the batch by `write` (a
+   * reading's JSON: reading-json.ts), no string made for it. `write(b, at, v)` returns where the
+   * value ends; an end past the buffer (typed-array writes out of range do nothing) means it did
+   * not fit, and it is written again into a larger buffer.
+   */
+  xaddWritten<T>(key: string, id: string, field: string, write: (b: Buffer & Utf8Writable, at: number, v: T) => number, v: T): this {
+    this.begin(5)
+    this.arg('XADD'); this.arg(key); this.arg(id); this.arg(field)
+    for (let need = 1024; ; ) {
+      this.room(need)
+      const b = this.buf
+      const start = this.len
+      // header sized for a 3-digit length (a reading is 100-999 bytes), moved when it is not
+      const at = start + 1 + 3 + 2
+      const end = write(b as Buffer & Utf8Writable, at, v)
+      const n = end - at
+      const d = digits(n)
+      const total = 1 + d + 2 + n + 2
+      if (end + 2 > b.length || start + total > b.length) { need = total + 16; continue }
+      if (d !== 3) b.copyWithin(at + d - 3, at, end)
+      b[start] = 36 /* $ */
+      let p = putDigits(b, start + 1, n)
+      b.writeUInt16LE(CRLF, p)
+      p += 2 + n
+      b.writeUInt16LE(CRLF, p)
+      this.len = p + 2
+      return this
+    }
   }
 
   rpush(key: string, ...values: string[]): this { return this.call('RPUSH', key, ...values) }
@@ -150,6 +222,9 @@ function batchTlsOptions(tls: ConnectionOptions | true, name: string | undefined
   o.checkServerIdentity ??= (_host, cert) => checkServerIdentity(expected, cert)
   return o
 }
+
+/** The reply entry of a command queued inside MULTI; shared, so callers only read it. */
+const QUEUED: [null, string] = [null, 'QUEUED']
 
 interface Waiting {
   replies: PipelineResult
@@ -231,7 +306,8 @@ export class BatchConnection {
     if (err && err.message.startsWith('READONLY')) this.sock?.destroy()
     const w = this.waiting[0]
     if (!w) return
-    w.replies.push([err, value])
+    // every queued command of a transaction answers +QUEUED: one shared entry, not an array per reading
+    w.replies.push(err === null && value === 'QUEUED' ? QUEUED : [err, value])
     if (w.replies.length === w.expect) { this.waiting.shift(); w.resolve(w.replies) }
   }
 

@@ -4,6 +4,8 @@
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
+import { writeReadingJson } from '../reading-json.js'
+import { RespBatch } from './resp-writer.js'
 import { deadLetterInto, execOrThrow, lazyEntry, setStagedIn, stagedIn } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
 import { createEnqueueBatcher, promised, type BatcherOptions } from './batcher.js'
@@ -82,7 +84,12 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
   const queueKeys = Array.from({ length: shards }, (_, s) => queueKey(s))
   const enqueueReadingsWith = createEnqueueBatcher(redis, opts, (at, shard, readings) => {
     const key = queueKeys[shard]
-    for (const r of readings) at().xadd(key, '*', 'r', JSON.stringify(r))
+    for (const r of readings) {
+      const w = at()
+      // the batch's own connection: the reading's JSON goes straight into the batch buffer
+      if (w instanceof RespBatch) w.xaddWritten(key, '*', 'r', writeReadingJson, r)
+      else w.xadd(key, '*', 'r', JSON.stringify(r))
+    }
     return readings.length
   })
 

@@ -1,5 +1,5 @@
 import type { Reading } from '../reading.js'
-import type { EnqueueOptions } from './batcher.js'
+import type { EnqueueDone, EnqueueOptions } from './batcher.js'
 
 export interface BufferedEntry {
   /** stream ID, or in list mode the "<ms>-<n>" id minted at enqueue — what ack() takes back */
@@ -35,8 +35,11 @@ export interface ReadingBuffer {
   readonly shards: number
   /** resolves once the readings (and their dedup `markers`, atomically with them) are in the store */
   enqueueReadings(readings: Reading[], opts?: EnqueueOptions): Promise<void>
-  /** the same, answering through a callback: the broker's hot path, without a promise per message */
-  enqueueReadingsWith(readings: Reading[], opts: EnqueueOptions | undefined, done: (err: Error | null) => void): void
+  /**
+   * The same, answering through a callback: the broker's hot path, without a promise per message.
+   * `done` is called with `ctx` and the readings, so one function serves every message.
+   */
+  enqueueReadingsWith(readings: Reading[], opts: EnqueueOptions | undefined, done: EnqueueDone, ctx?: unknown): void
   /** make sure the consumer groups (stream) exist on every shard */
   prepare(groups: string[]): Promise<void>
   /** take over what a dead consumer left delivered-but-unacknowledged on this shard */
