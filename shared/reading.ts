@@ -148,12 +148,22 @@ function tooFarAhead(ms: number, opts: ParseOptions): string {
 // the common answer, shared: callers only read it (profiled: one Map per message showed)
 const NONE_LOSSY: ReadonlyMap<number, string> = new Map()
 
-/** Whether `text` has `n` ASCII digits in a row; a loop, as /\d{16}/ cost more per payload than the parse around it. */
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+
+/**
+ * Whether `text` has `n` ASCII digits in a row. Any n chars in a row cover exactly one index
+ * i with i % n === n - 1, so only those are looked at, and the run around a digit found there is
+ * measured: a 130-char payload costs a few reads instead of one per char (a loop over every
+ * char measured 278 ns per payload, half of JSON.parse; /\d{16}/ was dearer still).
+ */
 function hasDigitRun(text: string, n: number): boolean {
-  let run = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c >= 0x30 && c <= 0x39) { if (++run >= n) return true } else run = 0
+  for (let i = n - 1; i < text.length; i += n) {
+    if (!isDigit(text.charCodeAt(i))) continue
+    let lo = i
+    let hi = i
+    while (lo > 0 && isDigit(text.charCodeAt(lo - 1))) lo--
+    while (hi + 1 < text.length && isDigit(text.charCodeAt(hi + 1))) hi++
+    if (hi - lo + 1 >= n) return true
   }
   return false
 }
@@ -299,7 +309,9 @@ function isDeviceId(deviceId: string): boolean {
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions, senml = false): ParseResult {
   if (!isDeviceId(deviceId)) return { ok: false, reason: badDeviceId(deviceId) }
   const text = typeof payload === 'string' ? payload : payload.toString('utf8')
-  if (typeof payload !== 'string' && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
+  // ill-formed UTF-8 decodes to U+FFFD, so a text without one came from well-formed bytes: the
+  // byte check runs only for a text that has one (indexOf answers at once for a one-byte string)
+  if (typeof payload !== 'string' && text.indexOf('\uFFFD') !== -1 && !isUtf8(payload)) return { ok: false, reason: 'payload is not valid UTF-8' }
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -334,5 +346,8 @@ export function parseDocument(deviceId: string, doc: unknown, opts: ParseOptions
     return { ok: true, readings, rejected }
   }
   const r = readingFrom(deviceId, doc, '', opts, lossy)
-  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r], rejected: [] }
+  return typeof r === 'string' ? { ok: false, reason: r } : { ok: true, readings: [r], rejected: NONE_REJECTED }
 }
+
+/** What a single reading's payload had refused: nothing, shared (frozen, so nobody adds to it). */
+const NONE_REJECTED: RejectedElement[] = Object.freeze([]) as unknown as RejectedElement[]

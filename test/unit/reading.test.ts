@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeTimestamp, parsePayload } from '../../shared/reading.js'
+import { lossyIntegers, normalizeTimestamp, parsePayload } from '../../shared/reading.js'
 import { compileTopicPattern, matchBySplit } from '../../services/broker/topic.js'
 import { shardOf } from '../../shared/keys.js'
 
@@ -67,6 +67,12 @@ describe('payload → readings', () => {
     expect(reason('..', '{"t":1}')).toMatch(/^device id "\.\." is not/)
     expect(parsePayload('a.b', '{"t":1}', { now, maxFutureMs: 300_000 }).ok).toBe(true)
     expect(reason('d1', Buffer.from([0x7b, 0xc3, 0x28, 0x7d]))).toBe('payload is not valid UTF-8')
+    // each ill-formed sequence inside a JSON string (overlong '/', a UTF-16 surrogate, a cut 3-byte char, a stray continuation byte)
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0x80]]) {
+      expect(reason('d1', Buffer.concat([Buffer.from('{"s":"a'), Buffer.from(bad), Buffer.from('b"}')]))).toBe('payload is not valid UTF-8')
+    }
+    // a U+FFFD the device really sent (well-formed EF BF BD) is a character like any other
+    expect(ok('d1', Buffer.from('{"s":"a\uFFFDb é"}', 'utf8') as unknown as string)[0].measures.s).toBe('a\uFFFDb é')
     expect(reason('d1', '{"measures":{"bad name!":1}}')).toMatch(/^measures\.bad name!: measure names are/)
   })
 })
@@ -94,6 +100,16 @@ describe('reasons a person can act on (issue 24)', () => {
     const senml = parsePayload('d1', `[{"n":"t","v":1,"t":${now / 1000 + 90}}]`, { now, maxFutureMs: 60_000 })
     expect(senml.ok ? '' : senml.reason).toBe('[0].t: 2026-11-23T12:01:30.000Z is 1m30s in the future (IOTBUF_MAX_FUTURE=1m)')
   })
+  it('a 16-digit run is found wherever it starts, and 15 digits are not one', () => {
+    const big = '9007199254740993' // 2^53 + 1: rounds to 2^53
+    for (let pad = 0; pad < 40; pad++) {
+      const text = `{"${'x'.repeat(pad)}":${big}}`
+      expect(lossyIntegers(text).get(9007199254740992)).toBe(big)
+      expect(lossyIntegers(`{"${'x'.repeat(pad)}":123456789012345,"b":1234567890123.5,"c":"12345678901234567"}`).size).toBe(0)
+    }
+    expect(lossyIntegers(big).get(9007199254740992)).toBe(big)
+  })
+
   it('integers beyond 2^53 are dead-lettered with their digits, never rounded into the buffer', () => {
     const big = '123456789012345678901234567890'
     expect(reason('d1', `{"t":${big}}`)).toBe(`t: ${big} is an integer beyond 2^53, which a number cannot hold exactly (it would be stored as 1.2345678901234568e+29); send it as a string to keep its digits`)
