@@ -204,8 +204,7 @@ function xaddCommand(c: Client): void {
     c.addReplyError('The stream has exhausted the last possible ID, unable to add more items')
     return
   }
-  const fv = argv.slice(fieldPos)
-  const id = streamAppendItem(s, fv, a.id, a.id === null || a.id.seqGiven, appendLimits(c), Date.now())
+  const id = streamAppendItem(s, argv, a.id, a.id === null || a.id.seqGiven, appendLimits(c), Date.now(), fieldPos)
   if (id === APPEND_EDOM) {
     c.addReplyError('The ID specified in XADD is equal or smaller than the target stream top item')
     return

@@ -123,34 +123,38 @@ export class StreamNode {
   ) {}
 }
 
-function sameFields(master: string[], fv: string[]): boolean {
-  if (master.length * 2 !== fv.length) return false
-  for (let i = 0; i < master.length; i++) if (master[i] !== fv[i * 2]) return false
+/*
+ * An entry's fields and values are fv[from..]: XADD passes its argv and where the fields start,
+ * instead of a copy of that tail per entry.
+ */
+function sameFields(master: string[], fv: readonly string[], from: number): boolean {
+  if (master.length * 2 !== fv.length - from) return false
+  for (let i = 0; i < master.length; i++) if (master[i] !== fv[from + i * 2]) return false
   return true
 }
 
 /** Bytes an entry would take in `n` (or in a new node whose master it would be). */
-export function entrySize(n: StreamNode | null, fv: string[]): number {
-  const body = bodySize(n === null || sameFields(n.master, fv), fv)
+export function entrySize(n: StreamNode | null, fv: readonly string[], from = 0): number {
+  const body = bodySize(n === null || sameFields(n.master, fv, from), fv, from)
   return HDR + varintLen(body) + body
 }
 
-function bodySize(same: boolean, fv: string[]): number {
-  let body = same ? 0 : varintLen(fv.length)
-  for (let i = same ? 1 : 0; i < fv.length; i += same ? 2 : 1) body += varintLen(fv[i].length) + fv[i].length
+function bodySize(same: boolean, fv: readonly string[], from: number): number {
+  let body = same ? 0 : varintLen(fv.length - from)
+  for (let i = from + (same ? 1 : 0); i < fv.length; i += same ? 2 : 1) body += varintLen(fv[i].length) + fv[i].length
   return body
 }
 
-export function masterOf(fv: string[]): string[] {
-  const m = new Array<string>(fv.length >> 1)
-  for (let i = 0; i < m.length; i++) m[i] = fv[i * 2]
+export function masterOf(fv: readonly string[], from = 0): string[] {
+  const m = new Array<string>((fv.length - from) >> 1)
+  for (let i = 0; i < m.length; i++) m[i] = fv[from + i * 2]
   return m
 }
 
 /** Appends an entry of `size` bytes (entrySize()); the caller made room for it. */
-export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], _size: number): void {
+export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], _size: number, from = 0): void {
   const b = n.buf
-  const same = sameFields(n.master, fv)
+  const same = sameFields(n.master, fv, from)
   let o = n.used
   n.last = o
   b[o] = same ? FLAG_SAME_FIELDS : 0
@@ -161,9 +165,9 @@ export function nodeAppend(n: StreamNode, k: IdKey, fv: string[], _size: number)
   o += HDR
   // the body's own length, not derived from the entry size: near a varint boundary (a body of
   // 127 bytes makes an entry of 17 + 2 + 127) subtracting the prefix's length gets it wrong
-  o = putVarint(b, o, bodySize(same, fv))
-  if (!same) o = putVarint(b, o, fv.length)
-  for (let i = same ? 1 : 0; i < fv.length; i += same ? 2 : 1) {
+  o = putVarint(b, o, bodySize(same, fv, from))
+  if (!same) o = putVarint(b, o, fv.length - from)
+  for (let i = from + (same ? 1 : 0); i < fv.length; i += same ? 2 : 1) {
     const s = fv[i]
     o = putVarint(b, o, s.length)
     o += b.latin1Write(s, o)

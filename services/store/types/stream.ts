@@ -191,6 +191,8 @@ export function streamAppendItem(
   seqGiven: boolean,
   limits: AppendLimits,
   now: number,
+  /** where the fields start in fv (XADD passes its argv) */
+  from = 0,
 ): StreamID | typeof APPEND_EDOM | typeof APPEND_ERANGE {
   let id: StreamID
   if (useId !== null) {
@@ -210,16 +212,16 @@ export function streamAppendItem(
 
   const nodes = s.nodes
   let node = nodes.length > 0 ? nodes[nodes.length - 1] : null
-  let size = node === null ? 0 : entrySize(node, fv)
+  let size = node === null ? 0 : entrySize(node, fv, from)
   if (node === null || node.count >= limits.maxEntries || node.used + size >= limits.maxBytes) {
     if (node !== null) sealNode(s, node)
-    size = entrySize(null, fv)
-    node = openNode(s, Math.max(size, Math.min(limits.maxBytes, NODE_MAX_BYTES)), masterOf(fv))
+    size = entrySize(null, fv, from)
+    node = openNode(s, Math.max(size, Math.min(limits.maxBytes, NODE_MAX_BYTES)), masterOf(fv, from))
     nodes.push(node)
   } else if (node.used + size > node.buf.length) {
     growNode(s, node, size)
   }
-  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size)
+  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size, from)
   s.length++
   s.entriesAdded++
   s.lastId = id
