@@ -68,6 +68,15 @@ describe('parquet encoder thread', () => {
     expect(rows.map((r) => [r.deviceId, r.t, (r.tags as Record<string, string> | undefined)?.site ?? null])).toEqual([['d0', '0', 'Zürich ☃'], ['nl', '1', null], ['d4', '😀', 's1']])
   })
 
+  it('a number column kept unboxed becomes STRING when a string (or a null) arrives, with its earlier numbers and nulls in place', async () => {
+    const o = openParquetObject(opts)
+    const base = { deviceId: 'd', ts: 1_700_000_000_000, receivedAt: 1_700_000_000_000 }
+    const measures = [{ a: 1.5, b: 1 }, { b: 2 }, { a: -0.25, b: 3 }, { a: 'x', b: 4, c: 2 }, { b: null, c: 3 }, { a: 7, c: true }, {}]
+    await o.append(measures.map((m, i) => entry(i, JSON.stringify({ ...base, measures: m }))))
+    const rows = await readBack((await o.finish()).bytes)
+    expect(rows.map((r) => [r.a, r.b, r.c])).toEqual([['1.5', '1', null], [null, '2', null], ['-0.25', '3', null], ['x', '4', '2'], [null, null, '3'], ['7', null, 'true'], [null, null, null]])
+  })
+
   it('a failed object rejects with the reason, and the next object still encodes', async () => {
     const lost = openParquetObject(opts)
     await lost.append([entry(0, JSON.stringify(reading(0)))])

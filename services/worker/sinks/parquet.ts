@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib'
 import type { SchemaElement } from 'hyparquet-writer'
 import { TAGS_SCHEMA, appendTagsColumn, type TagPairs } from './parquet-tags.js'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
-import type { Reading } from '../../../shared/reading.js'
+import type { MeasureValue, Reading } from '../../../shared/reading.js'
 
 export type ParquetCompression = 'snappy' | 'gzip' | 'zstd' | 'uncompressed'
 
@@ -40,10 +40,68 @@ export function checkParquetCompression(c: ParquetCompression): void {
 
 const CODECS = { snappy: 'SNAPPY', gzip: 'GZIP', zstd: 'ZSTD', uncompressed: 'UNCOMPRESSED' } as const
 
-/** A measure's column while an object fills: its type so far and one value (or null) per row. */
-interface MeasureColumn { type: MeasureType; values: Array<number | string | boolean | null> }
-
 const typeOf = (v: unknown): MeasureType => (typeof v === 'number' ? 'DOUBLE' : typeof v === 'boolean' ? 'BOOLEAN' : 'STRING')
+
+type MeasureData = Float64Array | Array<MeasureValue | null>
+
+/**
+ * A measure's column while an object fills: its type so far and one value (or null) per row.
+ * Numbers are kept unboxed in a Float64Array, NaN standing for null (JSON has no NaN): in a plain
+ * array beside nulls every double is a heap object of its own, alive until the object is encoded,
+ * which the garbage collector copied out of the young generation one by one. Strings, booleans and
+ * a column of mixed types are a plain array.
+ */
+class MeasureColumn {
+  type: MeasureType
+  private nums: Float64Array | null = null
+  private list: Array<MeasureValue | null> | null = null
+  private length = 0
+
+  /** a column first seen at `row`, with `v` (nulls before it) */
+  constructor(v: MeasureValue | null, row: number) {
+    this.type = typeOf(v)
+    if (this.type === 'DOUBLE') this.nums = new Float64Array(Math.max(1024, 2 * row)).fill(NaN, 0, row)
+    else this.list = new Array<MeasureValue | null>(row).fill(null)
+    this.length = row
+    this.push(v)
+  }
+
+  /** the value of a reading that has this measure (a null one, too, makes the column STRING, as mixed types do) */
+  push(v: MeasureValue | null): void {
+    if (this.nums) {
+      if (typeof v === 'number') return this.pushNumber(v)
+      this.list = Array.from(this.nums.subarray(0, this.length), (x) => (Number.isNaN(x) ? null : x))
+      this.nums = null
+    }
+    if (this.type !== 'STRING' && typeOf(v) !== this.type) this.type = 'STRING' // mixed types are written as strings
+    this.list!.push(v)
+    this.length++
+  }
+
+  rowsFilled(): number { return this.length }
+
+  /** a reading without this measure */
+  pushNull(): void {
+    if (this.nums) this.pushNumber(NaN)
+    else { this.list!.push(null); this.length++ }
+  }
+
+  private pushNumber(v: number): void {
+    if (this.length === this.nums!.length) {
+      const grown = new Float64Array(this.nums!.length * 2)
+      grown.set(this.nums!)
+      this.nums = grown
+    }
+    this.nums![this.length++] = v
+  }
+
+  /** the writer's column data: the numbers as they are when none is null, else values and nulls */
+  data(): MeasureData {
+    if (!this.nums) return this.list!
+    const nums = this.nums.subarray(0, this.length)
+    return nums.some(Number.isNaN) ? Array.from(nums, (x) => (Number.isNaN(x) ? null : x)) : nums
+  }
+}
 
 /**
  * The columns of a Parquet object, filled reading by reading as batches are appended: a sized
@@ -74,18 +132,15 @@ export class ParquetColumns {
     this.receivedAt.push(r.receivedAt)
     // the columns seen so far get this reading's value or null; a measure seen first here gets
     // a column with nulls for the rows before it
-    for (const [name, col] of this.measures) {
-      const v = r.measures[name]
-      if (v === undefined) { col.values.push(null); continue }
-      if (col.type !== 'STRING' && typeOf(v) !== col.type) col.type = 'STRING' // mixed types are written as strings
-      col.values.push(v)
-    }
+    let present = 0
     for (const k in r.measures) {
-      if (this.measures.has(k)) continue
-      const values = new Array<number | string | boolean | null>(row).fill(null)
-      values.push(r.measures[k])
-      this.measures.set(k, { type: typeOf(r.measures[k]), values })
+      const col = this.measures.get(k)
+      if (col) col.push(r.measures[k])
+      else this.measures.set(k, new MeasureColumn(r.measures[k], row))
+      present++
     }
+    // the columns this reading lacks get null
+    if (present !== this.measures.size) for (const col of this.measures.values()) if (col.rowsFilled() === row) col.pushNull()
     if (r.tags) (this.tagIndex ??= new Array<number>(row).fill(-1)).push(this.tagSetOf(r.deviceId, r.tags))
     else this.tagIndex?.push(-1)
     if (r.id !== undefined) (this.ids ??= new Array<string | null>(row).fill(null)).push(r.id)
@@ -142,16 +197,20 @@ export async function columnsToParquet(cols: ColumnsData, opts: ParquetOptions):
     { name: 'ts', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
     { name: 'receivedAt', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
   ]
-  const columnData: Array<{ name: string; data: unknown[] }> = [
+  const columnData: Array<{ name: string; data: unknown[] | Float64Array }> = [
     { name: 'deviceId', data: cols.deviceId }, { name: 'ts', data: cols.ts }, { name: 'receivedAt', data: cols.receivedAt },
   ]
   for (const name of names) {
-    const { type, values } = cols.measures.get(name)!
+    const { type } = cols.measures.get(name)!
+    const values = cols.measures.get(name)!.data()
     const col = measureColumn(name)
     schema.push(type === 'STRING'
       ? { name: col, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }
       : { name: col, type, repetition_type: 'OPTIONAL' })
-    if (type === 'STRING') for (let i = 0; i < values.length; i++) if (values[i] !== null && typeof values[i] !== 'string') values[i] = String(values[i])
+    if (type === 'STRING') {
+      const list = values as Array<MeasureValue | null> // a STRING column is never kept as numbers
+      for (let i = 0; i < list.length; i++) if (list[i] !== null && typeof list[i] !== 'string') list[i] = String(list[i])
+    }
     columnData.push({ name: col, data: values })
   }
   if (ids) {
