@@ -233,6 +233,22 @@ function boundingBox(shape: GeoShape): void {
   ]
 }
 
+const LAT_MIN_EDGE = 0
+const LAT_MAX_EDGE = 1
+const LONG_MIN_EDGE = 2
+const LONG_MAX_EDGE = 3
+
+/** One edge of a WGS84 cell, the same double geohashDecode() computes, without building the Area. */
+function cellEdge(hash: HashBits, edge: number): number {
+  deinterleave(hash.bits)
+  const div = POW2[hash.step]
+  const lat = edge === LAT_MIN_EDGE || edge === LAT_MAX_EDGE
+  const min = lat ? GEO_LAT_MIN : GEO_LONG_MIN
+  const scale = lat ? GEO_LAT_MAX - GEO_LAT_MIN : GEO_LONG_MAX - GEO_LONG_MIN
+  const i = lat ? deLat : deLon
+  return edge === LAT_MIN_EDGE || edge === LONG_MIN_EDGE ? min + (i / div) * scale : min + ((i + 1) / div) * scale
+}
+
 /**
  * geohashCalculateAreasByShapeWGS84(): the cell holding the centre, at a
  * step where the 3x3 cells around it cover the shape, and its neighbours,
@@ -250,11 +266,8 @@ export function calculateAreasByShape(shape: GeoShape): { hash: HashBits; neighb
   let neighbors = geohashNeighbors(hash)
   let area = geohashDecode(WGS84_LONG, WGS84_LAT, hash)
   /* Near the edge of its cell the estimated step may be too coarse for the neighbours to cover the area. */
-  const north = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.north)
-  const south = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.south)
-  const east = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.east)
-  const west = geohashDecode(WGS84_LONG, WGS84_LAT, neighbors.west)
-  const decrease = north.latitude.max < maxLat || south.latitude.min > minLat || east.longitude.max < maxLon || west.longitude.min > minLon
+  const decrease = cellEdge(neighbors.north, LAT_MAX_EDGE) < maxLat || cellEdge(neighbors.south, LAT_MIN_EDGE) > minLat ||
+    cellEdge(neighbors.east, LONG_MAX_EDGE) < maxLon || cellEdge(neighbors.west, LONG_MIN_EDGE) > minLon
   if (steps > 1 && decrease) {
     steps--
     hash = geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps)!

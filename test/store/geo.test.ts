@@ -91,6 +91,14 @@ describe('search cells at the edges of the grid', () => {
         ['GEOSEARCH', 'e', 'FROMLONLAT', lon, lat, 'BYBOX', km, km, 'km', 'WITHCOORD', 'DESC', 'COUNT', '3'],
         ['GEOSEARCH', 'e', 'FROMMEMBER', `m${q}`, 'BYRADIUS', km, 'km', 'COUNT', '4', 'ANY'])
     }
+    /* Dense points at high latitudes (cells much narrower in km east-west), radii and boxes around the cell sizes. */
+    const dense: string[] = ['GEOADD', 'd']
+    for (let i = 0; i < 3000; i++) dense.push(String(10 + rnd() * 20), String(58 + rnd() * 8), `d${i}`)
+    script.push(dense)
+    for (let q = 0; q < 120; q++) {
+      const km = String(Math.floor(5 + rnd() * 300))
+      script.push(['GEOSEARCH', 'd', 'FROMLONLAT', String(12 + rnd() * 16), String(59 + rnd() * 6.9), q % 2 ? 'BYRADIUS' : 'BYBOX', km, ...(q % 2 ? [] : [km]), 'km', 'ASC'])
+    }
     for (const n of ['1', '007', '-0', '+3', '3.0', '1e2', ' 3', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '123456789012345', '1234567890123456'])
       script.push(['GEOSEARCH', 'e', 'FROMLONLAT', '179', '0', 'BYRADIUS', '20000', 'km', 'COUNT', n])
     await cmp.same(script)
