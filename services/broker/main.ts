@@ -1,3 +1,5 @@
+// first: before aedes loads mqtt-packet, whose disabled debug loggers then cost nothing (quiet-debug.ts)
+import './quiet-debug.js'
 import { loadConfigOrExit } from '../../shared/config.js'
 import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
