@@ -74,6 +74,39 @@ describe('pipelining', () => {
   })
 })
 
+describe('short arguments', () => {
+  // the parser hands out one string per recurring short byte sequence: arguments that differ
+  // in a single byte (any byte value, any position, every length up to the limit and past it)
+  // must still reach the command as sent
+  it('arguments differing in one byte stay distinct, binary bytes included', async () => {
+    const args: Buffer[] = []
+    for (let len = 1; len <= 34; len++) {
+      for (const pos of [0, len >> 1, len - 1]) {
+        for (const byte of [0, 13, 65, 66, 255]) {
+          const b = Buffer.alloc(len, 0x61)
+          b[pos] = byte
+          args.push(b)
+        }
+      }
+    }
+    const parts: Buffer[] = []
+    args.forEach((v, i) => parts.push(encodeCommand(['SET', v, Buffer.from(`v${i}`)])))
+    args.forEach((v) => parts.push(encodeCommand(['GET', v])))
+    parts.push(encodeCommand(['DBSIZE']))
+    const payload = Buffer.concat(parts)
+    const replies: string[][] = []
+    for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
+      const c = await RawClient.connect(port)
+      c.write(encodeCommand(['FLUSHALL']))
+      await c.readReplies(1)
+      c.write(payload)
+      replies.push((await c.readReplies(args.length * 2 + 1)).map(show))
+      c.close()
+    }
+    expect(replies[1]).toEqual(replies[0])
+  })
+})
+
 describe('partial frames', () => {
   const sample = Buffer.concat([
     encodeCommand(['FLUSHALL']),
@@ -141,6 +174,12 @@ describe('inline commands', () => {
     const r = await sameExchange('PING\r\nSET a "b\r\n', 2)
     expect(r.closed).toBe(true)
     expect(r.replies[1]).toBe('-ERR Protocol error: unbalanced quotes in request\\r\\n')
+  })
+  it('a quote opening inside a token continues that token, as sdssplitargs does', async () => {
+    const r = await sameExchange('SET k ab"c d"\r\nGET k\r\nSET k x\'y z\'\r\nGET k\r\nECHO plain\r\n', 5)
+    expect(r.replies[1]).toBe('$5\\r\\nabc d\\r\\n')
+    // a closing quote glued to more text is refused, inside a token as at its start
+    expect((await sameExchange('ECHO a"b"c\r\n', 1)).closed).toBe(true)
   })
   it('splitArgs follows sdssplitargs', () => {
     expect(splitArgs('set k "a\\x00b"')).toEqual(['set', 'k', 'a\x00b'])
