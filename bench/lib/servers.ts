@@ -47,7 +47,7 @@ export async function startRedisServer(extra: string[] = []): Promise<StoreServe
 
 export async function startBundledStore(extra: string[] = [], port?: number): Promise<StoreServer> {
   port ??= await freePort()
-  const proc = spawnTracked('iotbuf store', process.execPath, [...nodeFlags.iotbuf, BIN, 'store', '--port', String(port), '--dir', tempDir('store'), '--save', '', ...extra], {
+  const proc = spawnTracked('iotbuf store', process.execPath, [...nodeFlagsFor('store'), ...nodeFlags.iotbuf, BIN, 'store', '--port', String(port), '--dir', tempDir('store'), '--save', '', ...extra], {
     cwd: ROOT, env: { ...process.env, IOTBUF_LOG_LEVEL: 'warn', IOTBUF_LOG_FORMAT: 'json' },
   })
   await pingable(port, 20_000, proc)

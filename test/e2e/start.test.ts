@@ -3,12 +3,14 @@
 // (IOTBUF_STORE_URL) so it tests the supervisor alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type Server } from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { freePort, waitFor } from '../helpers/ports.js'
 import { authSummary } from '../../services/broker/auth.js'
+import { nodeFlagsFor } from '../../shared/process.js'
+import { Redis } from 'ioredis'
 import { runIotbuf, startIotbuf } from '../helpers/procs.js'
 import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 
@@ -77,6 +79,16 @@ describe('iotbuf start', () => {
       const store = logs.map((l) => JSON.parse(l) as { svc: string; msg: string }).filter((j) => j.svc === 'store')
       expect(store.map((j) => j.msg)).toContainEqual(expect.stringMatching(/^Ready to accept connections tcp 127\.0\.0\.1:\d+$/))
       expect(p.output()).not.toMatch(/overflow episode|store healthy again/)
+      // each child runs with its V8 flags (shared/process.ts): the store's old space, the broker's semi-space
+      const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+      const storeUrl = /store {3}(redis:\/\/\S+)/.exec(p.output())![1]
+      const c = new Redis(storeUrl)
+      const storePid = Number(/process_id:(\d+)/.exec(await c.info('server'))![1])
+      c.disconnect()
+      const brokerPid = Number(/"pid":(\d+)[^\n]*"msg":"broker listening/.exec(p.output())![1])
+      expect(nodeFlagsFor('store')).toEqual(['--initial-old-space-size=128'])
+      expect(cmdline(storePid)).toEqual(expect.arrayContaining(nodeFlagsFor('store')))
+      expect(cmdline(brokerPid)).toEqual(expect.arrayContaining(nodeFlagsFor('broker')))
     } finally {
       expect(await p.stop('SIGTERM')).toBe(0)
     }
