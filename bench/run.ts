@@ -1,5 +1,5 @@
 // npm run bench [-- <suite>…] [--quick] [--readings N] [--seconds N] [--rate N] [--requests N]
-//                  [--messages N] [--publishers N] [--window N] [--rounds N] [--content-type T] [--mqttjs] [--interval 1s] [--profile DIR]
+//                  [--messages N] [--publishers N] [--window N] [--warmup N] [--rounds N] [--content-type T] [--mqttjs] [--interval 1s] [--profile DIR]
 // Suites: store, memory, ingest, drain, e2e, bridge (default: all, in that order). Prints a table of
 // figures beside their anchors and merges the run into bench/results.json.
 import { mkdirSync } from 'node:fs'
@@ -19,7 +19,7 @@ const SUITES = { store: benchStore, memory: benchMemory, ingest: benchIngest, dr
 type Suite = keyof typeof SUITES
 
 const USAGE = `usage: npm run bench [-- <${Object.keys(SUITES).join('|')}>…] [--quick] [--readings N] [--seconds N] [--rate N]
-                 [--requests N] [--connections N] [--messages N] [--publishers N] [--window N] [--rounds N] [--content-type T] [--mqttjs] [--interval 1s] [--profile DIR]`
+                 [--requests N] [--connections N] [--messages N] [--publishers N] [--window N] [--warmup N] [--rounds N] [--content-type T] [--mqttjs] [--interval 1s] [--profile DIR]`
 
 function parseArgs(argv: string[]): { suites: Suite[]; opts: BenchOptions } {
   const opts: BenchOptions = { ...DEFAULTS }
@@ -42,6 +42,7 @@ function parseArgs(argv: string[]): { suites: Suite[]; opts: BenchOptions } {
       case '--messages': opts.messages = num(a, v); i++; break
       case '--publishers': opts.publishers = num(a, v); i++; break
       case '--window': opts.window = num(a, v); i++; break
+      case '--warmup': opts.warmup = Math.floor(num(a, v)); i++; break
       case '--rounds': opts.rounds = Math.floor(num(a, v)); i++; break
       case '--content-type': opts.contentType = v ?? null; i++; break
       case '--mqttjs': opts.publisher = 'mqttjs'; break

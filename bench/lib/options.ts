@@ -9,6 +9,8 @@ export interface BenchOptions {
   publishers: number
   messages: number
   window: number
+  /** ingest: messages per publisher sent to each fresh server before the measured run, not counted (JIT, connections) */
+  warmup: number | null
   /** ingest: interleaved MQTT 3.1.1 / MQTT 5 rounds for issue 19's comparison (the median round is reported) */
   rounds: number
   /** ingest: a Content Type on every MQTT 5 PUBLISH (default: no properties) */
@@ -31,6 +33,7 @@ export const DEFAULTS: BenchOptions = {
   publishers: 10,
   messages: 20_000,
   window: 100,
+  warmup: null,
   rounds: 5,
   contentType: null,
   publisher: 'raw',
