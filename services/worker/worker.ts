@@ -295,7 +295,8 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
     },
     async drainUntilEmpty(onProgress, opts = {}) {
       const total = emptySummary()
-      let idleSince = Date.now()
+      // when the current run of passes that moved nothing began (null while readings move)
+      let idleSince: number | null = null
       for (let pass = 0; pass < 10_000 && !abort.signal.aborted; pass++) {
         const s = await drainPass(opts)
         let moved = s.deadLettered
@@ -306,9 +307,12 @@ export function createWorker(config: Config, deps: WorkerDeps, retryOverride?: P
         for (const f of s.failedSinks) if (!total.failedSinks.includes(f)) total.failedSinks.push(f)
         onProgress?.(total)
         if (s.failedSinks.length) break
-        if (moved) { idleSince = Date.now(); continue }
+        if (moved) { idleSince = null; continue }
         // shards leased elsewhere: a live worker drains them, but a killed one's lease only
-        // lapses after IOTBUF_LEASE_TTL — so wait that long (twice) for them before giving up
+        // lapses after IOTBUF_LEASE_TTL — so wait that long (twice) for them before giving up,
+        // counted from the end of the first pass that moved nothing: a pass slower than the wait
+        // (a loaded machine, a slow store) must not end the run with those shards undrained
+        idleSince ??= Date.now()
         if (!s.skippedShards || Date.now() - idleSince > 2 * config.LEASE_TTL || !(await heldShardsHaveReadings())) break
         await new Promise((r) => setTimeout(r, Math.min(1000, config.LEASE_TTL / 4)))
       }
