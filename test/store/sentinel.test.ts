@@ -45,6 +45,9 @@ describe('redis-sentinel over bundled stores', () => {
     cleanups.push(async () => client.disconnect())
     await connectStore(client, url)
     expect(await client.set('via', 'sentinel')).toBe('OK')
+    /* replication is asynchronous, as Redis': a write the replicas have not received when the
+     * master dies is lost in the failover (on redis-server too), so wait until both have it */
+    expect((await call(pm, 'WAIT', '2', '10000'))[0]).toBe('2')
 
     const t0 = Date.now()
     await master.stop('SIGKILL')
