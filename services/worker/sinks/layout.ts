@@ -12,6 +12,7 @@ import type { ObjectWriter, RejectedRecord, SinkBatch } from './types.js'
 import { msOfStreamId } from '../../../shared/stream-id.js'
 import { checkParquetCompression, toParquet, type ParquetOptions } from './parquet.js'
 import { openParquetObject } from './parquet-encoder.js'
+import { entryLines } from './entry-lines.js'
 
 const gzipAsync = promisify(gzip)
 
@@ -31,32 +32,8 @@ function objectKey(shard: number, firstId: string, name: string, ext: string): s
   return `dt=${iso.slice(0, 10)}/hh=${iso.slice(11, 13)}/shard=${String(shard).padStart(2, '0')}/${name}.${ext}`
 }
 
-/**
- * NDJSON lines of the entries as one Buffer: the queue's own JSON bytes where the buffer kept
- * them (no parse, no re-serialization, no string round trip), each followed by a newline.
- */
-function ndjsonBytes(entries: BufferedEntry[]): Buffer {
-  const parts = new Array<Buffer>(entries.length)
-  let total = 0
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]
-    const raw = e.raw ?? JSON.stringify(e.reading)
-    const b = typeof raw === 'string' ? Buffer.from(raw) : raw
-    parts[i] = b
-    total += b.length + 1
-  }
-  const out = Buffer.allocUnsafe(total)
-  let at = 0
-  for (const b of parts) {
-    out.set(b, at)
-    at += b.length
-    out[at++] = 10
-  }
-  return out
-}
-
 export function toNdjson(batch: SinkBatch): Buffer {
-  return ndjsonBytes(batch.entries)
+  return entryLines(batch.entries).bytes
 }
 
 export function checkFormat(format: ObjectFormat): void {
@@ -103,7 +80,7 @@ export function createObjectEncoder(format: ObjectFormat): ObjectEncoder {
   const gz = createGzip({ level: 1, chunkSize: 256 * 1024 })
   return {
     body: gz, ext: 'ndjson.gz', contentType: 'application/gzip',
-    async append(entries) { if (!gz.write(ndjsonBytes(entries))) await once(gz, 'drain') },
+    async append(entries) { if (!gz.write(entryLines(entries).bytes)) await once(gz, 'drain') },
     end() { gz.end() },
   }
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { BufferedEntry } from '../../../shared/buffer/index.js'
+import { entryLines } from './entry-lines.js'
 import type { ParquetOptions } from './parquet.js'
 import { handleObjectRequest, type ObjectReply, type ObjectRequest } from './parquet-thread.js'
 import type { RejectedRecord } from './types.js'
@@ -73,29 +74,6 @@ function request(m: Request, transfer: ArrayBuffer[] = []): Promise<ObjectReply 
   })
 }
 
-/** The entries' stored JSON texts, each followed by a newline, and each text's byte length. */
-function entryTexts(entries: BufferedEntry[]): { bytes: Buffer; lengths: Uint32Array } {
-  const texts = new Array<Buffer>(entries.length)
-  const lengths = new Uint32Array(entries.length)
-  let total = 0
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]
-    const raw = e.raw ?? JSON.stringify(e.reading)
-    const b = typeof raw === 'string' ? Buffer.from(raw) : raw
-    texts[i] = b
-    lengths[i] = b.length
-    total += b.length + 1
-  }
-  // at least a pool's half: a buffer of its own, which can be moved to the thread
-  const bytes = Buffer.allocUnsafeSlow(total)
-  let at = 0
-  for (const b of texts) {
-    bytes.set(b, at)
-    at += b.length
-    bytes[at++] = 10
-  }
-  return { bytes, lengths }
-}
 
 /** A sized Parquet object being built on the encoder thread. */
 export interface ParquetObjectHandle {
@@ -111,7 +89,7 @@ export function openParquetObject(opts: ParquetOptions): ParquetObjectHandle {
   let last: Promise<unknown> = Promise.resolve()
   return {
     async append(entries) {
-      const { bytes, lengths } = entryTexts(entries)
+      const { bytes, lengths } = entryLines(entries)
       const prev = last
       last = request({ op: 'rows', object, bytes, lengths }, [bytes.buffer as ArrayBuffer, lengths.buffer as ArrayBuffer])
       last.catch(() => undefined)
