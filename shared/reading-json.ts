@@ -12,21 +12,13 @@
 // are always exactly JSON.stringify's: keys in the object's own order, numbers as
 // Number#toString, a non-finite number as null. test/unit/reading-json.test.ts compares the two.
 import type { Reading } from './reading.js'
+import { memoizedTest } from './memo-test.js'
 
 /** A Buffer as Node gives it: typed-array writes, and its unchecked UTF-8 writer. */
 export interface ByteSink { [i: number]: number; readonly length: number; utf8Write(s: string, offset: number): number }
 
 /** Names written as they are: printable ASCII without `"` and `\`; remembered once seen. */
-const plainNames = new Set<string>()
-const PLAIN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/
-
-function isPlain(name: string): boolean {
-  if (plainNames.has(name)) return true
-  if (!PLAIN.test(name)) return false
-  if (plainNames.size >= 100_000) plainNames.clear()
-  plainNames.add(name)
-  return true
-}
+const isPlain = memoizedTest(/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/)
 
 // Writes past the end of a typed array do nothing: every writer below may run past b.length, and
 // returns where it would have ended, so the caller grows the buffer and writes the value again.

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
 import { formatSpan } from './units.js'
+import { memoizedTest } from './memo-test.js'
 
 export type MeasureValue = number | string | boolean
 export interface Reading {
@@ -297,14 +298,7 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
 const badDeviceId = (deviceId: string) => `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)`
 // a device sends many messages: its id is checked against DEVICE_ID once, not per message
 // (parsePayload and parseDocument both ran the regex on every publish)
-const knownDeviceIds = new Set<string>()
-function isDeviceId(deviceId: string): boolean {
-  if (knownDeviceIds.has(deviceId)) return true
-  if (!DEVICE_ID.test(deviceId)) return false
-  if (knownDeviceIds.size >= 100_000) knownDeviceIds.clear()
-  knownDeviceIds.add(deviceId)
-  return true
-}
+const isDeviceId = memoizedTest(DEVICE_ID)
 
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions, senml = false): ParseResult {
   if (!isDeviceId(deviceId)) return { ok: false, reason: badDeviceId(deviceId) }
