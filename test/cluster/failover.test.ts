@@ -42,11 +42,18 @@ describe('master failover during ingest', () => {
     const conns = await connectDevices(fleet, DEVICES, CONNECTIONS)
     const acked: Array<{ device: string; seq: number; at: number }> = []
     let stopping = false
+    // publishes sent and not yet acknowledged, for the report if the end of publishing never comes
+    const unacked = new Map<string, number>()
+    let finishedConnections = 0
     const publishing = conns.map(async ({ client, ids }) => {
       for (let seq = 0; !stopping; seq++) {
-        await Promise.all(ids.map((id) => client.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq, v: seq }), { qos: 1 })
-          .then(() => { acked.push({ device: id, seq, at: Date.now() }) })))
+        await Promise.all(ids.map((id) => {
+          unacked.set(`${id}/${seq}`, Date.now())
+          return client.publishAsync(`devices/${id}/telemetry`, JSON.stringify({ seq, v: seq }), { qos: 1 })
+            .then(() => { unacked.delete(`${id}/${seq}`); acked.push({ device: id, seq, at: Date.now() }) })
+        }))
       }
+      finishedConnections++
     })
 
     await waitFor(() => acked.length >= 3000, '3,000 readings acknowledged before the failover', 30_000)
@@ -72,6 +79,16 @@ describe('master failover during ingest', () => {
     const before = acked.length
     await waitFor(() => acked.length >= before + 2000, '2,000 more readings after the failover', 30_000)
     stopping = true
+    try {
+      await waitFor(() => finishedConnections === conns.length, 'every connection\'s last publishes acknowledged', 30_000)
+    } catch (err) {
+      // seen once in CI (a publish never acknowledged): say which, and what the brokers logged
+      const oldest = [...unacked].sort((a, b) => a[1] - b[1]).slice(0, 10).map(([k, at]) => `${k} ${Date.now() - at} ms`)
+      const states = conns.map(({ client }) => `${client.options.clientId}: connected=${client.connected} reconnecting=${client.reconnecting} queued=${client.queue.length}`)
+      const logs = fleet.brokers.map((b, i) => `broker ${i} (port ${b.port}), last 3000 chars:\n${b.proc.output().slice(-3000)}`)
+      process.stdout.write(`failover: ${unacked.size} publishes unacknowledged; oldest ${oldest.join(', ')}\n${states.join('\n')}\n${logs.join('\n')}\n`)
+      throw err
+    }
     await Promise.all(publishing)
     await Promise.all(conns.map(({ client }) => client.endAsync()))
 
