@@ -100,7 +100,13 @@ export class Client extends ReplyBuffer {
     this.parser.feed(chunk)
     this.processInputBuffer()
     this.server.afterEvent()
-    this.flush()
+    /* Replies go out once per event-loop turn, in beforeSleep() (handleClientsWithPendingWrites):
+     * a pipeline that arrives in several reads of one turn is answered in one socket write, not
+     * one per read (a loopback write costs tens of µs of kernel time, most of it per call). */
+    if (!this.flushPending) {
+      this.flushPending = true
+      this.server.deferFlush(this)
+    }
   }
 
   /**

@@ -72,6 +72,28 @@ describe('pipelining', () => {
     expect(writes).toBeLessThan(20)
     c.close()
   })
+
+  it('replies to several reads of one event-loop turn leave in one socket write, as beforeSleep() sends them', async () => {
+    const c = await RawClient.connect(cmp.pair.store.port)
+    const client = [...cmp.pair.store.server.clients.values()].at(-1)!
+    const written: Buffer[] = []
+    const orig = client.socket.write.bind(client.socket)
+    client.socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      written.push(Buffer.from(chunk))
+      return (orig as (...a: unknown[]) => boolean)(chunk, ...rest)
+    }) as typeof client.socket.write
+    /* three reads in one turn, the middle one ending inside a request */
+    const payload = Buffer.concat([encodeCommand(['SET', 'turn:a', '1']), encodeCommand(['INCR', 'turn:a']), encodeCommand(['GET', 'turn:a'])])
+    client.onData(payload.subarray(0, 20))
+    client.onData(payload.subarray(20, 45))
+    client.onData(payload.subarray(45))
+    expect(written).toHaveLength(0)
+    const replies = (await c.readReplies(3)).map(show)
+    expect(replies).toEqual(['+OK\\r\\n', ':2\\r\\n', '$1\\r\\n2\\r\\n'])
+    expect(written).toHaveLength(1)
+    expect(Buffer.concat(written).toString()).toBe('+OK\r\n:2\r\n$1\r\n2\r\n')
+    c.close()
+  })
 })
 
 describe('short arguments', () => {
