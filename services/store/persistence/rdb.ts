@@ -223,7 +223,7 @@ export function rdbSaveObject(out: RdbOut, o: RObj): void {
       const zs = o.ptr as Zset
       if (zs.listpack) {
         const lp = new ListpackBuilder()
-        for (let n = zs.zsl.header.next; n !== null; n = n.next) lp.str(n.ele).str(scoreToString(n.score))
+        for (let n = zs.zsl.first(); n !== null; n = n.next) lp.str(n.ele).str(scoreToString(n.score))
         out.blob(lp.finish())
         return
       }
