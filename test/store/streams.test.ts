@@ -5,6 +5,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 
 const cmp = comparedPair()
@@ -47,6 +48,47 @@ describe('XADD', () => {
     script.push(...cmds('XTRIM s', 'XTRIM s FOO 1', 'XTRIM s MAXLEN', 'XTRIM s MAXLEN 1 LIMIT 5', 'XTRIM s MAXLEN ~ 0 LIMIT 150', 'XLEN s',
       'XTRIM s MAXLEN ~ 0 LIMIT 99', 'XLEN s', 'XTRIM nokey MAXLEN 0', 'XTRIM s MINID 1-x', 'SET str v', 'XTRIM str MAXLEN 1'))
     await same(script)
+  })
+})
+
+describe('XADD * (generated IDs)', () => {
+  /* IDs made from the clock differ between the two servers: shown as 'now-N' */
+  const clockIds = (s: string) => s.replace(/1\d{12}-\d+/g, 'now-N')
+  it('after XSETID, an explicit ID, DEL or MAXLEN, the next * continues from the stream\'s real last ID', () =>
+    same(cmds(
+      'XADD a * f 1', 'XADD a * f 2', 'XSETID a 99999999999999-7', 'XADD a * f 3', 'XADD a * f 4', 'XRANGE a 99999999999999 +',
+      'XADD b * f 1', 'XADD b 99999999999999-4094 f 2', 'XADD b * f 3', 'XADD b * f 4', 'XADD b * f 5', 'XRANGE b 99999999999999 +',
+      'XADD c * f 1', 'XADD c * f 2', 'DEL c', 'XADD c * f 3', 'XLEN c', 'XADD c 99999999999999-0 f 4', 'XADD c * f 5', 'XADD c 99999999999999-9 f 6',
+      'XADD d MAXLEN 2 * f 1', 'XADD d MAXLEN 2 * f 2', 'XADD d MAXLEN 2 * f 3', 'XLEN d', 'XSETID d 99999999999999-4095', 'XADD d * f 4', 'XADD d * f 5',
+      'XINFO STREAM d',
+    ), clockIds))
+
+  it('a MULTI of 10,000 XADD * answers strictly increasing IDs, the ones XRANGE then lists', async () => {
+    for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
+      const r = new Redis(port, '127.0.0.1', { lazyConnect: true })
+      await r.connect()
+      const tx = r.multi()
+      for (let i = 0; i < 10_000; i++) tx.xadd('many', '*', 'r', `{"seq":${i}}`)
+      const res = await tx.exec()
+      expect(res).not.toBeNull()
+      const ids: string[] = []
+      for (const [err, id] of res!) {
+        expect(err).toBeNull()
+        ids.push(id as string)
+      }
+      const key = (id: string) => id.split('-').map(BigInt) as [bigint, bigint]
+      for (let i = 1; i < ids.length; i++) {
+        const [m0, s0] = key(ids[i - 1])
+        const [m1, s1] = key(ids[i])
+        expect(m1 > m0 || (m1 === m0 && s1 === s0 + 1n), `${ids[i - 1]} then ${ids[i]}`).toBe(true)
+        if (m1 > m0) expect(s1).toBe(0n)
+      }
+      const listed = (await r.xrange('many', '-', '+')) as [string, string[]][]
+      expect(listed.map(([id]) => id)).toEqual(ids)
+      expect(listed[9_999][1]).toEqual(['r', '{"seq":9999}'])
+      await r.del('many')
+      r.disconnect()
+    }
   })
 })
 

@@ -10,7 +10,7 @@ import {
   OBJ_STREAM, dbAdd, lookupKeyReadOfType, lookupKeyWriteOfType, objMemAdjust, signalModifiedKey, type Db, type RObj,
 } from '../keyspace.js'
 import { signalKeyAsReady } from '../blocked.js'
-import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDMsPart, streamIDToString, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
+import { Stream, streamAppendItem, streamDecrID, streamDeleteItem, streamIDMsPart, streamIDToString, streamMsPartOf, streamIncrID, streamParseID, streamRange, streamTrim, APPEND_EDOM, APPEND_ERANGE, TRIM_MAXLEN, TRIM_MINID, UINT64_MAX, ZERO_ID, type StreamEntry, type StreamID, type ParsedID } from '../types/stream.js'
 import { parseLong } from '../util.js'
 import { streamMem } from '../types/stream-cg.js'
 
@@ -200,7 +200,7 @@ function xaddCommand(c: Client): void {
   const o = lookupStreamWriteOrCreate(c, key, a.noMkstream)
   if (o === null) return
   const s = o.ptr as Stream
-  if (s.lastId.ms === UINT64_MAX && s.lastId.seq === UINT64_MAX) {
+  if (s.autoId !== s.lastId && s.lastId.ms === UINT64_MAX && s.lastId.seq === UINT64_MAX) {
     c.addReplyError('The stream has exhausted the last possible ID, unable to add more items')
     return
   }
@@ -213,7 +213,9 @@ function xaddCommand(c: Client): void {
     c.addReplyError('Elements are too large to be stored')
     return
   }
-  addReplyStreamID(c, id)
+  /* a generated ID is at hand as numbers too (Stream.autoId) */
+  if (s.autoId === id) c.addReplyBulkWithNumber(streamMsPartOf(s.autoMs), s.autoSeq)
+  else addReplyStreamID(c, id)
   signalModifiedKey(c.db, key)
   c.db.ks.dirty++
   if (a.strategy !== 0) streamTrim(s, a.strategy, a.maxlen, a.minid, a.approx, a.limit)

@@ -49,6 +49,14 @@ export class Stream {
   slab: Slab | null = null
   /** The streamMem() value last added to the key's used_memory share. */
   accounted = 0
+  /**
+   * The ID the last `XADD *` generated, again as numbers (ms, seq < 4096): while lastId is still
+   * that object, the next `*` ID is worked out in numbers instead of BigInt compares. Anything
+   * else that sets lastId (XSETID, an explicit ID, a load) makes the identity check fail.
+   */
+  autoId: StreamID | null = null
+  autoMs = 0
+  autoSeq = 0
 }
 
 export function streamCompareID(a: StreamID, b: StreamID): number {
@@ -73,6 +81,7 @@ export function streamIDToString(id: StreamID): string {
 /* Sequence numbers an XADD pipeline reaches within one millisecond, made once: the next one is
  * looked up instead of a new bigint allocated per entry. */
 const SMALL_SEQS: bigint[] = Array.from({ length: 4096 }, (_, i) => BigInt(i))
+const TWO32 = 4294967296
 
 /** The ID right after `id`, or null when id is the last possible one. */
 export function streamIncrID(id: StreamID): StreamID | null {
@@ -91,6 +100,18 @@ export function streamIDMsPart(id: StreamID): string {
     lastMsText = `${id.ms}-`
   }
   return lastMsText
+}
+
+let lastMsNum = -1
+let lastMsNumText = ''
+
+/** streamIDMsPart() of an ID whose ms is a number (Stream.autoMs). */
+export function streamMsPartOf(ms: number): string {
+  if (ms !== lastMsNum) {
+    lastMsNum = ms
+    lastMsNumText = `${ms}-`
+  }
+  return lastMsNumText
 }
 
 export function streamDecrID(id: StreamID): StreamID | null {
@@ -194,6 +215,7 @@ export function streamAppendItem(
   /** where the fields start in fv (XADD passes its argv) */
   from = 0,
 ): StreamID | typeof APPEND_EDOM | typeof APPEND_ERANGE {
+  if (useId === null && s.autoId === s.lastId && (now > s.autoMs || s.autoSeq < SMALL_SEQS.length - 1)) return appendAutoId(s, fv, limits, now, from)
   let id: StreamID
   if (useId !== null) {
     if (seqGiven) {
@@ -210,6 +232,58 @@ export function streamAppendItem(
   }
   if (streamCompareID(id, s.lastId) <= 0) return APPEND_EDOM
 
+  const node = tailWithRoom(s, fv, limits, from)
+  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, 0, from)
+  s.length++
+  s.entriesAdded++
+  s.lastId = id
+  if (s.length === 1) s.firstId = id
+  s.autoId = null
+  /* a generated ID of a clock time starts the numeric path of the next `*` */
+  if (useId === null && id.ms === nowBig && id.seq < 4096n) {
+    s.autoId = id
+    s.autoMs = nowMs
+    s.autoSeq = Number(id.seq)
+  }
+  return id
+}
+
+/**
+ * `XADD key *` after an `XADD key *` (s.autoId is s.lastId): the next ID is the clock's ms with
+ * sequence 0 when the clock moved past the last ID, else the last ID's next sequence, as
+ * streamIncrID() would give, so it is above lastId without comparing BigInts.
+ */
+function appendAutoId(s: Stream, fv: string[], limits: AppendLimits, now: number, from: number): StreamID {
+  let id: StreamID
+  let ms: number
+  let seq: number
+  if (now > s.autoMs) {
+    ms = now
+    seq = 0
+    id = { ms: msAsBigInt(now), seq: 0n }
+  } else {
+    ms = s.autoMs
+    seq = s.autoSeq + 1
+    id = { ms: s.lastId.ms, seq: SMALL_SEQS[seq] }
+  }
+  const node = tailWithRoom(s, fv, limits, from)
+  KA[0] = Math.floor(ms / TWO32)
+  KA[1] = ms % TWO32
+  KA[2] = 0
+  KA[3] = seq
+  nodeAppend(node, KA, fv, 0, from)
+  s.length++
+  s.entriesAdded++
+  s.lastId = id
+  if (s.length === 1) s.firstId = id
+  s.autoId = id
+  s.autoMs = ms
+  s.autoSeq = seq
+  return id
+}
+
+/** The node the next entry goes to, with room for it: the tail, or a new node once the tail is full (stream-node-max-entries / -bytes). */
+function tailWithRoom(s: Stream, fv: string[], limits: AppendLimits, from: number): StreamNode {
   const nodes = s.nodes
   let node = nodes.length > 0 ? nodes[nodes.length - 1] : null
   let size = node === null ? 0 : entrySize(node, fv, from)
@@ -221,12 +295,7 @@ export function streamAppendItem(
   } else if (node.used + size > node.buf.length) {
     growNode(s, node, size)
   }
-  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, size, from)
-  s.length++
-  s.entriesAdded++
-  s.lastId = id
-  if (s.length === 1) s.firstId = id
-  return id
+  return node
 }
 
 /** Index of the last node whose first ID is <= k (0 when none). */
