@@ -11,7 +11,7 @@ import type { Logger } from './log.js'
 import type { DeadLetter, ReadingBuffer } from './buffer/index.js'
 import type { StoreClient } from './store-client.js'
 import { shardOf } from './keys.js'
-import { parseMessage, type MessageProperties } from './message.js'
+import { encodeMessage, parseMessage, type MessageProperties } from './message.js'
 import type { ParseOptions, Reading } from './reading.js'
 import { reasonCategory, type IngestMetrics } from './ingest-metrics.js'
 
@@ -193,6 +193,9 @@ export function createIngest(opts: IngestOptions, deps: IngestDeps) {
       return settleWith(deadLetter([dlq(reason, deviceId, packet.topic, payload)]), outcome, { count: 1, buffered: 0, reason })
     }
     parseOpts.now = now
+    // most messages: one flat reading, validated and encoded to its queue entry in one pass
+    const encoded = encodeMessage(deviceId, payload, props, parseOpts)
+    if (encoded) return enqueue([encoded], deviceId, outcome)
     const { readings, rejected } = parseKeepingValid(deviceId, packet.topic, payload, props, parseOpts)
     if (rejected.length === 0) return enqueue(readings, deviceId, outcome)
     log.debug({ deviceId, topic: packet.topic, reason: rejected[0].reason, rejected: rejected.length }, 'readings dead-lettered')

@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer'
 import { Decoder } from 'cbor-x'
 import { NAME, parseDocument, parsePayload, type ParseOptions, type ParseResult } from './reading.js'
+import { encodeFlatReading, type EncodedReading } from './reading-bytes.js'
 
 /** The MQTT 5 PUBLISH properties that say something about the payload (mqtt-packet's names). */
 export interface MessageProperties {
@@ -95,4 +96,19 @@ export function parseMessage(deviceId: string, payload: Buffer, props: MessagePr
     if (expiry !== undefined) reading.expiry = expiry
   }
   return r
+}
+
+/**
+ * The hot path: a message whose properties change nothing in its reading (no tags, no expiry, a
+ * plain JSON content type) with a flat-object payload, encoded straight to its queue entry
+ * (reading-bytes.ts). null for anything else: parseMessage decides it, with the reasons.
+ */
+export function encodeMessage(deviceId: string, payload: Buffer, props: MessageProperties | undefined, opts: ParseOptions): EncodedReading | null {
+  if (props !== undefined) {
+    if (props.userProperties || props.messageExpiryInterval !== undefined) return null
+    const type = props.contentType
+    if (type !== undefined && type !== '' && type !== 'application/json') return null
+  }
+  // a Payload Format Indicator needs no check here: the fast path takes only ASCII payloads
+  return encodeFlatReading(deviceId, payload, opts)
 }

@@ -13,6 +13,7 @@
 // Number#toString, a non-finite number as null. test/unit/reading-json.test.ts compares the two.
 import type { Reading } from './reading.js'
 import { memoizedTest } from './memo-test.js'
+import { EncodedReading } from './reading-bytes.js'
 
 /** A Buffer as Node gives it: typed-array writes, and its unchecked UTF-8 writer. */
 export interface ByteSink { [i: number]: number; readonly length: number; utf8Write(s: string, offset: number): number }
@@ -137,6 +138,8 @@ export function putReading(b: ByteSink, p: number, r: Reading): number {
  * means they did not fit: give a larger buffer and call again.
  */
 export function writeReadingJson(b: ByteSink, at: number, r: Reading): number {
+  // already its JSON (reading-bytes.ts): copied as it is
+  if (r instanceof EncodedReading) return r.writeTo(b as unknown as Buffer, at)
   const end = putReading(b, at, r)
   return end >= 0 ? end : putUtf8(b, at, JSON.stringify(r))
 }

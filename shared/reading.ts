@@ -298,7 +298,7 @@ function readingsFromSenml(deviceId: string, records: Array<Record<string, unkno
 const badDeviceId = (deviceId: string) => `device id ${JSON.stringify(deviceId)} is not 1-128 of A-Z a-z 0-9 _ . : - (and not only dots)`
 // a device sends many messages: its id is checked against DEVICE_ID once, not per message
 // (parsePayload and parseDocument both ran the regex on every publish)
-const isDeviceId = memoizedTest(DEVICE_ID)
+export const isDeviceId = memoizedTest(DEVICE_ID)
 
 export function parsePayload(deviceId: string, payload: Buffer | string, opts: ParseOptions, senml = false): ParseResult {
   if (!isDeviceId(deviceId)) return { ok: false, reason: badDeviceId(deviceId) }
