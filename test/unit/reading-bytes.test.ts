@@ -49,6 +49,8 @@ describe('encodeFlatReading', () => {
       '{"a.b:c/d-e_f":1,"A1":2,"1a":3}',
       // a time of other than 13 digits: the measures move behind a shorter head
       '{"a":1,"b":"x","ts":500000000000}', '{"ts":500000000,"a":1}',
+      // 13-digit times are written as two halves' digits: zeros inside and at either end
+      '{"ts":1000000000000,"a":1}', '{"ts":1000000000001,"a":1}', '{"ts":1700000000099,"a":1}', '{"ts":1795000000000.4,"a":1}', '{"ts":1009999999990,"a":1}',
     ]) expect(compare(p), p).toBe('fast')
   })
 
