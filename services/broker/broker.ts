@@ -115,12 +115,12 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       if (err) {
         // only when shutting down: no acknowledgement, the device resends to the next broker
         if (packet.qos === 2) qos2.abandon(client, packet)
-        return callback(refusal(err.message, UNANSWERED))
+        return callback.answer(refusal(err.message, UNANSWERED))
       }
       metrics.ackLatency.observe((performance.now() - this.started) / 1000)
       // an MQTT 5 device is told 0x99 for a payload refused whole, which ends the QoS 2 exchange
       if (deadLettered && deadLettered.buffered === 0 && packet.qos === 2 && client.version === 5) qos2.abandon(client, packet)
-      callback(null, deadLettered)
+      callback.answer(null, deadLettered)
     }
   }
 
@@ -145,7 +145,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       guard.count('rejected')
       // QoS 0 has nothing to refuse with; QoS 1/2 are refused with 0x97 (MQTT 5) or by closing the
       // connection unacknowledged (3.1.1)
-      return w.packet.qos === 0 ? w.callback(null) : w.callback(refusal(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`, ReasonCode.QUOTA_EXCEEDED))
+      return w.packet.qos === 0 ? w.callback.answer(null) : w.callback.answer(refusal(`store ${cause === 'high_water' ? 'above IOTBUF_HIGH_WATER' : 'unreachable'}: publish refused (IOTBUF_OVERFLOW=reject)`, ReasonCode.QUOTA_EXCEEDED))
     }
     if (dropOldestWorks && cause === 'high_water' && held.length === 0) return write(w.client, w.packet, w.deviceId, w.callback, w.started, true)
     held.push(w)
@@ -161,7 +161,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     metrics.held.set(0)
     for (const w of waiting) {
       // a device that went away resends after reconnecting; writing it now would only duplicate
-      if (w.client.closed) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(refusal('client gone', UNANSWERED)); continue }
+      if (w.client.closed) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback.answer(refusal('client gone', UNANSWERED)); continue }
       gate(w)
     }
   }
@@ -173,7 +173,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
         if (!rate.tryTake(deviceId, Date.now())) {
           inFlight++
           // 3.1.1: acknowledged (stored is stored); MQTT 5: 0x97 Quota exceeded
-          ingest.deadLetterRateLimited(deviceId, packet, config.DEVICE_RATE).then((refused) => { finished(); callback(null, refused) }, (err: Error) => { finished(); callback(refusal(err.message, UNANSWERED)) })
+          ingest.deadLetterRateLimited(deviceId, packet, config.DEVICE_RATE).then((refused) => { finished(); callback.answer(null, refused) }, (err: Error) => { finished(); callback.answer(refusal(err.message, UNANSWERED)) })
           return
         }
       } else {
@@ -192,7 +192,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       metrics.rejected.inc({ reason: 'bad_topic' })
       log.info({ client: client.id }, 'publish refused: topic has U+0000 or is not valid UTF-8; connection closed')
       // MQTT 5 §1.5.4: a malformed packet, answered with DISCONNECT 0x81
-      if (client.version === 5) { client.disconnect({ reasonCode: ReasonCode.MALFORMED_PACKET }, () => undefined); return v5.leaveUnanswered(packet, aedesCallback) }
+      if (client.version === 5) { v5.flush(client); client.disconnect({ reasonCode: ReasonCode.MALFORMED_PACKET }, () => undefined); return v5.leaveUnanswered(packet, aedesCallback) }
       return aedesCallback(new Error('topic contains U+0000 or is not valid UTF-8 (MQTT 3.1.1 §1.5.3)'))
     }
     if (client.version === 5 && !v5.enterWindow(client, packet)) return v5.leaveUnanswered(packet, aedesCallback)
@@ -203,17 +203,17 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       metrics.rejected.inc({ reason: 'acl' })
       log.info({ client: client.id, topic: packet.topic, reason: denied }, 'publish refused')
       // 3.1.1: the connection closes; MQTT 5: aedes answers 0x87 with this as Reason String, the connection stays
-      return callback(new Error(denied))
+      return callback.answer(new Error(denied))
     }
     const deviceId = matchTopic(packet.topic)
-    if (deviceId === null) return callback(null) // not telemetry: routed like any broker routes it
-    if (stopping) return callback(shuttingDown())
+    if (deviceId === null) return callback.answer(null) // not telemetry: routed like any broker routes it
+    if (stopping) return callback.answer(shuttingDown())
     const started = performance.now()
     if (packet.qos === 2) {
       qos2.duplicateOf(client, packet).then((isDuplicate) => {
         if (!isDuplicate) return admit(client, packet, deviceId, callback, started)
         metrics.duplicates.inc({ kind: 'qos2_resend' })
-        callback(null)
+        callback.answer(null)
       })
       return
     }
@@ -255,7 +255,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       stopping = true
       await opened.stopAccepting()
       // what waits for the store cannot finish now: it stays unacknowledged and devices resend it
-      for (const w of held) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback(shuttingDown()) }
+      for (const w of held) { if (w.packet.qos === 2) qos2.abandon(w.client, w.packet); w.callback.answer(shuttingDown()) }
       held = []
       if (inFlight > 0) {
         await new Promise<void>((resolve) => {

@@ -16,14 +16,22 @@
 // `err.returnCode`.
 //
 // Order [MQTT-4.6.0-2, -3], for 3.1.1 clients too: answers are queued per connection in arrival
-// order. aedes writes a QoS 1 PUBACK and its 0x87 synchronously when the callback runs, so those
-// are left to it; its QoS 2 PUBREC comes only after an asynchronous incoming-store lookup, store
-// and routing, so that is done here and the PUBREC written by us (test/broker/ack-order.test.ts).
+// order. aedes writes the 0x87 of a refused MQTT 5 publish synchronously when the callback runs,
+// so that one is left to it; every other acknowledgement is written here once its turn comes:
+// aedes' own QoS 2 PUBREC would come only after an asynchronous incoming-store lookup, store and
+// routing (test/broker/ack-order.test.ts), and its QoS 1 PUBACK costs more than ours (below).
 //
-// Speed: an MQTT 5 success is written by us too, in the 4-byte short form [MQTT-3.4.2.1] a
-// 3.1.1 PUBACK has. aedes' PubAck carries no reasonCode, which mqtt-packet 9 encodes as the long
-// form (reason code 0x00 and an empty property list: 5 stream writes, 2 Buffer allocations per
-// message), and it was most of MQTT 5's extra broker CPU per reading in the ingest bench.
+// Speed (issue 23): an accepted QoS 1/2 publish is answered with the 4-byte short form
+// [MQTT-3.4.2.1] (3.1.1's only form; MQTT 5's for 0x00 without properties), and a connection's
+// short acknowledgements of one event-loop turn go out as one Buffer in one socket write. One store
+// reply settles a whole batch of publishes at once, so a turn holds many per connection. aedes'
+// own PUBACK (3.1.1) was a PubAck object, mqtt-packet's encoding, a cork and a process.nextTick,
+// a buffered write request and a setImmediate per message, and an MQTT 5 success from aedes is the
+// long form (reason code and an empty property list).
+// A PUBACK written by us does not wait for the socket as aedes' write() does, so the publish is
+// handed back to aedes (which then reads that socket further) only once a socket that stopped
+// taking bytes has drained: 3.1.1 has no Receive Maximum, and a device that does not read its
+// acknowledgements must not make the broker buffer them without end (test/broker/ack-burst.test.ts).
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
@@ -42,10 +50,11 @@ export const ReasonCode = {
 type AuthorizeCallback = (error?: Error | null) => void
 
 /**
- * The callback the broker's publish path calls. aedes' own callback ignores the second argument
- * (3.1.1 keeps its answers); the MQTT 5 one (wrap() below) turns it into a reason code.
+ * How the broker's publish path answers a publish: what happened becomes the acknowledgement (for
+ * MQTT 5 its reason code), which leaves in arrival order. One object per publish (issue 23: it
+ * replaced a closure per message and the closures each answer made on its way out).
  */
-export type PublishCallback = (error?: Error | null, deadLettered?: DeadLettered) => void
+export interface PublishCallback { answer(error?: Error | null, deadLettered?: DeadLettered): void }
 
 /** An error that says how an MQTT 5 device is answered; to a 3.1.1 device it closes the connection, as any error does. */
 export type Refusal = Error & { reasonCode: number }
@@ -127,20 +136,52 @@ interface AedesInternals {
  * us instead, once that work is done, so leaving the queue in order is leaving the socket in order.
  */
 interface AckState {
-  v5: boolean; problemInformation: boolean; inFlight: number; answers: Array<{ send: (() => void) | null }>
-  /** the socket is corked until the next tick: the answers of one tick leave in one write */
-  corked: boolean
+  v5: boolean; problemInformation: boolean; inFlight: number
+  /** QoS 1/2 publishes not answered yet, in arrival order; `send` is set once the answer is known */
+  answers: Array<{ send: object | null }>
+  /** short acknowledgements of this turn not yet written, and how many bytes of it are used */
+  burst: Buffer | null; burstLength: number
+  /** publishes handed back to aedes once the socket drains (see the header) */
+  drainWaiters: Array<() => void> | null
 }
 
 /** PUBACK/PUBREC with only a packet id: 3.1.1's form, and MQTT 5's for 0x00 without properties. */
 const SHORT_ACK_HEADER = { puback: 0x40, pubrec: 0x50 } as const
+/** Room for 64 short acknowledgements; a larger burst doubles it. */
+const BURST_BYTES = 256
 
-function uncork(s: AckState, client: Client): void {
-  s.corked = false
-  client.conn.uncork()
+function newState(v5: boolean, problemInformation: boolean): AckState {
+  return { v5, problemInformation, inFlight: 0, answers: [], burst: null, burstLength: 0, drainWaiters: null }
 }
 
-type Ready = (send: () => void) => void
+/**
+ * Writes the turn's short acknowledgements, if any. Runs at the end of the turn, and before any
+ * other acknowledgement or DISCONNECT written for the connection, so all of them keep their order.
+ */
+function flushBurst(s: AckState, client: Client): void {
+  const burst = s.burst
+  if (burst === null) return
+  s.burst = null
+  if (!client.connected || client.closed || client.conn.destroyed) return // the device resends after reconnecting
+  client.conn.write(s.burstLength === burst.length ? burst : burst.subarray(0, s.burstLength))
+}
+
+/** Hands the publish back to aedes now, or once a socket that stopped taking bytes has drained. */
+function whenWritable(client: Client, s: AckState, release: () => void): void {
+  const conn = client.conn as Client['conn'] & { writableNeedDrain?: boolean; destroyed?: boolean }
+  if (!conn.writableNeedDrain || conn.destroyed) return release()
+  if (s.drainWaiters !== null) { s.drainWaiters.push(release); return }
+  s.drainWaiters = [release]
+  const drained = () => {
+    conn.off('drain', drained)
+    conn.off('close', drained)
+    const waiting = s.drainWaiters!
+    s.drainWaiters = null
+    for (const r of waiting) r()
+  }
+  conn.on('drain', drained)
+  conn.on('close', drained)
+}
 
 export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimit: number) {
   const states = new WeakMap<Client, AckState>()
@@ -151,13 +192,13 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
   function preConnect(client: Client, packet: { protocolVersion?: number; properties?: { requestProblemInformation?: boolean } }, callback: (error: Error | null, ok: boolean) => void): void {
     // [MQTT-3.1.2-29] Request Problem Information 0: no Reason String on acknowledgements
     if (packet.protocolVersion === 5) (client as unknown as { broker: Aedes }).broker = v5Broker
-    if (packet.protocolVersion === 5) states.set(client, { v5: true, problemInformation: packet.properties?.requestProblemInformation !== false, inFlight: 0, answers: [], corked: false })
+    if (packet.protocolVersion === 5) states.set(client, newState(true, packet.properties?.requestProblemInformation !== false))
     callback(null, true)
   }
 
   function stateOf(client: Client): AckState {
     let s = states.get(client)
-    if (!s) { s = { v5: false, problemInformation: false, inFlight: 0, answers: [], corked: false }; states.set(client, s) }
+    if (!s) { s = newState(false, false); states.set(client, s) }
     return s
   }
 
@@ -168,16 +209,34 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
   }
 
   /**
-   * The 4-byte acknowledgement, written as one chunk into a socket corked until the next tick
-   * (as mqtt-packet corks its writes), so a tick's answers still leave in one writev.
+   * Tells aedes the publish is answered, once the socket can take more (whenWritable). The
+   * acknowledgement must be in the socket for that to say anything: a burst still pending (the
+   * routing finished before the end of the turn) is written now.
    */
+  function answered(client: Client, s: AckState, packet: PublishPacket, callback: AuthorizeCallback): void {
+    if (s.burst !== null) flushBurst(s, client)
+    whenWritable(client, s, () => settled(packet, callback))
+  }
+
+  /** The 4-byte acknowledgement, added to the connection's burst (written at the end of the turn). */
   function writeShortAck(client: Client, s: AckState, cmd: 'puback' | 'pubrec', messageId: number): void {
-    const frame = Buffer.allocUnsafe(4)
-    frame[0] = SHORT_ACK_HEADER[cmd]
-    frame[1] = 2
-    frame.writeUInt16BE(messageId, 2)
-    if (!s.corked) { s.corked = true; client.conn.cork(); process.nextTick(uncork, s, client) }
-    client.conn.write(frame)
+    let burst = s.burst
+    if (burst === null) {
+      burst = s.burst = Buffer.allocUnsafe(BURST_BYTES)
+      s.burstLength = 0
+      process.nextTick(flushBurst, s, client)
+    }
+    const i = s.burstLength
+    if (i + 4 > burst.length) {
+      const bigger = Buffer.allocUnsafe(2 * burst.length)
+      burst.copy(bigger, 0, 0, i)
+      burst = s.burst = bigger
+    }
+    burst[i] = SHORT_ACK_HEADER[cmd]
+    burst[i + 1] = 2
+    burst[i + 2] = messageId >> 8
+    burst[i + 3] = messageId & 0xff
+    s.burstLength = i + 4
   }
 
   function writeAck(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string | undefined): void {
@@ -192,85 +251,124 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
       const max = client.maximumPacketSize
       if (max === undefined || 7 + Buffer.byteLength(text) <= max) ack.properties = { reasonString: text }
     }
+    flushBurst(s, client)
     writeToStream(ack, client.conn, WRITE_V5)
   }
 
   /** Our own PUBACK/PUBREC (0x99, 0x97, or 0x00 for an expired message); the message is not routed. */
   function answerUnrouted(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
     if (packet.qos > 0) writeAck(client, s, packet, reasonCode, reason)
-    settled(packet, callback)
+    answered(client, s, packet, callback)
   }
 
-  /**
-   * An accepted publish, routed and acknowledged (0x00, with a Reason String when given). QoS 1:
-   * the PUBACK is written when its turn comes — for 3.1.1 by aedes, synchronously inside
-   * callback(null); for MQTT 5 by us (the short form, or with its reason), then routed as aedes
-   * would. QoS 2: what aedes does before its PUBREC (a resend found in the incoming store is only
-   * answered; a new message is stored, so PUBREL releases it, then routed) is done here at once,
-   * and only the PUBREC waits for its turn.
-   */
-  function accept(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback, ready: Ready): void {
-    if (packet.qos === 0 || (packet.qos === 1 && !s.v5)) return ready(() => callback(null))
-    if (packet.qos === 1) return ready(() => pubackThenRoute(client, s, packet, reason, callback))
-    const pubrec = () => ready(() => { writeAck(client, s, packet, ReasonCode.SUCCESS, reason); settled(packet, callback) })
-    const fail = (err: Error) => ready(() => callback(err))
-    internals.persistence.incomingGetPacket(client, packet).then(pubrec, () => {
-      // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
-      internals.persistence.incomingStorePacket(client, packet).then(() => internals.publish(packet, client, (err) => (err ? fail(err) : pubrec())), fail)
-    })
-  }
-
-  /** MQTT 5 QoS 1, accepted: our PUBACK, then routed as aedes would after its own; aedes' callback once routed. */
+  /** QoS 1/2, accepted: our PUBACK, then routed as aedes would after its own; aedes' callback once routed. */
   function pubackThenRoute(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback): void {
     writeAck(client, s, packet, ReasonCode.SUCCESS, reason)
     internals.publish(packet, client, (err) => {
-      settled(packet, callback)
+      answered(client, s, packet, callback)
       // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
       if (err) client.emit('error', err)
     })
   }
 
-  /** What happened to the publish, as the answer that leaves when its turn comes. */
-  function prepare(client: Client, s: AckState, packet: PublishPacket, callback: AuthorizeCallback, err: Error | null | undefined, deadLettered: DeadLettered | undefined, ready: Ready): void {
-    if (err) {
-      const code = (err as Partial<Refusal>).reasonCode
-      // 3.1.1: the connection closes; MQTT 5: aedes writes 0x87 with the message as Reason String, synchronously
-      if (!s.v5 || code === undefined) return ready(() => callback(err))
-      if (code === UNANSWERED) return ready(() => settled(packet, callback))
-      return ready(() => answerUnrouted(client, s, packet, code, err.message, callback))
+  /**
+   * One publish's answer. `send` says what leaves when its turn comes (the queue is the
+   * connection's `answers`, for QoS 1/2); the fields below it are what that needs.
+   */
+  class PublishAnswer implements PublishCallback {
+    send: ((a: PublishAnswer) => void) | null = null
+    error: Error | null = null
+    reasonCode: number = ReasonCode.SUCCESS
+    reason: string | undefined = undefined
+    constructor(readonly client: Client, readonly s: AckState, readonly packet: PublishPacket, readonly callback: AuthorizeCallback) {}
+
+    /** What happened to the publish (see `wrap`). */
+    answer(err?: Error | null, deadLettered?: DeadLettered): void {
+      const { s } = this
+      if (s.v5 && this.packet.qos > 0) s.inFlight--
+      if (err) {
+        this.error = err
+        const code = (err as Partial<Refusal>).reasonCode
+        // 3.1.1: the connection closes; MQTT 5: aedes writes 0x87 with the message as Reason String, synchronously
+        if (!s.v5 || code === undefined) return this.ready(sendRefusal)
+        if (code === UNANSWERED) return this.ready(sendNothing)
+        return this.unrouted(code, err.message)
+      }
+      // 3.1.1 acknowledges whatever was stored, dead letters included
+      if (!deadLettered || !s.v5) return this.accept(undefined)
+      if (deadLettered.quota) return this.unrouted(ReasonCode.QUOTA_EXCEEDED, deadLettered.reason)
+      // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
+      if (deadLettered.expired) return this.unrouted(ReasonCode.SUCCESS, deadLettered.reason)
+      if (deadLettered.buffered === 0) return this.unrouted(ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason)
+      const total = deadLettered.count + deadLettered.buffered
+      this.accept(`${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`)
     }
-    // 3.1.1 acknowledges whatever was stored, dead letters included
-    if (!deadLettered || !s.v5) return accept(client, s, packet, undefined, callback, ready)
-    if (deadLettered.quota) return ready(() => answerUnrouted(client, s, packet, ReasonCode.QUOTA_EXCEEDED, deadLettered.reason, callback))
-    // expired is the device's own verdict: acknowledged (kept as a dead letter), not routed
-    if (deadLettered.expired) return ready(() => answerUnrouted(client, s, packet, ReasonCode.SUCCESS, deadLettered.reason, callback))
-    if (deadLettered.buffered === 0) return ready(() => answerUnrouted(client, s, packet, ReasonCode.PAYLOAD_FORMAT_INVALID, deadLettered.reason, callback))
-    const total = deadLettered.count + deadLettered.buffered
-    accept(client, s, packet, `${deadLettered.count} of ${total} readings dead-lettered, ${deadLettered.buffered} buffered; first refusal: ${deadLettered.reason}`, callback, ready)
+
+    private unrouted(reasonCode: number, reason: string): void {
+      this.reasonCode = reasonCode
+      this.reason = reason
+      this.ready(sendUnrouted)
+    }
+
+    /**
+     * An accepted publish, routed and acknowledged (0x00, with a Reason String when given). QoS 0:
+     * aedes routes it. QoS 1: our PUBACK when its turn comes, then routed as aedes would. QoS 2:
+     * what aedes does before its PUBREC (a resend found in the incoming store is only answered; a
+     * new message is stored, so PUBREL releases it, then routed) is done at once, and only the
+     * PUBREC waits for its turn.
+     */
+    private accept(reason: string | undefined): void {
+      this.reason = reason
+      const { client, packet } = this
+      if (packet.qos === 0) return this.ready(sendRoutedByAedes)
+      if (packet.qos === 1) return this.ready(sendPubackThenRoute)
+      const pubrec = () => this.ready(sendPubrec)
+      const fail = (err: Error) => { this.error = err; this.ready(sendRefusal) }
+      internals.persistence.incomingGetPacket(client, packet).then(pubrec, () => {
+        // with the client, as aedes routes it: the 'publish' event then names the sender (qos2.ts)
+        internals.persistence.incomingStorePacket(client, packet).then(() => internals.publish(packet, client, (err) => (err ? fail(err) : pubrec())), fail)
+      })
+    }
+
+    /** The answer is known: it leaves now if every earlier one on the connection has left. */
+    private ready(send: (a: PublishAnswer) => void): void {
+      if (this.packet.qos === 0) return send(this)
+      this.send = send
+      const answers = this.s.answers as PublishAnswer[]
+      while (answers.length > 0 && answers[0].send !== null) {
+        const next = answers.shift()!
+        next.send!(next)
+      }
+    }
   }
 
-  const now: Ready = (send) => send()
+  const sendRoutedByAedes = (a: PublishAnswer) => a.callback(null)
+  const sendPubackThenRoute = (a: PublishAnswer) => pubackThenRoute(a.client, a.s, a.packet, a.reason, a.callback)
+  const sendPubrec = (a: PublishAnswer) => { writeAck(a.client, a.s, a.packet, ReasonCode.SUCCESS, a.reason); answered(a.client, a.s, a.packet, a.callback) }
+  const sendUnrouted = (a: PublishAnswer) => answerUnrouted(a.client, a.s, a.packet, a.reasonCode, a.reason!, a.callback)
+  const sendNothing = (a: PublishAnswer) => settled(a.packet, a.callback)
+  /** aedes answers (3.1.1: closes the connection; MQTT 5: 0x87): the acknowledgements before it go first */
+  const sendRefusal = (a: PublishAnswer) => { flushBurst(a.s, a.client); a.callback(a.error) }
 
   return {
     preConnect,
 
     /**
-     * The publish path's callback, for every client: what happened becomes the acknowledgement
-     * (for MQTT 5 its reason code), which leaves in arrival order. A failure code ends a QoS 2
+     * The publish path's answer, for every client: what happened becomes the acknowledgement (for
+     * MQTT 5 its reason code), which leaves in arrival order. A failure code ends a QoS 2
      * exchange at PUBREC [MQTT-4.3.3-4]: the packet id is free again.
      */
     wrap(client: Client, packet: PublishPacket, callback: AuthorizeCallback): PublishCallback {
       const s = stateOf(client)
-      if (packet.qos === 0) return (err, deadLettered) => prepare(client, s, packet, callback, err, deadLettered, now)
-      const slot: AckState['answers'][number] = { send: null }
-      s.answers.push(slot)
-      return (err, deadLettered) => {
-        if (s.v5) s.inFlight--
-        prepare(client, s, packet, callback, err, deadLettered, (send) => {
-          slot.send = send
-          while (s.answers.length && s.answers[0].send) s.answers.shift()!.send!()
-        })
-      }
+      const a = new PublishAnswer(client, s, packet, callback)
+      if (packet.qos > 0) s.answers.push(a)
+      return a
+    },
+
+    /** Writes the connection's pending acknowledgements now: before a DISCONNECT written for it. */
+    flush(client: Client): void {
+      const s = states.get(client)
+      if (s) flushBurst(s, client)
     },
 
     /**
@@ -282,6 +380,7 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
       if (!s?.v5 || packet.qos === 0) return true
       if (++s.inFlight <= receiveMaximum) return true
       s.inFlight--
+      flushBurst(s, client)
       client.disconnect({ reasonCode: ReasonCode.RECEIVE_MAXIMUM_EXCEEDED, properties: { reasonString: `more than ${receiveMaximum} QoS 1/2 PUBLISH in flight (Receive Maximum)` } }, () => undefined)
       return false
     },
