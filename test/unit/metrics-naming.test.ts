@@ -15,8 +15,8 @@ const defined = new Map<string, string>()
 for (const f of [...sources(join(root, 'services')), ...sources(join(root, 'shared'))]) {
   const text = readFileSync(f, 'utf8')
   for (const m of text.matchAll(/new (Counter|Gauge|Histogram|Summary)\(\{\s*name: '([^']+)'/g)) defined.set(m[2], m[1])
-  // helpers that wrap the constructors: gauge('iotbuf_…', …) / counter('iotbuf_…', …) / hotCounter(…)
-  for (const m of text.matchAll(/\b(gauge|counter|hotCounter)\('(iotbuf_[a-z_]+)'/g)) defined.set(m[2], m[1] === 'gauge' ? 'Gauge' : 'Counter')
+  // helpers that wrap the constructors: gauge('iotbuf_…', …) / counter('iotbuf_…', …) / hotCounter(…) / hotHistogram(…)
+  for (const m of text.matchAll(/\b(gauge|counter|hotCounter|hotHistogram)\('(iotbuf_[a-z_]+)'/g)) defined.set(m[2], m[1] === 'gauge' ? 'Gauge' : m[1] === 'hotHistogram' ? 'Histogram' : 'Counter')
 }
 
 describe('metrics', () => {
