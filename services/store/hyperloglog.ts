@@ -14,7 +14,7 @@
 
 import type { Client } from './networking.js'
 import { OBJ_STRING, WRONGTYPE_ERR, lookupKeyRead, lookupKeyWrite, dbAdd, type RObj } from './keyspace.js'
-import { MutableString, makeMutable, mutableFrom, replaceBytes, stringBytes, wroteInPlace } from './types/mutable-string.js'
+import { MutableString, makeMutable, mutableFrom, replaceBytes, stringBytes, wroteInPlace, type StringPtr } from './types/mutable-string.js'
 
 const HLL_P = 14
 const HLL_Q = 64 - HLL_P
@@ -389,13 +389,13 @@ function createHll(): Buffer {
 }
 
 /** isHLLObjectOrReply(): whether the value's bytes `b` are a valid HLL; the error is replied when not. */
-function validHllOrReply(c: Client, b: Buffer | null): boolean {
+function validHllOrReply(c: Client, b: Buffer | null, len = b === null ? 0 : b.length): boolean {
   if (b === null) {
     c.addReplyError(WRONGTYPE_ERR)
     return false
   }
-  const valid = b.length >= HLL_HDR_SIZE && b[0] === 72 && b[1] === 89 && b[2] === 76 && b[3] === 76 /* HYLL */ &&
-    b[4] <= HLL_MAX_ENCODING && (b[4] !== HLL_DENSE || b.length === HLL_DENSE_SIZE)
+  const valid = len >= HLL_HDR_SIZE && b[0] === 72 && b[1] === 89 && b[2] === 76 && b[3] === 76 /* HYLL */ &&
+    b[4] <= HLL_MAX_ENCODING && (b[4] !== HLL_DENSE || len === HLL_DENSE_SIZE)
   if (!valid) c.addReplyError(NOT_HLL_ERR)
   return valid
 }
@@ -418,7 +418,9 @@ function hllForWriteOrReply(c: Client, key: string): { o: RObj; created: boolean
     c.addReplyError(WRONGTYPE_ERR)
     return null
   }
-  if (!validHllOrReply(c, stringBytes(o))) return null
+  /* A value written in place before is checked where it lies (its first `len` bytes), not through a view made per PFADD. */
+  const p = o.ptr as StringPtr
+  if (!(typeof p === 'string' ? validHllOrReply(c, stringBytes(o)) : validHllOrReply(c, p.buf, p.len))) return null
   /* An invalid register run found halfway may leave bytes changed without the wroteInPlace() of a success. */
   makeMutable(c.db, o, 0).bitcount = -1
   return { o, created: false }

@@ -50,6 +50,20 @@ describe('PFADD PFCOUNT', () => {
     same('SET s foo', 'PFADD s a', 'PFCOUNT s', 'PFCOUNT s nokey', 'LPUSH l a', 'PFADD l a', 'PFCOUNT l', 'PFMERGE l', 'PFMERGE d s', 'EXISTS d',
       'SET bad HYLL\x02aaaaaaaaaaaaaaaaaaa', 'PFADD bad a', 'PFCOUNT bad', 'PFADD h a b c', 'APPEND h xx', 'PFCOUNT h', 'PFADD h z', 'PFADD d2 a',
       'SETRANGE d2 4 \x00', 'PFCOUNT d2', 'PFADD', 'PFCOUNT', 'PFMERGE'))
+  it('a dense HLL written in place and then grown or cut is checked by its length, not its buffer', () =>
+    same('PFADD dz a', 'PFDEBUG TODENSE dz', 'PFADD dz b', 'APPEND dz x', 'PFADD dz c', 'PFCOUNT dz', 'STRLEN dz',
+      'PFADD d3 a', 'PFDEBUG TODENSE d3', 'PFADD d3 b', 'SETRANGE d3 0 HYLX', 'PFADD d3 c', 'SETRANGE d3 0 HYLL', 'PFADD d3 c', 'PFCOUNT d3',
+      'PFADD d4 a', 'PFDEBUG TODENSE d4', 'PFADD d4 b', 'SETRANGE d4 4 \x01', 'PFADD d4 z', 'PFCOUNT d4'))
+  it('a dense HLL completed by APPEND (its buffer larger than its bytes) is a valid HLL', () => {
+    /* an empty dense HLL: "HYLL", encoding 0, 3 unused bytes, the cached cardinality marked stale, 12288 register bytes */
+    const dense = Buffer.alloc(16 + 12288)
+    dense.write('HYLL', 0, 'latin1')
+    dense[15] = 0x80
+    /* the second APPEND grows the store's buffer to twice the bytes, as sdsMakeRoomFor */
+    return cmp.same([['SET', 'x', dense.subarray(0, dense.length - 2)], ['APPEND', 'x', Buffer.from([0])], ['APPEND', 'x', Buffer.from([0])],
+      ['PFADD', 'x', 'a', 'b', 'c'],
+      ['PFADD', 'x', 'a'], ['PFCOUNT', 'x'], ['GET', 'x']])
+  })
 })
 
 describe('PFMERGE', () => {
