@@ -4,6 +4,7 @@
  * commands: the same scripts on redis-server 7.0 and the bundled store.
  */
 
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -103,6 +104,25 @@ describe('DEBUG', () => {
       c.close()
       return out
     }))
+
+  it('inside EXEC each command is timed on its own: a PING queued after DEBUG SLEEP is not charged the sleep', async () => {
+    for (const port of [redis.port, store.port]) {
+      const r = new Redis(port, '127.0.0.1', { lazyConnect: true })
+      await r.connect()
+      await r.config('SET', 'slowlog-log-slower-than', '0')
+      await r.slowlog('RESET')
+      const res = await r.multi().call('DEBUG', 'SLEEP', '0.1').ping().exec()
+      expect(res).toEqual([[null, 'OK'], [null, 'PONG']])
+      const log = (await r.slowlog('GET', 10)) as [number, number, number, string[]][]
+      await r.config('SET', 'slowlog-log-slower-than', '10000')
+      r.disconnect()
+      const took = (args: string) => log.find((e) => e[3].join(' ').toUpperCase() === args)?.[2]
+      expect(took('DEBUG SLEEP 0.1'), `port ${port}`).toBeGreaterThanOrEqual(100_000)
+      expect(took('PING'), `port ${port}`).toBeLessThan(100_000)
+      /* EXEC itself is skip_slowlog in Redis 7.0 */
+      expect(took('EXEC'), `port ${port}`).toBeUndefined()
+    }
+  })
 
   it('OBJECT shows the encoding and the serialized length', () =>
     both(async (port) => {

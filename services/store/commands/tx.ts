@@ -2,6 +2,7 @@
  * Transaction commands (multi.c): MULTI EXEC DISCARD WATCH UNWATCH.
  */
 
+import { performance } from 'node:perf_hooks'
 import type { Client } from '../networking.js'
 import { CLIENT_MULTI, CLIENT_DIRTY_CAS, CLIENT_DIRTY_EXEC, CLIENT_DENY_BLOCKING } from '../networking.js'
 import type { CommandRow } from './table.js'
@@ -50,12 +51,13 @@ function execCommand(c: Client): void {
   c.flags |= CLIENT_DENY_BLOCKING
   // in the AOF too, a transaction is all or nothing: a crash mid-EXEC must not replay half of it
   const ownsTx = c.server.beginPropagateTx()
+  let clock = performance.now()
   for (const q of queued) {
     c.argv = q.argv
     c.cmd = q.cmd
     const denied = c.server.acl.denied(c, 'exec')
     if (denied !== null) c.addReplyError(denied)
-    else c.server.call(c, q.cmd)
+    else clock = c.server.call(c, q.cmd, clock)
   }
   if (ownsTx) c.server.endPropagateTx()
   c.flags &= ~CLIENT_DENY_BLOCKING
