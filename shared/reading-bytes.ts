@@ -80,14 +80,22 @@ function isWord(p: Buffer, a: number, b: number, w: string): boolean {
 
 /** Which reserved name a field is: 0 a measure, 1-3 ts/time/timestamp, -1 one this path leaves to the full parser. */
 function reservedKind(p: Buffer, a: number, b: number): number {
-  if (isWord(p, a, b, 'ts')) return 1
-  if (isWord(p, a, b, 'time')) return 2
-  if (isWord(p, a, b, 'timestamp')) return 3
-  if (isWord(p, a, b, 'id') || isWord(p, a, b, 'tags') || isWord(p, a, b, 'deviceId') || isWord(p, a, b, 'measures') || isWord(p, a, b, '__proto__')) return -1
-  // an array-index name ("42") would be moved to the front of the object by JSON.parse
+  // by length first: most measure names are none of these lengths, or start with another letter
+  switch (b - a) {
+    case 2: return isWord(p, a, b, 'ts') ? 1 : isWord(p, a, b, 'id') ? -1 : isDigit(p[a]) && isDigit(p[a + 1]) ? -1 : 0
+    case 4: return isWord(p, a, b, 'time') ? 2 : isWord(p, a, b, 'tags') ? -1 : allDigits(p, a, b) ? -1 : 0
+    case 8: return isWord(p, a, b, 'deviceId') || isWord(p, a, b, 'measures') || allDigits(p, a, b) ? -1 : 0
+    case 9: return isWord(p, a, b, 'timestamp') ? 3 : isWord(p, a, b, '__proto__') || allDigits(p, a, b) ? -1 : 0
+    default: return allDigits(p, a, b) ? -1 : 0
+  }
+}
+
+/** An array-index name ("42") would be moved to the front of the object by JSON.parse. */
+function allDigits(p: Buffer, a: number, b: number): boolean {
+  if (!isDigit(p[a])) return false
   let allDigits = true
-  for (let i = a; i < b && allDigits; i++) allDigits = isDigit(p[i])
-  return allDigits ? -1 : 0
+  for (let i = a + 1; i < b && allDigits; i++) allDigits = isDigit(p[i])
+  return allDigits
 }
 
 function sameBytes(p: Buffer, a: number, b: number, c: number, d: number): boolean {
@@ -240,12 +248,14 @@ export function encodeFlatReading(deviceId: string, p: Buffer, opts: ParseOption
     while (i < n && isWs(p[i])) i++
     if (p[i] !== 0x22) return null
     const ka = ++i
-    while (i < n && NAME_BYTE[p[i]]) i++
+    // the name is copied while it is checked, to where it goes if it is a measure (`,"name":`)
+    let q = measures ? o + 2 : o + 1
+    while (i < n && NAME_BYTE[p[i]]) out[q++] = p[i++]
     const kb = i
     if (p[i] !== 0x22 || kb === ka || kb - ka > MAX_NAME) return null
     i++
     if (fields === MAX_FIELDS) return null
-    for (let f = 0; f < fields; f++) if (sameBytes(p, nameStart[f], nameEnd[f], ka, kb)) return null
+    for (let f = 0; f < fields; f++) if (nameEnd[f] - nameStart[f] === kb - ka && p[nameStart[f]] === p[ka] && sameBytes(p, nameStart[f], nameEnd[f], ka, kb)) return null
     nameStart[fields] = ka; nameEnd[fields] = kb; fields++
     while (i < n && isWs(p[i])) i++
     if (p[i] !== 0x3a) return null
@@ -263,10 +273,11 @@ export function encodeFlatReading(deviceId: string, p: Buffer, opts: ParseOption
       if (kind === 1) ts = v; else if (kind === 2) time = v; else timestamp = v
       i = e
     } else {
+      // the name is already in place after these
       if (measures) out[o++] = 0x2c
       measures++
-      out[o++] = 0x22
-      for (let k = ka; k < kb; k++) out[o++] = p[k]
+      out[o] = 0x22
+      o += 1 + kb - ka
       out[o++] = 0x22
       out[o++] = 0x3a
       if (c === 0x22) {
