@@ -116,6 +116,20 @@ describe('RespBatch.xaddWritten', () => {
     expect(text.slice(0, text.indexOf(first) + first.length + 2)).toBe(`*5\r\n$4\r\nXADD\r\n$9\r\niot:{3}:q\r\n$1\r\n*\r\n$1\r\nr\r\n$${Buffer.byteLength(first)}\r\n${first}\r\n`)
   })
 
+  it('frames each key, id and field as xadd does when they change between calls (the encoded head is kept per key)', () => {
+    const r: Reading = { deviceId: 'd1', ts: 1795000000000, receivedAt: 1795000000000, measures: { t: 1 } }
+    const calls: Array<[string, string, string]> = [['iot:{3}:q', '*', 'r'], ['iot:{12}:q', '*', 'r'], ['iot:{3}:q', '*', 'r'], ['iot:{3}:q', '1-1', 'r'],
+      ['iot:{3}:q', '*', 'reading'], ['iot:{3}:q', '*', 'r'], ['k-é', '*', 'r'], ['x'.repeat(300), '*', 'r']]
+    const direct = new RespBatch(16)
+    const viaString = new RespBatch(16)
+    for (const [key, id, field] of calls) {
+      direct.xaddWritten(key, id, field, writeReadingJson, r)
+      viaString.xadd(key, id, field, JSON.stringify(r))
+    }
+    expect(direct.length).toBe(calls.length)
+    expect(direct.bytes().toString('utf8')).toBe(viaString.bytes().toString('utf8'))
+  })
+
   it('encodes integers, short ASCII and non-ASCII arguments as their UTF-8 bytes', () => {
     const b = new RespBatch(8)
     b.call('SET', 'k', 0, 'PX', 86_400_000)
