@@ -1,7 +1,7 @@
 /*
  * Sorted set commands (bottom half of t_zset.c): argument parsing and replies
- * over the skiplist API in types/zset.ts. Scores are replied as Redis 7.0
- * does ("%.17g", a RESP3 double).
+ * over the sorted-set API in types/zset.ts (its order kept by types/zset-tree.ts).
+ * Scores are replied as Redis 7.0 does ("%.17g", a RESP3 double).
  */
 
 import type { Client } from '../networking.js'
