@@ -267,8 +267,9 @@ function appendAutoId(s: Stream, fv: string[], limits: AppendLimits, now: number
     id = { ms: s.lastId.ms, seq: SMALL_SEQS[seq] }
   }
   const node = tailWithRoom(s, fv, limits, from)
-  KA[0] = Math.floor(ms / TWO32)
-  KA[1] = ms % TWO32
+  const hi = Math.floor(ms / TWO32)
+  KA[0] = hi
+  KA[1] = ms - hi * TWO32
   KA[2] = 0
   KA[3] = seq
   nodeAppend(node, KA, fv, 0, from)
