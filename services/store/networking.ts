@@ -39,6 +39,9 @@ export const CLIENT_PROTECTED = 1 << 30
 /** The client scripts run their commands with (CLIENT_SCRIPT). */
 export const CLIENT_SCRIPT = 1 << 31
 
+/** Output up to this size leaves in one contiguous write; beyond it, chunk by chunk (writev). */
+const JOIN_MAX = 256 * 1024
+
 export class Client extends ReplyBuffer {
   readonly id: number
   db: Db
@@ -149,6 +152,14 @@ export class Client extends ReplyBuffer {
         /* A write that completed synchronously leaves nothing queued, so the
          * chunk can be reused; otherwise the socket still references it. */
         if (sock.writableLength > 0) this.out = Buffer.allocUnsafe(OUT_CHUNK)
+        this.outPos = 0
+      } else if (this.outBytes + this.outPos <= JOIN_MAX) {
+        /* a few chunks (an EXEC of hundreds of replies): joined into one buffer and one write()
+         * — the copy costs less than Node's writev path (cork, a queued entry per chunk, uncork) */
+        if (this.outPos > 0) this.outChunks.push(this.out.subarray(0, this.outPos))
+        sock.write(Buffer.concat(this.outChunks, this.outBytes + this.outPos))
+        this.outChunks = []
+        this.outBytes = 0
         this.outPos = 0
       } else {
         if (this.outPos > 0) this.outChunks.push(this.out.subarray(0, this.outPos))

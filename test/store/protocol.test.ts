@@ -73,6 +73,41 @@ describe('pipelining', () => {
     c.close()
   })
 
+  it('a turn\'s replies over several output chunks leave in one write up to 256 KB, beyond in chunks, as redis-server\'s bytes', async () => {
+    const tx = Buffer.concat([encodeCommand(['MULTI']), ...Array.from({ length: 3000 }, () => encodeCommand(['INCR', 'join:n'])), encodeCommand(['EXEC'])])
+    const big = Buffer.concat([encodeCommand(['SET', 'join:big', 'x'.repeat(300_000)]), encodeCommand(['GET', 'join:big'])])
+    const expected: Buffer[] = []
+    {
+      const r = await RawClient.connect(cmp.pair.redis.port)
+      for (const [bytes, n] of [[tx, 3002], [big, 2]] as const) {
+        r.write(bytes)
+        expected.push(Buffer.concat(await r.readReplies(n)))
+      }
+      await r.call('DEL', 'join:n', 'join:big')
+      r.close()
+    }
+    const c = await RawClient.connect(cmp.pair.store.port)
+    const client = [...cmp.pair.store.server.clients.values()].at(-1)!
+    let written: Buffer[] = []
+    const orig = client.socket.write.bind(client.socket)
+    client.socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      written.push(Buffer.from(chunk))
+      return (orig as (...a: unknown[]) => boolean)(chunk, ...rest)
+    }) as typeof client.socket.write
+    for (const [i, [bytes, n]] of ([[tx, 3002], [big, 2]] as const).entries()) {
+      written = []
+      client.onData(bytes)
+      const got = Buffer.concat(await c.readReplies(n))
+      expect(got.equals(expected[i])).toBe(true)
+      expect(Buffer.concat(written).equals(expected[i])).toBe(true)
+      /* 3000 QUEUED + an EXEC of 3000 integers is ~30 KB, two output chunks: one write; 300 KB: several */
+      if (i === 0) expect(written).toHaveLength(1)
+      else expect(written.length).toBeGreaterThan(1)
+    }
+    await c.call('DEL', 'join:n', 'join:big')
+    c.close()
+  })
+
   it('replies to several reads of one event-loop turn leave in one socket write, as beforeSleep() sends them', async () => {
     const c = await RawClient.connect(cmp.pair.store.port)
     const client = [...cmp.pair.store.server.clients.values()].at(-1)!
