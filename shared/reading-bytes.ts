@@ -135,18 +135,26 @@ function putNumber(b: Buffer, p: number, v: number): number {
 
 const numberLength = (v: number): number => (v >= 1e12 && v < 1e13 && Number.isInteger(v) ? 13 : ('' + v).length)
 
+/** Where numberEnd's literal had its `.` (-1: none) and whether it had an exponent: putLiteral needs not look again. */
+let literalDot = -1
+let literalExponent = false
+
 /** Where a JSON number literal starting at i ends; -1 when it is not one. */
 function numberEnd(p: Buffer, i: number, n: number): number {
+  literalDot = -1
+  literalExponent = false
   if (p[i] === 0x2d) i++
   if (i >= n || !isDigit(p[i])) return -1
   if (p[i] === 0x30) i++
   else while (i < n && isDigit(p[i])) i++
   if (i < n && p[i] === 0x2e) {
+    literalDot = i
     i++
     if (i >= n || !isDigit(p[i])) return -1
     while (i < n && isDigit(p[i])) i++
   }
   if (i < n && (p[i] === 0x65 || p[i] === 0x45)) {
+    literalExponent = true
     i++
     if (i < n && (p[i] === 0x2b || p[i] === 0x2d)) i++
     if (i >= n || !isDigit(p[i])) return -1
@@ -156,19 +164,14 @@ function numberEnd(p: Buffer, i: number, n: number): number {
 }
 
 /**
- * Writes the number literal p[a..b) as JSON.stringify(JSON.parse(literal)) would; returns the end,
+ * Writes the number literal p[a..b) that numberEnd just read as JSON.stringify(JSON.parse(literal)) would; returns the end,
  * or -1 to leave the payload to the full parser (an integer of 16+ digits: reading.ts checks those
  * for lost precision; a literal beyond a double's range).
  */
 function putLiteral(out: Buffer, o: number, p: Buffer, a: number, b: number): number {
-  const neg = p[a] === 0x2d
-  const d0 = neg ? a + 1 : a
-  let dot = -1
-  for (let i = d0; i < b; i++) {
-    const c = p[i]
-    if (c === 0x2e) dot = i
-    else if (c === 0x65 || c === 0x45) return putComputed(out, o, p, a, b)
-  }
+  const d0 = p[a] === 0x2d ? a + 1 : a
+  if (literalExponent) return putComputed(out, o, p, a, b)
+  const dot = literalDot
   if (dot === -1) {
     if (b - d0 > EXACT_DIGITS) return b - d0 >= 16 ? -1 : putComputed(out, o, p, a, b)
     if (b - d0 === 1 && p[d0] === 0x30) { out[o] = 0x30; return o + 1 } // -0 is written 0
