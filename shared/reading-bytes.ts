@@ -47,6 +47,9 @@ export class EncodedReading implements Reading {
   }
 }
 
+/** A reading's queue entry as a string: an encoded one's own bytes, anything else JSON.stringify (the same text). */
+export const readingText = (r: Reading): string => (r instanceof EncodedReading ? r.text() : JSON.stringify(r))
+
 // byte classes
 const NAME_BYTE = new Uint8Array(256) // A-Z a-z 0-9 _ . : / -  (reading.ts' NAME)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/-') NAME_BYTE[c.charCodeAt(0)] = 1

@@ -14,6 +14,7 @@
 import { randomInt } from 'node:crypto'
 import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
+import { readingText } from '../reading-bytes.js'
 import { groupsKey, inflightKey, ownersKey, queueKey, shardOf, sinkQueueKey } from '../keys.js'
 import { msOfStreamId } from '../stream-id.js'
 import { deadLetterInto, execOrThrow, setStagedIn, stagedIn } from './common.js'
@@ -93,7 +94,7 @@ export function createListBuffer(redis: StoreClient, opts: ListBufferOptions): R
 
   const enqueueReadingsWith = createEnqueueBatcher(redis, opts, (at, shard, readings) => {
     const now = Date.now()
-    const items = readings.map((r) => `${nextId(now)} ${JSON.stringify(r)}`)
+    const items = readings.map((r) => `${nextId(now)} ${readingText(r)}`)
     at().rpush(queueKey(shard), ...items)
     return 1
   })

@@ -5,6 +5,7 @@ import type { StoreClient } from '../store-client.js'
 import type { Reading } from '../reading.js'
 import { queueKey, shardOf } from '../keys.js'
 import { writeReadingJson } from '../reading-json.js'
+import { readingText } from '../reading-bytes.js'
 import { RespBatch } from './resp-writer.js'
 import { deadLetterInto, execOrThrow, lazyEntry, setStagedIn, stagedIn } from './common.js'
 import { callAt, routedPipeline } from './routed.js'
@@ -88,7 +89,7 @@ export function createStreamBuffer(redis: StoreClient, opts: StreamBufferOptions
       const w = at()
       // the batch's own connection: the reading's JSON goes straight into the batch buffer
       if (w instanceof RespBatch) w.xaddWritten(key, '*', 'r', writeReadingJson, r)
-      else w.xadd(key, '*', 'r', JSON.stringify(r))
+      else w.xadd(key, '*', 'r', readingText(r))
     }
     return readings.length
   })

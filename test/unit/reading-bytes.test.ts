@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { parsePayload } from '../../shared/reading.js'
 import { encodeMessage, parseMessage } from '../../shared/message.js'
-import { EncodedReading, encodeFlatReading } from '../../shared/reading-bytes.js'
+import { EncodedReading, encodeFlatReading, readingText } from '../../shared/reading-bytes.js'
 import { writeReadingJson, type ByteSink } from '../../shared/reading-json.js'
 import { RespBatch } from '../../shared/buffer/resp-writer.js'
 
@@ -119,6 +119,12 @@ describe('EncodedReading', () => {
     const viaString = new RespBatch(64)
     viaString.xadd('iot:{3}:q', '*', 'r', JSON.stringify(r))
     expect(direct.bytes().toString()).toBe(viaString.bytes().toString())
+  })
+
+  it('is its own text for the list buffer and the ioredis path; any other reading is JSON.stringify', () => {
+    expect(readingText(r)).toBe(r.text())
+    const plain = { deviceId: 'd', ts: 1, receivedAt: 2, measures: { a: 1 } }
+    expect(readingText(plain)).toBe(JSON.stringify(plain))
   })
 
   it('writes nothing when the bytes do not fit, and says how much room they need', () => {
