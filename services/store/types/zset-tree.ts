@@ -160,13 +160,19 @@ export class ZNode {
   }
 }
 
-/* The descent path of the last insert/delete: inner nodes and the child taken in each. Commands
- * never nest, so one pair serves every tree without per-call garbage. */
+/* The descent path of an insert/delete: inner nodes and the child taken in each, `pathDepth` of
+ * them. Commands never nest, so one pair serves every tree without per-call garbage; each
+ * operation clears its nodes when done (releasePath), so no deleted set stays reachable here. */
+const NO_INNER = new Inner()
 const pathNode: Inner[] = []
 const pathIdx: number[] = []
+let pathDepth = 0
 
-/* seek()'s answer: the first passing element's leaf and index (index n: none in that leaf) and rank. */
-let seekLeaf: Leaf | null = null
+function releasePath(depth: number): void {
+  for (let d = 0; d < depth; d++) pathNode[d] = NO_INNER
+}
+
+/* seek()'s answer beside the leaf it returns: the index there (n: none in that leaf) and the rank. */
 let seekIdx = 0
 let seekRank = 0
 
@@ -199,8 +205,8 @@ export class ZTree {
   private last: Leaf = this.root as Leaf
   length = 0
 
-  /** Descends to the leaf whose range holds the target, recording the path; returns the depth. */
-  private descend(score: number, ele: string): number {
+  /** Descends to the leaf whose range holds the target, recording the path (pathDepth nodes). */
+  private descend(score: number, ele: string): Leaf {
     let x = this.root
     let d = 0
     while (x instanceof Inner) {
@@ -210,22 +216,26 @@ export class ZTree {
       d++
       x = x.children[i]
     }
-    seekLeaf = x
-    return d
+    pathDepth = d
+    return x
   }
 
   insert(score: number, ele: string): void {
     memberKeys(ele)
-    const depth = this.descend(score, ele)
-    const leaf = seekLeaf!
+    const leaf = this.descend(score, ele)
+    const depth = pathDepth
     const j = leafLowerBound(leaf, score, ele)
     for (let d = 0; d < depth; d++) pathNode[d].counts[pathIdx[d]]++
     this.length++
-    if (leaf.n < LEAF_CAP) return leafInsertAt(leaf, j, score, ele)
-    const right = this.splitLeaf(leaf)
-    if (j > leaf.n) leafInsertAt(right, j - leaf.n, score, ele)
-    else leafInsertAt(leaf, j, score, ele)
-    this.addChild(depth - 1, leaf, right, right.f, right.eles, 0)
+    if (leaf.n < LEAF_CAP) {
+      leafInsertAt(leaf, j, score, ele)
+    } else {
+      const right = this.splitLeaf(leaf)
+      if (j > leaf.n) leafInsertAt(right, j - leaf.n, score, ele)
+      else leafInsertAt(leaf, j, score, ele)
+      this.addChild(depth - 1, leaf, right, right.f, right.eles, 0)
+    }
+    releasePath(depth)
   }
 
   /** Moves the upper half of a full leaf to a new right sibling in the leaf chain. */
@@ -304,10 +314,13 @@ export class ZTree {
   /** Removes the element; false when absent. */
   delete(score: number, ele: string): boolean {
     memberKeys(ele)
-    const depth = this.descend(score, ele)
-    const leaf = seekLeaf!
+    const leaf = this.descend(score, ele)
+    const depth = pathDepth
     const j = leafLowerBound(leaf, score, ele)
-    if (j >= leaf.n || cmpAt(leaf.f, leaf.eles, j, score, ele) !== 0) return false
+    if (j >= leaf.n || cmpAt(leaf.f, leaf.eles, j, score, ele) !== 0) {
+      releasePath(depth)
+      return false
+    }
     for (let d = 0; d < depth; d++) pathNode[d].counts[pathIdx[d]]--
     leaf.f.copyWithin(j * W, (j + 1) * W, leaf.n * W)
     for (let k = j; k < leaf.n - 1; k++) leaf.eles[k] = leaf.eles[k + 1]
@@ -315,6 +328,7 @@ export class ZTree {
     leaf.eles[leaf.n] = ''
     this.length--
     if (leaf.n < LEAF_MIN && depth > 0) this.rebalanceLeaf(leaf, depth)
+    releasePath(depth)
     return true
   }
 
@@ -371,8 +385,8 @@ export class ZTree {
    */
   updateScore(curscore: number, ele: string, newscore: number): void {
     memberKeys(ele)
-    this.descend(curscore, ele)
-    const leaf = seekLeaf!
+    const leaf = this.descend(curscore, ele)
+    releasePath(pathDepth)
     const j = leafLowerBound(leaf, curscore, ele)
     if (j > 0 && j + 1 < leaf.n && leaf.f[(j - 1) * W] < newscore && leaf.f[(j + 1) * W] > newscore) {
       leaf.f[j * W] = newscore
@@ -412,10 +426,10 @@ export class ZTree {
 
   /**
    * Finds the first element for which `pass` holds, `pass` being false then true along the
-   * order (a range bound): sets seekLeaf/seekIdx (seekIdx = n: it is the next leaf's first,
+   * order (a range bound): returns its leaf and sets seekIdx (n: it is the next leaf's first,
    * or none) and seekRank, the number of elements before it.
    */
-  private seek(pass: (score: number, ele: string) => boolean): void {
+  private seek(pass: (score: number, ele: string) => boolean): Leaf {
     let x = this.root
     let rank = 0
     while (x instanceof Inner) {
@@ -437,23 +451,21 @@ export class ZTree {
       if (!pass(x.f[mid * W], x.eles[mid])) lo = mid + 1
       else hi = mid
     }
-    seekLeaf = x
     seekIdx = lo
     seekRank = rank + lo
+    return x
   }
 
   /** The first element passing `pass` (see seek). */
   firstPassing(pass: (score: number, ele: string) => boolean): ZNode | null {
-    this.seek(pass)
-    const x = seekLeaf!
+    const x = this.seek(pass)
     if (seekIdx < x.n) return new ZNode(x, seekIdx)
     return x.next === null ? null : new ZNode(x.next, 0)
   }
 
   /** The last element failing `pass` (see seek). */
   lastFailing(pass: (score: number, ele: string) => boolean): ZNode | null {
-    this.seek(pass)
-    const x = seekLeaf!
+    const x = this.seek(pass)
     if (seekIdx > 0) return new ZNode(x, seekIdx - 1)
     return x.prev === null ? null : new ZNode(x.prev, x.prev.n - 1)
   }
