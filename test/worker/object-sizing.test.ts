@@ -126,10 +126,14 @@ describe('object sizing for the file sink', () => {
       const st = await collectStatus(t.redis, t.config, redis.url)
       expect(st.totals.staged).toEqual({ file: n })
       expect(renderStatus(st, { paint: painter(false) })).toContain(`staged file=${n}`)
-      // nothing under an object's name yet: each shard's object is being written under a temporary one
-      const staging = { temps: 0 }
-      expect(objects(join(dataDir, 'sink'), staging)).toEqual([])
-      expect(staging.temps).toBe(2)
+      // nothing under an object's name yet: each shard's object is being written under a temporary
+      // one (made asynchronously — mkdir, then open in libuv's pool — after the pass returned: at load
+      // 13 in the full suite the test once looked before both were there)
+      const look = () => { const staging = { temps: 0 }; return { objs: objects(join(dataDir, 'sink'), staging), temps: staging.temps } }
+      await waitFor(() => look().temps >= 2, 'each shard\'s object staged under a temporary name', 10_000)
+      const staged = look()
+      expect(staged.objs).toEqual([])
+      expect(staged.temps).toBe(2)
       // passes go on as the daemon runs them; once the oldest staged reading is 400 ms old, one object per shard
       let written = 0
       await waitFor(async () => { written += Object.values((await t.worker.drainPass()).drained).reduce((a, b) => a + b, 0); return written === n }, 'the age limit to write the objects', 10_000, 50)
