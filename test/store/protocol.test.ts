@@ -9,6 +9,8 @@ import { RawClient, encodeCommand, show} from '../helpers/redis.js'
 import { comparedPair } from './compare.js'
 import { RequestParser, ProtocolError } from '../../services/store/protocol/parser.js'
 import { splitArgs } from '../../services/store/protocol/splitargs.js'
+import { StoreServer } from '../../services/store/server.js'
+import { lookupCommand } from '../../services/store/commands/table.js'
 import { waitFor } from '../helpers/ports.js'
 
 const cmp = comparedPair()
@@ -128,6 +130,33 @@ describe('pipelining', () => {
     expect(written).toHaveLength(1)
     expect(Buffer.concat(written).toString()).toBe('+OK\r\n:2\r\n$1\r\n2\r\n')
     c.close()
+  })
+})
+
+describe('command names', () => {
+  it('any case of a name, a subcommand or an unknown name answers as redis-server does', () =>
+    sameExchange(
+      Buffer.concat([
+        ['PING'], ['ping'], ['PiNg'], ['SET', 'cn:k', 'v'], ['set', 'cn:k', 'v2'], ['Get', 'cn:k'], ['NOSUCH', 'a'], ['nosuch', 'a'], ['NoSuCh'],
+        ['CONFIG', 'GET', 'maxmemory'], ['config', 'get', 'maxmemory'], ['CoNfIg', 'gEt', 'maxmemory'], ['CONFIG', 'NOSUCH'], ['config', 'nosuch'], ['DEL', 'cn:k'],
+      ].map((a) => encodeCommand(a))),
+      15,
+    ))
+
+  it('a renamed command is found under its new name in any case, and no longer under the old one', () => {
+    const server = new StoreServer()
+    const get = lookupCommand(server.commands, ['GET', 'k'])
+    expect(get?.name).toBe('get')
+    expect(lookupCommand(server.commands, ['get', 'k'])).toBe(get)
+    /* what main.ts does for rename-command get myget */
+    server.commands.delete('get')
+    server.commands.set('myget', get!)
+    expect(lookupCommand(server.commands, ['GET', 'k'])).toBeNull()
+    expect(lookupCommand(server.commands, ['get', 'k'])).toBeNull()
+    expect(lookupCommand(server.commands, ['MYGET', 'k'])).toBe(get)
+    expect(lookupCommand(server.commands, ['MyGet', 'k'])).toBe(get)
+    server.commands.delete('myget')
+    expect(lookupCommand(server.commands, ['MYGET', 'k'])).toBeNull()
   })
 })
 

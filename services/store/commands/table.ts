@@ -127,8 +127,46 @@ export class Command {
   }
 }
 
-export function buildCommandTable(rows: CommandRow[]): Map<string, Command> {
-  const table = new Map<string, Command>()
+/**
+ * The command table: commands by lower-case name, as a Map, plus the command each spelling a
+ * client sends resolves to ("PING", "XADD", "ping"), so a request's name costs one lookup
+ * instead of a miss, the lower-cased spelling and a second lookup. Any change to the table
+ * (rename-command at start) forgets the spellings.
+ */
+export class CommandTable extends Map<string, Command> {
+  private readonly bySpelling = new Map<string, Command>()
+
+  override set(name: string, cmd: Command): this {
+    this.bySpelling?.clear()
+    return super.set(name, cmd)
+  }
+
+  override delete(name: string): boolean {
+    this.bySpelling.clear()
+    return super.delete(name)
+  }
+
+  override clear(): void {
+    this.bySpelling.clear()
+    super.clear()
+  }
+
+  /** The base command a request's first argument names, in any case; undefined when none. */
+  named(spelling: string): Command | undefined {
+    let cmd = this.bySpelling.get(spelling)
+    if (cmd === undefined) {
+      cmd = this.get(spelling) ?? this.get(lowerCaseName(spelling))
+      /* remembered for short names only and at most 1024 of them, as lowerCaseName() */
+      if (cmd === undefined || spelling.length > 32) return cmd
+      if (this.bySpelling.size >= LOWER_CASED_MAX) this.bySpelling.clear()
+      this.bySpelling.set(spelling, cmd)
+    }
+    return cmd
+  }
+}
+
+export function buildCommandTable(rows: CommandRow[]): CommandTable {
+  const table = new CommandTable()
   for (const row of rows) {
     if (table.has(row.name)) throw new Error(`command '${row.name}' is defined twice in the command table`)
     table.set(row.name, new Command(row, null))
@@ -158,11 +196,8 @@ function lowerCaseName(name: string): string {
 
 /** lookupCommand(): the subcommand when the base command is a container. */
 export function lookupCommand(table: Map<string, Command>, argv: readonly string[]): Command | null {
-  let base = table.get(argv[0])
-  if (base === undefined) {
-    base = table.get(lowerCaseName(argv[0]))
-    if (base === undefined) return null
-  }
+  const base = table instanceof CommandTable ? table.named(argv[0]) : table.get(argv[0]) ?? table.get(lowerCaseName(argv[0]))
+  if (base === undefined) return null
   if (argv.length === 1 || base.subcommands === null) return base
   return base.subcommands.get(lowerCaseName(argv[1])) ?? null
 }
