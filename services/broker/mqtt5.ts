@@ -155,6 +155,16 @@ function newState(v5: boolean, problemInformation: boolean): AckState {
 }
 
 /**
+ * Whether an acknowledgement may be written, as aedes' own write() decides: from CONNACK on.
+ * `connected` is set only once aedes' connect sequence ends (session restored, queue emptied), and
+ * a client that waited for CONNACK can publish before that: its first publishes, answered at once
+ * (a topic that is not telemetry), were dropped on `connected` alone and never acknowledged.
+ */
+function writable(client: Client): boolean {
+  return (client.connecting || client.connected) && !client.closed
+}
+
+/**
  * Writes the turn's short acknowledgements, if any. Runs at the end of the turn, and before any
  * other acknowledgement or DISCONNECT written for the connection, so all of them keep their order.
  */
@@ -162,7 +172,7 @@ function flushBurst(s: AckState, client: Client): void {
   const burst = s.burst
   if (burst === null) return
   s.burst = null
-  if (!client.connected || client.closed || client.conn.destroyed) return // the device resends after reconnecting
+  if (!writable(client) || client.conn.destroyed) return // the device resends after reconnecting
   client.conn.write(s.burstLength === burst.length ? burst : burst.subarray(0, s.burstLength))
 }
 
@@ -240,7 +250,7 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
   }
 
   function writeAck(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string | undefined): void {
-    if (!client.connected || client.closed) return
+    if (!writable(client)) return
     const cmd = packet.qos === 2 ? 'pubrec' : 'puback'
     // 3.1.1 acknowledgements carry only the packet id; so does an MQTT 5 success without a Reason String
     if (!s.v5 || (reasonCode === ReasonCode.SUCCESS && !(reason && s.problemInformation))) return writeShortAck(client, s, cmd, packet.messageId!)

@@ -2,7 +2,7 @@
 // PUBACKs of one event-loop turn leave as one socket write, in arrival order, for MQTT 3.1.1 too;
 // routing to subscribers still happens; and a device that does not read its acknowledgements stops
 // being read (3.1.1 has no Receive Maximum, so nothing else bounds what the broker would buffer).
-import { Duplex } from 'node:stream'
+import { Duplex, Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as mqttPacket from 'mqtt-packet'
 import { waitFor } from '../helpers/ports.js'
@@ -117,5 +117,36 @@ describe('acknowledgements written by the broker', () => {
     expect(slow.packets().filter((p) => p.cmd === 'puback').map((p) => p.messageId)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
     other.end()
     slow.conn.destroy()
+  })
+
+  it('a publish answered at once (not telemetry) while aedes still restores the session after CONNACK is acknowledged, on 3.1.1 and MQTT 5', async () => {
+    // aedes sets client.connected only when its connect sequence ends, after CONNACK and after the
+    // session's queued messages went out; a device may publish in between, and a publish answered at
+    // once went into a connection the broker took for not connected: no PUBACK, ever. The test holds
+    // the session's outgoing queue open until that PUBACK is seen, so the publish lands in the window.
+    const persistence = (t.broker.aedes as unknown as { persistence: { outgoingStream(c: { id: string }): Readable } }).persistence
+    const original = persistence.outgoingStream.bind(persistence)
+    let release = () => {}
+    persistence.outgoingStream = (c) => {
+      if (!c.id.startsWith('early-')) return original(c)
+      const held = new Readable({ objectMode: true, read() {} })
+      release = () => held.push(null)
+      return held
+    }
+    try {
+      for (const protocolVersion of [4, 5] as const) {
+        const c = await rawConnect(t.broker.port, { clientId: `early-${protocolVersion}`, protocolVersion })
+        try {
+          c.send(publishPacket(`devices/early-${protocolVersion}/status`, 'online', 7, 1))
+          const ack = (await c.waitFor('puback')) as mqttPacket.IPubackPacket
+          expect(ack.messageId).toBe(7)
+        } finally {
+          release()
+          c.end()
+        }
+      }
+    } finally {
+      persistence.outgoingStream = original
+    }
   })
 })
