@@ -148,7 +148,11 @@ describe('DEBUG', () => {
       await c.call('RPUSH', 'l', 'a', 'b')
       await c.call('HSET', 'h', 'f', 'v')
       await c.call('SET', 'ttl', 'v', 'EX', '1000')
-      const out = [show(await c.call('DEBUG', 'RELOAD')), show(await c.call('LRANGE', 'l', '0', '-1')), show(await c.call('HGETALL', 'h')), show(await c.call('TTL', 'ttl'))]
+      const out = [show(await c.call('DEBUG', 'RELOAD')), show(await c.call('LRANGE', 'l', '0', '-1')), show(await c.call('HGETALL', 'h'))]
+      // TTL rounds to the nearest second: 1000 or 999 by how long RELOAD took on a loaded machine
+      // (a parallel run once saw the two servers differ); what matters is that the expiry survived
+      const ttl = Number(/^:(-?\d+)\r\n$/.exec((await c.call('TTL', 'ttl')).toString('latin1'))?.[1])
+      out.push(ttl > 990 && ttl <= 1000 ? 'TTL kept (991..1000 s)' : `TTL ${ttl}`)
       out.push(show(await c.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0')))
       await c.call('SET', 'gone', 'v', 'PX', '1')
       const t0 = Date.now()
