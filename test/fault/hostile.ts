@@ -7,18 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import * as mqttPacket from 'mqtt-packet'
 import mqtt, { type MqttClient } from 'mqtt'
-
-/** mulberry32: the same bytes every run for a seed */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { mulberry32 } from '../helpers/rng.js'
 
 export const connectPacket = (clientId: string) => mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 })
 
@@ -41,7 +30,7 @@ export function malformedPackets(): Array<[string, Buffer]> {
 
 /** Seeded garbage: random bytes, and valid CONNECT+PUBLISH sequences with bytes flipped, cut or repeated. */
 export function fuzzFrames(seed: number, n: number): Buffer[] {
-  const r = rng(seed)
+  const r = mulberry32(seed)
   const base = Buffer.concat([connectPacket('fz'), mqttPacket.generate({ cmd: 'publish', topic: 'devices/fz/telemetry', payload: Buffer.from('{"seq":1,"t":2}'), qos: 1, messageId: 7, dup: false, retain: false })])
   const out: Buffer[] = []
   for (let i = 0; i < n; i++) {

@@ -12,6 +12,7 @@ import { connect } from 'node:net'
 import { RawClient, encodeCommand, show} from '../helpers/redis.js'
 import { comparedPair } from './compare.js'
 import { waitFor } from '../helpers/ports.js'
+import { mulberry32 } from '../helpers/rng.js'
 
 const cmp = comparedPair()
 
@@ -37,15 +38,6 @@ async function sameOutcome(frames: Buffer | string): Promise<void> {
   expect(s).toEqual(r)
 }
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('hostile frames: same reply and same close as redis-server', () => {
   const cases: [string, string | Buffer][] = [
@@ -80,7 +72,7 @@ describe('seeded random and mutated frames', () => {
     const watcher = await RawClient.connect(port)
     await watcher.call('FLUSHALL')
     await watcher.call('SET', 'canary', 'alive')
-    const rnd = prng(0x107b0f)
+    const rnd = mulberry32(0x107b0f)
     const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)]
     const valid = [
       ['SET', 'k', 'v'], ['GET', 'k'], ['RPUSH', 'l', 'a', 'b'], ['LPOP', 'l'], ['HSET', 'h', 'f', 'v'], ['INCR', 'n'], ['PING'], ['XADD', 's', '*', 'f', 'v'],

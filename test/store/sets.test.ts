@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient} from '../helpers/redis.js'
 import { runBoth, type Script, comparedPair } from './compare.js'
 import { sameUnordered } from './unordered.js'
+import { mulberry32 } from '../helpers/rng.js'
 
 const cmp = comparedPair()
 
@@ -115,16 +116,8 @@ describe('RESP3', () => {
 })
 
 describe('randomised against redis-server', () => {
-  function rng(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
   it.each([1, 2, 3])('seed %i: 800 mixed commands over three sets', async (seed) => {
-    const r = rng(seed)
+    const r = mulberry32(seed)
     const int = (n: number): number => Math.floor(r() * n)
     const key = (): string => 'abc'[int(3)]
     /* Mostly integers, so intset ordering and conversion are exercised. */

@@ -9,18 +9,10 @@
 
 import { describe, expect, it } from 'vitest'
 import { runBoth, comparedPair, type Script } from './compare.js'
+import { mulberry32 } from '../helpers/rng.js'
 
 const cmp = comparedPair()
 
-/* mulberry32: a seeded generator, so a failure reproduces. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function expectSame(script: Script): Promise<void> {
   const { redis, store } = await runBoth(cmp.pair, script)
@@ -43,7 +35,7 @@ function memberMaker(r: () => number): () => string | Buffer {
 
 describe('a large sorted set compared with redis-server', () => {
   it('250k members in 4 scores: ranks, ranges, counts, updates; 9 in 10 removed at random, then by score and rank', async () => {
-    const r = rng(15)
+    const r = mulberry32(15)
     const int = (n: number): number => Math.floor(r() * n)
     const member = memberMaker(r)
     const score = (): string => String(int(4))
@@ -105,7 +97,7 @@ describe('a large sorted set compared with redis-server', () => {
   }, 240_000)
 
   it('60k members of one score: lex ranges, counts and removals decided by bytes', async () => {
-    const r = rng(16)
+    const r = mulberry32(16)
     const int = (n: number): number => Math.floor(r() * n)
     const member = memberMaker(r)
     const lex = (): string | Buffer => {
@@ -137,7 +129,7 @@ describe('a large sorted set compared with redis-server', () => {
   }, 240_000)
 
   it('GEOADD of 50k members at one point (the bench command), then GEOSEARCH and removal', async () => {
-    const r = rng(17)
+    const r = mulberry32(17)
     const script: Script = []
     for (let i = 0; i < 100; i++) {
       const cmd = ['GEOADD', 'g']

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RawClient} from '../helpers/redis.js'
 import { runBoth, cmds, type Script, comparedPair } from './compare.js'
 import { formatScore } from '../../services/store/types/zset-score.js'
+import { mulberry32 } from '../helpers/rng.js'
 
 const cmp = comparedPair()
 const { same } = cmp
@@ -255,17 +256,8 @@ describe('pipeline keys', () => {
 })
 
 describe('randomised against redis-server (skiplist encoding, ties, ranks)', () => {
-  /* mulberry32: a seeded generator, so a failure reproduces. */
-  function rng(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
   it.each([1, 2, 3, 4, 5, 6])('seed %i: 1500 mixed commands on a 300-member zset', async (seed) => {
-    const r = rng(seed)
+    const r = mulberry32(seed)
     const int = (n: number): number => Math.floor(r() * n)
     const score = (): string => (r() < 0.3 ? String(int(20)) : (r() * 100 - 50).toFixed(int(4)))
     const member = (): string => `m${int(400)}`
