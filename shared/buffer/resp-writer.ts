@@ -97,6 +97,16 @@ export class RespBatch implements CommandWriter {
     const start = this.len
     const at = start + 1 + guess + 2
     const n = (b as unknown as Utf8Writable).utf8Write(s, at)
+    this.closeBulk(start, at, guess, n)
+  }
+
+  /**
+   * Ends a bulk string whose n bytes were written at `at`, after room left for a `guess`-digit
+   * length: moves them when the length has another number of digits, then writes "$<n>\r\n" before
+   * and "\r\n" after.
+   */
+  private closeBulk(start: number, at: number, guess: number, n: number): void {
+    const b = this.buf
     const d = digits(n)
     if (d !== guess) b.copyWithin(at + d - guess, at, at + n)
     b[start] = 36 /* $ */
@@ -176,13 +186,7 @@ export class RespBatch implements CommandWriter {
       const d = digits(n)
       const total = 1 + d + 2 + n + 2
       if (end + 2 > b.length || start + total > b.length) { need = total + 16; continue }
-      if (d !== 3) b.copyWithin(at + d - 3, at, end)
-      b[start] = 36 /* $ */
-      let p = putDigits(b, start + 1, n)
-      crlf(b, p)
-      p += 2 + n
-      crlf(b, p)
-      this.len = p + 2
+      this.closeBulk(start, at, 3, n)
       return this
     }
   }
