@@ -47,11 +47,17 @@ export function sinkOutage(downMs = 3_000, throttleMs = 3_000): ScenarioSpec {
     async fault(p) {
       const depthBefore = await totalDepth(p)
       const faultAt = Date.now()
+      const proxies = [s3Proxy, tsProxy, osProxy]
+      // each phase lasts its time and, beyond it, until every sink has met it: a pass waits for all
+      // sinks of a shard, so one sink retrying through its backoff holds the others' next batch, and
+      // a CI run once saw no Timestream request in 3 s of outage (the proof said so, rightly)
       s3Proxy.set('down'); tsProxy.set('down'); osProxy.set('down')
       await sleep(downMs)
+      await waitFor(() => proxies.every((x) => x.counts.reset > 0), 'every sink to meet the outage', 30_000, 50)
       const depthDown = await totalDepth(p)
       s3Proxy.set('throttle'); tsProxy.set('throttle'); osProxy.set('throttle')
       await sleep(throttleMs)
+      await waitFor(() => proxies.every((x) => x.counts.throttled > 0), 'every sink to meet the throttling', 30_000, 50)
       const depthThrottled = await totalDepth(p)
       s3Proxy.set('up'); tsProxy.set('up'); osProxy.set('up')
       return {
