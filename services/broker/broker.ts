@@ -22,6 +22,7 @@ import { createStoreGuard, dropOldest, type OverflowCause } from './overflow.js'
 import { createMqtt5Acks, maximumPacketSize, mqtt5Options, refusal, ReasonCode, UNANSWERED, type PublishCallback } from './mqtt5.js'
 import { createQos2Tracker, type Qos2Tracker } from './qos2.js'
 import { createRateLimiter } from './rate-limit.js'
+import { createRouter, type Router } from './route.js'
 import { compileTopicPattern } from './topic.js'
 
 export interface BrokerDeps {
@@ -36,6 +37,8 @@ export interface BrokerStats { held: number; inFlight: number; overflow: Overflo
 
 export interface RunningBroker {
   aedes: Aedes
+  /** routes accepted publishes, skipping aedes' routing when nobody can see one (route.ts) */
+  router: Router
   port: number
   tlsPort: number | null
   wsPort: number | null
@@ -226,9 +229,11 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     authorizePublish,
     ...mqtt5Options(config),
   })
-  const v5 = createMqtt5Acks(aedes, config.MQTT_RECEIVE_MAXIMUM, maximumPacketSize(config))
-  aedes.preConnect = v5.preConnect
   const qos2: Qos2Tracker = createQos2Tracker(aedes)
+  // after qos2's 'publish' listener, which the router counts as the broker's own (QoS 2 only)
+  const router = createRouter(aedes)
+  const v5 = createMqtt5Acks(aedes, router, config.MQTT_RECEIVE_MAXIMUM, maximumPacketSize(config))
+  aedes.preConnect = v5.preConnect
   aedes.on('client', () => metrics.connected.set(aedes.connectedClients))
   aedes.on('clientDisconnect', () => metrics.connected.set(aedes.connectedClients))
   aedes.on('clientError', (client, err) => log.debug({ client: client?.id, err: err.message }, 'client error'))
@@ -246,6 +251,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
 
   return {
     aedes,
+    router,
     port: opened.mqttPort,
     tlsPort: opened.tlsPort,
     wsPort: opened.wsPort,

@@ -36,6 +36,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
 import type { DeadLettered } from '../../shared/ingest.js'
+import type { Router } from './route.js'
 
 export const ReasonCode = {
   SUCCESS: 0x00,
@@ -193,7 +194,7 @@ function whenWritable(client: Client, s: AckState, release: () => void): void {
   conn.on('close', drained)
 }
 
-export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimit: number) {
+export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: number, packetLimit: number) {
   const states = new WeakMap<Client, AckState>()
   const internals = aedes as unknown as AedesInternals
   const v5Broker = withMaximumPacketSize(aedes, packetLimit)
@@ -271,10 +272,10 @@ export function createMqtt5Acks(aedes: Aedes, receiveMaximum: number, packetLimi
     answered(client, s, packet, callback)
   }
 
-  /** QoS 1/2, accepted: our PUBACK, then routed as aedes would after its own; aedes' callback once routed. */
+  /** QoS 1, accepted: our PUBACK, then routed as aedes would after its own (route.ts); aedes' callback once routed. */
   function pubackThenRoute(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback): void {
     writeAck(client, s, packet, ReasonCode.SUCCESS, reason)
-    internals.publish(packet, client, (err) => {
+    router.route(packet, client, (err) => {
       answered(client, s, packet, callback)
       // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
       if (err) client.emit('error', err)
