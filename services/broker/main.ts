@@ -1,5 +1,7 @@
 // first: before aedes loads mqtt-packet, whose disabled debug loggers then cost nothing (quiet-debug.ts)
 import './quiet-debug.js'
+// mqtt-packet's small reads from its buffer list without a Buffer view each (bl-reads.ts)
+import './bl-reads.js'
 import { loadConfigOrExit } from '../../shared/config.js'
 import { storeCredentials } from '../../shared/store-users.js'
 import { createLogger } from '../../shared/log.js'
