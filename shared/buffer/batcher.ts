@@ -32,8 +32,9 @@ import type { Reading } from '../reading.js'
 import type { StoreClient } from '../store-client.js'
 import { latestKey, shardOf, writerKey } from '../keys.js'
 import { recordLatest } from './common.js'
-import { routedPipeline, type PipelineResult } from './routed.js'
+import { routedPipeline } from './routed.js'
 import { BatchConnection, RespBatch, type CommandWriter } from './resp-writer.js'
+import { pipelineReplies, type Replies } from './reply-reader.js'
 
 /**
  * Appends the queue writes of one shard's readings (a transaction is open); returns how many
@@ -210,7 +211,8 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
     }
     const batch: Batch = { seq: ++seq, txs: transactionsOf(items) }
     const resp = onDirect ? new RespBatch() : null
-    const p = resp ? { at: () => resp, get length() { return resp.length }, exec: () => direct!.send(resp) } : routedPipeline(redis)
+    const routed = resp ? null : routedPipeline(redis)
+    const p = resp ? { at: () => resp, get length() { return resp.length } } : routed!
     const newest = new Map<string, Reading>()
     let total = 0
     for (const tx of batch.txs) {
@@ -242,21 +244,22 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
     // last, so it covers the latest values too; on a cluster each transaction's node is asked
     if (syncReplicas) for (const tx of batch.txs) { tx.waitAt = p.length; p.at(tx.marker).call('WAIT', syncReplicas, SYNC_WAIT_MS) }
     inFlight++
-    p.exec().then((res) => { settle(batch, res); expireCreated(res, unexpired) }, (err: Error) => settle(batch, null, err))
+    const replies: Promise<Replies> = resp ? direct!.send(resp) : routed!.exec().then(pipelineReplies)
+    replies.then((res) => { settle(batch, res); expireCreated(res, unexpired) }, (err: Error) => settle(batch, null, err))
   }
 
   /** A latest-value hash whose HSET created fields may be one that expired meanwhile: give it its TTL now. */
-  function expireCreated(res: PipelineResult, unexpired: Array<{ deviceId: string; at: number }>): void {
+  function expireCreated(res: Replies, unexpired: Array<{ deviceId: string; at: number }>): void {
     for (const { deviceId, at } of unexpired) {
-      const [err, created] = res[at] ?? [null, 0]
-      if (err || !Number(created)) continue
+      // HSET's count of fields created (NaN: no integer reply)
+      if (res.errorAt(at) || !res.integerAt(at)) continue
       const key = latestKey(deviceId)
       redis.pexpire(key, latestTtlMs).catch(() => expiresSet.delete(deviceId))
     }
   }
 
   /** Acknowledges, refuses or (outcome unknown) sets aside each transaction of a batch. */
-  function settle(batch: Batch, res: Array<[Error | null, unknown]> | null, failed?: Error): void {
+  function settle(batch: Batch, res: Replies | null, failed?: Error): void {
     inFlight--
     for (const tx of batch.txs) {
       const outcome = res ? txOutcome(res, tx) : failed!
@@ -266,12 +269,12 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
         continue
       }
       for (const part of tx.parts) {
-        const err = outcome instanceof Error ? outcome : partError(outcome, part)
+        const err = outcome instanceof Error ? outcome : res!.elementErrorIn(tx.execAt, part.offset, part.offset + part.count)
         if (err && !part.item.err) part.item.err = err
       }
       // applied but not (yet) on enough replicas: recovery waits for them before answering
-      if (syncReplicas && !(outcome instanceof Error) && !enoughReplicas(res![tx.waitAt])) {
-        syncStall(true, Number(res![tx.waitAt]?.[1] ?? 0))
+      if (syncReplicas && !(outcome instanceof Error) && !enoughReplicasAt(res!, tx.waitAt)) {
+        syncStall(true, res!.integerAt(tx.waitAt) || 0)
         unknown.push({ seq: batch.seq, tx })
         for (const part of tx.parts) part.item.inDoubt = true
       }
@@ -288,6 +291,7 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
   }
 
   const enoughReplicas = (r: [Error | null, unknown] | undefined) => r !== undefined && r[0] === null && Number(r[1]) >= syncReplicas
+  const enoughReplicasAt = (res: Replies, i: number) => res.errorAt(i) === null && res.integerAt(i) >= syncReplicas
 
   /**
    * Reads the writer markers back until the store answers, then re-queues what did not land.
@@ -368,19 +372,17 @@ function answer(item: Item, err: Error | null): void {
   done(err, item.ctx, item.whole ?? item.readings)
 }
 
-/** The transaction's EXEC reply, its refusal (EXECABORT carries the queue-time error), or 'unknown'. */
-function txOutcome(res: Array<[Error | null, unknown]>, tx: Tx): unknown[] | Error | 'unknown' {
-  const [err, reply] = res[tx.execAt] ?? [null, undefined]
+/**
+ * 'ran' when the transaction's EXEC returned its array (a part's own refusals are among its
+ * elements), its refusal (EXECABORT carries the queue-time error), or 'unknown'.
+ */
+function txOutcome(res: Replies, tx: Tx): 'ran' | Error | 'unknown' {
+  const err = res.errorAt(tx.execAt)
   if (err) {
     if (!isStoreReply(err)) return err
     // EXECABORT: a command was refused when queued (OOM, MISCONF…); that error says why
-    for (let i = tx.multiAt; i < tx.execAt; i++) if (res[i][0]) return res[i][0]!
+    for (let i = tx.multiAt; i < tx.execAt; i++) { const queued = res.errorAt(i); if (queued) return queued }
     return err
   }
-  return Array.isArray(reply) ? reply : 'unknown'
-}
-
-function partError(replies: unknown[], part: Part): Error | null {
-  for (let i = part.offset; i < part.offset + part.count; i++) if (replies[i] instanceof Error) return replies[i] as Error
-  return null
+  return res.isArrayAt(tx.execAt) ? 'ran' : 'unknown'
 }

@@ -1,7 +1,7 @@
 // The enqueue batch's own wire path (issue 23): one turn's MULTI/XADD…/SET marker/EXEC and its
 // latest-value and counter updates encoded straight into one Buffer and written once, the replies
-// read by redis-parser (the parser ioredis itself uses) into one array — no ioredis Command, no
-// promise and no intermediate RESP string per command. Profiled, those were most of the broker's
+// read by reply-reader.ts into what the batcher needs of them — no ioredis Command, no promise,
+// no intermediate RESP string and no value per command. Profiled, those were most of the broker's
 // CPU per reading beyond aedes' own.
 //
 // Only for a single-node store, and only for the enqueue batch: ioredis keeps everything else —
@@ -11,9 +11,8 @@
 // fails them with a non-reply error, so the batcher reads its writer marker back (batcher.ts).
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions } from 'node:tls'
-import RedisParser from 'redis-parser'
 import type { Redis } from 'ioredis'
-import type { PipelineResult } from './routed.js'
+import { BatchReplies, ReplyReader } from './reply-reader.js'
 
 /** What the batcher appends per command; an ioredis pipeline has the same methods. */
 export interface CommandWriter {
@@ -259,13 +258,10 @@ function batchTlsOptions(tls: ConnectionOptions | true, name: string | undefined
   return o
 }
 
-/** The reply entry of a command queued inside MULTI; shared, so callers only read it. */
-const QUEUED: [null, string] = [null, 'QUEUED']
-
 interface Waiting {
-  replies: PipelineResult
+  replies: BatchReplies
   expect: number
-  resolve(res: PipelineResult): void
+  resolve(res: BatchReplies): void
   reject(err: Error): void
 }
 
@@ -314,12 +310,8 @@ export class BatchConnection {
     const sock = o.tls ? tlsConnect(batchTlsOptions(o.tls as ConnectionOptions | true, o.host, host, port)) : netConnect({ host, port })
     sock.setNoDelay(true)
     this.sock = sock
-    const parser = new RedisParser({
-      returnReply: (v: unknown) => this.reply(null, v),
-      returnError: (e: Error) => this.reply(e, null),
-      returnFatalError: (e: Error) => { sock.destroy(e) },
-    })
-    sock.on('data', (d: Buffer) => parser.execute(d))
+    const reader = new ReplyReader(() => this.waiting[0]?.replies ?? null, (err) => this.reply(err), (e) => { sock.destroy(e) })
+    sock.on('data', (d: Buffer) => reader.execute(d))
     sock.on('error', () => undefined)
     sock.on('close', () => this.dropped(sock))
     // AUTH and SELECT as ioredis did on its own connection; the reply of each is checked
@@ -329,21 +321,19 @@ export class BatchConnection {
     sock.once(o.tls ? 'secureConnect' : 'connect', () => {
       if (!hello.length) { this.connecting = false; this.ready = true; return }
       this.send(hello).then((res) => {
-        const refused = res.find(([e]) => e)
-        if (refused) { sock.destroy(); return }
+        for (let i = 0; i < res.length; i++) if (res.errorAt(i)) { sock.destroy(); return }
         this.connecting = false
         this.ready = true
       }, () => undefined)
     })
   }
 
-  private reply(err: Error | null, value: unknown): void {
+  /** A top-level reply was read (into the first waiting batch's replies). */
+  private reply(err: Error | null): void {
     // a demoted master: what follows cannot be written here; ioredis finds the new one
     if (err && err.message.startsWith('READONLY')) this.sock?.destroy()
     const w = this.waiting[0]
     if (!w) return
-    // every queued command of a transaction answers +QUEUED: one shared entry, not an array per reading
-    w.replies.push(err === null && value === 'QUEUED' ? QUEUED : [err, value])
     if (w.replies.length === w.expect) { this.waiting.shift(); w.resolve(w.replies) }
   }
 
@@ -359,12 +349,12 @@ export class BatchConnection {
     for (const w of waiting) w.reject(err)
   }
 
-  /** Writes the batch; resolves with one [error, value] per command, in order. */
-  send(batch: RespBatch): Promise<PipelineResult> {
+  /** Writes the batch; resolves with what its replies say, one per command, in order. */
+  send(batch: RespBatch): Promise<BatchReplies> {
     const sock = this.sock
     if (!sock || this.closed) return Promise.reject(new Error('store connection of the enqueue batch is not open'))
     return new Promise((resolve, reject) => {
-      this.waiting.push({ replies: [], expect: batch.length, resolve, reject })
+      this.waiting.push({ replies: new BatchReplies(), expect: batch.length, resolve, reject })
       sock.write(batch.bytes())
     })
   }

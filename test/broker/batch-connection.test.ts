@@ -6,10 +6,10 @@
 // store) cuts the chosen connection; the queues are counted reading by reading.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { Redis } from 'ioredis'
+import { Redis, ReplyError } from 'ioredis'
 import { createStoreClient, type StoreClient } from '../../shared/store-client.js'
 import { createBuffer } from '../../shared/buffer/index.js'
-import { queueKey } from '../../shared/keys.js'
+import { queueKey, shardOf } from '../../shared/keys.js'
 import type { Reading } from '../../shared/reading.js'
 import { waitFor } from '../helpers/ports.js'
 import { startRedisServer } from '../helpers/redis-server.js'
@@ -117,6 +117,51 @@ describe.each(STORES)('the enqueue batch connection on %s', (_name, startStore) 
       await buffer.enqueueReadings(readingsOf(`after-${run}`, after++, 1))
       return proxy.accepted() > again && proxy.state.sent[proxy.accepted() - 1] > 0
     }, 'a new batch connection after the cut, in use')
+  })
+
+  it('refusals read on the batch connection: a queue write refused inside EXEC refuses only its own readings, with the store\'s error; one refused when queued (OOM) refuses the turn with that error, not EXECABORT', async () => {
+    const run = 'refused'
+    const firstConn = proxy.accepted()
+    const client = createStoreClient(`redis://127.0.0.1:${proxy.state.port}`, { name: run, resendUnanswered: false })
+    clients.push(client)
+    client.on('error', () => undefined)
+    await client.connect()
+    const buffer = createBuffer(client, { BUFFER: 'stream', SHARDS, LATEST_TTL: 60_000 })
+    await buffer.enqueueReadings(readingsOf(`warm-${run}`, 0, 1))
+    await waitFor(async () => proxy.accepted() === firstConn + 2, 'the batch connection to reach the proxy')
+    let warm = 1
+    await waitFor(async () => { await buffer.enqueueReadings(readingsOf(`warm-${run}`, warm++, 1)); return proxy.state.sent[firstConn + 1] > 0 }, 'a batch on the batch connection')
+    // two devices on different shards; the first one's queue is made a string, so its XADDs fail when EXEC runs
+    const devices = Array.from({ length: 16 }, (_, d) => d)
+    const bad = devices[0]
+    const badShard = shardOf(`${run}-d${bad}`, SHARDS)
+    const good = devices.find((d) => shardOf(`${run}-d${d}`, SHARDS) !== badShard)!
+    await probe.del(queueKey(badShard))
+    await probe.set(queueKey(badShard), 'not a stream')
+    try {
+      const sent = proxy.state.sent[firstConn + 1]
+      // one turn, one transaction
+      const [badRes, goodRes] = await Promise.allSettled([buffer.enqueueReadings(readingsOf(run, bad, 2)), buffer.enqueueReadings(readingsOf(run, good, 3))])
+      expect(proxy.state.sent[firstConn + 1], 'the turn went out on the batch connection').toBeGreaterThan(sent)
+      expect(badRes.status).toBe('rejected')
+      const reason = (badRes as PromiseRejectedResult).reason as Error
+      expect(reason).toBeInstanceOf(ReplyError)
+      expect(reason.message).toMatch(/^WRONGTYPE /)
+      expect(goodRes.status).toBe('fulfilled')
+    } finally {
+      await probe.del(queueKey(badShard))
+    }
+    const copies = await copiesOf(probe, run)
+    expect([...copies].sort()).toEqual([[`${run}-d${good}/0`, 1], [`${run}-d${good}/1`, 1], [`${run}-d${good}/2`, 1]])
+    await probe.config('SET', 'maxmemory', '1')
+    try {
+      const refused = await buffer.enqueueReadings(readingsOf(`${run}-oom`, good, 1)).then(() => null, (err: Error) => err)
+      expect(refused).toBeInstanceOf(ReplyError)
+      expect(refused!.message).toMatch(/^OOM command not allowed/)
+    } finally {
+      await probe.config('SET', 'maxmemory', '0')
+    }
+    expect((await copiesOf(probe, `${run}-oom`)).size).toBe(0)
   })
 })
 
