@@ -50,6 +50,18 @@ describe('OBJECT ENCODING', () => {
       ['ZUNIONSTORE', 'z6', '1', 'z4'], ['ZRANGESTORE', 'z7', 'z4', '0', '9'], ['ZINTERSTORE', 'z8', '2', 'z1', 'z3'],
       ...['z1', 'z2', 'z3', 'z4', 'z5', 'z6', 'z7', 'z8'].map((k) => ['OBJECT', 'ENCODING', k]),
     ]))
+  it('sorted sets: a new set is sized by its first member, and the member that does not fit converts it before it goes in (-0 kept)', () =>
+    /* a listpack stores -0 as 0, so ZSCORE shows which encoding each member went into */
+    same([
+      ['ZADD', 'y1', '-0', 'a', ...range(200, (i) => `${i} m${i}`).join(' ').split(' ')], ['ZSCORE', 'y1', 'a'],
+      ['ZADD', 'y2', '1', long(70), '-0', 'a'], ['ZSCORE', 'y2', 'a'],
+      ['ZADD', 'y3', ...range(128, (i) => `${i} m${i}`).join(' ').split(' '), '-0', 'last'], ['ZSCORE', 'y3', 'last'],
+      ['ZADD', 'y4', '1', 'a', '-0', long(65)], ['ZSCORE', 'y4', long(65)], ['ZADD', 'y4', '-0', 'b'], ['ZSCORE', 'y4', 'b'],
+      ['ZADD', 'y5', ...range(100, (i) => `${i} m${i}`).join(' ').split(' ')],
+      ['ZADD', 'y5', ...range(40, (i) => `${i + 1} m${i}`).join(' ').split(' '), ...range(10, (i) => `${i} n${i}`).join(' ').split(' ')],
+      ['ZINCRBY', 'y6', '-0', 'a'], ['ZSCORE', 'y6', 'a'], ['GEOADD', 'y7', '0', '0', 'a', '1', '1', long(70)],
+      ...['y1', 'y2', 'y3', 'y4', 'y5', 'y6', 'y7'].map((k) => ['OBJECT', 'ENCODING', k]),
+    ]))
   it('lists, streams, missing keys, errors', () =>
     same(cmds(
       'RPUSH l a', `RPUSH l2 ${long(100)}`, 'XADD x 1-1 f v', 'OBJECT ENCODING l', 'OBJECT ENCODING l2', 'OBJECT ENCODING x', 'OBJECT ENCODING nokey',

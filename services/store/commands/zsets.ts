@@ -53,14 +53,12 @@ export function zaddGenericCommand(c: Client, flags: number, computed?: number[]
   if (incr && elements > 1) return c.addReplyError('INCR option supports a single increment-element pair')
   /* All scores are checked before anything changes: all or nothing. */
   const scores: number[] = computed ?? []
-  let maxlen = 0
-  for (let j = 0; j < elements; j++) {
-    if (computed === undefined) {
+  if (computed === undefined) {
+    for (let j = 0; j < elements; j++) {
       const s = parseScore(argv[scoreidx + j * 2])
       if (s === null) return c.addReplyError(FLOAT_ERR)
       scores.push(s)
     }
-    maxlen = Math.max(maxlen, argv[scoreidx + j * 2 + 1].length)
   }
   let o = lookupKeyWriteOfType(c, key, OBJ_ZSET)
   if (o === false) return
@@ -68,10 +66,10 @@ export function zaddGenericCommand(c: Client, flags: number, computed?: number[]
   let updated = 0
   let processed = 0
   const result = { score: 0 }
-  if (o === null && !(flags & ZADD_IN_XX)) o = zsetTypeCreate(c.db, key, elements, maxlen)
+  /* Redis 7.0 sizes a new set by its first member alone: a listpack unless that member is too long
+   * (or listpacks are off); it is converted by the member that does not fit, in zsetInsert(). */
+  if (o === null && !(flags & ZADD_IN_XX)) o = zsetTypeCreate(c.db, key, 1, argv[scoreidx + 1].length)
   if (o !== null) {
-    const zs = o.ptr as Zset
-    if (zs.listpack && zs.dict.size + elements > c.db.ks.limits.zsetMaxListpackEntries) zs.listpack = false
     let nanErr = false
     for (let j = 0; j < elements; j++) {
       const out = zsetAdd(c.db, o, scores[j], argv[scoreidx + 1 + j * 2], flags, result)

@@ -95,12 +95,13 @@ export function zsetAdd(db: Db, o: RObj, score: number, ele: string, flags: numb
 
 export function zsetInsert(db: Db, o: RObj, score: number, ele: string): void {
   const zs = o.ptr as Zset
+  /* The member that does not fit converts the listpack before it goes in, as zsetAdd() does. */
+  const lim = db.ks.limits
+  if (zs.dict.size + 1 > lim.zsetMaxListpackEntries || ele.length > lim.zsetMaxListpackValue) zs.listpack = false
   /* A listpack stores "-0" as the integer 0. */
   if (zs.listpack && score === 0) score = 0
   zs.zsl.insert(score, ele)
   zs.dict.set(ele, score)
-  const lim = db.ks.limits
-  if (zs.dict.size > lim.zsetMaxListpackEntries || ele.length > lim.zsetMaxListpackValue) zs.listpack = false
   objMemAdjust(db, o, ele.length + ELEMENT_OVERHEAD)
 }
 
