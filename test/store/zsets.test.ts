@@ -51,6 +51,29 @@ describe('ZADD', () => {
       ['ZADD', 'z', ' 1', 'a'], ['ZADD', 'z', '1 ', 'a'], ['ZADD', 'z', '', 'a'], ['ZADD', 'z', '1\u0000', 'a'], ['ZINCRBY', 'z', ' 1', 'a'],
       ['ZUNIONSTORE', 'd', '1', 'z', 'WEIGHTS', ' 2'], ['ZRANGEBYSCORE', 'z', '1\u0000x', '2'], ['EXISTS', 'z'],
     ]))
+  it('plain decimals up to 20 characters (read without strtod) give the same doubles as strtod', () => {
+    /* up to 15 digits they are read as an integer over a power of ten, beyond as Number(): random
+     * ones of every length, sign and point position, and the edges, each read back by ZSCORE */
+    const rnd = mulberry32(15)
+    const texts = ['0', '-0', '+0', '-0.0', '.0', '0.', '+.5', '-.5', '1.', '007', '-007.50', '00000000000000000001', '0.000000000000000001',
+      '-.000000000000000001', '999999999999999', '999999999999999.9', '9999999999999999', '99999999999999999999', '123456789012345', '1234567890123456',
+      '0.1', '0.2', '0.3', '2.675', '1.005', '13.361389', '38.115556', '9007199254740993', '9007199254740995', '12345678901234567.8', '0.30000000000000004']
+    for (let i = 0; i < 300; i++) {
+      const digits = 1 + Math.floor(rnd() * 19)
+      let t = ''
+      for (let d = 0; d < digits; d++) t += String(Math.floor(rnd() * 10))
+      const point = Math.floor(rnd() * (digits + 2)) - 1 // -1: no point
+      if (point >= 0) t = `${t.slice(0, point)}.${t.slice(point)}`
+      const sign = rnd()
+      texts.push(`${sign < 0.25 ? '-' : sign < 0.35 ? '+' : ''}${t}`.slice(0, 20))
+    }
+    const script: Script = [['ZADD', 'z', ...texts.flatMap((t, i) => [t, `m${i}`])]]
+    for (let i = 0; i < texts.length; i++) script.push(['ZSCORE', 'z', `m${i}`])
+    /* not plain decimals: left to strtod (its errors included) */
+    for (const t of ['.', '+', '-', '+-1', '--1', '1.2.3', '1..', '..1', '1-', '1+', '1 .5', '١', '12345678901234567890.', '1e5', '-1E-5'])
+      script.push(['ZADD', 'bad', t, 'x'], ['ZSCORE', 'bad', 'x'])
+    return same(script)
+  })
   it('wrong type', () => same(cmds('SET s v', 'ZADD s 1 a', 'ZINCRBY s 1 a', 'ZCARD s', 'ZSCORE s a', 'ZRANGE s 0 -1', 'ZREM s a', 'ZCOUNT s 0 1')))
 })
 
