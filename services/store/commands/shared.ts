@@ -45,8 +45,21 @@ export function getBlockTimeoutOrReply(c: Client, s: string): number | null {
   return v
 }
 
+/**
+ * Whether `a` is `lowerB` (lower case ASCII) in any case, as strcasecmp() in Redis: compared char
+ * by char rather than through a.toLowerCase(), which builds a new string for every option written
+ * in capitals (GEOSEARCH's FROMLONLAT, BYRADIUS, COUNT, ANY each paid for one per call).
+ */
 export function eqi(a: string, lowerB: string): boolean {
-  return a.length === lowerB.length && a.toLowerCase() === lowerB
+  const n = a.length
+  if (n !== lowerB.length) return false
+  for (let i = 0; i < n; i++) {
+    const b = lowerB.charCodeAt(i)
+    const ch = a.charCodeAt(i)
+    /* only a letter may differ in case: for the rest, | 0x20 would also fold '\r' into '-' */
+    if (ch !== b && !(b >= 97 && b <= 122 && (ch | 0x20) === b)) return false
+  }
+  return true
 }
 
 /**
