@@ -15,8 +15,8 @@ import { formatLongDoubleHuman } from './longdouble.js'
 import { storeZset } from './commands/zset-ops.js'
 import { zaddGenericCommand } from './commands/zsets.js'
 import {
-  GEO_STEP_MAX, GEO_LAT_MIN, GEO_LAT_MAX, GEO_LONG_MIN, GEO_LONG_MAX, CIRCULAR_TYPE, RECTANGLE_TYPE, type GeoShape, type HashBits,
-  geohashEncodeWGS84, geohashEncode, align52Bits, decodeScore, decodeScoreInto, decodedLon, decodedLat, calculateAreasByShape, geohashGetDistance, distanceIfWithin, isZero,
+  GEO_STEP_MAX, GEO_LAT_MIN, GEO_LAT_MAX, GEO_LONG_MIN, GEO_LONG_MAX, CIRCULAR_TYPE, RECTANGLE_TYPE, type GeoShape,
+  geohashEncodeWGS84, geohashEncode, align52Bits, decodeScore, decodeScoreInto, decodedLon, decodedLat, calculateAreasByShape, geohashGetDistance, distanceIfWithin,
 } from './geohash.js'
 
 const FLOAT_ERR = 'value is not a valid float'
@@ -46,11 +46,10 @@ function extractLongLatOrReply(c: Client, lonArg: string, latArg: string): [numb
 
 /** extractUnitOrReply(): meters per unit, or -1 after the error. */
 function extractUnitOrReply(c: Client, unit: string): number {
-  const u = unit.toLowerCase()
-  if (u === 'm') return 1
-  if (u === 'km') return 1000
-  if (u === 'ft') return 0.3048
-  if (u === 'mi') return 1609.34
+  if (eqi(unit, 'm')) return 1
+  if (eqi(unit, 'km')) return 1000
+  if (eqi(unit, 'ft')) return 0.3048
+  if (eqi(unit, 'mi')) return 1609.34
   c.addReplyError('unsupported unit provided. please use M, KM, FT, MI')
   return -1
 }
@@ -150,7 +149,7 @@ export function geoaddCommand(c: Client): void {
   for (let i = longidx; i < argv.length; i += 3) {
     const xy = extractLongLatOrReply(c, argv[i], argv[i + 1])
     if (xy === null) return
-    const score = align52Bits(geohashEncodeWGS84(xy[0], xy[1], GEO_STEP_MAX)!)
+    const score = align52Bits(geohashEncodeWGS84(xy[0], xy[1], GEO_STEP_MAX)!.bits, GEO_STEP_MAX)
     scores.push(score)
     zargv.push(String(score), argv[i + 2])
   }
@@ -249,25 +248,34 @@ function longLatFromMemberOrReply(c: Client, o: RObj, member: string): [number, 
  * cell a score range [min, max) of the zset; stops at `limit` (ANY).
  */
 function membersOfAllNeighbors(o: RObj, shape: GeoShape, limit: number): GeoPoint[] {
-  const { hash, neighbors: n } = calculateAreasByShape(shape)
-  const cells: HashBits[] = [hash, n.north, n.south, n.east, n.west, n.north_east, n.north_west, n.south_east, n.south_west]
+  const { step, bits, used } = calculateAreasByShape(shape)
   const zsl = (o.ptr as Zset).zsl
   const out: GeoPoint[] = []
-  let last = -1
-  for (let i = 0; i < cells.length; i++) {
-    const cell = cells[i]
-    if (isZero(cell)) continue
-    /* Huge radii can make neighbouring cells the same one: skip repeats of the previous. */
-    if (last > 0 && cell.bits === cells[last].bits && cell.step === cells[last].step) continue
-    if (out.length && limit && out.length >= limit) break
-    const min = align52Bits(cell)
-    const max = align52Bits({ bits: cell.bits + 1, step: cell.step })
-    for (let ln = zsl.firstInRange({ min, max, minex: false, maxex: true }); ln !== null && ln.score < max; ln = ln.next) {
-      decodeScoreInto(ln.score)
-      const dist = distanceIfWithin(shape, decodedLon, decodedLat)
-      if (dist >= 0) out.push({ lon: decodedLon, lat: decodedLat, dist, score: ln.score, member: ln.ele })
-      if (out.length && limit && out.length >= limit) break
+  /* Members often share a position (a fleet at its depot, sensors on one mast): one score is one
+   * point at one distance, so a run of equal scores is decoded and measured once. NaN: none yet. */
+  let lastScore = NaN
+  let lon = 0
+  let lat = 0
+  let dist = -1
+  const visit = (score: number, member: string): boolean => {
+    if (score !== lastScore) {
+      decodeScoreInto(score)
+      lon = decodedLon
+      lat = decodedLat
+      dist = distanceIfWithin(shape, lon, lat)
+      lastScore = score
     }
+    if (dist >= 0) out.push({ lon, lat, dist, score, member })
+    return !(limit && out.length >= limit)
+  }
+  let last = -1
+  for (let i = 0; i < 9; i++) {
+    if (!used[i]) continue
+    /* Huge radii can make neighbouring cells the same one: skip repeats of the previous (as Redis,
+     * the centre is never "the previous": its index 0 reads as none there). */
+    if (last > 0 && bits[i] === bits[last]) continue
+    if (out.length && limit && out.length >= limit) break
+    zsl.scanScoreRange(align52Bits(bits[i], step), align52Bits(bits[i] + 1, step), visit)
     last = i
   }
   return out
@@ -336,28 +344,28 @@ export function georadiusGeneric(c: Client, srcKeyIndex: number, flags: number):
   const remaining = argv.length - baseArgs
   for (let i = 0; i < remaining; i++) {
     const at = baseArgs + i
-    const arg = argv[at].toLowerCase()
+    const arg = argv[at]
     const search = (flags & GEOSEARCH) !== 0
     const canStore = !(flags & RADIUS_NOSTORE) && !search
-    if (arg === 'withdist') withdist = true
-    else if (arg === 'withhash') withhash = true
-    else if (arg === 'withcoord') withcoords = true
-    else if (arg === 'any') any = true
-    else if (arg === 'asc') sort = SORT_ASC
-    else if (arg === 'desc') sort = SORT_DESC
-    else if (arg === 'count' && i + 1 < remaining) {
+    if (eqi(arg, 'withdist')) withdist = true
+    else if (eqi(arg, 'withhash')) withhash = true
+    else if (eqi(arg, 'withcoord')) withcoords = true
+    else if (eqi(arg, 'any')) any = true
+    else if (eqi(arg, 'asc')) sort = SORT_ASC
+    else if (eqi(arg, 'desc')) sort = SORT_DESC
+    else if (eqi(arg, 'count') && i + 1 < remaining) {
       const v = parseCount(argv[at + 1])
       if (v === null) return c.addReplyError(NOT_INTEGER_ERR)
       if (v <= 0) return c.addReplyError('COUNT must be > 0')
       count = v
       i++
-    } else if ((arg === 'store' || arg === 'storedist') && i + 1 < remaining && canStore) {
+    } else if ((eqi(arg, 'store') || eqi(arg, 'storedist')) && i + 1 < remaining && canStore) {
       storekey = argv[at + 1]
-      storedist = arg === 'storedist'
+      storedist = eqi(arg, 'storedist')
       i++
-    } else if (arg === 'storedist' && search && flags & GEOSEARCHSTORE) {
+    } else if (eqi(arg, 'storedist') && search && flags & GEOSEARCHSTORE) {
       storedist = true
-    } else if (arg === 'frommember' && i + 1 < remaining && search && !fromloc) {
+    } else if (eqi(arg, 'frommember') && i + 1 < remaining && search && !fromloc) {
       /* With no source key the parsing goes on, and the empty reply comes after. */
       if (o !== null) {
         const xy = longLatFromMemberOrReply(c, o, argv[at + 1])
@@ -366,18 +374,18 @@ export function georadiusGeneric(c: Client, srcKeyIndex: number, flags: number):
       }
       frommember = true
       i++
-    } else if (arg === 'fromlonlat' && i + 2 < remaining && search && !frommember) {
+    } else if (eqi(arg, 'fromlonlat') && i + 2 < remaining && search && !frommember) {
       const xy = extractLongLatOrReply(c, argv[at + 1], argv[at + 2])
       if (xy === null) return
       shape.xy = xy
       fromloc = true
       i += 2
-    } else if (arg === 'byradius' && i + 2 < remaining && search && !bybox) {
+    } else if (eqi(arg, 'byradius') && i + 2 < remaining && search && !bybox) {
       if (!extractDistanceOrReply(c, shape, argv[at + 1], argv[at + 2])) return
       shape.type = CIRCULAR_TYPE
       byradius = true
       i += 2
-    } else if (arg === 'bybox' && i + 3 < remaining && search && !byradius) {
+    } else if (eqi(arg, 'bybox') && i + 3 < remaining && search && !byradius) {
       if (!extractBoxOrReply(c, shape, argv[at + 1], argv[at + 2], argv[at + 3])) return
       shape.type = RECTANGLE_TYPE
       bybox = true

@@ -29,7 +29,6 @@ const UINT64_MAX = 2 ** 64 - 1
 
 export interface Range { min: number; max: number }
 export interface HashBits { bits: number; step: number }
-export interface Area { hash: HashBits; longitude: Range; latitude: Range }
 
 const WGS84_LONG: Range = { min: GEO_LONG_MIN, max: GEO_LONG_MAX }
 const WGS84_LAT: Range = { min: GEO_LAT_MIN, max: GEO_LAT_MAX }
@@ -90,20 +89,6 @@ export function geohashEncodeWGS84(longitude: number, latitude: number, step: nu
   return geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, step)
 }
 
-export function geohashDecode(longRange: Range, latRange: Range, hash: HashBits): Area {
-  deinterleave(hash.bits)
-  const ilato = deLat
-  const ilono = deLon
-  const latScale = latRange.max - latRange.min
-  const longScale = longRange.max - longRange.min
-  const div = POW2[hash.step]
-  return {
-    hash,
-    latitude: { min: latRange.min + (ilato / div) * latScale, max: latRange.min + ((ilato + 1) / div) * latScale },
-    longitude: { min: longRange.min + (ilono / div) * longScale, max: longRange.min + ((ilono + 1) / div) * longScale },
-  }
-}
-
 /* decodeScoreInto()'s results, for the loops that decode every point of a search. */
 export let decodedLon = 0
 export let decodedLat = 0
@@ -141,40 +126,8 @@ export function decodeScore(score: number): [number, number] {
 }
 
 /** geohashAlign52Bits(): a step-n hash as the prefix of a 52-bit score. */
-export function align52Bits(hash: HashBits): number {
-  return hash.bits * POW2[52 - hash.step * 2]
-}
-
-export interface Neighbors {
-  north: HashBits; south: HashBits; east: HashBits; west: HashBits
-  north_east: HashBits; north_west: HashBits; south_east: HashBits; south_west: HashBits
-}
-
-/*
- * geohashNeighbors() (geohash_move_x / geohash_move_y): the 8 cells around a cell, wrapping around
- * the step's grid. The cell is deinterleaved once and each neighbour interleaved from its offsets.
- */
-function geohashNeighbors(hash: HashBits): Neighbors {
-  deinterleave(hash.bits)
-  const lat = deLat
-  const lon = deLon
-  const step = hash.step
-  const size = POW2[step]
-  const west = (lon - 1 + size) % size
-  const east = (lon + 1 + size) % size
-  const south = (lat - 1 + size) % size
-  const north = (lat + 1 + size) % size
-  const cell = (y: number, x: number): HashBits => ({ bits: interleave(y, x), step })
-  return {
-    east: cell(lat, east), west: cell(lat, west), south: cell(south, lon), north: cell(north, lon),
-    north_west: cell(north, west), north_east: cell(north, east), south_east: cell(south, east), south_west: cell(south, west),
-  }
-}
-
-const ZERO: HashBits = { bits: 0, step: 0 }
-
-export function isZero(h: HashBits): boolean {
-  return h.bits === 0 && h.step === 0
+export function align52Bits(bits: number, step: number): number {
+  return bits * POW2[52 - step * 2]
 }
 
 /* ------------------------------ geohash_helper ------------------------------ */
@@ -233,28 +186,41 @@ function boundingBox(shape: GeoShape): void {
   ]
 }
 
-const LAT_MIN_EDGE = 0
-const LAT_MAX_EDGE = 1
-const LONG_MIN_EDGE = 2
-const LONG_MAX_EDGE = 3
+/** Index of the cell holding v along one axis at `step` (geohashEncode()'s truncation). */
+function gridIndex(v: number, min: number, max: number, step: number): number {
+  return Math.trunc(((v - min) / (max - min)) * POW2[step]) >>> 0
+}
 
-/** One edge of a WGS84 cell, the same double geohashDecode() computes, without building the Area. */
-function cellEdge(hash: HashBits, edge: number): number {
-  deinterleave(hash.bits)
-  const div = POW2[hash.step]
-  const lat = edge === LAT_MIN_EDGE || edge === LAT_MAX_EDGE
-  const min = lat ? GEO_LAT_MIN : GEO_LONG_MIN
-  const scale = lat ? GEO_LAT_MAX - GEO_LAT_MIN : GEO_LONG_MAX - GEO_LONG_MIN
-  const i = lat ? deLat : deLon
-  return edge === LAT_MIN_EDGE || edge === LONG_MIN_EDGE ? min + (i / div) * scale : min + ((i + 1) / div) * scale
+/* The next and previous cell along an axis of `size` cells, wrapping around as geohash_move_x/y
+ * do (a compare instead of %, which on these doubles is a call to fmod). */
+function after(i: number, size: number): number {
+  return i + 1 === size ? 0 : i + 1
+}
+function before(i: number, size: number): number {
+  return i === 0 ? size - 1 : i - 1
+}
+
+/** The lower edge of cell i along one axis at a step of `div` cells (geohashDecode()'s double). */
+function cellMin(i: number, div: number, min: number, max: number): number {
+  return min + (i / div) * (max - min)
 }
 
 /**
- * geohashCalculateAreasByShapeWGS84(): the cell holding the centre, at a
- * step where the 3x3 cells around it cover the shape, and its neighbours,
- * with the neighbours the shape cannot reach zeroed.
+ * A search plan: the 9 cells to scan at one step, in Redis' order (the centre, then N S E W NE NW
+ * SE SW), as hash bits, `used` 0 for a neighbour the shape cannot reach (GZERO in Redis). One
+ * plan is reused by every search (commands never nest): it is read before the next search.
  */
-export function calculateAreasByShape(shape: GeoShape): { hash: HashBits; neighbors: Neighbors } {
+export interface SearchPlan { step: number; bits: Float64Array; used: Uint8Array }
+const plan: SearchPlan = { step: 0, bits: new Float64Array(9), used: new Uint8Array(9) }
+
+/**
+ * geohashCalculateAreasByShapeWGS84(): the cell holding the centre, at a step where the 3x3 cells
+ * around it cover the shape, and its neighbours, with the neighbours the shape cannot reach left
+ * out. Redis works on the interleaved hashes (geohash_move_x/y, geohashDecode of each neighbour);
+ * the same doubles come from the cells' latitude/longitude indices, which are computed once here
+ * and interleaved only for the 9 answers.
+ */
+export function calculateAreasByShape(shape: GeoShape): SearchPlan {
   boundingBox(shape)
   const [minLon, minLat, maxLon, maxLat] = shape.bounds
   const [longitude, latitude] = shape.xy
@@ -262,26 +228,46 @@ export function calculateAreasByShape(shape: GeoShape): { hash: HashBits; neighb
     : Math.sqrt((shape.width / 2) * (shape.width / 2) + (shape.height / 2) * (shape.height / 2))
   radiusMeters *= shape.conversion
   let steps = estimateStepsByRadius(radiusMeters, latitude)
-  let hash = geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps)!
-  let neighbors = geohashNeighbors(hash)
-  let area = geohashDecode(WGS84_LONG, WGS84_LAT, hash)
-  /* Near the edge of its cell the estimated step may be too coarse for the neighbours to cover the area. */
-  const decrease = cellEdge(neighbors.north, LAT_MAX_EDGE) < maxLat || cellEdge(neighbors.south, LAT_MIN_EDGE) > minLat ||
-    cellEdge(neighbors.east, LONG_MAX_EDGE) < maxLon || cellEdge(neighbors.west, LONG_MIN_EDGE) > minLon
+  let lat = gridIndex(latitude, GEO_LAT_MIN, GEO_LAT_MAX, steps)
+  let lon = gridIndex(longitude, GEO_LONG_MIN, GEO_LONG_MAX, steps)
+  let size = POW2[steps]
+  /* Near the edge of its cell the estimated step may be too coarse for the neighbours to cover the
+   * area: the far edges of the north, south, east and west neighbours. */
+  const decrease = cellMin(after(lat, size) + 1, size, GEO_LAT_MIN, GEO_LAT_MAX) < maxLat ||
+    cellMin(before(lat, size), size, GEO_LAT_MIN, GEO_LAT_MAX) > minLat ||
+    cellMin(after(lon, size) + 1, size, GEO_LONG_MIN, GEO_LONG_MAX) < maxLon ||
+    cellMin(before(lon, size), size, GEO_LONG_MIN, GEO_LONG_MAX) > minLon
   if (steps > 1 && decrease) {
     steps--
-    hash = geohashEncode(WGS84_LONG, WGS84_LAT, longitude, latitude, steps)!
-    neighbors = geohashNeighbors(hash)
-    area = geohashDecode(WGS84_LONG, WGS84_LAT, hash)
+    lat = gridIndex(latitude, GEO_LAT_MIN, GEO_LAT_MAX, steps)
+    lon = gridIndex(longitude, GEO_LONG_MIN, GEO_LONG_MAX, steps)
+    size = POW2[steps]
   }
-  /* Exclude the search areas that are useless. */
+  const north = after(lat, size)
+  const south = before(lat, size)
+  const east = after(lon, size)
+  const west = before(lon, size)
+  const b = plan.bits
+  b[0] = interleave(lat, lon)
+  b[1] = interleave(north, lon)
+  b[2] = interleave(south, lon)
+  b[3] = interleave(lat, east)
+  b[4] = interleave(lat, west)
+  b[5] = interleave(north, east)
+  b[6] = interleave(north, west)
+  b[7] = interleave(south, east)
+  b[8] = interleave(south, west)
+  plan.step = steps
+  const u = plan.used
+  for (let i = 0; i < 9; i++) u[i] = 1
+  /* Exclude the search areas that are useless: the centre cell's edges against the bounding box. */
   if (steps >= 2) {
-    if (area.latitude.min < minLat) neighbors.south = neighbors.south_west = neighbors.south_east = ZERO
-    if (area.latitude.max > maxLat) neighbors.north = neighbors.north_east = neighbors.north_west = ZERO
-    if (area.longitude.min < minLon) neighbors.west = neighbors.south_west = neighbors.north_west = ZERO
-    if (area.longitude.max > maxLon) neighbors.east = neighbors.south_east = neighbors.north_east = ZERO
+    if (cellMin(lat, size, GEO_LAT_MIN, GEO_LAT_MAX) < minLat) u[2] = u[8] = u[7] = 0
+    if (cellMin(lat + 1, size, GEO_LAT_MIN, GEO_LAT_MAX) > maxLat) u[1] = u[5] = u[6] = 0
+    if (cellMin(lon, size, GEO_LONG_MIN, GEO_LONG_MAX) < minLon) u[4] = u[8] = u[6] = 0
+    if (cellMin(lon + 1, size, GEO_LONG_MIN, GEO_LONG_MAX) > maxLon) u[3] = u[7] = u[5] = 0
   }
-  return { hash, neighbors }
+  return plan
 }
 
 function latDistance(lat1d: number, lat2d: number): number {

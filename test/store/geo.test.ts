@@ -105,6 +105,32 @@ describe('search cells at the edges of the grid', () => {
   })
 })
 
+describe('members sharing a position', () => {
+  it('runs of equal scores across leaves, inside and just outside the radius, options in any case', async () => {
+    /* 150 members at each of 6 points (a run fills several leaves of the store's tree), around
+     * (15, 37) at 50 km to 250 km; 200 km radius: the 199 km point is in, the 201 km one out */
+    const points: [string, string][] = [['15', '37.45'], ['15', '38.79'], ['15', '38.81'], ['17.2', '37'], ['13', '38.5'], ['15.5', '37.1']]
+    const script: Script = []
+    points.forEach(([lon, lat], p) => {
+      const add = ['GEOADD', 's']
+      for (let i = 0; i < 150; i++) add.push(lon, lat, `p${p}-${String(i).padStart(3, '0')}`)
+      script.push(add)
+    })
+    /* scores no GEOADD makes: below and at the grid's origin, and beyond its end */
+    script.push(['ZADD', 's', '-1', 'neg', '0', 'zero', 'inf', 'far'], ['GEODIST', 's', 'p1-000', 'p2-000', 'km'])
+    /* no sorted query here: members at one distance tie, and Redis leaves ties in qsort()'s order */
+    for (const q of ['GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km', 'GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km WITHDIST',
+      'GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km COUNT 10 ANY', 'GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km COUNT 200 ANY WITHCOORD',
+      'GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km COUNT 400 ANY WITHHASH', 'GEOSEARCH s FROMLONLAT 15 37 BYBOX 420 400 km COUNT 300 ANY',
+      'GEOSEARCH s FROMMEMBER p4-149 BYRADIUS 1 m', 'GEOSEARCH s FROMLONLAT -180 -85.05112878 BYRADIUS 10 km',
+      'gEoSeArCh s fRoMlOnLaT 15 37 ByRaDiUs 200 Km wItHdIsT aNy cOuNt 3', 'GEOSEARCH s FROMLONLAT 15 37 BYBOX 1 1 MI aNy CoUnT 1', 'GEORADIUS s 15 37 120 MI COUNT 151 ANY',
+      'GEORADIUS s 15 37 200 km STORE d', 'ZCARD d', 'GEOSEARCHSTORE d2 s FROMLONLAT 15 37 BYRADIUS 200 km STOREDIST COUNT 160 ANY', 'ZRANGE d2 0 -1 WITHSCORES',
+      'GEOADD t 15 37.45 a 15 38.79 b 13 38.5 c 15 38.81 d', 'geosearch t fromlonlat 15 37 byradius 200 KM dEsC wItHcOoRd', 'GEORADIUS t 15 37 200 kM aSc CoUnT 2 WiThDiSt'])
+      script.push(cmds(q)[0])
+    await cmp.same(script)
+  })
+})
+
 describe('RESP3', () => {
   it('coordinates are doubles, missing members nulls', async () => {
     const { redis, store } = await runBoth(cmp.pair, cmds('HELLO 3', SICILY, 'GEOPOS Sicily Palermo nosuch', 'GEODIST Sicily Palermo nosuch', 'GEODIST nokey a b',

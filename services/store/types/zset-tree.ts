@@ -512,6 +512,23 @@ export class ZTree {
     return n !== null && gteMin(n.score, r) ? n : null
   }
 
+  /**
+   * Calls visit(score, ele) for each element with min <= score < max, in order, until it returns
+   * false: a walk over the leaves' arrays with no ZNode per element (a GEO search's cells). The
+   * tree must not change during the walk.
+   */
+  scanScoreRange(min: number, max: number, visit: (score: number, ele: string) => boolean): void {
+    if (!(min < max) || this.length === 0) return
+    if (this.last.f[(this.last.n - 1) * W] < min || this.head.f[0] >= max) return
+    for (let x: Leaf | null = this.seek((s) => s >= min), i = seekIdx; x !== null; x = x.next, i = 0) {
+      const f = x.f
+      for (; i < x.n; i++) {
+        const score = f[i * W]
+        if (score >= max || !visit(score, x.eles[i])) return
+      }
+    }
+  }
+
   firstInLexRange(r: LexSpec): ZNode | null {
     const n = this.firstPassing((_, e) => lexGteMin(e, r))
     return n !== null && lexLteMax(n.ele, r) ? n : null
