@@ -146,6 +146,15 @@ interface AckState {
   drainWaiters: Array<() => void> | null
 }
 
+/**
+ * A QoS 1/2 publish from the wire, which the device waits to have acknowledged. A will has no
+ * packet id: aedes' publishWill asks authorizePublish about it and then publishes it itself, so
+ * it is answered as a QoS 0 publish is (aedes routes it), or subscribers got it twice.
+ */
+function awaitsAck(packet: PublishPacket): boolean {
+  return packet.qos > 0 && packet.messageId !== undefined
+}
+
 /** PUBACK/PUBREC with only a packet id: 3.1.1's form, and MQTT 5's for 0x00 without properties. */
 const SHORT_ACK_HEADER = { puback: 0x40, pubrec: 0x50 } as const
 /** Room for 64 short acknowledgements; a larger burst doubles it. */
@@ -268,7 +277,7 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
 
   /** Our own PUBACK/PUBREC (0x99, 0x97, or 0x00 for an expired message); the message is not routed. */
   function answerUnrouted(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
-    if (packet.qos > 0) writeAck(client, s, packet, reasonCode, reason)
+    if (awaitsAck(packet)) writeAck(client, s, packet, reasonCode, reason)
     answered(client, s, packet, callback)
   }
 
@@ -322,8 +331,8 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
     }
 
     /**
-     * An accepted publish, routed and acknowledged (0x00, with a Reason String when given). QoS 0:
-     * aedes routes it. QoS 1: our PUBACK when its turn comes, then routed as aedes would. QoS 2:
+     * An accepted publish, routed and acknowledged (0x00, with a Reason String when given). QoS 0
+     * and a will: aedes routes it. QoS 1: our PUBACK when its turn comes, then routed as aedes would. QoS 2:
      * what aedes does before its PUBREC (a resend found in the incoming store is only answered; a
      * new message is stored, so PUBREL releases it, then routed) is done at once, and only the
      * PUBREC waits for its turn.
@@ -331,7 +340,7 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
     private accept(reason: string | undefined): void {
       this.reason = reason
       const { client, packet } = this
-      if (packet.qos === 0) return this.ready(sendRoutedByAedes)
+      if (!awaitsAck(packet)) return this.ready(sendRoutedByAedes)
       if (packet.qos === 1) return this.ready(sendPubackThenRoute)
       const pubrec = () => this.ready(sendPubrec)
       const fail = (err: Error) => { this.error = err; this.ready(sendRefusal) }
@@ -343,7 +352,7 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
 
     /** The answer is known: it leaves now if every earlier one on the connection has left. */
     private ready(send: (a: PublishAnswer) => void): void {
-      if (this.packet.qos === 0) return send(this)
+      if (!awaitsAck(this.packet)) return send(this)
       this.send = send
       const answers = this.s.answers as PublishAnswer[]
       while (answers.length > 0 && answers[0].send !== null) {
@@ -372,7 +381,7 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
     wrap(client: Client, packet: PublishPacket, callback: AuthorizeCallback): PublishCallback {
       const s = stateOf(client)
       const a = new PublishAnswer(client, s, packet, callback)
-      if (packet.qos > 0) s.answers.push(a)
+      if (awaitsAck(packet)) s.answers.push(a)
       return a
     },
 

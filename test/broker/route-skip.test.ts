@@ -2,7 +2,7 @@
 // (services/broker/route.ts): with no subscriber the skip is taken and readings are acknowledged
 // and buffered as before; with subscribers of every kind — exact, '+' and '#' wildcards, MQTT 5
 // No Local / Retain As Published / Subscription Identifier, a clean=false session offline, a
-// retained message, a 'publish' listener, a subscription arriving while publishes are in flight —
+// retained message, a will, a 'publish' listener, a subscription arriving while publishes are in flight —
 // every subscriber gets what aedes' own routing gives it. mqtt.js subscribers, a raw publisher.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt, { type IClientSubscribeOptions, type MqttClient } from 'mqtt'
@@ -123,6 +123,24 @@ describe('routing with and without subscribers (aedes routing skipped when nobod
       await end(clean)
       const router = t.broker.router
       await waitFor(() => !router.seen({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 1, dup: false, retain: false, messageId: 1 } as PublishPacket), 'the skip to be taken again', 10_000)
+    })
+  }
+
+  for (const [kind, topic] of [['telemetry', topicOf('will-dev')], ['another', 'alerts/will-dev']] as const) {
+    it(`a QoS 1 will on ${kind} topic reaches a subscriber once (aedes publishes it after asking authorizePublish)`, async () => {
+      const sub = await subscriber(t.mqttUrl, `will-sub-${kind}`, topic)
+      const dev = mqtt.connect(t.mqttUrl, { clientId: `will-dev-${kind}`, reconnectPeriod: 0, will: { topic, payload: Buffer.from('{"i":0}'), qos: 1, retain: false } })
+      await new Promise<void>((resolve) => dev.once('connect', () => resolve()))
+      dev.stream.destroy() // gone without DISCONNECT: the will is published
+      await waitFor(() => sub.got.length >= 1, 'the will', 10_000)
+      // a message published after the will arrived: a second copy of the will would be routed before it
+      const other = mqtt.connect(t.mqttUrl, { clientId: `will-marker-${kind}`, reconnectPeriod: 0 })
+      await new Promise<void>((resolve) => other.once('connect', () => resolve()))
+      await other.publishAsync(topic, '{"i":1}', { qos: 1 })
+      await waitFor(() => sub.got.some((p) => indexOf(p.payload as Buffer) === 1), 'the marker', 10_000)
+      expect(sub.got.map((p) => indexOf(p.payload as Buffer))).toEqual([0, 1])
+      if (kind === 'telemetry') expect((await queuedReadings(t.probe, 'will-dev')).map((r) => r.measures.i)).toEqual([0, 1])
+      await Promise.all([end(sub.c), end(other)])
     })
   }
 
