@@ -12,6 +12,7 @@ import { splitArgs } from '../../services/store/protocol/splitargs.js'
 import { StoreServer } from '../../services/store/server.js'
 import { lookupCommand } from '../../services/store/commands/table.js'
 import { waitFor } from '../helpers/ports.js'
+import { mulberry32 } from '../helpers/rng.js'
 
 const cmp = comparedPair()
 
@@ -190,6 +191,108 @@ describe('short arguments', () => {
       c.close()
     }
     expect(replies[1]).toEqual(replies[0])
+  })
+})
+
+describe('repeated request heads', () => {
+  // a request whose bytes start with the previous request's head (everything before its last
+  // argument) takes that head's arguments without parsing them again: heads that differ in one
+  // byte, in their argument count, or only by a prefix must still reach the commands as sent
+  const heads: Buffer[][] = [
+    [Buffer.from('XADD'), Buffer.from('s:{1}'), Buffer.from('*'), Buffer.from('r')],
+    [Buffer.from('XADD'), Buffer.from('s:{2}'), Buffer.from('*'), Buffer.from('r')],
+    [Buffer.from('XADD'), Buffer.from('s:{1}'), Buffer.from('*'), Buffer.from('q')],
+    [Buffer.from('SET'), Buffer.from('k')],
+    [Buffer.from('SET'), Buffer.from('k'), Buffer.from('v'), Buffer.from('PX')],
+    [Buffer.from('SET'), Buffer.from('kk')],
+    [Buffer.from('APPEND'), Buffer.from([0x6b, 0, 13, 10, 255])],
+    [Buffer.from('RPUSH'), Buffer.from('l'), Buffer.from('a'), Buffer.from('b'), Buffer.from('c'), Buffer.from('d'), Buffer.from('e'), Buffer.from('f'), Buffer.from('g')],
+    [Buffer.from('GET')],
+  ]
+  const lastArg = (rand: () => number, h: Buffer[]): Buffer => {
+    if (h[0].toString() === 'SET' && h.length === 4) return Buffer.from(String(100000 + Math.floor(rand() * 1000)))
+    const r = rand()
+    const len = r < 0.05 ? 0 : r < 0.1 ? 40_000 : Math.floor(rand() * 200)
+    const b = Buffer.alloc(len, 0x61 + Math.floor(rand() * 26))
+    if (len > 0) b[Math.floor(rand() * len)] = Math.floor(rand() * 256)
+    return b
+  }
+  function pipeline(seed: number, n: number): Buffer {
+    const rand = mulberry32(seed)
+    const parts: Buffer[] = [encodeCommand(['FLUSHALL'])]
+    let h = heads[0]
+    for (let i = 0; i < n; i++) {
+      if (rand() < 0.2) h = heads[Math.floor(rand() * heads.length)]
+      parts.push(encodeCommand([...h, lastArg(rand, h)]))
+    }
+    for (const key of ['s:{1}', 's:{2}']) parts.push(encodeCommand(['XRANGE', key, '-', '+']))
+    parts.push(encodeCommand(['MGET', 'k', 'kk', Buffer.from([0x6b, 0, 13, 10, 255])]), encodeCommand(['LRANGE', 'l', '0', '-1']))
+    return Buffer.concat(parts)
+  }
+  /** Replies with the stream IDs (clock times, and so their bulk lengths) masked. */
+  const masked = (replies: string[]) => replies.map((r) => r.replace(/\$\d+\\r\\n\d{13}-\d+/g, '<id>'))
+
+  it('a pipeline mixing heads that share bytes gives redis-server\'s replies, whole and in small reads', async () => {
+    for (const seed of [1, 2, 3]) {
+      const payload = pipeline(seed, 600)
+      const expected = masked((await exchange(cmp.pair.redis.port, payload, 605)).replies)
+      expect(masked((await exchange(cmp.pair.store.port, payload, 605)).replies)).toEqual(expected)
+      /* the same bytes in reads of 1..97 bytes: a head split anywhere, a request ending where a head would */
+      const c = await RawClient.connect(cmp.pair.store.port)
+      const rand = mulberry32(seed + 100)
+      for (let off = 0; off < payload.length;) {
+        const n = 1 + Math.floor(rand() * 97)
+        c.write(payload.subarray(off, off + n))
+        off += n
+      }
+      expect(masked((await c.readReplies(605)).map(show))).toEqual(expected)
+      c.close()
+    }
+  })
+
+  it('the parser gives the same arguments fed whole as fed byte by byte', () => {
+    const payload = pipeline(7, 300)
+    const parse = (chunks: Buffer[]) => {
+      const p = new RequestParser()
+      const got: string[][] = []
+      for (const chunk of chunks) {
+        p.feed(chunk)
+        for (let r = p.next(); r !== null; r = p.next()) {
+          if (r instanceof ProtocolError) throw new Error(r.message)
+          got.push(r)
+        }
+      }
+      return got
+    }
+    const whole = parse([payload])
+    expect(whole.length).toBe(305)
+    expect(whole[1]).toEqual(['XADD', 's:{1}', '*', 'r', expect.any(String)])
+    const bytes: Buffer[] = []
+    for (let i = 0; i < payload.length; i++) bytes.push(payload.subarray(i, i + 1))
+    expect(parse(bytes)).toEqual(whole)
+  })
+
+  it('after RESET unauthenticates, a request starting with a kept head meets the unauthenticated limits, as in redis-server', async () => {
+    const req = encodeCommand(['RPUSH', 'l', 'a', 'b', 'c', 'd', 'e', 'f', Buffer.alloc(20_000, 'x')])
+    const got: { replies: string[]; closed: boolean }[] = []
+    for (const port of [cmp.pair.redis.port, cmp.pair.store.port]) {
+      const admin = await RawClient.connect(port)
+      await admin.call('CONFIG', 'SET', 'requirepass', 'pw')
+      try {
+        const c = await RawClient.connect(port)
+        c.write(Buffer.concat([encodeCommand(['AUTH', 'pw']), encodeCommand(['DEL', 'l']), req, req, encodeCommand(['RESET']), req]))
+        const replies = (await c.readReplies(6)).map(show)
+        await c.closedPromise
+        got.push({ replies, closed: c.closed })
+      } finally {
+        await admin.call('AUTH', 'pw')
+        await admin.call('CONFIG', 'SET', 'requirepass', '')
+        admin.close()
+      }
+    }
+    expect(got[1]).toEqual(got[0])
+    expect(got[0].closed).toBe(true)
+    expect(got[0].replies[5]).toMatch(/unauthenticated bulk length/)
   })
 })
 
