@@ -12,6 +12,7 @@
  */
 
 import { splitArgs } from './splitargs.js'
+import { INTERN_MAX_LEN, internArg } from './intern.js'
 import './latin1.js'
 
 /* Limits from server.h; the error texts are Redis' own. */
@@ -68,8 +69,9 @@ export class RequestParser {
   private headLen = 0
   private readonly headArgs = new Array<string>(HEAD_MAX_ARGS).fill('')
   private headArgc = 0
-  /* requests in a row that did not start with the kept head: past a few, a new head is kept only
-   * now and then, so a pipeline whose heads all differ (SET of random keys) does not pay for it */
+  /* requests in a row that did not start with the kept head: past a few, heads are compared and
+   * kept only every 64th request, so a pipeline whose heads all differ (SET of random keys) does
+   * not pay for them */
   private headMisses = 0
 
   /** Appends bytes read from the socket. */
@@ -136,14 +138,15 @@ export class RequestParser {
 
   private multibulk(): string[] | ProtocolError | null {
     const buf = this.buf
-    /* where this request starts, when it is read from its first byte in this call (-1 otherwise) */
+    /* where this request starts, when it is read from its first byte in this call and its head
+     * may be kept (-1 otherwise) */
     let start = -1
     if (this.multibulklen === 0) {
-      if (this.headLen !== 0) {
-        if (this.sameHead(buf, this.pos)) return this.afterHead()
-        this.headMisses++
+      if (this.headMisses < HEAD_RETRIES || (this.headMisses & 63) === 0) {
+        if (this.headLen !== 0 && this.sameHead(buf, this.pos)) return this.afterHead()
+        start = this.pos
       }
-      start = this.pos
+      this.headMisses++
       const cr = findCR(buf, this.pos)
       if (cr === -1 || cr + 1 >= buf.length) {
         if (buf.length - this.pos > PROTO_INLINE_MAX_SIZE) return new ProtocolError('too big mbulk count string')
@@ -193,7 +196,7 @@ export class RequestParser {
       this.bulklen = -1
       this.multibulklen--
     }
-    if (start !== -1 && lastArg !== -1 && (this.headMisses < HEAD_RETRIES || (this.headMisses & 63) === 0)) this.keepHead(buf, start, lastArg)
+    if (start !== -1 && lastArg !== -1) this.keepHead(buf, start, lastArg)
     return this.reset()
   }
 
@@ -261,33 +264,6 @@ function findCR(buf: Buffer, from: number): number {
   const stop = Math.min(end, from + 24)
   for (let i = from; i < stop; i++) if (buf[i] === CR) return i
   return stop < end ? buf.indexOf(CR, stop) : -1
-}
-
-/*
- * Short arguments recur request after request (command names, keys, field names, "*", "PX"):
- * the last string made for each byte sequence is kept in a small table and handed out again.
- * That saves the native slice and allocation and, since V8 caches a string's hash in the
- * string, the re-hash of every Map lookup the command then does (command table, keyspace,
- * hash fields). Strings are immutable, so sharing one is invisible to the commands.
- */
-const INTERN_MAX_LEN = 32
-const INTERN_SLOTS = 4096
-const internTable: string[] = new Array<string>(INTERN_SLOTS).fill('')
-
-function internArg(buf: Buffer, start: number, len: number): string {
-  let h = len
-  for (let i = start, end = start + len; i < end; i++) h = (Math.imul(h, 31) + buf[i]) | 0
-  const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1)
-  const known = internTable[slot]
-  if (known.length === len) {
-    /* from the end: numbers and ids differ there more often than at the start */
-    let i = len - 1
-    while (i >= 0 && known.charCodeAt(i) === buf[start + i]) i--
-    if (i < 0) return known
-  }
-  const s = buf.latin1Slice(start, start + len)
-  internTable[slot] = s
-  return s
 }
 
 /** string2ll() over a byte range: strict decimal, no '+', no leading zeros. */
