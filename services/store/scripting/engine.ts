@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto'
-import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, pushBytes, hookSafeProtectedCall, type LuaState } from './lua.js'
+import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, pushArgString, hookSafeProtectedCall, type LuaState } from './lua.js'
 import { openBit, openCjson } from './lib-cjson-bit.js'
 import { openCmsgpack } from './lib-cmsgpack.js'
 import { openStruct } from './lib-struct.js'
@@ -363,7 +363,7 @@ export class LuaEngine {
   pushArray(L: LuaState, items: readonly string[], from = 0, to = items.length): void {
     lua.lua_createtable(L, to - from, 0)
     for (let i = from; i < to; i++) {
-      pushBytes(L, toLua(items[i]))
+      pushArgString(L, items[i])
       lua.lua_rawseti(L, -2, i - from + 1)
     }
   }

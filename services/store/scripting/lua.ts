@@ -19,6 +19,7 @@
  */
 
 import { createRequire } from 'node:module'
+import { INTERN_MAX_LEN, internBytes } from '../protocol/intern.js'
 
 /* fengari reads its compile-time options from the environment once, at load. */
 const prevConf = process.env.FENGARICONF
@@ -132,6 +133,7 @@ export function toLua(s: string): Uint8Array {
 /** Lua bytes as a binary (latin1) JS string. */
 export function fromLua(u: Uint8Array): string {
   const n = u.length
+  if (n <= INTERN_MAX_LEN) return internBytes(u)
   if (n < 64) {
     let s = ''
     for (let i = 0; i < n; i++) s += String.fromCharCode(u[i])
@@ -161,6 +163,28 @@ export function pushString(L: LuaState, s: string): void {
  */
 export function pushBytes(L: LuaState, u: Uint8Array): void {
   lobject.pushsvalue2s(L, lstring.luaS_bless(L, u))
+}
+
+/*
+ * The Lua strings made for recent KEYS/ARGV values, by their (interned, so hash-cached) JS
+ * string: EVALSHA of one script on one key pushes the same strings call after call. A Lua string
+ * is a value nobody modifies (fengari's TString holds its bytes and a lazily computed hash), so
+ * handing the same one out again is invisible to scripts. Short strings only, and cleared when full.
+ */
+const ARG_STRINGS_MAX = 1024
+const ARG_STRING_MAX_LEN = 64
+const argStrings = new Map<string, unknown>()
+
+/** Pushes a binary JS string as a Lua string, reusing the one made last time for the same short string. */
+export function pushArgString(L: LuaState, s: string): void {
+  if (s.length > ARG_STRING_MAX_LEN) return pushBytes(L, toLua(s))
+  let ts = argStrings.get(s)
+  if (ts === undefined) {
+    if (argStrings.size >= ARG_STRINGS_MAX) argStrings.clear()
+    ts = lstring.luaS_bless(L, toLua(s))
+    argStrings.set(s, ts)
+  }
+  lobject.pushsvalue2s(L, ts)
 }
 
 /** The string at idx, or null when it is neither a string nor a number (lua_tolstring). */
