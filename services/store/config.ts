@@ -412,6 +412,7 @@ export function applyConfig(server: StoreServer, changed: Set<string> | null): {
   hot.slowlogMaxLen = Number(cfg['slowlog-max-len'] ?? 128)
   hot.latencyThreshold = Number(cfg['latency-monitor-threshold'] ?? 0)
   hot.maxmemory = Number(cfg.maxmemory)
+  hot.busyReplyThreshold = Number(cfg['busy-reply-threshold'] ?? 5000)
   hot.streamLimits = { maxEntries: Number(cfg['stream-node-max-entries']) || Infinity, maxBytes: Number(cfg['stream-node-max-bytes']) || 1 << 30 }
   server.evictor.setPolicy(String(cfg['maxmemory-policy']))
   server.evictor.samples = Math.max(1, Number(cfg['maxmemory-samples']))

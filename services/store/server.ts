@@ -88,7 +88,7 @@ const STATS_METRIC_SAMPLES = 16
 export class StoreServer {
   readonly config: Config
   /** The parameters every command reads, as numbers (applyConfig() refreshes them): a config lookup by name per command showed in profiles. */
-  readonly hot = { slowlogSlowerThan: 10000, slowlogMaxLen: 128, latencyThreshold: 0, maxmemory: 0, streamLimits: { maxEntries: 100, maxBytes: 4096 } }
+  readonly hot = { slowlogSlowerThan: 10000, slowlogMaxLen: 128, latencyThreshold: 0, maxmemory: 0, busyReplyThreshold: 5000, streamLimits: { maxEntries: 100, maxBytes: 4096 } }
   readonly keyspace: Keyspace
   readonly commands: Map<string, Command>
   readonly clients = new Map<number, Client>()

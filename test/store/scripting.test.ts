@@ -106,6 +106,42 @@ describe('reply conversion (every Lua type <-> RESP2/RESP3)', () => {
   })
 })
 
+describe('arguments and replies crossing into Lua', () => {
+  // KEYS/ARGV values become Lua strings shared between calls, redis.call's short arguments are
+  // interned strings and integer replies are read from their digits: none of it may show
+  const binary = Buffer.from([0, 13, 10, 255, 0x61, 0x80])
+  const values: Arg[] = ['', 'a', 'bench:lua', binary, 'x'.repeat(32), 'y'.repeat(33), 'z'.repeat(64), 'w'.repeat(65), Buffer.alloc(200, 0xfe)]
+
+  it('KEYS and ARGV of repeated EVALSHA calls: binary, long, 1,100 distinct values, a script that changes its own KEYS/ARGV', async () => {
+    const changes = "KEYS[1] = KEYS[1] .. '!' table.insert(ARGV, 'extra') setmetatable(KEYS, {__index = function() return 'meta' end}) return {KEYS[1], #KEYS, #ARGV, ARGV[1], ARGV[#ARGV]}"
+    const reads = "return {KEYS[1], #KEYS, #ARGV, ARGV[1], ARGV[#ARGV], KEYS[5], redis.call('set', KEYS[1], ARGV[1]), redis.call('get', KEYS[1])}"
+    const shas = (await cmp.onBoth(async (port) => {
+      const c = await RawClient.connect(port)
+      try { return [show(await c.call('SCRIPT', 'LOAD', changes)), show(await c.call('SCRIPT', 'LOAD', reads))] } finally { c.close() }
+    }))
+    const [shaChanges, shaReads] = shas.map((r) => r.split('\\r\\n')[1])
+    const cmds: Arg[][] = [['SCRIPT', 'LOAD', changes], ['SCRIPT', 'LOAD', reads]]
+    for (let round = 0; round < 2; round++) {
+      for (const v of values) {
+        cmds.push(['EVALSHA', shaChanges, '1', v, v, 'b'], ['EVALSHA', shaReads, '1', v, v], ['EVALSHA', shaChanges, '1', v, v, 'b'])
+        cmds.push(['GET', v])
+      }
+    }
+    for (let i = 0; i < 1100; i++) cmds.push(['EVALSHA', shaReads, '2', `key:${i}`, `k2`, `value:${i % 7}`])
+    cmds.push(['EVALSHA', shaReads, '1', 'key:3', 'again'], ['MGET', 'key:0', 'key:1099', ''])
+    await same(cmds)
+  })
+
+  it('integer replies a script receives: signs, 15 and 16+ digits, the int64 limits', async () => {
+    const cmds: Arg[][] = []
+    for (const n of ['0', '-5', '123456789012345', '-999999999999999', '1234567890123456', '9007199254740993', '9223372036854775807', '-9223372036854775808']) {
+      cmds.push(['DEL', 'n'], ev("local v = redis.call('INCRBY', KEYS[1], ARGV[1]) return {v, type(v), v + 1 == v, v - 1, string.format('%.0f', v)}", '1', 'n', n))
+    }
+    cmds.push(ev("return {redis.call('RPUSH', 'l', 'a', 'b', 'c'), redis.call('LLEN', 'l'), redis.call('EXISTS', 'nokey')}"))
+    await same(cmds)
+  })
+})
+
 describe('errors', () => {
   it('redis.call raises, redis.pcall returns the error table', async () => {
     await same([

@@ -20,6 +20,21 @@ function readLine(b: Buffer, p: number): [string, number] {
   return [b.latin1Slice(p, e), e + 2]
 }
 
+/**
+ * An integer reply's value, read from its digits (b[p] is the first byte after ':'), and where
+ * the next value starts: the usual reply of a script's INCR/HSET/SADD… costs no line string. Up
+ * to 15 digits the loop is exact; a longer line goes through Number() as before.
+ */
+function integerReply(b: Buffer, p: number): [number, number] {
+  let i = p
+  const neg = b[i] === 45
+  if (neg) i++
+  let v = 0
+  for (; b[i] !== 13; i++) v = v * 10 + (b[i] - 48)
+  if (i - p > 15) return [Number(b.latin1Slice(p, i)), i + 2]
+  return [neg ? -v : v, i + 2]
+}
+
 /** luaPushErrorBuff(): {err = "<CODE> <msg>"} from "-CODE msg" or "msg". */
 export function pushErrorTable(L: LuaState, e: string, ignoreStats = false): void {
   let code = 'ERR'
@@ -50,6 +65,11 @@ function tagged(L: LuaState, tag: string): void {
 /** Parses one RESP value at p and pushes it (or skips it when push is false); returns the next position. */
 function parseReply(L: LuaState, b: Buffer, p: number, push: boolean): number {
   const type = b[p]
+  if (type === 58) { // : integer
+    const [v, next] = integerReply(b, p + 1)
+    if (push) lua.lua_pushnumber(L, v)
+    return next
+  }
   let line: string
   ;[line, p] = readLine(b, p + 1)
   switch (type) {
@@ -62,9 +82,6 @@ function parseReply(L: LuaState, b: Buffer, p: number, push: boolean): number {
       return p
     case 45: // - error
       if (push) pushErrorTable(L, `-${line}`, true)
-      return p
-    case 58: // : integer
-      if (push) lua.lua_pushnumber(L, Number(line))
       return p
     case 36: { // $ bulk
       const n = Number(line)

@@ -131,7 +131,7 @@ export class ScriptRunner implements RedisApi {
   }
 
   private oomNow(): boolean {
-    const maxmemory = Number(this.server.config.maxmemory)
+    const maxmemory = this.server.hot.maxmemory
     return maxmemory > 0 && this.server.keyspace.usedMemory > maxmemory
   }
 
@@ -198,23 +198,20 @@ export class ScriptRunner implements RedisApi {
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, fnRef)
     lua.lua_rawgeti(co, lua.LUA_REGISTRYINDEX, engine.handlerRef)
     const nargs = pushArgs(co)
-    const threshold = this.threshold()
+    const threshold = this.server.hot.busyReplyThreshold
     if (threshold > 0) lua.lua_sethook(co, (L: LuaState) => this.hook(L, ctx, threshold), lua.LUA_MASKCOUNT, HOOK_COUNT)
-    this.resume(ctx, 2 + nargs)
+    /* the first resume starts when the script did: one clock read for both */
+    this.resume(ctx, 2 + nargs, ctx.start)
   }
 
-  private threshold(): number {
-    return Number(this.server.config['busy-reply-threshold'] ?? 5000)
-  }
-
-  private resume(ctx: RunCtx, nargs: number): void {
+  private resume(ctx: RunCtx, nargs: number, now = performance.now()): void {
     if (ctx.flags & RUN_KILLED && ctx.suspended) {
       // SCRIPT KILL reached a suspended script (only read-only ones can be killed): it is not
       // resumed at all, so no pcall in it can catch the kill; the coroutine is dropped
       this.finishKilled(ctx)
       return
     }
-    ctx.lastYield = performance.now()
+    ctx.lastYield = now
     const status = lua.lua_resume(ctx.co, null, nargs)
     if (status === lua.LUA_YIELD) {
       if (!ctx.suspended) {
