@@ -11,7 +11,7 @@
  */
 
 import { createHash } from 'node:crypto'
-import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, pushArgString, hookSafeProtectedCall, type LuaState } from './lua.js'
+import { lua, lauxlib, lualib, K, toLua, fromLua, formatG, newState, luaError, newStringArray, pushTable, rawsetTable, luaStringOf, hookSafeProtectedCall, type LuaState } from './lua.js'
 import { openBit, openCjson } from './lib-cjson-bit.js'
 import { openCmsgpack } from './lib-cmsgpack.js'
 import { openStruct } from './lib-struct.js'
@@ -97,8 +97,8 @@ export class LuaEngine {
    */
   readonly xpcallRef: number
   /** The Lua strings "KEYS" and "ARGV", made once (fengari hashes a key string on every new copy). */
-  private readonly keysNameRef: number
-  private readonly argvNameRef: number
+  private readonly keysName = luaStringOf(null, 'KEYS')
+  private readonly argvName = luaStringOf(null, 'ARGV')
   /**
    * A coroutine whose last script ended normally, kept for the next one: making a thread
    * and its registry ref per call cost more than a short script itself (ScriptRunner).
@@ -148,10 +148,6 @@ export class LuaEngine {
     this.handlerRef = this.refChunk(ERROR_HANDLER, '@err_handler_def')
     lua.lua_getglobal(L, K('xpcall'))
     this.xpcallRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
-    lua.lua_pushstring(L, K('KEYS'))
-    this.keysNameRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
-    lua.lua_pushstring(L, K('ARGV'))
-    this.argvNameRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX)
     lua.lua_pushnil(L)
     lua.lua_setglobal(L, K('debug'))
 
@@ -359,26 +355,16 @@ export class LuaEngine {
     lua.lua_pop(L, 1)
   }
 
-  /** Pushes an array of strings: FCALL's keys and args, EVAL's KEYS and ARGV. */
+  /** Pushes an array of strings: FCALL's keys and args. */
   pushArray(L: LuaState, items: readonly string[], from = 0, to = items.length): void {
-    lua.lua_createtable(L, to - from, 0)
-    for (let i = from; i < to; i++) {
-      pushArgString(L, items[i])
-      lua.lua_rawseti(L, -2, i - from + 1)
-    }
+    pushTable(L, newStringArray(L, items, from, to))
   }
 
-  /** EVAL's KEYS and ARGV: argv[from, split) and argv[split, end) as globals. */
+  /** EVAL's KEYS and ARGV: argv[from, split) and argv[split, end) as globals, new tables each call (a script may change them). */
   setKeysAndArgv(argv: readonly string[], from: number, split: number): void {
     const L = this.L
-    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.realGlobalsRef)
-    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.keysNameRef)
-    this.pushArray(L, argv, from, split)
-    lua.lua_rawset(L, -3)
-    lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, this.argvNameRef)
-    this.pushArray(L, argv, split)
-    lua.lua_rawset(L, -3)
-    lua.lua_pop(L, 1)
+    rawsetTable(L, this.realGlobalsRef, this.keysName, newStringArray(L, argv, from, split))
+    rawsetTable(L, this.realGlobalsRef, this.argvName, newStringArray(L, argv, split, argv.length))
   }
 
   /** Compiles a chunk; returns a registry ref or the compiler's message. */

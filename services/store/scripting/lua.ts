@@ -31,6 +31,8 @@ const lobject = require('fengari/src/lobject.js') as any
 const lstring = require('fengari/src/lstring.js') as any
 const lstate = require('fengari/src/lstate.js') as any
 const ldebug = require('fengari/src/ldebug.js') as any
+const ltable = require('fengari/src/ltable.js') as any
+const LUA_TLNGSTR = (require('fengari/src/defs.js') as any).constant_types.LUA_TLNGSTR as number
 if (prevConf === undefined) delete process.env.FENGARICONF
 else process.env.FENGARICONF = prevConf
 
@@ -175,16 +177,54 @@ const ARG_STRINGS_MAX = 1024
 const ARG_STRING_MAX_LEN = 64
 const argStrings = new Map<string, unknown>()
 
-/** Pushes a binary JS string as a Lua string, reusing the one made last time for the same short string. */
-export function pushArgString(L: LuaState, s: string): void {
-  if (s.length > ARG_STRING_MAX_LEN) return pushBytes(L, toLua(s))
+/** A binary JS string as a Lua string, the one made last time for the same short string. */
+function argString(L: LuaState, s: string): unknown {
+  if (s.length > ARG_STRING_MAX_LEN) return lstring.luaS_bless(L, toLua(s))
   let ts = argStrings.get(s)
   if (ts === undefined) {
     if (argStrings.size >= ARG_STRINGS_MAX) argStrings.clear()
     ts = lstring.luaS_bless(L, toLua(s))
     argStrings.set(s, ts)
   }
-  lobject.pushsvalue2s(L, ts)
+  return ts
+}
+
+/*
+ * KEYS, ARGV and FCALL's keys/args tables are built on fengari's table directly (luaH_new,
+ * luaH_setint) rather than through the stack API: lua_createtable + a push and lua_rawseti per
+ * value + lua_rawset into the globals cost more than the short scripts they were for (each stack
+ * pop is a `delete` on fengari's stack array). luaH_setint copies the value it is given, so one
+ * scratch TValue serves every element.
+ */
+const scratch = new lobject.TValue(LUA_TLNGSTR, null)
+
+/** A new Lua array table of items[from, to), as Lua strings. */
+export function newStringArray(L: LuaState, items: readonly string[], from: number, to: number): unknown {
+  const t = ltable.luaH_new(L)
+  for (let i = from; i < to; i++) {
+    scratch.type = LUA_TLNGSTR
+    scratch.value = argString(L, items[i])
+    ltable.luaH_setint(t, i - from + 1, scratch)
+  }
+  scratch.value = null
+  return t
+}
+
+/** Pushes a table made by newStringArray. */
+export function pushTable(L: LuaState, t: unknown): void {
+  L.stack[L.top++] = new lobject.TValue(lua.LUA_TTABLE, t)
+}
+
+/** rawset(globals, name, t) on the table at registry ref `tableRef`, `name` a Lua string made once. */
+export function rawsetTable(L: LuaState, tableRef: number, name: unknown, t: unknown): void {
+  const target = ltable.luaH_getint(L.l_G.l_registry.value, tableRef).value
+  ltable.luaH_setfrom(L, target, new lobject.TValue(LUA_TLNGSTR, name), new lobject.TValue(lua.LUA_TTABLE, t))
+  ltable.invalidateTMcache(target)
+}
+
+/** A Lua string value of s, for rawsetTable's names. */
+export function luaStringOf(L: LuaState, s: string): unknown {
+  return lstring.luaS_bless(L, toLua(s))
 }
 
 /** The string at idx, or null when it is neither a string nor a number (lua_tolstring). */
