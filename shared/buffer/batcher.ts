@@ -284,8 +284,10 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
       for (const part of tx.parts) {
         if (part.item.inDoubt) continue
         answer(part.item, part.item.err)
-        // its transaction is settled (one in doubt has every item in doubt): see answer()
+        // its transaction is settled (one in doubt has every item in doubt): see answer(). A
+        // part is pretenured too, and one dead in old space held its item through each scavenge.
         part.readings = NO_READINGS
+        part.item = SETTLED
       }
     }
     if (unknown.length && inFlight === 0) void recover()
@@ -368,6 +370,8 @@ export function promised(enqueue: EnqueueWith): (readings: Reading[], opts?: Enq
 /** Marks an item answered, so a second settlement (an item split across transactions) is a no-op. */
 const answered: EnqueueDone = () => undefined
 const NO_READINGS: Reading[] = []
+/** What a settled part points to instead of its item (answered, holding nothing). */
+const SETTLED: Item = { readings: NO_READINGS, whole: undefined, opts: undefined, done: answered, ctx: undefined, err: null, inDoubt: false }
 function answer(item: Item, err: Error | null): void {
   const done = item.done
   if (done === answered) return
