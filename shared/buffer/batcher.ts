@@ -281,14 +281,17 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
     }
     // an item is answered once all its parts are known; one with a part in doubt waits for recovery
     for (const tx of batch.txs) {
+      let inDoubt = false
       for (const part of tx.parts) {
-        if (part.item.inDoubt) continue
+        if (part.item.inDoubt) { inDoubt = true; continue }
         answer(part.item, part.item.err)
-        // its transaction is settled (one in doubt has every item in doubt): see answer(). A
-        // part is pretenured too, and one dead in old space held its item through each scavenge.
+        // its transaction is settled (one in doubt has every item in doubt): see answer(). Parts
+        // and transactions are pretenured too, and one dead in old space held what it points to
+        // through each scavenge.
         part.readings = NO_READINGS
         part.item = SETTLED
       }
+      if (!inDoubt) tx.parts = NO_PARTS
     }
     if (unknown.length && inFlight === 0) void recover()
     else if (pending.length && inFlight === 0) schedule()
@@ -370,6 +373,7 @@ export function promised(enqueue: EnqueueWith): (readings: Reading[], opts?: Enq
 /** Marks an item answered, so a second settlement (an item split across transactions) is a no-op. */
 const answered: EnqueueDone = () => undefined
 const NO_READINGS: Reading[] = []
+const NO_PARTS: Part[] = []
 /** What a settled part points to instead of its item (answered, holding nothing). */
 const SETTLED: Item = { readings: NO_READINGS, whole: undefined, opts: undefined, done: answered, ctx: undefined, err: null, inDoubt: false }
 function answer(item: Item, err: Error | null): void {
