@@ -285,10 +285,18 @@ const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** COUNT's argument as string2ll() reads it, capped at MAX_SAFE_INTEGER; null when not an integer. */
 function parseCount(s: string): number | null {
-  /* A short integer written the canonical way (every count in practice) needs no BigInt. */
-  if (s.length <= 15) {
-    const n = Number(s)
-    if (Number.isInteger(n) && String(n) === s) return n
+  /* A short positive integer written the canonical way (every count in practice) is read digit by
+   * digit: no BigInt, and no String(n) to check that it was written that way. */
+  const len = s.length
+  if (len > 0 && len <= 15 && s.charCodeAt(0) !== 48 /* 0 */) {
+    let n = 0
+    let i = 0
+    for (; i < len; i++) {
+      const d = s.charCodeAt(i) - 48
+      if (d < 0 || d > 9) break
+      n = n * 10 + d
+    }
+    if (i === len) return n
   }
   const v = parseInt64(s)
   if (v === null) return null

@@ -99,7 +99,7 @@ describe('search cells at the edges of the grid', () => {
       const km = String(Math.floor(5 + rnd() * 300))
       script.push(['GEOSEARCH', 'd', 'FROMLONLAT', String(12 + rnd() * 16), String(59 + rnd() * 6.9), q % 2 ? 'BYRADIUS' : 'BYBOX', km, ...(q % 2 ? [] : [km]), 'km', 'ASC'])
     }
-    for (const n of ['1', '007', '-0', '+3', '3.0', '1e2', ' 3', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '123456789012345', '1234567890123456'])
+    for (const n of ['1', '10', '0', '-5', '12x', '1\u0000', '007', '-0', '+3', '3.0', '1e2', ' 3', '9223372036854775807', '9223372036854775808', '-9223372036854775808', '123456789012345', '1234567890123456'])
       script.push(['GEOSEARCH', 'e', 'FROMLONLAT', '179', '0', 'BYRADIUS', '20000', 'km', 'COUNT', n])
     await cmp.same(script)
   })
