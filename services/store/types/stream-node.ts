@@ -133,9 +133,17 @@ function sameFields(master: string[], fv: readonly string[], from: number): bool
   return true
 }
 
+/**
+ * The body length the last entrySize() worked out: XADD sizes an entry to pick its node
+ * (tailWithRoom), then appends it to that node with this length instead of a second pass over
+ * its fields.
+ */
+export let sizedBody = 0
+
 /** Bytes an entry would take in `n` (or in a new node whose master it would be). */
 export function entrySize(n: StreamNode | null, fv: readonly string[], from = 0): number {
   const body = bodySize(n === null || sameFields(n.master, fv, from), fv, from)
+  sizedBody = body
   return HDR + varintLen(body) + body
 }
 
@@ -151,8 +159,8 @@ export function masterOf(fv: readonly string[], from = 0): string[] {
   return m
 }
 
-/** Appends an entry of `size` bytes (entrySize()); the caller made room for it. */
-export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], _size: number, from = 0): void {
+/** Appends an entry whose body is `body` bytes (entrySize() for this node: sizedBody); the caller made room for it. */
+export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], body: number, from = 0): void {
   const b = n.buf
   const same = sameFields(n.master, fv, from)
   let o = n.used
@@ -165,7 +173,7 @@ export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], _size
   o += HDR
   // the body's own length, not derived from the entry size: near a varint boundary (a body of
   // 127 bytes makes an entry of 17 + 2 + 127) subtracting the prefix's length gets it wrong
-  o = putVarint(b, o, bodySize(same, fv, from))
+  o = putVarint(b, o, body)
   if (!same) o = putVarint(b, o, fv.length - from)
   for (let i = from + (same ? 1 : 0); i < fv.length; i += same ? 2 : 1) {
     const s = fv[i]
