@@ -20,6 +20,12 @@ function outcome(f: () => unknown): unknown {
   try { return { value: f() } } catch (err) { return { error: `${(err as Error).name}: ${(err as Error).message}` } }
 }
 
+/** A number, or the error thrown: for calls whose value is bl's uninitialised memory. */
+function kind(f: () => unknown): unknown {
+  const o = outcome(f) as { value?: unknown; error?: string }
+  return 'error' in o ? o : { value: typeof o.value }
+}
+
 describe('bl first-buffer reads', () => {
   it('answer as bl does, split and consumed every way', () => {
     const rand = mulberry32(23)
@@ -32,10 +38,18 @@ describe('bl first-buffer reads', () => {
         const a = patched(); const b = new Plain()
         for (const p of parts) { a.append(p); b.append(p) }
         a.consume(consumed); b.consume(consumed)
-        const offsets: unknown[] = [undefined, -1, 0.5, '1', ...Array.from({ length: bytes.length + 3 }, (_, i) => i)]
+        const offsets: unknown[] = [undefined, -1, ...Array.from({ length: bytes.length + 3 }, (_, i) => i)]
         for (const o of offsets) {
           expect(outcome(() => a.readUInt8(o))).toEqual(outcome(() => b.readUInt8(o)))
           expect(outcome(() => a.readUInt16BE(o))).toEqual(outcome(() => b.readUInt16BE(o)))
+          compared += 2
+        }
+        // a fractional or string offset goes to bl's own method, whose value is then not defined: bl
+        // slices (0.5, 2.5) or ('1', '12') into a Buffer.allocUnsafe() it does not fill, so two
+        // calls of the plain BufferList differ from each other. Only the kind of outcome is compared.
+        for (const o of [0.5, '1']) {
+          expect(kind(() => a.readUInt8(o))).toEqual(kind(() => b.readUInt8(o)))
+          expect(kind(() => a.readUInt16BE(o))).toEqual(kind(() => b.readUInt16BE(o)))
           compared += 2
         }
         const ends: unknown[] = [undefined, -2, 0, 2, 5, 7, 19, 20, bytes.length - consumed, bytes.length + 5]
