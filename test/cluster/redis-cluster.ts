@@ -1,5 +1,5 @@
 // A real Redis Cluster for tests: `redis-server --cluster-enabled yes` nodes on free ports of
-// 127.0.0.1 (client and bus port both picked by the OS), each in a temp dir of its own, joined by
+// 127.0.0.1 (client and bus port each from freePort()), each in a temp dir of its own, joined by
 // `redis-cli --cluster create`; waited on until every node reports cluster_state:ok; stopped by pid.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -1,16 +1,25 @@
 import { createServer } from 'node:net'
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, drawn at random below Linux's ephemeral
+ * range (32768–60999). The OS's own pick (listen on port 0) comes from that range, which every
+ * outgoing connection of every test also draws from: under a full run one of them took a port
+ * between the pick and the server's bind (redis-server: "bind: Address already in use").
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 22_768)
+    if (await canListen(port)) return port
+    if (attempt >= 50) throw new Error('no free TCP port on 127.0.0.1 in 10000-32767 after 50 tries')
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer()
     srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
+    srv.on('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
   })
 }
 
