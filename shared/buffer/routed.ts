@@ -63,11 +63,20 @@ function clusterPipeline(cluster: Cluster): RoutedPipeline {
       )))
       const next = new Array<number>(groups.length).fill(1) // past the EXISTS anchor
       const out: PipelineResult = new Array(order.length)
+      let moved = false
       for (let i = 0; i < order.length; i++) {
         const g = order[i]
         const r = replies[g]
         out[i] = r instanceof Error ? [r, null] : r[next[g]++]
+        const err = out[i][0]
+        if (err !== null && !moved) moved = err.message.startsWith('MOVED ')
       }
+      // ioredis learns a slot's new master from a MOVED only when it can resend the pipeline
+      // itself, which it refuses once a non-read command succeeded (the MULTI of a transaction
+      // whose commands came back MOVED), and it refreshes the slot map on no timer by default:
+      // without this, a pipeline for a slot that changed master (a failover) goes to the old
+      // node on every retry, for ever. One refresh at a time (ioredis joins concurrent calls).
+      if (moved) cluster.refreshSlotsCache()
       return out
     },
     get length() { return order.length },
