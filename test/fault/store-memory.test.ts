@@ -3,8 +3,11 @@
 // dedup markers' window has passed (the active expiry cycle deletes them unread), the bundled
 // store's used_memory is back within 1 KB per device (+ 16 KB) of where it started, its live JS
 // heap within 8 MB (the store collects once a release of 16 MB or more has stopped, lazyfree.ts),
-// and its RSS no higher than the highest it reached while buffering and draining: V8 keeps the
-// heap pages it grew, so RSS is not held to its starting value (the figure is printed).
+// and its RSS no higher than the highest it reached while buffering and draining, plus the final
+// full collection's own working room (RSS_GC_ROOM): V8 keeps the heap pages it grew, so RSS is not
+// held to its starting value (the figure is printed), and the collection that runs after the last
+// sample evacuates live objects into fresh pages before it releases the old ones (CI once saw
+// 150.0 MB highest, 150.2 MB after).
 import { readFileSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
@@ -22,6 +25,9 @@ const DEDUP_WINDOW_S = 10
 const USED_PER_DEVICE = 1024 // latest-value hash, last-seen entry
 const USED_FIXED = 16 << 10 // consumer groups, leases, writer markers, stats
 const LIVE_HEAP_GROWTH_MAX = 8 << 20
+/** what the last full collection may touch beyond the sampled high-water mark (a leak of the
+ *  clients' bytes, the failure this guards against, is tens of MB here) */
+const RSS_GC_ROOM = 4 << 20
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
 const infoField = async (r: Redis, name: string) => Number(new RegExp(`\\b${name}:(\\d+)`).exec(await r.info())![1])
@@ -90,6 +96,6 @@ describe('store memory after a drain', () => {
     expect(usedAfter - base.used, text).toBeLessThanOrEqual(USED_FIXED + DEVICES * USED_PER_DEVICE)
     expect(heapAfter - base.heap, text).toBeLessThanOrEqual(LIVE_HEAP_GROWTH_MAX)
     // once drained, nothing keeps growing
-    expect(rssAfter, text).toBeLessThanOrEqual(highest)
+    expect(rssAfter, text).toBeLessThanOrEqual(highest + RSS_GC_ROOM)
   }, 300_000)
 })
