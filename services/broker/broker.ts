@@ -1,7 +1,9 @@
 // The broker: aedes with iotbuf's hooks. authenticate/authorizeSubscribe are the device registry
 // and ACL (auth.ts); authorizePublish is where a reading is buffered before the device is
-// acknowledged — aedes sends PUBACK/PUBREC only when its callback runs, and reads no further
-// from that socket until it has, which is what makes withholding the callback backpressure.
+// acknowledged — the acknowledgement leaves only once the store confirmed (mqtt5.ts writes it),
+// and aedes reads no further from that socket until its callback runs, which is what makes
+// withholding the callback backpressure (a connection may be read a bounded way ahead of its
+// store writes: mqtt5.ts readAhead).
 //
 // A telemetry publish goes: ACL → QoS 2 resend check → device rate → overflow policy → write.
 // The path calls back with an error (a Refusal says how) or with what was dead-lettered; a 3.1.1
@@ -135,8 +137,9 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       written.catch(() => undefined) // a refusal is answered through the callback
       qos2.begin(client, packet, written)
     }
-    if (room) makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started))
-    else ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started)
+    if (room) return void makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started))
+    ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started)
+    callback.readAhead?.()
   }
 
   /** The overflow policy, applied only while the store is unreachable or above the high-water mark. */

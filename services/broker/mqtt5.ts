@@ -32,6 +32,9 @@
 // handed back to aedes (which then reads that socket further) only once a socket that stopped
 // taking bytes has drained: 3.1.1 has no Receive Maximum, and a device that does not read its
 // acknowledgements must not make the broker buffer them without end (test/broker/ack-burst.test.ts).
+// An accepted QoS 1 publish may be handed back before its store write is answered (readAhead), a
+// bounded number per connection, so aedes reads on while the store writes; its PUBACK still waits
+// (test/broker/read-ahead.test.ts).
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
@@ -55,7 +58,11 @@ type AuthorizeCallback = (error?: Error | null) => void
  * MQTT 5 its reason code), which leaves in arrival order. One object per publish (issue 23: it
  * replaced a closure per message and the closures each answer made on its way out).
  */
-export interface PublishCallback { answer(error?: Error | null, deadLettered?: DeadLettered): void }
+export interface PublishCallback {
+  answer(error?: Error | null, deadLettered?: DeadLettered): void
+  /** the publish's store write has started: aedes may read the connection further (PublishAnswer.readAhead) */
+  readAhead?(): void
+}
 
 /** An error that says how an MQTT 5 device is answered; to a 3.1.1 device it closes the connection, as any error does. */
 export type Refusal = Error & { reasonCode: number }
@@ -142,6 +149,8 @@ interface AckState {
   answers: Array<{ send: object | null }>
   /** short acknowledgements of this turn not yet written, and how many bytes of it are used */
   burst: Buffer | null; burstLength: number
+  /** publishes handed back to aedes before their answer (readAhead) and not answered yet, and their payload bytes */
+  ahead: number; aheadBytes: number
   /** publishes handed back to aedes once the socket drains (see the header) */
   drainWaiters: Array<() => void> | null
 }
@@ -159,9 +168,15 @@ function awaitsAck(packet: PublishPacket): boolean {
 const SHORT_ACK_HEADER = { puback: 0x40, pubrec: 0x50 } as const
 /** Room for 64 short acknowledgements; a larger burst doubles it. */
 const BURST_BYTES = 256
+/**
+ * How far a connection is read ahead of its store writes (see readAhead), in publishes and in their
+ * payload bytes: of the order of one socket read, which is what a connection had in flight before.
+ */
+const READ_AHEAD_PUBLISHES = 64
+const READ_AHEAD_BYTES = 64 * 1024
 
 function newState(v5: boolean, problemInformation: boolean): AckState {
-  return { v5, problemInformation, inFlight: 0, answers: [], burst: null, burstLength: 0, drainWaiters: null }
+  return { v5, problemInformation, inFlight: 0, answers: [], burst: null, burstLength: 0, ahead: 0, aheadBytes: 0, drainWaiters: null }
 }
 
 /**
@@ -231,11 +246,22 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
   /**
    * Tells aedes the publish is answered, once the socket can take more (whenWritable). The
    * acknowledgement must be in the socket for that to say anything: a burst still pending (the
-   * routing finished before the end of the turn) is written now.
+   * routing finished before the end of the turn) is written now. A publish handed back already
+   * (read-ahead) has nothing left to tell.
    */
-  function answered(client: Client, s: AckState, packet: PublishPacket, callback: AuthorizeCallback): void {
+  function answered(a: PublishAnswer): void {
+    const { client, s } = a
     if (s.burst !== null) flushBurst(s, client)
-    whenWritable(client, s, () => settled(packet, callback))
+    if (!a.handedBack) whenWritable(client, s, () => a.handBack())
+  }
+
+  // publishes read ahead (PublishAnswer.readAhead), handed back at the end of this turn's code: a
+  // hand-back makes aedes read the socket at once, which must not happen inside its parse of it
+  let aheadQueue: PublishAnswer[] = []
+  function handBackAhead(): void {
+    const q = aheadQueue
+    aheadQueue = []
+    for (const a of q) a.handBack()
   }
 
   /** The 4-byte acknowledgement, added to the connection's burst (written at the end of the turn). */
@@ -276,16 +302,17 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
   }
 
   /** Our own PUBACK/PUBREC (0x99, 0x97, or 0x00 for an expired message); the message is not routed. */
-  function answerUnrouted(client: Client, s: AckState, packet: PublishPacket, reasonCode: number, reason: string, callback: AuthorizeCallback): void {
-    if (awaitsAck(packet)) writeAck(client, s, packet, reasonCode, reason)
-    answered(client, s, packet, callback)
+  function answerUnrouted(a: PublishAnswer): void {
+    if (awaitsAck(a.packet)) writeAck(a.client, a.s, a.packet, a.reasonCode, a.reason)
+    answered(a)
   }
 
   /** QoS 1, accepted: our PUBACK, then routed as aedes would after its own (route.ts); aedes' callback once routed. */
-  function pubackThenRoute(client: Client, s: AckState, packet: PublishPacket, reason: string | undefined, callback: AuthorizeCallback): void {
-    writeAck(client, s, packet, ReasonCode.SUCCESS, reason)
+  function pubackThenRoute(a: PublishAnswer): void {
+    const { client, packet } = a
+    writeAck(client, a.s, packet, ReasonCode.SUCCESS, a.reason)
     router.route(packet, client, (err) => {
-      answered(client, s, packet, callback)
+      answered(a)
       // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
       if (err) client.emit('error', err)
     })
@@ -300,11 +327,46 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
     error: Error | null = null
     reasonCode: number = ReasonCode.SUCCESS
     reason: string | undefined = undefined
+    /** aedes was told the publish is done: it reads the connection further once all of its read are */
+    handedBack = false
+    /** payload bytes counted in the connection's read-ahead (0: not read ahead) */
+    aheadBytes = 0
     constructor(readonly client: Client, readonly s: AckState, readonly packet: PublishPacket, readonly callback: AuthorizeCallback) {}
+
+    handBack(): void {
+      if (this.handedBack) return
+      this.handedBack = true
+      settled(this.packet, this.callback)
+    }
+
+    /**
+     * Called once an accepted QoS 1 publish's store write has started: hands it back to aedes at the
+     * end of this turn's code instead of after the store's answer, so that aedes reads the connection
+     * further while the store writes (it reads a socket again only once every publish of its last
+     * read was handed back). The PUBACK still waits for the store, and leaves in order; only reading
+     * moves ahead. Without it a connection waited one store round trip per socket read, and the
+     * broker sat idle while the store wrote what it had sent (issue 23: the broker used 87–94 % of
+     * a core where bare aedes used all of it). Bounded per connection — READ_AHEAD_PUBLISHES and
+     * READ_AHEAD_BYTES not yet answered, and none while the socket is not taking its
+     * acknowledgements — so a device that floods, or does not read, is still held at the socket.
+     */
+    readAhead(): void {
+      const { s, client, packet } = this
+      if (packet.qos !== 1 || !awaitsAck(packet) || this.handedBack || this.send !== null) return
+      const bytes = packet.payload.length + 1
+      if (s.ahead >= READ_AHEAD_PUBLISHES || s.aheadBytes + bytes > READ_AHEAD_BYTES) return
+      if ((client.conn as Client['conn'] & { writableNeedDrain?: boolean }).writableNeedDrain) return
+      s.ahead++
+      s.aheadBytes += bytes
+      this.aheadBytes = bytes
+      if (aheadQueue.length === 0) process.nextTick(handBackAhead)
+      aheadQueue.push(this)
+    }
 
     /** What happened to the publish (see `wrap`). */
     answer(err?: Error | null, deadLettered?: DeadLettered): void {
       const { s } = this
+      if (this.aheadBytes > 0) { s.ahead--; s.aheadBytes -= this.aheadBytes; this.aheadBytes = 0 }
       if (s.v5 && this.packet.qos > 0) s.inFlight--
       if (err) {
         this.error = err
@@ -363,12 +425,17 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
   }
 
   const sendRoutedByAedes = (a: PublishAnswer) => a.callback(null)
-  const sendPubackThenRoute = (a: PublishAnswer) => pubackThenRoute(a.client, a.s, a.packet, a.reason, a.callback)
-  const sendPubrec = (a: PublishAnswer) => { writeAck(a.client, a.s, a.packet, ReasonCode.SUCCESS, a.reason); answered(a.client, a.s, a.packet, a.callback) }
-  const sendUnrouted = (a: PublishAnswer) => answerUnrouted(a.client, a.s, a.packet, a.reasonCode, a.reason!, a.callback)
-  const sendNothing = (a: PublishAnswer) => settled(a.packet, a.callback)
+  const sendPubackThenRoute = pubackThenRoute
+  const sendPubrec = (a: PublishAnswer) => { writeAck(a.client, a.s, a.packet, ReasonCode.SUCCESS, a.reason); answered(a) }
+  const sendUnrouted = answerUnrouted
+  const sendNothing = (a: PublishAnswer) => a.handBack()
   /** aedes answers (3.1.1: closes the connection; MQTT 5: 0x87): the acknowledgements before it go first */
-  const sendRefusal = (a: PublishAnswer) => { flushBurst(a.s, a.client); a.callback(a.error) }
+  const sendRefusal = (a: PublishAnswer) => {
+    flushBurst(a.s, a.client)
+    if (!a.handedBack) { a.handedBack = true; return a.callback(a.error) }
+    // handed back already: what aedes does with a publish's error (client.js nextBatch)
+    a.client.emit('error', a.error!)
+  }
 
   return {
     preConnect,
