@@ -7,7 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { randomBytes } from 'node:crypto'
-import { Client, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT } from './networking.js'
+import { Client, takeOverAccepted, CLIENT_MULTI, CLIENT_NO_TOUCH, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP, CLIENT_REPLY_SKIP_NEXT } from './networking.js'
 import { Keyspace } from './keyspace.js'
 import { defaultConfig, effectiveHz, type Config } from './config.js'
 import { isIP } from 'node:net'
@@ -222,7 +222,8 @@ export class StoreServer {
   /** A TCP listener for this store, bound but not yet the store's (CONFIG SET port binds before it lets go). */
   openTcp(port: number, bind: string): Promise<Server> {
     return new Promise((resolve, reject) => {
-      const tcp = createServer({ noDelay: true }, (sock) => this.acceptClient(sock))
+      /* paused: takeOverAccepted() gives the connection a socket that reads into the store's buffer */
+      const tcp = createServer({ noDelay: true, pauseOnConnect: true }, (sock) => this.acceptClient(sock, true))
       tcp.once('error', (err: NodeJS.ErrnoException) => {
         const why = err.code === 'EADDRINUSE' ? 'Address already in use' : err.message
         reject(new Error(`Could not create server TCP listening socket ${bind}:${port}: bind: ${why}`))
@@ -251,7 +252,7 @@ export class StoreServer {
 
   /** A tls-port listener, bound but not yet the store's. */
   openTls(port: number, bind: string): Promise<Server> {
-    return listenTls(this.config, port, bind, (sock) => this.acceptClient(sock))
+    return listenTls(this.config, port, bind, (sock) => this.acceptClient(sock, false))
   }
 
   /** Makes `srv` the tls-port listener; returns the previous one. */
@@ -327,7 +328,10 @@ export class StoreServer {
     if (tls) await new Promise<void>((r) => tls.close(() => r()))
   }
 
-  private acceptClient(sock: Socket): void {
+  private acceptClient(accepted: Socket, plainTcp: boolean): void {
+    /* null until the checks below admit the connection: a refused one's bytes are dropped */
+    let reader: Client | null = null
+    const sock = plainTcp ? takeOverAccepted(accepted, (n) => reader?.onRead(n)) : accepted
     if (this.clients.size >= Number(this.config.maxclients)) {
       this.rejectedConnections++
       sock.end('-ERR max number of clients reached\r\n')
@@ -341,7 +345,8 @@ export class StoreServer {
     this.numConnections++
     const c = new Client(this, sock, this.nextClientId++)
     this.clients.set(c.id, c)
-    sock.on('data', (chunk: Buffer) => c.onData(chunk))
+    if (plainTcp) reader = c
+    else sock.on('data', (chunk: Buffer) => c.onData(chunk))
     sock.on('error', () => sock.destroy())
     sock.on('close', () => {
       c.closed = true

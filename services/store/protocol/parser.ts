@@ -92,6 +92,18 @@ export class RequestParser {
     this.pos = 0
   }
 
+  /**
+   * The bytes fed lie in `reused`, which the next socket read overwrites: what is not consumed
+   * yet (a request cut by the read's end) is copied out of it. Arguments are strings already,
+   * and bytes joined to earlier ones (feed) or taken into a big argument were copied there;
+   * a buffer consumed to its end is never read again (the next feed replaces it).
+   */
+  release(reused: ArrayBufferLike): void {
+    if (this.pos >= this.buf.length || this.buf.buffer !== reused) return
+    this.buf = Buffer.from(this.buf.subarray(this.pos))
+    this.pos = 0
+  }
+
   /** Bytes received but not yet consumed by a complete request. */
   get pending(): number {
     return this.buf.length - this.pos + this.bigLen
