@@ -138,6 +138,10 @@ function putNumber(b: Buffer, p: number, v: number): number {
 
 const numberLength = (v: number): number => (v >= 1e12 && v < 1e13 && Number.isInteger(v) ? 13 : ('' + v).length)
 
+/** Where each timestamp field's literal (1 ts, 2 time, 3 timestamp) lies in the payload: start -1 when it is not plain digits. */
+const timeLiteralStart = new Int32Array(4)
+const timeLiteralEnd = new Int32Array(4)
+
 /** Where numberEnd's literal had its `.` (-1: none) and whether it had an exponent: putLiteral needs not look again. */
 let literalDot = -1
 let literalExponent = false
@@ -223,6 +227,36 @@ const DEVICE_ID_AT = '{"deviceId":"'
 const TS_AT = '","ts":'
 const RECEIVED_AT = ',"receivedAt":'
 const MEASURES_AT = ',"measures":{'
+// the same as bytes: copying a byte array costs about half of charCodeAt per char
+const DEVICE_ID_AT_BYTES = asciiBytes(DEVICE_ID_AT)
+const TS_AT_BYTES = asciiBytes(TS_AT)
+const RECEIVED_AT_BYTES = asciiBytes(RECEIVED_AT)
+const MEASURES_AT_BYTES = asciiBytes(MEASURES_AT)
+function asciiBytes(s: string): Uint8Array { return Uint8Array.from(s, (c) => c.charCodeAt(0)) }
+function putBytes(b: Buffer, p: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) b[p++] = bytes[i]
+  return p
+}
+
+/**
+ * receivedAt's digits, kept for the last value written: every reading of the same millisecond
+ * (~150 of them at 150k msg/s) has the same receipt time, and writing its 13 digits costs 13
+ * divisions.
+ */
+const receivedDigits = new Uint8Array(32)
+let receivedValue = NaN
+let receivedLength = 0
+function putReceivedAt(b: Buffer, p: number, v: number): number {
+  if (v !== receivedValue) {
+    const end = putNumber(b, p, v)
+    receivedLength = end - p
+    for (let i = 0; i < receivedLength; i++) receivedDigits[i] = b[p + i]
+    receivedValue = v
+    return end
+  }
+  for (let i = 0; i < receivedLength; i++) b[p++] = receivedDigits[i]
+  return p
+}
 /** Length of the entry's head, up to its measures, for these times. */
 const headLength = (deviceId: string, ts: number, receivedAt: number) => DEVICE_ID_AT.length + deviceId.length + TS_AT.length + numberLength(ts) + RECEIVED_AT.length + numberLength(receivedAt) + MEASURES_AT.length
 
@@ -250,6 +284,7 @@ export function encodeFlatReading(deviceId: string, p: Buffer, opts: ParseOption
   let fields = 0
   let measures = 0
   let ts = NaN; let time = NaN; let timestamp = NaN
+  timeLiteralStart[1] = timeLiteralStart[2] = timeLiteralStart[3] = -1
   for (;;) {
     while (i < n && isWs(p[i])) i++
     if (p[i] !== 0x22) return null
@@ -277,6 +312,9 @@ export function encodeFlatReading(deviceId: string, p: Buffer, opts: ParseOption
       const v = literalValue(p, i, e)
       if (Number.isNaN(v)) return null
       if (kind === 1) ts = v; else if (kind === 2) time = v; else timestamp = v
+      // plain digits without a leading 0 are already JSON.stringify's digits for an integer
+      timeLiteralStart[kind] = literalDot === -1 && !literalExponent && p[i] > 0x30 && p[i] <= 0x39 ? i : -1
+      timeLiteralEnd[kind] = e
       i = e
     } else {
       // the name is already in place after these
@@ -314,18 +352,22 @@ export function encodeFlatReading(deviceId: string, p: Buffer, opts: ParseOption
   while (i < n && isWs(p[i])) i++
   if (i !== n || measures === 0) return null
   // the first of ts, time, timestamp the payload has, as reading.ts takes it
-  const raw = !Number.isNaN(ts) ? ts : !Number.isNaN(time) ? time : timestamp
+  const kind = !Number.isNaN(ts) ? 1 : !Number.isNaN(time) ? 2 : !Number.isNaN(timestamp) ? 3 : 0
   let at = opts.now
-  if (!Number.isNaN(raw)) {
+  let literal = -1
+  if (kind > 0) {
+    const raw = kind === 1 ? ts : kind === 2 ? time : timestamp
     const ms = normalizeTimestamp(raw)
     if (ms === null || ms > opts.now + opts.maxFutureMs) return null
     at = ms
+    // a time in ms sent as an integer is written with the payload's own digits (no 13 divisions)
+    if (ms === raw) literal = timeLiteralStart[kind]
   }
-  return entry(deviceId, at, opts.now, start, guess, m0, o)
+  return entry(deviceId, at, opts.now, start, guess, m0, o, p, literal, literal < 0 ? -1 : timeLiteralEnd[kind])
 }
 
 /** `{"deviceId":…,"ts":…,"receivedAt":…,"measures":{` before the measures at slab[m0..m1), then `}}`: JSON.stringify's order for a parsed flat reading. */
-function entry(deviceId: string, ts: number, receivedAt: number, start: number, guess: number, m0: number, m1: number): EncodedReading {
+function entry(deviceId: string, ts: number, receivedAt: number, start: number, guess: number, m0: number, m1: number, p: Buffer, tsFrom: number, tsTo: number): EncodedReading {
   const b = slab
   const head = headLength(deviceId, ts, receivedAt)
   let o = m1
@@ -335,13 +377,14 @@ function entry(deviceId: string, ts: number, receivedAt: number, start: number, 
   }
   b[o++] = 0x7d
   b[o++] = 0x7d
-  let h = putAscii(b, start, DEVICE_ID_AT)
+  let h = putBytes(b, start, DEVICE_ID_AT_BYTES)
   h = putAscii(b, h, deviceId)
-  h = putAscii(b, h, TS_AT)
-  h = putNumber(b, h, ts)
-  h = putAscii(b, h, RECEIVED_AT)
-  h = putNumber(b, h, receivedAt)
-  putAscii(b, h, MEASURES_AT)
+  h = putBytes(b, h, TS_AT_BYTES)
+  if (tsFrom < 0) h = putNumber(b, h, ts)
+  else for (let i = tsFrom; i < tsTo; i++) b[h++] = p[i]
+  h = putBytes(b, h, RECEIVED_AT_BYTES)
+  h = putReceivedAt(b, h, receivedAt)
+  putBytes(b, h, MEASURES_AT_BYTES)
   slabUsed = o
   return new EncodedReading(deviceId, ts, receivedAt, b, start, o)
 }
