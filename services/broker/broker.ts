@@ -26,6 +26,7 @@ import { createQos2Tracker, type Qos2Tracker } from './qos2.js'
 import { createRateLimiter } from './rate-limit.js'
 import { createRouter, type Router } from './route.js'
 import { compileTopicPattern } from './topic.js'
+import { monotonicNow, wallNow } from './turn-clock.js'
 
 export interface BrokerDeps {
   buffer: ReadingBuffer
@@ -122,7 +123,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
         if (packet.qos === 2) qos2.abandon(client, packet)
         return callback.answer(refusal(err.message, UNANSWERED))
       }
-      metrics.ackLatency.observe((performance.now() - this.started) / 1000)
+      metrics.ackLatency.observe((monotonicNow() - this.started) / 1000)
       // an MQTT 5 device is told 0x99 for a payload refused whole, which ends the QoS 2 exchange
       if (deadLettered && deadLettered.buffered === 0 && packet.qos === 2 && client.version === 5) qos2.abandon(client, packet)
       callback.answer(null, deadLettered)
@@ -138,7 +139,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
       qos2.begin(client, packet, written)
     }
     if (room) return void makeRoom(deviceId, 1).then(() => ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started))
-    ingest.ingestPublish(deviceId, packet, Date.now(), pending, performance.now() - started)
+    ingest.ingestPublish(deviceId, packet, wallNow(), pending, monotonicNow() - started)
     callback.readAhead?.()
   }
 
@@ -214,7 +215,7 @@ export async function createBroker(config: Config, deps: BrokerDeps): Promise<Ru
     const deviceId = matchTopic(packet.topic)
     if (deviceId === null) return callback.answer(null) // not telemetry: routed like any broker routes it
     if (stopping) return callback.answer(shuttingDown())
-    const started = performance.now()
+    const started = monotonicNow()
     if (packet.qos === 2) {
       qos2.duplicateOf(client, packet).then((isDuplicate) => {
         if (!isDuplicate) return admit(client, packet, deviceId, callback, started)
