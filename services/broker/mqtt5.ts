@@ -39,7 +39,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
 import { writeToStream, type IPubackPacket, type IPubrecPacket } from 'mqtt-packet'
 import type { Config } from '../../shared/config.js'
 import type { DeadLettered } from '../../shared/ingest.js'
-import type { Router } from './route.js'
+import type { Routed, Router } from './route.js'
 
 export const ReasonCode = {
   SUCCESS: 0x00,
@@ -311,18 +311,14 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
   function pubackThenRoute(a: PublishAnswer): void {
     const { client, packet } = a
     writeAck(client, a.s, packet, ReasonCode.SUCCESS, a.reason)
-    router.route(packet, client, (err) => {
-      answered(a)
-      // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
-      if (err) client.emit('error', err)
-    })
+    router.route(packet, client, a)
   }
 
   /**
    * One publish's answer. `send` says what leaves when its turn comes (the queue is the
    * connection's `answers`, for QoS 1/2); the fields below it are what that needs.
    */
-  class PublishAnswer implements PublishCallback {
+  class PublishAnswer implements PublishCallback, Routed {
     send: ((a: PublishAnswer) => void) | null = null
     error: Error | null = null
     reasonCode: number = ReasonCode.SUCCESS
@@ -332,6 +328,13 @@ export function createMqtt5Acks(aedes: Aedes, router: Router, receiveMaximum: nu
     /** payload bytes counted in the connection's read-ahead (0: not read ahead) */
     aheadBytes = 0
     constructor(readonly client: Client, readonly s: AckState, readonly packet: PublishPacket, readonly callback: AuthorizeCallback) {}
+
+    /** Routed after its PUBACK (pubackThenRoute). */
+    routed(err?: Error): void {
+      answered(this)
+      // acknowledged already: a routing error closes the connection, as it does after aedes' own PUBACK
+      if (err) this.client.emit('error', err)
+    }
 
     handBack(): void {
       if (this.handedBack) return

@@ -31,6 +31,8 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 
 type Done = (err?: Error) => void
+/** Told once the publish is routed (an object, not a closure per message: issue 23). */
+export interface Routed { routed(err?: Error): void }
 
 /** The parts of aedes, mqemitter and aedes-persistence this reads, typed loosely by aedes. */
 interface AedesInternals {
@@ -85,17 +87,17 @@ export function createRouter(aedes: Aedes) {
     return !levelsAtMost(topic, internals.maxTopicLevels)
   }
 
-  let unseen: Done[] = []
+  let unseen: Routed[] = []
   function callBackUnseen(): void {
     const done = unseen
     unseen = []
-    for (const d of done) d()
+    for (const d of done) d.routed()
   }
 
   return {
-    /** aedes' publish(packet, client, done), or only `done` once this turn's code is done when nobody can see the packet. */
-    route(packet: PublishPacket, client: Client, done: Done): void {
-      if (seen(packet)) return internals.publish(packet, client, done)
+    /** aedes' publish(packet, client, …) then `done.routed(err)`, or only `done.routed()` once this turn's code is done when nobody can see the packet. */
+    route(packet: PublishPacket, client: Client, done: Routed): void {
+      if (seen(packet)) return internals.publish(packet, client, (err) => done.routed(err))
       if (unseen.length === 0) process.nextTick(callBackUnseen)
       unseen.push(done)
     },
