@@ -150,17 +150,19 @@ export class Client extends ReplyBuffer {
 
   /** readQueryFromClient(): new bytes from the socket. */
   onData(chunk: Buffer): void {
-    this.server.keyspace.lruClock = this.lastInteraction = Date.now()
-    this.server.netInputBytes += chunk.length
+    const server = this.server
+    /* every read schedules beforeSleep (deferFlush below), which ends the turn's clock */
+    server.keyspace.lruClock = this.lastInteraction = server.readClock || (server.readClock = Date.now())
+    server.netInputBytes += chunk.length
     this.parser.feed(chunk)
     this.processInputBuffer()
-    this.server.afterEvent()
+    server.afterEvent()
     /* Replies go out once per event-loop turn, in beforeSleep() (handleClientsWithPendingWrites):
      * a pipeline that arrives in several reads of one turn is answered in one socket write, not
      * one per read (a loopback write costs tens of µs of kernel time, most of it per call). */
     if (!this.flushPending) {
       this.flushPending = true
-      this.server.deferFlush(this)
+      server.deferFlush(this)
     }
   }
 

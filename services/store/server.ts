@@ -119,6 +119,12 @@ export class StoreServer {
   readonly startTime = Date.now()
   numCommands = 0
   netInputBytes = 0
+  /**
+   * The clock read by the first client read of this event-loop turn, shared by the turn's other
+   * reads (0: none yet; beforeSleep clears it), as Redis stamps lastinteraction with its cached
+   * server.unixtime: at -P 1 a turn serves dozens of reads, and Date.now() costs ~0.1 µs each.
+   */
+  readClock = 0
   numConnections = 0
   rejectedConnections = 0
   /* instantaneous_ops_per_sec: samples of the command counter, as trackInstantaneousMetric() */
@@ -748,6 +754,7 @@ export class StoreServer {
    */
   beforeSleep(): void {
     this.beforeSleepScheduled = false
+    this.readClock = 0
     this.tracking.broadcastInvalidationMessages()
     if (this.aof !== null) this.aof.flush()
     this.aofPendingWrite = false

@@ -134,6 +134,22 @@ describe('connections on the taken-over socket', () => {
     })
   })
 
+  it('a read after an idle spell is stamped with the time of that read (CLIENT LIST idle), as on redis-server', async () => {
+    await cmp.onBoth(async (port) => {
+      const admin = await RawClient.connect(port)
+      const c = await RawClient.connect(port)
+      const id = show(await c.call('CLIENT', 'ID')).slice(1, -4)
+      const idle = async (): Promise<number> => Number(/ idle=(\d+) /.exec(show(await admin.call('CLIENT', 'LIST', 'ID', id)))?.[1])
+      /* other connections' reads keep coming meanwhile (the admin's polls) */
+      await waitFor(async () => (await idle()) >= 2, 'the client to be idle 2 s', 10_000, 100)
+      await c.call('PING')
+      const after = await idle()
+      c.close()
+      admin.close()
+      return [`idle after its read: ${after}`]
+    })
+  })
+
   it('the store closes with clients connected and after clients left (the listener counts them)', async () => {
     const store = await startBundledStore()
     const clients = await Promise.all([1, 2, 3, 4].map(() => RawClient.connect(store.port)))
