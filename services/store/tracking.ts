@@ -181,6 +181,8 @@ export class Tracking {
    */
   invalidateKey(key: string, byServer: boolean, bcast = true): void {
     if (bcast && this.prefixTable.size !== 0) this.rememberKeyToBroadcast(byServer ? null : this.current, key)
+    /* nothing tracked (every write of a store no client caches for): no lookup per write */
+    if (this.table.size === 0) return
     const ids = this.table.get(key)
     if (ids === undefined) return
     for (const id of ids) {

@@ -49,6 +49,18 @@ describe('XADD', () => {
       'XTRIM s MAXLEN ~ 0 LIMIT 99', 'XLEN s', 'XTRIM nokey MAXLEN 0', 'XTRIM s MINID 1-x', 'SET str v', 'XTRIM str MAXLEN 1'))
     await same(script)
   })
+  it('reply IDs of every digit count: ms of 1 to 20 digits, sequences of 1 to 10 digits and past 2^32, headers of 1 and 2 digits', async () => {
+    // an ID reply is written from its ms part's bytes and the sequence's digits (addReplyBulkWithNumber)
+    const script: Script = []
+    const seqs = ['0', '9', '10', '99', '100', '4095', '4096', '65535', '123456789', '999999999', '1000000000', '4294967295', '4294967296', '18446744073709551615']
+    let ms = 1n
+    for (let d = 1; d <= 20; d++, ms = ms * 10n + BigInt(d % 10)) {
+      for (const seq of seqs) script.push(['XADD', `s${d}`, `${ms}-${seq}`, 'f', 'v'])
+      script.push(['XADD', `s${d}`, `${ms + 1n}-*`, 'f', 'v'], ['XADD', `s${d}`, `${ms + 1n}-*`, 'f', 'v'], ['XRANGE', `s${d}`, '-', '+', 'COUNT', '3'])
+    }
+    script.push(['XADD', 'one', '1', 'f', 'v'], ['XADD', 'one', '2-*', 'f', 'v'], ['XADD', 'one', '2-*', 'f', 'v'], ['XINFO', 'STREAM', 'one'])
+    await same(script, (s) => s.replace(/radix-tree-nodes\\r\\n:\d+/, 'radix-tree-nodes'))
+  })
 })
 
 describe('XADD * (generated IDs)', () => {

@@ -17,14 +17,33 @@ export function putHeader(out: Buffer, p: number, prefix: number, n: number): nu
   else if ((n >>> 0) === n) {
     // digits written in place: String(n) plus a native latin1Write cost ~10x more, and every
     // bulk reply (an XADD's stream ID, each value of a read) has a header of two or more digits
-    let end = p + 1
-    for (let m = n; m >= 10; m = Math.floor(m / 10)) end++
-    for (let i = end - 1, m = n; i >= p; i--, m = Math.floor(m / 10)) out[i] = 48 + (m % 10)
-    p = end
+    p = putUint32(out, p, n, uint32Digits(n))
   } else p += out.latin1Write(String(n), p)
   out[p++] = 13
   out[p++] = 10
   return p
+}
+
+/** Decimal digits of a uint32. */
+export function uint32Digits(n: number): number {
+  let d = 1
+  for (let m = n; m >= 10; m = (m / 10) >>> 0) d++
+  return d
+}
+
+/**
+ * The `digits` decimal digits of a uint32 at p; returns the position after them. `(m / 10) >>> 0`
+ * keeps the arithmetic in integers: Math.floor(m / 10) and m % 10 made V8 divide floats and call
+ * fmod() per digit.
+ */
+export function putUint32(out: Buffer, p: number, n: number, digits: number): number {
+  const end = p + digits
+  for (let i = end - 1, m = n; i >= p; i--) {
+    const q = (m / 10) >>> 0
+    out[i] = 48 + (m - q * 10)
+    m = q
+  }
+  return end
 }
 
 /** Copies a binary string at p; short ones byte by byte (cheaper than the native call). */

@@ -8,7 +8,11 @@
  */
 
 import './latin1.js'
-import { putHeader, putLatin1 } from './encode.js'
+import { putHeader, putLatin1, putUint32, uint32Digits } from './encode.js'
+
+/* addReplyBulkWithNumber()'s last prefix and its bytes */
+let lastPrefix = ''
+let lastPrefixBytes = Buffer.alloc(0)
 
 /** Size of one output buffer chunk (PROTO_REPLY_CHUNK_BYTES). */
 export const OUT_CHUNK = 16 * 1024
@@ -79,17 +83,26 @@ export class ReplyBuffer {
     this.outPos = p
   }
 
-  /** A bulk string of `prefix` followed by the decimal digits of n (0 <= n < 2^32): a stream ID without building its string. */
+  /**
+   * A bulk string of `prefix` followed by the decimal digits of n (0 <= n < 2^32): a stream ID
+   * without building its string. The prefix (an ID's "<ms>-", the same for a run of XADDs) is
+   * kept as bytes and copied in one TypedArray#set, and the digits are worked out in integer
+   * arithmetic: per char, charCodeAt() and a typed-array store, and Math.floor()/% on a float,
+   * made this reply cost more than the append it answers.
+   */
   addReplyBulkWithNumber(prefix: string, n: number): void {
-    let digits = 1
-    for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++
-    const len = prefix.length + digits
-    this.addHeader(36 /* $ */, len)
-    this.ensure(len + 2)
+    if (prefix !== lastPrefix) {
+      lastPrefix = prefix
+      lastPrefixBytes = Buffer.from(prefix, 'latin1')
+    }
+    const bytes = lastPrefixBytes
+    const digits = uint32Digits(n)
+    const len = bytes.length + digits
+    this.ensure(len + 32)
     const out = this.out
-    let p = putLatin1(out, this.outPos, prefix)
-    for (let i = p + digits - 1, m = n; i >= p; i--, m = Math.floor(m / 10)) out[i] = 48 + (m % 10)
-    p += digits
+    let p = putHeader(out, this.outPos, 36 /* $ */, len)
+    out.set(bytes, p)
+    p = putUint32(out, p + bytes.length, n, digits)
     out[p++] = 13
     out[p++] = 10
     this.outPos = p

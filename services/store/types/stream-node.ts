@@ -59,13 +59,6 @@ function r32(b: Buffer, o: number): number {
   return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)) + b[o + 3] * 0x1000000
 }
 
-function w32(b: Buffer, o: number, v: number): void {
-  b[o] = v
-  b[o + 1] = v >>> 8
-  b[o + 2] = v >>> 16
-  b[o + 3] = v >>> 24
-}
-
 function toBig(hi: number, lo: number): bigint {
   if (hi < 0x200000) return BigInt(hi * TWO32 + lo)
   return (BigInt(hi) << 32n) | BigInt(lo)
@@ -139,11 +132,15 @@ function sameFields(master: string[], fv: readonly string[], from: number): bool
  * its fields.
  */
 export let sizedBody = 0
+/** Whether that entry has the node's master fields (also worked out by the last entrySize()). */
+export let sizedSame = false
 
 /** Bytes an entry would take in `n` (or in a new node whose master it would be). */
 export function entrySize(n: StreamNode | null, fv: readonly string[], from = 0): number {
-  const body = bodySize(n === null || sameFields(n.master, fv, from), fv, from)
+  const same = n === null || sameFields(n.master, fv, from)
+  const body = bodySize(same, fv, from)
   sizedBody = body
+  sizedSame = same
   return HDR + varintLen(body) + body
 }
 
@@ -159,17 +156,24 @@ export function masterOf(fv: readonly string[], from = 0): string[] {
   return m
 }
 
-/** Appends an entry whose body is `body` bytes (entrySize() for this node: sizedBody); the caller made room for it. */
-export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], body: number, from = 0): void {
+/**
+ * Appends an entry whose body is `body` bytes and whose fields are the node's master ones when
+ * `same` (entrySize() for this node: sizedBody, sizedSame); the caller made room for it.
+ */
+export function nodeAppend(n: StreamNode, k: IdKey, fv: readonly string[], body: number, same: boolean, from = 0): void {
   const b = n.buf
-  const same = sameFields(n.master, fv, from)
   let o = n.used
   n.last = o
   b[o] = same ? FLAG_SAME_FIELDS : 0
-  w32(b, o + 1, k[0])
-  w32(b, o + 5, k[1])
-  w32(b, o + 9, k[2])
-  w32(b, o + 13, k[3])
+  // the ID's four uint32 written here rather than by w32() calls: this is the hot path of every
+  // XADD, and V8 had left w32 out of line by then
+  for (let i = 0, p = o + 1; i < 4; i++, p += 4) {
+    const v = k[i]
+    b[p] = v
+    b[p + 1] = v >>> 8
+    b[p + 2] = v >>> 16
+    b[p + 3] = v >>> 24
+  }
   o += HDR
   // the body's own length, not derived from the entry size: near a varint boundary (a body of
   // 127 bytes makes an entry of 17 + 2 + 127) subtracting the prefix's length gets it wrong

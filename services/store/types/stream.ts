@@ -29,7 +29,7 @@ export const MAX_ID: StreamID = Object.freeze({ ms: UINT64_MAX, seq: UINT64_MAX 
 
 import type { StreamCG } from './stream-cg.js'
 import {
-  StreamNode, cmpAt, entryOffsets, entrySize, fieldsAt, idKey, isDeleted, markDeleted, masterOf, msAt, nextEntry, nodeAppend, seekInNode, seqAt, sizedBody, type IdKey,
+  StreamNode, cmpAt, entryOffsets, entrySize, fieldsAt, idKey, isDeleted, markDeleted, masterOf, msAt, nextEntry, nodeAppend, seekInNode, seqAt, sizedBody, sizedSame, type IdKey,
 } from './stream-node.js'
 import { growNode, openNode, releaseNode, sealNode, type Slab } from './stream-alloc.js'
 
@@ -233,7 +233,7 @@ export function streamAppendItem(
   if (streamCompareID(id, s.lastId) <= 0) return APPEND_EDOM
 
   const node = tailWithRoom(s, fv, limits, from)
-  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, sizedBody, from)
+  nodeAppend(node, idKey(id.ms, id.seq, KA), fv, sizedBody, sizedSame, from)
   s.length++
   s.entriesAdded++
   s.lastId = id
@@ -272,7 +272,7 @@ function appendAutoId(s: Stream, fv: string[], limits: AppendLimits, now: number
   KA[1] = ms - hi * TWO32
   KA[2] = 0
   KA[3] = seq
-  nodeAppend(node, KA, fv, sizedBody, from)
+  nodeAppend(node, KA, fv, sizedBody, sizedSame, from)
   s.length++
   s.entriesAdded++
   s.lastId = id
