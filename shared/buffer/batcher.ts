@@ -164,10 +164,14 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
 
   function transactionsOf(batch: Item[]): Tx[] {
     const txs = new Map<number, Tx>()
+    // a single node: one transaction for the whole batch, found without a Map lookup per item
+    const only: Tx | null = perShard ? null : { shard: 0, parts: [], marker: writerKey(writerId, undefined), multiAt: 0, execAt: 0, waitAt: -1 }
     const add = (item: Item, shard: number, readings: Reading[]) => {
-      const k = perShard ? shard : 0
-      let tx = txs.get(k)
-      if (!tx) txs.set(k, (tx = { shard: k, parts: [], marker: writerKey(writerId, perShard ? shard : undefined), multiAt: 0, execAt: 0, waitAt: -1 }))
+      let tx = only
+      if (tx === null) {
+        tx = txs.get(shard) ?? null
+        if (tx === null) txs.set(shard, (tx = { shard, parts: [], marker: writerKey(writerId, shard), multiAt: 0, execAt: 0, waitAt: -1 }))
+      }
       tx.parts.push({ item, shard, readings, offset: 0, count: 0 })
     }
     for (const item of batch) {
@@ -184,7 +188,7 @@ export function createEnqueueBatcher(redis: StoreClient, opts: BatcherOptions, w
       }
       for (const [s, list] of byShard) add(item, s, list)
     }
-    return [...txs.values()]
+    return only !== null ? [only] : [...txs.values()]
   }
 
   function flush(): void {
