@@ -14,6 +14,7 @@ import type { BlockState } from './blocked.js'
 import type { AclUser } from './acl.js'
 import { trackingFlagLetters, TRACKING_ON, type TrackingState } from './tracking.js'
 import { CLIENT_PUBSUB } from './pubsub.js'
+import { closeClientOnOutputBufferLimitReached, getClientOutputBufferMemoryUsage } from './obuf.js'
 
 /* client flags (server.h CLIENT_*) */
 /** A replica attached to this store; the link to this store's master (replication.ts). */
@@ -119,6 +120,8 @@ export class Client extends ReplyBuffer {
   private requestBytes = 0
   /** Waiting in server.pendingFlush for this turn's AOF write. */
   flushPending = false
+  /** When the output first went over the soft limit, in unix seconds (0: it is not over it). */
+  obufSoftLimitReachedTime = 0
 
   constructor(
     readonly server: StoreServer,
@@ -171,7 +174,7 @@ export class Client extends ReplyBuffer {
    * blocks (its pipeline resumes on unblock) or must be closed.
    */
   processInputBuffer(): void {
-    while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PROTECTED)) === 0) {
+    while (!this.closed && (this.flags & (CLIENT_BLOCKED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_PROTECTED)) === 0) {
       const before = this.parser.pending
       const argv = this.parser.next()
       if (argv === null) break
@@ -200,6 +203,9 @@ export class Client extends ReplyBuffer {
       return
     }
     if (!this.outputEmpty) {
+      /* Redis checks as replies are appended; every reply of the store leaves through here,
+       * before the socket takes it, so a client over its limit is written nothing more */
+      if (closeClientOnOutputBufferLimitReached(this)) return
       const sock = this.socket
       if (this.outChunks.length === 0) {
         sock.write(this.out.subarray(0, this.outPos))
@@ -273,12 +279,14 @@ export class Client extends ReplyBuffer {
     const multiMem = this.mstate !== null ? this.mstate.commands.reduce((n, q) => n + q.argv.reduce((m, a) => m + a.length + 8, 0), 0) : 0
     const qbuf = this.parser.pending + (running ? this.requestBytes : 0)
     const redir = this.tracking !== null && this.tracking.flags & TRACKING_ON ? this.tracking.redirect : -1
+    /* the reply list plus what the socket has not flushed: what the output buffer limits count */
+    const omem = getClientOutputBufferMemoryUsage(this) - this.outPos
     return (
       `id=${this.id} addr=${this.addr} laddr=${this.laddr} fd=${(this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1} ` +
       `name=${this.name} age=${Math.floor((now - this.ctime) / 1000)} idle=${Math.floor((now - this.lastInteraction) / 1000)} ` +
       `flags=${flags} db=${this.db.id} sub=${this.server.pubsub.channelCount(this)} psub=${this.server.pubsub.patternCount(this)} ssub=${this.server.pubsub.shardCount(this)} multi=${f & CLIENT_MULTI && this.mstate ? this.mstate.commands.length : -1} ` +
       `qbuf=${qbuf} qbuf-free=0 argv-mem=${argvMem} multi-mem=${multiMem} rbs=${OUT_CHUNK} rbp=${OUT_CHUNK} obl=${this.outPos} oll=${this.outChunks.length} ` +
-      `omem=${this.outBytes} tot-mem=${this.outputBytes + qbuf + argvMem + multiMem + 20000} events=r cmd=${cmd} user=${this.user.name} redir=${redir} resp=${this.resp}`
+      `omem=${omem} tot-mem=${this.outPos + omem + qbuf + argvMem + multiMem + 20000} events=r cmd=${cmd} user=${this.user.name} redir=${redir} resp=${this.resp}`
     )
   }
 }
