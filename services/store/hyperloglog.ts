@@ -40,29 +40,31 @@ const NOT_HLL_ERR = '-WRONGTYPE Key is not a valid HyperLogLog string value.'
 
 /* ------------------------------ MurmurHash64A ------------------------------ */
 
-/* 64-bit values as (hi, lo) uint32 pairs; mul64() leaves its product here. */
-let mulHi = 0
-let mulLo = 0
-
-/** (ah,al) * (bh,bl) mod 2^64, in 16-bit limbs so no partial sum passes 2^32 (as Long.js does). */
-function mul64(ah: number, al: number, bh: number, bl: number): void {
-  const a48 = ah >>> 16, a32 = ah & 0xffff, a16 = al >>> 16, a00 = al & 0xffff
-  const b48 = bh >>> 16, b32 = bh & 0xffff, b16 = bl >>> 16, b00 = bl & 0xffff
-  let c48 = 0, c32 = 0, c16 = 0, c00 = 0
-  c00 += a00 * b00; c16 += c00 >>> 16; c00 &= 0xffff
-  c16 += a16 * b00; c32 += c16 >>> 16; c16 &= 0xffff
-  c16 += a00 * b16; c32 += c16 >>> 16; c16 &= 0xffff
-  c32 += a32 * b00; c48 += c32 >>> 16; c32 &= 0xffff
-  c32 += a16 * b16; c48 += c32 >>> 16; c32 &= 0xffff
-  c32 += a00 * b32; c48 += c32 >>> 16; c32 &= 0xffff
-  c48 += a48 * b00 + a32 * b16 + a16 * b32 + a00 * b48; c48 &= 0xffff
-  mulHi = ((c48 << 16) | c32) >>> 0
-  mulLo = ((c16 << 16) | c00) >>> 0
-}
-
+/*
+ * 64-bit values as (hi, lo) uint32 pairs. The one multiplier is Murmur's
+ * constant m, so mulM() multiplies by it: the low word's full 32x32-bit
+ * product from 16-bit halves of the element's word (exact in doubles), the
+ * cross terms mod 2^32 with Math.imul. The high word leaves through an
+ * Int32Array: a module variable holding a uint32 above 2^30 is a heap number,
+ * one allocation per multiply (mulM() runs 6 times for a 12-byte element).
+ */
 const M_HI = 0xc6a4a793
 const M_LO = 0x5bd1e995
+const M_LO_0 = M_LO & 0xffff
+const M_LO_1 = M_LO >>> 16
 const SEED = 0xadc83b19
+const mulHiOut = new Int32Array(1)
+
+/** (ah,al) * m mod 2^64: returns the low word, leaves the high one in mulHiOut[0]. */
+function mulM(ah: number, al: number): number {
+  const a0 = al & 0xffff
+  const a1 = al >>> 16
+  const p00 = a0 * M_LO_0
+  const mid = a1 * M_LO_0 + a0 * M_LO_1 + (p00 >>> 16) // < 2^34
+  /* Stored as int32: ToInt32 is the wanted mod 2^32 of this exact sum. */
+  mulHiOut[0] = a1 * M_LO_1 + Math.floor(mid / 65536) + Math.imul(ah, M_LO) + Math.imul(al, M_HI)
+  return Math.imul(al, M_LO) >>> 0
+}
 
 /**
  * hllPatLen(): MurmurHash64A (seed 0xadc83b19, little-endian blocks) of a
@@ -71,21 +73,18 @@ const SEED = 0xadc83b19
  */
 export function hllPatLen(ele: string): number {
   const len = ele.length
-  mul64(0, len, M_HI, M_LO)
-  let hh = mulHi
-  let hl = (mulLo ^ SEED) >>> 0
+  let hl = (mulM(0, len) ^ SEED) >>> 0 // h = seed ^ (len * m)
+  let hh = mulHiOut[0] >>> 0
   const blocks = len - (len & 7)
   let i = 0
   for (; i < blocks; i += 8) {
-    const kl = (ele.charCodeAt(i) | (ele.charCodeAt(i + 1) << 8) | (ele.charCodeAt(i + 2) << 16) | (ele.charCodeAt(i + 3) << 24)) >>> 0
-    const kh = (ele.charCodeAt(i + 4) | (ele.charCodeAt(i + 5) << 8) | (ele.charCodeAt(i + 6) << 16) | (ele.charCodeAt(i + 7) << 24)) >>> 0
-    mul64(kh, kl, M_HI, M_LO) // k *= m
-    mul64(mulHi, (mulLo ^ (mulHi >>> 15)) >>> 0, M_HI, M_LO) // k ^= k >> 47; k *= m
-    hh = (hh ^ mulHi) >>> 0 // h ^= k
-    hl = (hl ^ mulLo) >>> 0
-    mul64(hh, hl, M_HI, M_LO) // h *= m
-    hh = mulHi
-    hl = mulLo
+    const kl = ele.charCodeAt(i) | (ele.charCodeAt(i + 1) << 8) | (ele.charCodeAt(i + 2) << 16) | (ele.charCodeAt(i + 3) << 24)
+    const kh = ele.charCodeAt(i + 4) | (ele.charCodeAt(i + 5) << 8) | (ele.charCodeAt(i + 6) << 16) | (ele.charCodeAt(i + 7) << 24)
+    let kl2 = mulM(kh, kl) // k *= m
+    const kh2 = mulHiOut[0] >>> 0
+    kl2 = mulM(kh2, (kl2 ^ (kh2 >>> 15)) >>> 0) // k ^= k >> 47; k *= m
+    hl = mulM((hh ^ mulHiOut[0]) >>> 0, (hl ^ kl2) >>> 0) // h ^= k; h *= m
+    hh = mulHiOut[0] >>> 0
   }
   const rest = len & 7
   if (rest) {
@@ -95,14 +94,12 @@ export function hllPatLen(ele: string): number {
       if (j >= 4) hh = (hh ^ (b << ((j - 4) * 8))) >>> 0
       else hl = (hl ^ (b << (j * 8))) >>> 0
     }
-    mul64(hh, hl, M_HI, M_LO)
-    hh = mulHi
-    hl = mulLo
+    hl = mulM(hh, hl)
+    hh = mulHiOut[0] >>> 0
   }
+  hl = mulM(hh, (hl ^ (hh >>> 15)) >>> 0) // h ^= h >> 47; h *= m
+  hh = mulHiOut[0] >>> 0
   hl = (hl ^ (hh >>> 15)) >>> 0 // h ^= h >> 47
-  mul64(hh, hl, M_HI, M_LO) // h *= m
-  hh = mulHi
-  hl = (mulLo ^ (mulHi >>> 15)) >>> 0 // h ^= h >> 47
   const index = hl & HLL_P_MASK
   /* Trailing zeros of h >> 14 with bit 50 forced on, plus one. */
   const low = hl >>> HLL_P // 18 bits

@@ -46,6 +46,22 @@ describe('PFADD PFCOUNT', () => {
     await cmp.same(script)
   })
 
+  it("each element's register and run length: the hash over every length 0-40 and byte values 0-255", async () => {
+    /* One element per key: the sparse GET shows the register index and the run length of that one hash. */
+    let s = 99
+    const next = (): number => (s = (s * 16807) % 2147483647)
+    const script: Script = []
+    for (let len = 0; len <= 40; len++) {
+      for (let v = 0; v < 6; v++) {
+        /* high bytes (0x80-0xff) in every position test the 32-bit words' sign; digits are the bench's elements */
+        const bytes = Array.from({ length: len }, () => (v < 2 ? 0xf8 | (next() & 7) : v < 4 ? next() & 255 : 48 + (next() % 10)))
+        const key = `e:${len}:${v}`
+        script.push(['PFADD', key, Buffer.from(bytes)], ['GET', key])
+      }
+    }
+    await cmp.same(script)
+  })
+
   it('errors: wrong type, not an HLL, corrupted values', () =>
     same('SET s foo', 'PFADD s a', 'PFCOUNT s', 'PFCOUNT s nokey', 'LPUSH l a', 'PFADD l a', 'PFCOUNT l', 'PFMERGE l', 'PFMERGE d s', 'EXISTS d',
       'SET bad HYLL\x02aaaaaaaaaaaaaaaaaaa', 'PFADD bad a', 'PFCOUNT bad', 'PFADD h a b c', 'APPEND h xx', 'PFCOUNT h', 'PFADD h z', 'PFADD d2 a',
